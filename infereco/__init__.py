@@ -1,0 +1,42 @@
+"""infereco: analytical models of LLM inference speed and cost.
+
+>>> from infereco import pareto_frontier
+>>> f = pareto_frontier("llama-3-70b", "h100-sxm", context_length=1000)
+"""
+
+from infereco import _jaxconfig  # noqa: F401  (float64 before anything is traced)
+from infereco.api import evaluate_point, pareto_frontier
+from infereco.economics import (
+    MeasuredRun,
+    OwnershipCost,
+    RentalCost,
+    breakeven_utilization,
+    capex_vs_opex,
+    cost_effectiveness_zone,
+    hourly_cost,
+    price_usd_per_hour,
+    production_frontier,
+    sla_optimal_concurrency,
+    workload_cost,
+)
+from infereco.errors import CatalogError, InfeasibleError, InferecoError, ScenarioError, SpecError
+from infereco.frontier import Frontier, FrontierPoint
+from infereco.specs.catalog import list_hardware, list_models, load_hardware, load_model
+from infereco.specs.hardware import HardwareSpec
+from infereco.specs.hf_config import load_hf_config
+from infereco.specs.model import ModelSpec
+from infereco.specs.presets import PRESETS, get_preset
+from infereco.specs.scenario import frontier_from_scenario, load_scenario
+from infereco.specs.speculative import SpeculativeSpec
+from infereco.specs.workload import WorkloadSpec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CatalogError", "Frontier", "FrontierPoint", "HardwareSpec", "InfeasibleError", "InferecoError", "MeasuredRun",
+    "ModelSpec", "OwnershipCost", "PRESETS", "RentalCost", "ScenarioError", "SpecError", "SpeculativeSpec",
+    "WorkloadSpec", "breakeven_utilization", "capex_vs_opex", "cost_effectiveness_zone", "evaluate_point",
+    "frontier_from_scenario", "get_preset", "hourly_cost", "list_hardware", "list_models", "load_hardware",
+    "load_hf_config", "load_model", "load_scenario", "pareto_frontier", "price_usd_per_hour", "production_frontier",
+    "sla_optimal_concurrency", "workload_cost",
+]

@@ -1,0 +1,3 @@
+from infereco.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,245 @@
+"""Entry points that tie specs → physics → search → frontier: `pareto_frontier` and `evaluate_point`."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from infereco.errors import SpecError
+from infereco.frontier import Frontier, frontier_from_evaluation, pareto_indices, threshold_scan_indices
+from infereco.physics.structs import hardware_arrays, model_arrays
+from infereco.search import erdil_grid
+from infereco.search.evaluate import Evaluation, SpecArrays, evaluate
+from infereco.search.select import pareto_candidates, threshold_select
+from infereco.specs.catalog import resolve_hardware, resolve_model
+from infereco.specs.hardware import HardwareSpec
+from infereco.specs.model import ModelSpec
+from infereco.specs.presets import Preset, get_preset
+from infereco.specs.speculative import SpeculativeSpec
+from infereco.specs.workload import WorkloadSpec
+
+SEARCHES = ("erdil-grid", "continuous")
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """Everything one frontier needs, validated once at the edge."""
+
+    model: ModelSpec
+    hardware: HardwareSpec
+    workload: WorkloadSpec
+    preset: Preset
+    search: str
+    speculative: SpeculativeSpec | None
+    alpha: float
+
+    @property
+    def conventions(self):
+        conv = self.preset.conventions
+        changes: dict[str, Any] = {"collectives": self.hardware.collectives}
+        if self.speculative is not None and self.speculative.convention is not None:
+            changes["spec_convention"] = self.speculative.convention
+        return dataclasses.replace(conv, **changes)
+
+
+def build_problem(model, hardware, *, context_length=None, max_throughput_tokens_per_s=None, workload=None,
+                  preset="default", search=None, speculative=None, price_usd_per_hour=None, alpha=None) -> Problem:
+    """Validate and resolve the inputs of `pareto_frontier` (catalog ids, mappings, specs)."""
+    p = get_preset(preset)
+    m = resolve_model(model, base_override=p.apply_model)
+    hw = resolve_hardware(hardware, base_override=p.apply)
+    if isinstance(hardware, HardwareSpec):
+        hw = p.apply(hw) if p.hardware_defaults else hw
+    if price_usd_per_hour is not None:
+        hw = hw.replace(price_usd_per_hour=price_usd_per_hour)
+    if workload is None:
+        workload = {}
+    if isinstance(workload, Mapping):
+        data = dict(workload)
+        if context_length is not None:
+            data["context_length"] = context_length
+        if max_throughput_tokens_per_s is not None:
+            data["max_throughput_tokens_per_s"] = max_throughput_tokens_per_s
+        workload = WorkloadSpec.validated(data)
+    elif context_length is not None or max_throughput_tokens_per_s is not None:
+        workload = workload.replace(**{k: v for k, v in dict(context_length=context_length,
+                                       max_throughput_tokens_per_s=max_throughput_tokens_per_s).items() if v is not None})
+    spec = None
+    if speculative is not None:
+        if isinstance(speculative, SpeculativeSpec):
+            spec = speculative
+        elif isinstance(speculative, Mapping):
+            data = dict(speculative)
+            if "draft" not in data:
+                raise SpecError("speculative.draft: missing; expected a catalog id or {base: id, ...}")
+            data["draft"] = resolve_model(data["draft"], where="speculative.draft", base_override=p.apply_model)
+            spec = SpeculativeSpec.validated(data, where="speculative")
+        else:
+            raise SpecError(f"speculative: expected a mapping or SpeculativeSpec, got {type(speculative).__name__}")
+    s = search or p.search
+    if s not in SEARCHES:
+        raise SpecError(f"search={s!r}: unknown search; known searches: {', '.join(SEARCHES)}")
+    a = p.alpha if alpha is None else float(alpha)
+    for bits in {p.operand_bits(m.weight_bits, m.activation_bits)}:
+        try:
+            hw.peak_flop_per_s(bits)
+        except ValueError as exc:
+            raise SpecError(str(exc)) from None
+    return Problem(m, hw, workload, p, s, spec, a)
+
+
+def _arrays(problem: Problem):
+    m, hw, p = problem.model, problem.hardware, problem.preset
+    ma = model_arrays(m)
+    ha = hardware_arrays(hw, p.operand_bits(m.weight_bits, m.activation_bits))
+    spec = None
+    if problem.speculative is not None:
+        d = problem.speculative.draft
+        spec = SpecArrays(model_arrays(d), hardware_arrays(hw, p.operand_bits(d.weight_bits, d.activation_bits)),
+                          float(problem.speculative.acceptance), int(problem.speculative.max_draft_tokens))
+    return ma, ha, spec
+
+
+def _meta(problem: Problem) -> dict[str, Any]:
+    return {
+        "model": problem.model.name,
+        "hardware": problem.hardware.name,
+        "context_length": problem.workload.context_length,
+        "max_throughput_tokens_per_s": problem.workload.max_throughput_tokens_per_s,
+        "price_usd_per_hour": problem.hardware.price_usd_per_hour,
+        "preset": problem.preset.name,
+        "search": problem.search,
+        "speculative": None if problem.speculative is None else {
+            "draft": problem.speculative.draft.name, "acceptance": problem.speculative.acceptance,
+            "max_draft_tokens": problem.speculative.max_draft_tokens,
+            "convention": problem.conventions.spec_convention,
+        },
+        "alpha": problem.alpha,
+    }
+
+
+def _no_point_reason(problem: Problem, any_feasible: bool, largest_n_gpu: float) -> str:
+    m, hw, w = problem.model, problem.hardware, problem.workload
+    if any_feasible:
+        return f"every feasible configuration exceeds the demand cap of {w.max_throughput_tokens_per_s:g} tokens/s"
+    kv = f" plus {m.kv_cache_bytes_per_token * w.context_length / 1e9:.3g} GB of KV cache per sequence" if w.context_length else ""
+    return (f"{m.name} does not fit: weights need {m.weight_memory_bytes / 1e9:.3g} GB{kv}, and the largest instance "
+            f"searched has {largest_n_gpu * hw.hbm_capacity_bytes / 1e9:.3g} GB of HBM")
+
+
+def solve(problem: Problem, *, backend: str = "jax", grid: erdil_grid.GridSpec | None = None) -> Frontier:
+    """Evaluate the problem's search space and extract its frontier.
+
+    The JAX backend evaluates the grid as an outer product (GPU counts × batch sizes) and selects the frontier on
+    device in O(n); the numpy backend evaluates every configuration as a flat array and sorts (the reference).
+    """
+    g = grid or erdil_grid.GridSpec()
+    m, hw, w = problem.model, problem.hardware, problem.workload
+    ma, ha, spec = _arrays(problem)
+    n_axis, b_axis = erdil_grid.grid_axes(m.weight_memory_bytes, hw.hbm_capacity_bytes, m.sparsity, g)
+    draft_pa = bool(spec and problem.speculative.draft.parallel_attention)
+    cap = w.max_throughput_tokens_per_s
+    n_full = np.repeat(n_axis, b_axis.size)
+    b_full = np.tile(b_axis, n_axis.size)
+    if backend == "numpy":
+        ev = evaluate(ma, ha, problem.conventions, n_full, b_full, float(w.context_length),
+                      parallel_attention=m.parallel_attention, spec=spec, draft_parallel_attention=draft_pa,
+                      backend="numpy")
+        latency = ev.latency_s.ravel()
+        any_feasible = bool(np.isfinite(latency).any())
+        if cap is not None:
+            latency = np.where(b_full / latency <= cap, latency, np.inf)
+        cost = np.where(np.isfinite(latency), ev.gpu_s_per_token.ravel(), np.inf)
+        if problem.search == "erdil-grid":
+            idx = threshold_scan_indices(latency, cost, erdil_grid.thresholds_s(g))
+        else:
+            idx = pareto_indices(latency, cost)
+    else:
+        ev = evaluate(ma, ha, problem.conventions, n_axis[:, None], b_axis[None, :], float(w.context_length),
+                      parallel_attention=m.parallel_attention, spec=spec, draft_parallel_attention=draft_pa,
+                      backend=backend, on_device=True)
+        latency, cost, any_feasible = _capped(ev.latency_s, ev.gpu_s_per_token, jnp.asarray(b_axis)[None, :],
+                                              jnp.inf if cap is None else float(cap))
+        any_feasible = bool(any_feasible)
+        if problem.search == "erdil-grid":
+            chosen = np.asarray(threshold_select(latency, cost, jnp.asarray(erdil_grid.thresholds_s(g))))
+            chosen = chosen[chosen >= 0]
+            _, first = np.unique(chosen, return_index=True)
+            idx = chosen[np.sort(first)]
+        else:
+            mask = np.asarray(pareto_candidates(latency, cost)).ravel()
+            sub = np.flatnonzero(mask)
+            idx = sub[pareto_indices(np.asarray(latency).ravel()[sub], np.asarray(cost).ravel()[sub])]
+        ev = Evaluation(*(np.asarray(a).ravel()[idx] for a in jnp.broadcast_arrays(*ev)))
+        n_full, b_full = n_full[idx], b_full[idx]
+        idx = np.arange(idx.size)
+    reason = None if len(idx) else _no_point_reason(problem, any_feasible, float(n_axis.max()))
+    return frontier_from_evaluation(ev, n_full, b_full, hw.price_usd_per_hour, idx, meta=_meta(problem),
+                                    reason=reason, default_alpha=problem.alpha)
+
+
+@jax.jit
+def _capped(latency, cost, batch, cap):
+    """Mask configurations over the demand cap (batch / latency > cap); cost = inf where infeasible."""
+    finite = jnp.isfinite(latency)
+    ok = finite & (batch / jnp.where(finite, latency, 1.0) <= cap)
+    return jnp.where(ok, latency, jnp.inf), jnp.where(ok, cost, jnp.inf), jnp.any(finite)
+
+
+def pareto_frontier(model: ModelSpec | str | Mapping, hardware: HardwareSpec | str | Mapping, *,
+                    context_length: int | None = None, max_throughput_tokens_per_s: float | None = None,
+                    workload: WorkloadSpec | Mapping | None = None, preset: str | Preset = "default",
+                    search: str | None = None, speculative: SpeculativeSpec | Mapping | None = None,
+                    price_usd_per_hour: float | None = None, alpha: float | None = None,
+                    backend: str = "jax", grid: erdil_grid.GridSpec | None = None) -> Frontier:
+    """Pareto frontier of $/M output tokens against tokens/s per request for one model on one accelerator.
+
+    `model`, `hardware`: catalog ids, specs, or `{base: id, field: override}` mappings. `context_length` in
+    tokens; `max_throughput_tokens_per_s` caps total demand. `preset` fixes assumptions ('default',
+    'erdil-2024', 'erdil-paper'); `search` picks the configuration space ('erdil-grid' = the reference's
+    continuous grid and threshold scan; 'continuous' = the same grid with an exact O(n log n) frontier).
+
+    >>> f = pareto_frontier("llama-3-70b", "h100-sxm", context_length=1000)
+    >>> f.max_speed().tokens_per_s_per_request > 100
+    True
+    """
+    problem = build_problem(model, hardware, context_length=context_length,
+                            max_throughput_tokens_per_s=max_throughput_tokens_per_s, workload=workload, preset=preset,
+                            search=search, speculative=speculative, price_usd_per_hour=price_usd_per_hour, alpha=alpha)
+    return solve(problem, backend=backend, grid=grid)
+
+
+def evaluate_point(model, hardware, *, n_gpu: float, batch_size: float, context_length: int = 0,
+                   preset: str | Preset = "default", speculative=None, price_usd_per_hour: float | None = None,
+                   backend: str = "jax") -> dict[str, Any]:
+    """Evaluate one deployment (GPU count, batch) with the best layout: speed, cost, MFU, breakdown.
+
+    >>> evaluate_point("llama-3-70b", "h100-sxm", n_gpu=8, batch_size=64)["tokens_per_s_per_request"] > 0
+    True
+    """
+    if not (n_gpu > 0 and math.isfinite(n_gpu)):
+        raise SpecError(f"n_gpu={n_gpu}: expected a positive finite number")
+    if not (batch_size > 0 and math.isfinite(batch_size)):
+        raise SpecError(f"batch_size={batch_size}: expected a positive finite number")
+    problem = build_problem(model, hardware, context_length=context_length, preset=preset, speculative=speculative,
+                            price_usd_per_hour=price_usd_per_hour)
+    ma, ha, spec = _arrays(problem)
+    n = np.array([float(n_gpu)])
+    b = np.array([float(batch_size)])
+    ev = evaluate(ma, ha, problem.conventions, n, b, float(context_length),
+                  parallel_attention=problem.model.parallel_attention, spec=spec,
+                  draft_parallel_attention=bool(spec and problem.speculative.draft.parallel_attention), backend=backend)
+    if not np.isfinite(ev.latency_s[0]):
+        need = problem.model.weight_memory_bytes + problem.model.kv_cache_bytes_per_token * context_length * batch_size
+        return {"feasible": False, "reason": f"does not fit: needs {need / 1e9:.3g} GB, "
+                f"{n_gpu:g} × {problem.hardware.hbm_capacity_bytes / 1e9:.3g} GB available (or pipeline degree > batch)",
+                "n_gpu": float(n_gpu), "batch_size": float(batch_size)}
+    f = frontier_from_evaluation(ev, n, b, problem.hardware.price_usd_per_hour, np.array([0]), meta=_meta(problem))
+    out = f.point(0).to_dict()
+    out["feasible"] = True
+    return out

@@ -1,0 +1,1 @@
+"""Command-line interface: `infereco SUBCOMMAND ...` (also `python -m infereco`)."""

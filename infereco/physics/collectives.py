@@ -1,0 +1,67 @@
+"""Collective communication time: NCCL's LL / LL128 / Simple model and a ring model.
+
+Each function returns `(latency_s, bandwidth_s)`, the two parts of one collective's time, so callers can
+report them separately. Times are zero where `ranks <= 1`.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from infereco.physics.structs import HardwareArrays
+
+ALLREDUCE = "allreduce"
+
+
+def nccl_time_s(ranks, nodes, message_bytes, hw: HardwareArrays, collective: str = ALLREDUCE, xp=jnp):
+    """NCCL tree model (Erdil 2025 §3.3, Eq. 23; NCCL tuning.cc): the cheapest protocol's latency and bandwidth.
+
+    latency = m·((ranks/nodes − 1)·intra_hop + inter_hop·log2(nodes)) + base, m = 2 for all-reduce else 1;
+    bandwidth = [nodes·max(0, ranks/nodes − 1)/B_intra + (nodes − 1)/B_inter]·bytes/(ranks·factor),
+    halved for collectives other than all-reduce.
+
+    >>> lat, bw = nccl_time_s(8.0, 1.0, 0.0, hw)   # doctest: +SKIP
+    """
+    m = 2.0 if collective == ALLREDUCE else 1.0
+    half = 1.0 if collective == ALLREDUCE else 0.5
+    per_rank = ranks / nodes
+    best_total = None
+    best_lat = best_bw = None
+    for base, intra, inter, factor in zip(
+        hw.nccl_base_s, hw.nccl_intra_hop_s, hw.nccl_inter_hop_s, hw.nccl_bandwidth_factor
+    ):
+        lat = m * ((per_rank - 1.0) * intra + inter * xp.log2(nodes)) + base
+        bw = half * (
+            nodes * xp.maximum(0.0, per_rank - 1.0) * message_bytes / (ranks * hw.intra_node_bandwidth_bytes_per_s * factor)
+            + (nodes - 1.0) * message_bytes / (ranks * hw.inter_node_bandwidth_bytes_per_s * factor)
+        )
+        total = lat + bw
+        if best_total is None:
+            best_total, best_lat, best_bw = total, lat, bw
+        else:
+            # Strictly smaller wins, so ties keep the earlier protocol (the reference's order: LL, LL128, Simple).
+            better = total < best_total
+            best_lat = xp.where(better, lat, best_lat)
+            best_bw = xp.where(better, bw, best_bw)
+            best_total = xp.where(better, total, best_total)
+    active = ranks > 1.0
+    return xp.where(active, best_lat, 0.0), xp.where(active, best_bw, 0.0)
+
+
+def ring_time_s(ranks, nodes, message_bytes, hw: HardwareArrays, collective: str = ALLREDUCE, xp=jnp):
+    """Ring model (TPU ICI, Groq): latency m·(ranks − 1)·hop, bandwidth (ranks − 1)·bytes/(ranks·B_inter).
+
+    Halved bandwidth for collectives other than all-reduce; zero where ranks <= 1.
+    """
+    m = 2.0 if collective == ALLREDUCE else 1.0
+    half = 1.0 if collective == ALLREDUCE else 0.5
+    lat = m * (ranks - 1.0) * hw.ring_hop_s
+    bw = half * (ranks - 1.0) * message_bytes / (ranks * hw.inter_node_bandwidth_bytes_per_s)
+    active = ranks > 1.0
+    return xp.where(active, lat, 0.0), xp.where(active, bw, 0.0)
+
+
+def collective_time_s(kind: str, ranks, nodes, message_bytes, hw: HardwareArrays, collective: str = ALLREDUCE, xp=jnp):
+    """Dispatch on the hardware's collective model ('nccl' or 'ring')."""
+    fn = nccl_time_s if kind == "nccl" else ring_time_s
+    return fn(ranks, nodes, message_bytes, hw, collective, xp=xp)

@@ -1,0 +1,111 @@
+"""Token latency of one model instance: launch + collectives + max(memory, arithmetic), best parallel layout.
+
+The step time of a layout (Erdil Eqs. 29–30, with the reference notebook's 1D/2D and pipeline casework):
+
+    t = kernels·t_launch + network_latency + network_bandwidth + max(bytes/(N·B_hbm), FLOP/(N·C))
+
+Network time does not overlap with memory or arithmetic (Erdil §3.4).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax.numpy as jnp
+
+from infereco.physics.arithmetic import step_flop
+from infereco.physics.collectives import collective_time_s
+from infereco.physics.memory import fits_in_memory, step_bytes
+from infereco.physics.structs import Conventions, HardwareArrays, ModelArrays
+
+
+class StepTime(NamedTuple):
+    """Components of one step's time, seconds; `latency_s` is their combination (inf where infeasible)."""
+
+    latency_s: object
+    memory_s: object
+    compute_s: object
+    network_latency_s: object
+    network_bandwidth_s: object
+    launch_s: object
+    tp_2d: object  # 1.0 where 2D tensor parallelism was chosen
+    pp_degree: object
+
+
+def _allreduce_words(m: ModelArrays, two_d: bool, merge: bool):
+    """Words all-reduced per layer per token (before division among parallel reduce groups)."""
+    qkv = (m.n_heads + m.kv_heads_total) * m.d_head
+    ffn_up = m.n_active_experts * m.m_up * m.d_ff
+    ffn_down = m.n_active_experts * m.m_down * m.d_model
+    if two_d:
+        if merge:
+            return [qkv + ffn_up, m.d_model + ffn_down]
+        return [qkv, m.d_model, ffn_up, ffn_down]
+    if merge:
+        return [m.d_model]
+    return [m.d_model, ffn_down]
+
+
+def layout_step_time(m, hw, conv: Conventions, n_gpu, batch, seq_len, context_tokens, two_d, pp, merge, xp=jnp):
+    """StepTime of one layout (2D or 1D TP, pipeline degree `pp` with `pp` microbatches, no bubble)."""
+    n_tp = n_gpu / pp
+    micro = batch / pp
+    ap = m.activation_bytes
+    if two_d:
+        ranks = xp.sqrt(n_tp)
+        nodes = xp.sqrt(xp.ceil(n_tp / hw.node_size))
+        groups = n_tp / ranks
+        split_in, split_out = xp.sqrt(n_tp), xp.sqrt(n_tp)
+    else:
+        ranks = n_tp
+        nodes = xp.ceil(n_tp / hw.node_size)
+        groups = 1.0
+        split_in, split_out = n_tp, 1.0
+    net_lat = 0.0
+    net_bw = 0.0
+    for words in _allreduce_words(m, two_d, merge):
+        lat, bw = collective_time_s(conv.collectives, ranks, nodes, words / groups * micro * seq_len * ap, hw, xp=xp)
+        net_lat = net_lat + m.n_layers * lat
+        net_bw = net_bw + m.n_layers * bw
+    if pp != 1.0:
+        two = 2.0
+        p2p_bytes = m.d_model * micro * seq_len * ap / n_tp
+        lat, bw = collective_time_s(conv.collectives, two, two, p2p_bytes, hw, collective="p2p", xp=xp)
+        net_lat = net_lat + (pp - 1.0) * lat
+        net_bw = net_bw + (pp - 1.0) * bw
+    memory_s = pp * step_bytes(m, micro, seq_len, context_tokens, split_in, split_out, xp=xp) / (
+        n_gpu * hw.hbm_bandwidth_bytes_per_s
+    )
+    compute_s = step_flop(m, batch, seq_len, context_tokens) / (n_gpu * hw.flop_per_s)
+    kernels = (2.0 if merge else 4.0) * m.n_layers
+    launch_s = kernels * hw.kernel_launch_s
+    latency = launch_s + net_lat + net_bw + xp.maximum(memory_s, compute_s)
+    feasible = fits_in_memory(m, n_gpu, batch, context_tokens, hw.hbm_capacity_bytes) & (pp <= xp.minimum(n_gpu, batch))
+    latency = xp.where(feasible, latency, xp.inf)
+    shape = xp.shape(latency)
+    full = lambda a: xp.broadcast_to(xp.asarray(a, dtype=xp.float64), shape)  # noqa: E731
+    return StepTime(latency, full(memory_s), full(compute_s), full(net_lat), full(net_bw), full(launch_s),
+                    full(1.0 if two_d else 0.0), full(pp))
+
+
+def _select(best: StepTime, cand: StepTime, xp=jnp) -> StepTime:
+    better = cand.latency_s < best.latency_s
+    return StepTime(*(xp.where(better, c, b) for b, c in zip(best, cand)))
+
+
+def step_time(m, hw, conv: Conventions, n_gpu, batch, seq_len=1.0, context_tokens=0.0, parallel_attention=False, xp=jnp):
+    """Fastest StepTime over the layouts `conv` allows (2D on/off × pipeline degrees).
+
+    `n_gpu`, `batch` broadcast together; seconds per step of `seq_len` tokens per sequence.
+    """
+    merge = bool(parallel_attention and conv.parallel_attention_merges_collectives)
+    # n_gpu and batch keep their own (broadcastable) shapes: on an outer-product grid, terms that depend on
+    # one axis only are computed once per axis value, not once per configuration.
+    n_gpu = xp.asarray(n_gpu, dtype=xp.float64)
+    batch = xp.asarray(batch, dtype=xp.float64)
+    best = None
+    for two_d in conv.tp_2d_options:
+        for pp in conv.pp_degrees:
+            cand = layout_step_time(m, hw, conv, n_gpu, batch, seq_len, context_tokens, two_d, float(pp), merge, xp=xp)
+            best = cand if best is None else _select(best, cand, xp=xp)
+    return best

@@ -1,0 +1,45 @@
+"""Bytes moved through HBM in one step, and whether weights plus KV cache fit."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from infereco.physics.structs import ModelArrays
+
+
+def experts_touched_fraction(m: ModelArrays, tokens, xp=jnp):
+    """Expected fraction of routed experts hit by `tokens` i.i.d. uniformly routed tokens: 1 − (1 − 1/s)^n (Eq. 22)."""
+    return 1.0 - (1.0 - 1.0 / m.sparsity) ** tokens
+
+
+def kv_cache_bytes(m: ModelArrays, batch, context_tokens):
+    """KV cache held (and read once per step) for `batch` sequences at `context_tokens` each."""
+    return m.kv_cache_bytes_per_token * context_tokens * batch
+
+
+def step_bytes(m: ModelArrays, batch, seq_len, context_tokens, split_in, split_out, xp=jnp):
+    """HBM bytes read and written in one step of `batch` sequences × `seq_len` tokens (Erdil Eqs. 31–35).
+
+    `split_in`, `split_out` are how many times matmul activations are re-read under tensor parallelism: 2D TP
+    reads each activation √N_TP times on both sides, 1D TP N_TP times on the input side (the reference
+    notebook's accounting). Weights are read once per step: attention, the routed experts that are hit
+    (Eq. 22), dense FFN parts (shared experts, dense layers) and the unembedding.
+    """
+    wp, ap = m.weight_bytes, m.activation_bytes
+    n = batch * seq_len
+    d, f = m.d_model, m.d_ff
+    # Routed FFN: weights of the experts hit plus activations of the n/s tokens each expert sees.
+    per_expert_matrix = wp * d * f + split_out * ap * d * n / m.sparsity + split_in * ap * f * n / m.sparsity
+    routed = experts_touched_fraction(m, n, xp) * m.n_experts * (m.m_up + m.m_down) * per_expert_matrix
+    # Dense FFN parts (DeepSeek shared experts, dense first layers): all weights, all tokens.
+    dense_ffn = wp * m.dense_ffn_params + (m.dense_ffn_params / (d * f)) * (split_out * ap * d * n + split_in * ap * f * n)
+    qkv_width = (m.n_heads + m.kv_heads_total) * m.d_head
+    attn_io = split_out * ap * d * n + split_in * qkv_width * n + ap * (split_out * d * n + split_in * m.d_head * m.n_heads * n)
+    attn = wp * m.attention_params_per_layer + attn_io
+    unembedding = wp * m.vocab_size * d
+    return kv_cache_bytes(m, batch, context_tokens) + m.n_moe_layers * routed + m.n_layers * attn + dense_ffn + unembedding
+
+
+def fits_in_memory(m: ModelArrays, n_gpu, batch, context_tokens, hbm_capacity_bytes):
+    """True where weights plus the KV cache fit in `n_gpu` accelerators' HBM (Erdil §3.6)."""
+    return n_gpu * hbm_capacity_bytes >= kv_cache_bytes(m, batch, context_tokens) + m.weight_bytes * m.total_params

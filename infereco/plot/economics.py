@@ -1,0 +1,239 @@
+"""Charts for the economics: hourly cost, self-host vs cloud, cost vs concurrency, the production frontier.
+
+Every function draws on `ax` (a new figure when None) and returns the Axes. Styles rely on markers, line
+styles and hatches rather than colour alone, so the charts read in grayscale.
+
+>>> from infereco.economics.production_frontier import zhuang2025_wingpt_entries
+>>> plot_production_frontier(zhuang2025_wingpt_entries()).get_xscale()
+'log'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from infereco.economics.hourly_cost import HourlyCostBreakdown, OwnershipCost, hourly_cost
+from infereco.economics.ownership import (
+    CapexOpexCurves,
+    breakeven_utilization,
+    calendar_and_running_usd_per_hour,
+)
+from infereco.economics.production_frontier import (
+    CostEffectivenessZone,
+    FrontierEntry,
+    ProductionFrontier,
+    production_frontier,
+)
+from infereco.economics.workload_cost import MeasuredRun, SlaChoice, WorkloadCostTable, workload_cost
+from infereco.errors import SpecError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+
+def _axes(ax: Axes | None) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, new_ax = plt.subplots(figsize=(6.4, 4.2))
+    return new_ax
+
+
+_HATCHES = ("", "//", "..", "xx", "\\\\", "--")
+_GRAYS = ("0.15", "0.45", "0.7", "0.85", "0.55", "0.3")
+
+
+def plot_hourly_cost(breakdown: HourlyCostBreakdown | OwnershipCost, *, ax: Axes | None = None) -> Axes:
+    """One horizontal stacked bar: each component of the per-GPU hourly cost, USD per utilised GPU-hour.
+
+    >>> from infereco.economics.hourly_cost import zhuang2025_a800
+    >>> plot_hourly_cost(zhuang2025_a800()).get_xlabel()
+    'Cost per utilised GPU-hour (USD)'
+    """
+    b = breakdown if isinstance(breakdown, HourlyCostBreakdown) else hourly_cost(breakdown)
+    ax = _axes(ax)
+    left = 0.0
+    for i, (name, value) in enumerate(b.components().items()):
+        ax.barh([0], [value], left=left, height=0.5, color=_GRAYS[i % 6], hatch=_HATCHES[i % 6], edgecolor="black",
+                label=f"{name.replace('_', ' ')}: ${value:.3f} ({b.shares()[name]:.0%})")
+        left += value
+    ax.set_yticks([])
+    ax.set_ylim(-0.6, 0.6)
+    ax.set_xlabel("Cost per utilised GPU-hour (USD)")
+    ax.set_title(f"{b.name}: ${b.per_gpu_usd_per_hour:.3f} per GPU-hour")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2, frameon=False, fontsize="small")
+    return ax
+
+
+def plot_breakeven(
+    ownership_spec: OwnershipCost,
+    cloud_usd_per_hour: float | Sequence[float] = (20 / 7.09, 40 / 7.09),
+    *,
+    ax: Axes | None = None,
+) -> Axes:
+    """Owning's cost per utilised GPU-hour against utilisation u, with cloud rates and their break-even u*.
+
+    The default cloud rates are the paper's $2.82–5.64/h (¥20–40 per card-hour at 7.09 CNY/USD).
+
+    >>> from infereco.economics.hourly_cost import zhuang2025_a800
+    >>> plot_breakeven(zhuang2025_a800()).get_yscale()
+    'log'
+    """
+    rates = [float(cloud_usd_per_hour)] if np.ndim(cloud_usd_per_hour) == 0 else [float(c) for c in cloud_usd_per_hour]
+    calendar, running = calendar_and_running_usd_per_hour(ownership_spec)
+    u = np.linspace(0.02, 1.0, 200)
+    ax = _axes(ax)
+    ax.plot(u, calendar / u + running, color="black", lw=2, label=f"own ({ownership_spec.name})")
+    styles = ("--", ":", "-.")
+    for i, c in enumerate(rates):
+        ax.axhline(c, color="0.4", ls=styles[i % 3], lw=1.2, label=f"cloud ${c:.2f}/GPU-h")
+        u_star = breakeven_utilization(ownership_spec, c)
+        if u_star <= 1:
+            ax.plot([u_star], [c], marker="o", color="black", mfc="white", ms=7)
+            ax.annotate(f"u* = {u_star:.2f}", (u_star, c), textcoords="offset points", xytext=(6, 6),
+                        fontsize="small")
+    ax.set_yscale("log")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("Utilisation u (fraction of calendar hours worked)")
+    ax.set_ylabel("Cost per utilised GPU-hour (USD)")
+    ax.set_title("Self-host vs cloud: owning wins right of u*")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_ownership(curves: CapexOpexCurves, *, ax: Axes | None = None) -> Axes:
+    """Cumulative USD of owning (CapEx steps + OpEx) vs renting over time in years, with the crossover.
+
+    >>> from infereco.economics.hourly_cost import zhuang2025_a800
+    >>> from infereco.economics.ownership import capex_vs_opex
+    >>> plot_ownership(capex_vs_opex(zhuang2025_a800(), 2.82, 6, 0.5)).get_xlabel()
+    'Time (years)'
+    """
+    ax = _axes(ax)
+    ax.plot(curves.time_years, curves.owning_cumulative_usd, color="black", lw=2,
+            label=f"own {curves.n_gpus} GPU(s) (CapEx + OpEx)")
+    ax.plot(curves.time_years, curves.cloud_cumulative_usd, color="0.45", lw=2, ls="--",
+            label=f"cloud ${curves.cloud_usd_per_hour:.2f}/GPU-h")
+    t = curves.crossover_years
+    if np.isfinite(t) and t <= curves.horizon_years:
+        ax.axvline(t, color="0.3", ls=":", lw=1)
+        ax.annotate(f"owning cheaper after {t:.2f} y", (t, float(curves.cloud_cumulative_usd_at(t))),
+                    textcoords="offset points", xytext=(6, -14), fontsize="small")
+    ax.set_xlim(0, curves.horizon_years)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("Time (years)")
+    ax.set_ylabel("Cumulative cost (USD)")
+    ax.set_title(f"CapEx vs OpEx at utilisation u = {curves.utilization:g}")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def _table(runs: Any, n_gpu: int | None, usd_per_gpu_hour: Any, which: str) -> WorkloadCostTable:
+    if isinstance(runs, WorkloadCostTable):
+        return runs
+    if n_gpu is None or usd_per_gpu_hour is None:
+        raise SpecError(f"plot_concurrency_cost: {which} are runs, so n_gpu and usd_per_gpu_hour are needed")
+    return workload_cost(runs, n_gpu, usd_per_gpu_hour)
+
+
+_METRIC_LABELS = {
+    "cost_usd": "Cost of the whole run (USD)",
+    "usd_per_request": "Cost per request (USD)",
+    "usd_per_m_output_tokens": "Cost per million output tokens (USD)",
+    "usd_per_m_tokens": "Cost per million tokens (USD)",
+    "total_time_s": "Total completion time (s)",
+}
+
+
+def plot_concurrency_cost(
+    measured: WorkloadCostTable | Sequence[MeasuredRun | Mapping[str, Any]] | None = None,
+    predicted: WorkloadCostTable | Sequence[MeasuredRun | Mapping[str, Any]] | None = None,
+    *,
+    n_gpu: int | None = None,
+    usd_per_gpu_hour: Any = None,
+    metric: str = "cost_usd",
+    label: str | None = None,
+    sla: SlaChoice | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Cost (or time) against concurrency: measured runs as filled markers on a solid line, predicted runs
+    as hollow markers on a dashed line, on one chart. Give tables, or runs plus n_gpu and usd_per_gpu_hour.
+
+    >>> runs = [MeasuredRun(concurrency=8, total_time_s=2034, n_requests=2993),
+    ...         MeasuredRun(concurrency=48, total_time_s=774, n_requests=2993)]
+    >>> plot_concurrency_cost(measured=runs, n_gpu=2, usd_per_gpu_hour=0.79).get_ylabel()
+    'Cost of the whole run (USD)'
+    """
+    if measured is None and predicted is None:
+        raise SpecError("plot_concurrency_cost: give measured=..., predicted=... or both")
+    if metric not in _METRIC_LABELS:
+        raise SpecError(f"metric = {metric!r}: expected one of {', '.join(_METRIC_LABELS)}")
+    ax = _axes(ax)
+    prefix = f"{label}: " if label else ""
+    ticks: set[int] = set()
+    for which, runs, style in (
+        ("measured", measured, {"color": "black", "ls": "-", "marker": "o", "mfc": "black"}),
+        ("predicted", predicted, {"color": "0.35", "ls": "--", "marker": "s", "mfc": "white"}),
+    ):
+        if runs is None:
+            continue
+        table = _table(runs, n_gpu, usd_per_gpu_hour, which)
+        ticks.update(int(c) for c in table.column("concurrency"))
+        ax.plot(table.column("concurrency"), table.column(metric), lw=1.6, ms=6, label=f"{prefix}{which}", **style)
+        if sla is not None and sla.feasible and which == "measured":
+            row = next((r for r in table.rows if r.concurrency == sla.concurrency), None)
+            if row is not None:
+                ax.plot([row.concurrency], [getattr(row, metric)], marker="*", ms=16, color="black", ls="none",
+                        mfc="white", label=f"SLA-optimal: concurrency {row.concurrency}")
+    ax.set_xscale("log", base=2)
+    # Label the concurrencies actually run, as plain numbers (2^3 is harder to read than 8).
+    ax.set_xticks(sorted(ticks), [str(t) for t in sorted(ticks)])
+    ax.minorticks_off()
+    ax.set_xlabel("Concurrency (requests in flight)")
+    ax.set_ylabel(_METRIC_LABELS[metric])
+    ax.set_title("Cost vs concurrency")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_production_frontier(
+    frontier: ProductionFrontier | Iterable[FrontierEntry | Mapping[str, Any]],
+    *,
+    zone: CostEffectivenessZone | None = None,
+    annotate: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """Quality score against cost (USD, log axis): frontier filled and joined, dominated entries hollow,
+    the cost-effectiveness zone (if given) shaded.
+
+    >>> from infereco.economics.production_frontier import zhuang2025_wingpt_entries
+    >>> plot_production_frontier(zhuang2025_wingpt_entries()).get_ylabel()
+    'Quality score (benchmark points)'
+    """
+    f = frontier if isinstance(frontier, ProductionFrontier) else production_frontier(frontier)
+    ax = _axes(ax)
+    if zone is not None:
+        lo, hi = zone.cost_range_usd
+        ax.axvspan(lo / 1.08, hi * 1.08, color="0.88", hatch="//", ec="0.7", lw=0,
+                   label=f"cost-effectiveness zone (≥ {zone.min_quality_per_usd:g} points/$)")
+    ax.plot(f.costs_usd, f.quality_scores, color="black", lw=1.6, marker="o", ms=7, mfc="black",
+            label="production frontier")
+    if f.dominated:
+        ax.plot([d.entry.cost_usd for d in f.dominated], [d.entry.quality_score for d in f.dominated],
+                ls="none", marker="o", ms=7, mfc="white", mec="black", label="dominated")
+    if annotate:
+        for e in list(f.frontier) + [d.entry for d in f.dominated]:
+            ax.annotate(e.name, (e.cost_usd, e.quality_score), textcoords="offset points", xytext=(5, 5),
+                        fontsize="small")
+    costs = [e.cost_usd for e in f.frontier] + [d.entry.cost_usd for d in f.dominated]
+    ax.set_xscale("log")
+    ax.set_xlim(min(costs) / 2, max(costs) * 2)
+    ax.set_xlabel("Cost (USD, log scale)")
+    ax.set_ylabel("Quality score (benchmark points)")
+    ax.set_title("Production frontier: quality vs cost")
+    ax.legend(fontsize="small", loc="lower right")
+    return ax

@@ -1,0 +1,43 @@
+"""House plot style: readable in grayscale (line styles and markers vary with colour), units on every axis."""
+
+from __future__ import annotations
+
+import itertools
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)  # headless by default; notebooks switch backends themselves
+
+COLORS = ("#1b4f72", "#c0392b", "#1e8449", "#7d3c98", "#b9770e", "#2e4053", "#a04000", "#117a65")
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def series_styles():
+    """Endless (color, linestyle, marker) triples, distinct in colour and in grayscale."""
+    return zip(itertools.cycle(COLORS), itertools.cycle(LINESTYLES), itertools.cycle(MARKERS))
+
+
+def new_axes(ax=None, figsize=(7.0, 4.6)):
+    import matplotlib.pyplot as plt
+
+    if ax is not None:
+        return ax
+    _, ax = plt.subplots(figsize=figsize, dpi=110)
+    return ax
+
+
+def finish(ax, title: str | None = None):
+    ax.grid(True, which="major", alpha=0.35)
+    ax.grid(True, which="minor", alpha=0.12)
+    if title:
+        ax.set_title(title, fontsize=11)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, frameon=False)
+    ax.figure.tight_layout()
+    return ax
+
+
+def save(ax, path) -> str:
+    ax.figure.savefig(path, dpi=130)
+    return str(path)

@@ -1,0 +1,129 @@
+"""Evaluate arrays of (GPU count, batch) configurations: latency, cost, MFU and the step-time breakdown.
+
+One function, `evaluate_configs`, serves both backends: `xp=jax.numpy` under `jax.jit` (the default path) and
+`xp=numpy` (the plain-numpy reference backend used by tests and benchmarks).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from infereco.physics.arithmetic import step_flop
+from infereco.physics.latency import step_time
+from infereco.physics.speculative import expected_tokens_per_pass, target_tokens_per_pass
+from infereco.physics.structs import Conventions, HardwareArrays, ModelArrays
+
+
+class SpecArrays(NamedTuple):
+    """Speculative decoding inputs for traced code."""
+
+    draft: ModelArrays
+    draft_hw: HardwareArrays
+    acceptance: float
+    max_draft_tokens: int  # static
+
+
+class Evaluation(NamedTuple):
+    """Per-configuration results (arrays of one shape). Infeasible entries have latency_s = inf."""
+
+    latency_s: object  # seconds per output token seen by one request
+    gpu_s_per_token: object
+    mfu: object
+    memory_s: object
+    compute_s: object
+    network_latency_s: object
+    network_bandwidth_s: object
+    launch_s: object
+    draft_s: object
+    tp_2d: object
+    pp_degree: object
+    gamma: object
+
+
+def _fold(xp, n: int, body, init):
+    """`for i in 1..n: carry = body(i, carry)`; a rolled `lax.fori_loop` under JAX keeps compile time flat in n."""
+    if xp is np:
+        carry = init
+        for i in range(1, n + 1):
+            carry = body(float(i), carry)
+        return carry
+    return jax.lax.fori_loop(1, n + 1, lambda i, c: body(jnp.asarray(i, jnp.float64), c), init)
+
+
+def evaluate_configs(m: ModelArrays, hw: HardwareArrays, conv: Conventions, n_gpu, batch, context_tokens,
+                     parallel_attention: bool = False, spec: SpecArrays | None = None,
+                     draft_parallel_attention: bool = False, xp=jnp) -> Evaluation:
+    """Latency per token and cost for every (n_gpu, batch) pair (broadcast), best layout per pair.
+
+    With `spec`, each pair also tries speculative decoding with γ = 1..max_draft_tokens drafted tokens on the
+    same GPUs and batch, keeping the fastest (the reference notebook's rule).
+    """
+    n_gpu = xp.asarray(n_gpu, dtype=xp.float64)
+    batch = xp.asarray(batch, dtype=xp.float64)
+    plain = step_time(m, hw, conv, n_gpu, batch, 1.0, context_tokens, parallel_attention, xp=xp)
+    latency = plain.latency_s
+    parts = plain
+    draft_s = xp.zeros_like(latency)
+    gamma_best = xp.zeros_like(latency)
+    if spec is not None:
+        draft = step_time(spec.draft, spec.draft_hw, conv, n_gpu, batch, 1.0, context_tokens,
+                          draft_parallel_attention, xp=xp).latency_s
+
+        def body(gamma, carry):
+            latency, parts, draft_s, gamma_best = carry
+            seq = target_tokens_per_pass(gamma, conv.spec_convention)
+            target = step_time(m, hw, conv, n_gpu, batch, seq, context_tokens, parallel_attention, xp=xp)
+            tokens = expected_tokens_per_pass(spec.acceptance, gamma, conv.spec_convention, xp=xp)
+            per_token = (target.latency_s + gamma * draft) / tokens
+            better = per_token < latency
+            return (
+                xp.where(better, per_token, latency),
+                type(parts)(*(xp.where(better, t, p) for p, t in zip(parts, target))),
+                xp.where(better, gamma * draft, draft_s),
+                xp.where(better, gamma, gamma_best),
+            )
+
+        latency, parts, draft_s, gamma_best = _fold(xp, spec.max_draft_tokens, body, (latency, parts, draft_s, gamma_best))
+    finite = xp.isfinite(latency)
+    safe_latency = xp.where(finite, latency, 1.0)
+    flop = step_flop(m, batch, 1.0, context_tokens)
+    mfu = xp.where(finite, flop / (n_gpu * hw.peak_flop_per_s * safe_latency), 0.0)
+    gpu_s = xp.where(finite, n_gpu * latency / batch, xp.inf)
+    return Evaluation(latency, gpu_s, mfu, parts.memory_s, parts.compute_s, parts.network_latency_s,
+                      parts.network_bandwidth_s, parts.launch_s, draft_s, parts.tp_2d, parts.pp_degree, gamma_best)
+
+
+@functools.partial(jax.jit, static_argnames=("conv", "parallel_attention", "max_draft_tokens", "draft_parallel_attention", "has_spec"))
+def _evaluate_jit(m, hw, conv, n_gpu, batch, context_tokens, parallel_attention, draft, draft_hw, acceptance,
+                  max_draft_tokens, draft_parallel_attention, has_spec):
+    spec = SpecArrays(draft, draft_hw, acceptance, max_draft_tokens) if has_spec else None
+    return evaluate_configs(m, hw, conv, n_gpu, batch, context_tokens, parallel_attention, spec,
+                            draft_parallel_attention, xp=jnp)
+
+
+def evaluate(m, hw, conv, n_gpu, batch, context_tokens, parallel_attention=False, spec: SpecArrays | None = None,
+             draft_parallel_attention=False, backend: str = "jax", on_device: bool = False) -> Evaluation:
+    """Evaluate configurations with the JAX (jitted, cached by structure) or numpy backend.
+
+    Returns numpy arrays, or JAX arrays when `on_device` (to keep selecting on device).
+    """
+    if backend == "numpy":
+        out = evaluate_configs(m, hw, conv, np.asarray(n_gpu, float), np.asarray(batch, float), float(context_tokens),
+                               parallel_attention, spec, draft_parallel_attention, xp=np)
+        return Evaluation(*(np.broadcast_to(np.asarray(a, float), np.shape(out.latency_s)) for a in out))
+    if backend != "jax":
+        raise ValueError(f"backend={backend!r}: expected 'jax' or 'numpy'")
+    has_spec = spec is not None
+    out = _evaluate_jit(
+        m, hw, conv, jnp.asarray(n_gpu, jnp.float64), jnp.asarray(batch, jnp.float64), jnp.float64(context_tokens),
+        parallel_attention,
+        spec.draft if has_spec else m, spec.draft_hw if has_spec else hw,
+        jnp.float64(spec.acceptance if has_spec else 0.0), spec.max_draft_tokens if has_spec else 0,
+        draft_parallel_attention, has_spec,
+    )
+    return out if on_device else Evaluation(*(np.asarray(a) for a in out))

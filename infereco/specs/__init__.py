@@ -1,0 +1,1 @@
+"""Validated specs (pydantic) and the catalog that loads them."""

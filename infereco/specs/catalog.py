@@ -1,0 +1,178 @@
+"""The catalog: hardware from `hardware_specs/*.yaml`, models from `infereco/data/models/*.yaml`.
+
+Every number in a catalog file is either a plain value or `{value: ..., source: "..."}`; sources are kept on
+the spec (`spec.sources` for hardware, `spec.source` for models).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from infereco.errors import CatalogError, SpecError
+from infereco.specs.hardware import HardwareSpec
+from infereco.specs.model import ModelSpec
+from infereco.specs.yaml_io import load_yaml_mapping
+
+_PKG = Path(__file__).resolve().parent.parent
+
+
+def hardware_dir() -> Path:
+    """Folder of hardware YAML files: inside the installed package, or the repository's top level."""
+    for candidate in (_PKG / "hardware_specs", _PKG.parent / "hardware_specs"):
+        if candidate.is_dir():
+            return candidate
+    raise CatalogError(f"hardware_specs folder not found next to {_PKG}")
+
+
+def models_dir() -> Path:
+    return _PKG / "data" / "models"
+
+
+def normalise_id(name: str) -> str:
+    """Catalog ids are lower case with dashes: 'H100_SXM' -> 'h100-sxm'."""
+    return str(name).strip().lower().replace("_", "-").replace(" ", "-")
+
+
+def _strip_sources(data: Mapping[str, Any], sources: dict[str, str], prefix: str = "") -> dict[str, Any]:
+    """Turn `{key: {value: v, source: s}}` into `{key: v}`, collecting sources by dotted key."""
+    out: dict[str, Any] = {}
+    for key, val in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(val, Mapping) and "value" in val and set(val) <= {"value", "source", "note"}:
+            out[key] = val["value"]
+            if "source" in val:
+                sources[path] = str(val["source"]) + (f" ({val['note']})" if "note" in val else "")
+        elif isinstance(val, Mapping) and key == "flop_per_s":
+            out[key] = _strip_sources(val, sources, prefix=f"{path}.")
+        else:
+            out[key] = val
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _index(kind: str) -> dict[str, tuple[Path, tuple[str, ...]]]:
+    folder = hardware_dir() if kind == "hardware" else models_dir()
+    index: dict[str, tuple[Path, tuple[str, ...]]] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            raw = load_yaml_mapping(path)
+        except SpecError:
+            # One broken file must not hide the rest of the catalog; loading this id reports the error.
+            raw = {}
+        cid = normalise_id(raw.get("id", path.stem))
+        aliases = tuple(normalise_id(a) for a in raw.get("aliases", []) or [])
+        for name in (cid, *aliases):
+            index[name] = (path, (cid,))
+    return index
+
+
+def _canonical_ids(kind: str) -> list[str]:
+    return sorted({v[1][0] for v in _index(kind).values()})
+
+
+def _lookup(kind: str, name: str) -> Path:
+    idx = _index(kind)
+    key = normalise_id(name)
+    if key not in idx:
+        known = _canonical_ids(kind)
+        close = difflib.get_close_matches(key, list(idx), n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise CatalogError(f"unknown {kind} id {name!r}.{hint} Known {kind} ids: {', '.join(known)}")
+    return idx[key][0]
+
+
+def _spec_fields(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    raw = dict(load_yaml_mapping(path))
+    for meta in ("id", "aliases", "description", "notes"):
+        raw.pop(meta, None)
+    sources: dict[str, str] = {}
+    fields = _strip_sources(raw, sources)
+    return fields, sources
+
+
+@functools.lru_cache(maxsize=None)
+def load_hardware(name: str) -> HardwareSpec:
+    """The catalog accelerator `name` (e.g. 'h100-sxm'), with every number's source in `.sources`.
+
+    >>> load_hardware("h100-sxm").hbm_capacity_bytes
+    80000000000.0
+    """
+    path = _lookup("hardware", name)
+    fields, sources = _spec_fields(path)
+    fields["sources"] = {**sources, **(fields.get("sources") or {})}
+    return HardwareSpec.validated(fields, where=str(path))
+
+
+@functools.lru_cache(maxsize=None)
+def load_model(name: str) -> ModelSpec:
+    """The catalog model `name` (e.g. 'llama-3-70b').
+
+    >>> load_model("llama-3-70b").n_layers
+    80
+    """
+    path = _lookup("model", name)
+    fields, sources = _spec_fields(path)
+    if sources and "source" not in fields:
+        fields["source"] = "; ".join(f"{k}: {v}" for k, v in sources.items())
+    return ModelSpec.validated(fields, where=str(path))
+
+
+def list_hardware() -> list[str]:
+    """Canonical ids of every catalog accelerator."""
+    return _canonical_ids("hardware")
+
+
+def list_models() -> list[str]:
+    """Canonical ids of every catalog model."""
+    return _canonical_ids("model")
+
+
+def resolve_model(value: str | Mapping[str, Any] | ModelSpec, *, where: str | None = None,
+                  base_override=None) -> ModelSpec:
+    """A model from a catalog id, a `ModelSpec`, or a mapping `{base: id, field: override, ...}`.
+
+    `base_override(spec, id) -> spec` lets a preset replace catalog numbers before user overrides apply.
+    """
+    if isinstance(value, ModelSpec):
+        return value
+    load = (lambda i: base_override(load_model(i), i)) if base_override else load_model
+    if isinstance(value, str):
+        return load(value)
+    if isinstance(value, Mapping):
+        data = dict(value)
+        base = data.pop("base", None)
+        start = load(base).model_dump() if base is not None else {}
+        if base is not None and "name" not in data and data:
+            start["name"] = f"{start['name']} ({', '.join(f'{k}={v}' for k, v in data.items())})"
+        return ModelSpec.validated({**start, **data}, where=where)
+    raise SpecError(f"{where + ': ' if where else ''}model must be a catalog id or a mapping, got {type(value).__name__}")
+
+
+def resolve_hardware(
+    value: str | Mapping[str, Any] | HardwareSpec, *, where: str | None = None, base_override=None
+) -> HardwareSpec:
+    """A hardware spec from a catalog id, a `HardwareSpec`, or `{base: id, field: override, ...}`.
+
+    `base_override(spec) -> spec` lets a preset replace the catalog numbers before user overrides apply.
+    """
+    if isinstance(value, HardwareSpec):
+        return value
+    if isinstance(value, str):
+        spec = load_hardware(value)
+        return base_override(spec, value) if base_override else spec
+    if isinstance(value, Mapping):
+        data = dict(value)
+        base = data.pop("base", None)
+        start: dict[str, Any] = {}
+        if base is not None:
+            spec = load_hardware(base)
+            if base_override:
+                spec = base_override(spec, base)
+            start = spec.model_dump()
+        return HardwareSpec.validated({**start, **data}, where=where)
+    raise SpecError(f"{where + ': ' if where else ''}hardware must be a catalog id or a mapping, got {type(value).__name__}")

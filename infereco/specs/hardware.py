@@ -1,0 +1,111 @@
+"""Hardware spec: one accelerator's arithmetic, memory, interconnect, latency and price."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from infereco.specs._base import FrozenSpec
+
+
+class NcclProtocol(FrozenSpec):
+    """Latency and bandwidth of one NCCL protocol (LL, LL128, Simple), from NCCL's tuning tables.
+
+    latency = m·((ranks/nodes − 1)·intra_hop_s + inter_hop_s·log2(nodes)) + base_s, with m = 2 for all-reduce.
+    """
+
+    name: str
+    base_s: float = Field(ge=0)
+    intra_hop_s: float = Field(ge=0)
+    inter_hop_s: float = Field(ge=0)
+    bandwidth_factor: float = Field(gt=0, le=1)
+
+
+def default_nccl_protocols() -> tuple[NcclProtocol, ...]:
+    """NCCL's LL / LL128 / Simple tree all-reduce model (Erdil 2025 §3.3, Eq. 23; NCCL tuning.cc)."""
+    return (
+        NcclProtocol(name="LL", base_s=6.8e-6, intra_hop_s=0.6e-6, inter_hop_s=5e-6, bandwidth_factor=0.5),
+        NcclProtocol(name="LL128", base_s=14e-6, intra_hop_s=1.25e-6, inter_hop_s=8.5e-6, bandwidth_factor=0.95),
+        NcclProtocol(name="Simple", base_s=0.0, intra_hop_s=28e-6, inter_hop_s=28e-6, bandwidth_factor=1.0),
+    )
+
+
+class HardwareSpec(FrozenSpec):
+    """One accelerator (GPU, TPU chip, LPU), its node, and its rental price.
+
+    `flop_per_s` maps operand bits (4, 8, 16) to *dense* peak FLOP/s. Bandwidths are per accelerator and
+    per direction, in bytes/s. Utilisation caps scale peak FLOP/s and HBM bandwidth to sustained rates.
+
+    >>> h = HardwareSpec(name="toy", flop_per_s={16: 1e15}, hbm_bandwidth_bytes_per_s=3.3e12, hbm_capacity_bytes=80e9)
+    >>> h.sustained_flop_per_s(16)
+    1000000000000000.0
+    """
+
+    name: str = "custom"
+    flop_per_s: dict[int, float] = Field(description="Dense peak FLOP/s by operand bits, e.g. {16: 9.89e14, 8: 1.98e15}.")
+    hbm_bandwidth_bytes_per_s: float = Field(gt=0, description="HBM bandwidth, bytes/s.")
+    hbm_capacity_bytes: float = Field(gt=0, description="HBM capacity per accelerator, bytes.")
+    l2_bytes: float = Field(default=0.0, ge=0, description="L2 / on-chip SRAM per accelerator, bytes.")
+    intra_node_bandwidth_bytes_per_s: float = Field(
+        default=float("inf"), gt=0, description="Per-accelerator scale-up bandwidth the collective model uses, bytes/s."
+    )
+    inter_node_bandwidth_bytes_per_s: float = Field(
+        default=float("inf"), gt=0, description="Per-accelerator scale-out bandwidth, bytes/s."
+    )
+    node_size: int = Field(default=8, gt=0, description="Accelerators per scale-up domain (node).")
+    kernel_launch_s: float = Field(default=4e-6, ge=0, description="Latency of one serial kernel, s.")
+    collectives: Literal["nccl", "ring"] = Field(default="nccl", description="Collective latency model.")
+    nccl_protocols: tuple[NcclProtocol, ...] = Field(default_factory=default_nccl_protocols)
+    ring_hop_s: float = Field(default=1e-6, ge=0, description="Per-hop latency of the ring model, s.")
+    flop_utilization: float = Field(default=1.0, gt=0, le=1, description="Sustained fraction of peak FLOP/s.")
+    bandwidth_utilization: float = Field(default=1.0, gt=0, le=1, description="Sustained fraction of HBM bandwidth.")
+    price_usd_per_hour: float = Field(default=2.0, gt=0, description="Price per accelerator-hour, USD.")
+    power_kw: float | None = Field(default=None, gt=0, description="Typical board power, kW (economics).")
+    sources: dict[str, str] = Field(default_factory=dict, description="Where each number comes from.")
+
+    @field_validator("flop_per_s")
+    @classmethod
+    def _check_flops(cls, v: dict[int, float]) -> dict[int, float]:
+        if not v:
+            raise ValueError("expected at least one precision, e.g. {16: 1e15}")
+        for bits, rate in v.items():
+            if bits not in (4, 8, 16, 32):
+                raise ValueError(f"precision {bits} bits is not one of 4, 8, 16, 32")
+            if not rate > 0 or rate != rate or rate == float("inf"):
+                raise ValueError(f"FLOP/s for {bits}-bit operands must be a positive finite number, got {rate}")
+        return v
+
+    @model_validator(mode="after")
+    def _check_units(self) -> "HardwareSpec":
+        # A bandwidth below 1e6 bytes/s is almost certainly given in GB/s or TB/s by mistake.
+        for field in ("hbm_bandwidth_bytes_per_s", "intra_node_bandwidth_bytes_per_s", "inter_node_bandwidth_bytes_per_s"):
+            v = getattr(self, field)
+            if v < 1e6:
+                raise ValueError(
+                    f"{field}={v:g} looks like GB/s or TB/s; expected bytes/s (e.g. 3.35e12 for 3.35 TB/s)"
+                )
+        if self.hbm_capacity_bytes < 1e6:
+            raise ValueError(
+                f"hbm_capacity_bytes={self.hbm_capacity_bytes:g} looks like GB; expected bytes (e.g. 80e9)"
+            )
+        for bits, rate in self.flop_per_s.items():
+            if rate < 1e9:
+                raise ValueError(f"flop_per_s[{bits}]={rate:g} looks like TFLOP/s; expected FLOP/s (e.g. 9.89e14)")
+        return self
+
+    def peak_flop_per_s(self, bits: int) -> float:
+        """Dense peak FLOP/s for operands of `bits` bits: the entry for the smallest listed precision ≥ bits."""
+        for b in sorted(self.flop_per_s):
+            if b >= bits:
+                return float(self.flop_per_s[b])
+        raise ValueError(
+            f"{self.name}: no FLOP/s listed for {bits}-bit operands or wider; listed: {sorted(self.flop_per_s)}"
+        )
+
+    def sustained_flop_per_s(self, bits: int) -> float:
+        return self.peak_flop_per_s(bits) * self.flop_utilization
+
+    @property
+    def sustained_hbm_bandwidth_bytes_per_s(self) -> float:
+        return self.hbm_bandwidth_bytes_per_s * self.bandwidth_utilization

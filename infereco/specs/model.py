@@ -1,0 +1,156 @@
+"""Model spec: the architecture numbers that set FLOP, bytes and collectives of a transformer."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from infereco.specs._base import FrozenSpec
+
+_BITS = Literal[4, 8, 16, 32]
+
+
+class ModelSpec(FrozenSpec):
+    """A decoder-only transformer, dense or mixture-of-experts, GQA or MLA attention.
+
+    Sizes are counts (no units); precisions are bits per element. `n_kv_heads` has the Hugging Face
+    `num_key_value_heads` meaning (K and V heads are *not* counted twice here).
+
+    >>> m = ModelSpec(name="tiny", d_model=512, d_ff=1408, n_layers=4, n_heads=8, n_kv_heads=2, vocab_size=4096)
+    >>> round(m.total_params / 1e6, 2)
+    15.93
+    """
+
+    name: str = Field(default="custom", description="Human-readable name.")
+    d_model: int = Field(gt=0, description="Residual stream width.")
+    d_ff: int = Field(gt=0, description="FFN hidden width (per expert for MoE).")
+    ffn_matrices: tuple[int, int] = Field(
+        default=(2, 1), description="FFN matrix count (up, down): SwiGLU = (2, 1), plain MLP = (1, 1)."
+    )
+    n_layers: int = Field(gt=0, description="Transformer blocks.")
+    n_heads: int = Field(gt=0, description="Query heads.")
+    n_kv_heads: int = Field(gt=0, description="Distinct key/value heads (HF num_key_value_heads).")
+    d_head: int | None = Field(default=None, gt=0, description="Head dimension; default d_model // n_heads.")
+    vocab_size: int = Field(default=0, ge=0, description="Vocabulary size (embedding and unembedding).")
+    n_experts: int = Field(default=1, gt=0, description="Routed FFN experts per MoE layer (1 = dense).")
+    n_active_experts: int = Field(default=1, gt=0, description="Routed experts each token uses.")
+    n_shared_experts: int = Field(default=0, ge=0, description="Always-active shared experts (DeepSeek).")
+    n_dense_layers: int = Field(default=0, ge=0, description="Leading layers with a dense FFN (DeepSeek).")
+    d_ff_dense: int | None = Field(default=None, gt=0, description="FFN width of the dense layers.")
+    parallel_attention: bool = Field(default=False, description="PaLM-style parallel attention and FFN.")
+    weight_bits: _BITS = Field(default=16, description="Bits per weight.")
+    activation_bits: _BITS = Field(default=16, description="Bits per activation (and matmul operand).")
+    kv_cache_bits: _BITS | None = Field(default=None, description="Bits per KV-cache element; default activation_bits.")
+    # Multi-head latent attention (DeepSeek-V2/V3). kv_lora_rank set means MLA.
+    kv_lora_rank: int | None = Field(default=None, gt=0, description="MLA latent KV width (d_latent).")
+    q_lora_rank: int | None = Field(default=None, gt=0, description="MLA compressed query width.")
+    qk_rope_head_dim: int = Field(default=0, ge=0, description="MLA decoupled RoPE key width per layer.")
+    source: str | None = Field(default=None, description="Where the numbers come from.")
+
+    @model_validator(mode="after")
+    def _check(self) -> "ModelSpec":
+        if self.n_heads % self.n_kv_heads != 0:
+            raise ValueError(
+                f"n_heads={self.n_heads} is not divisible by n_kv_heads={self.n_kv_heads}; "
+                "expected n_kv_heads to divide n_heads (GQA groups of equal size)"
+            )
+        if self.n_active_experts > self.n_experts:
+            raise ValueError(
+                f"n_active_experts={self.n_active_experts} exceeds n_experts={self.n_experts}; "
+                "expected 1 <= n_active_experts <= n_experts"
+            )
+        if self.n_dense_layers >= self.n_layers and self.n_dense_layers > 0:
+            raise ValueError(f"n_dense_layers={self.n_dense_layers} must be below n_layers={self.n_layers}")
+        if any(m < 1 for m in self.ffn_matrices):
+            raise ValueError(f"ffn_matrices={self.ffn_matrices}: expected two counts >= 1, e.g. [2, 1]")
+        return self
+
+    # ---- derived sizes (pure functions of the fields) -------------------------------------------------
+    @property
+    def is_mla(self) -> bool:
+        return self.kv_lora_rank is not None
+
+    @property
+    def head_dim(self) -> int:
+        return self.d_head if self.d_head is not None else self.d_model // self.n_heads
+
+    @property
+    def group_size(self) -> int:
+        """GQA group g = query heads per KV head (g = n_heads is MQA)."""
+        return self.n_heads // self.n_kv_heads
+
+    @property
+    def sparsity(self) -> int:
+        """MoE sparsity s = n_experts // n_active_experts (integer, as in the reference notebook)."""
+        return self.n_experts // self.n_active_experts
+
+    @property
+    def weight_bytes(self) -> float:
+        return self.weight_bits / 8
+
+    @property
+    def activation_bytes(self) -> float:
+        return self.activation_bits / 8
+
+    @property
+    def kv_bytes(self) -> float:
+        return (self.kv_cache_bits or self.activation_bits) / 8
+
+    @property
+    def attention_params_per_layer(self) -> float:
+        d, h, dh = self.d_model, self.n_heads, self.head_dim
+        if self.is_mla:
+            r_kv, r_q = self.kv_lora_rank, self.q_lora_rank or 0
+            rope = self.qk_rope_head_dim
+            q = (d * r_q + r_q * h * (dh + rope)) if r_q else d * h * (dh + rope)
+            kv = d * (r_kv + rope) + r_kv * h * 2 * dh
+            return float(q + kv + h * dh * d)
+        kv_total = 2 * self.n_kv_heads
+        return float((h + kv_total) * dh * d + dh * h * d)
+
+    @property
+    def ffn_params_per_expert_layer(self) -> float:
+        return float(sum(self.ffn_matrices) * self.d_model * self.d_ff)
+
+    @property
+    def n_moe_layers(self) -> int:
+        return self.n_layers - self.n_dense_layers
+
+    @property
+    def dense_ffn_params(self) -> float:
+        """FFN parameters that every token uses: dense leading layers and shared experts."""
+        dense = self.n_dense_layers * sum(self.ffn_matrices) * self.d_model * (self.d_ff_dense or self.d_ff)
+        shared = self.n_moe_layers * self.n_shared_experts * self.ffn_params_per_expert_layer
+        return float(dense + shared)
+
+    @property
+    def routed_ffn_params(self) -> float:
+        """FFN parameters of routed experts (all experts, all MoE layers); for a dense model, all FFN."""
+        return float(self.n_moe_layers * self.n_experts * self.ffn_params_per_expert_layer)
+
+    @property
+    def embedding_params(self) -> float:
+        """Embedding plus unembedding (counted separately, untied, as in the reference)."""
+        return float(2 * self.vocab_size * self.d_model)
+
+    @property
+    def total_params(self) -> float:
+        return self.n_layers * self.attention_params_per_layer + self.routed_ffn_params + self.dense_ffn_params + self.embedding_params
+
+    @property
+    def active_params(self) -> float:
+        """Parameters used per token; routed FFN divided by the integer sparsity (reference convention)."""
+        routed_active = (self.routed_ffn_params // self.sparsity) if self.sparsity > 1 else self.routed_ffn_params
+        return self.n_layers * self.attention_params_per_layer + routed_active + self.dense_ffn_params + self.embedding_params
+
+    @property
+    def kv_cache_bytes_per_token(self) -> float:
+        """KV-cache bytes per context token over all layers (MLA: latent + RoPE key)."""
+        if self.is_mla:
+            return float((self.kv_lora_rank + self.qk_rope_head_dim) * self.n_layers * self.kv_bytes)
+        return float(2 * self.n_kv_heads * self.head_dim * self.n_layers * self.kv_bytes)
+
+    @property
+    def weight_memory_bytes(self) -> float:
+        return self.weight_bytes * self.total_params

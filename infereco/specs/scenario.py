@@ -1,0 +1,91 @@
+"""Scenario files: one YAML (or mapping) that says which frontier to compute.
+
+Keys: `preset`, `search`, `model`, `hardware`, `workload`, `speculative`, and optionally `name`, `alpha`,
+`price_usd_per_hour`. `model`, `hardware` and `speculative.draft` are a catalog id or a mapping with an optional
+`base:` catalog id plus field overrides.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from pydantic import Field, ValidationError
+
+from infereco.errors import ScenarioError, SpecError
+from infereco.specs._base import FrozenSpec, format_validation_error
+from infereco.specs.yaml_io import load_yaml_mapping, parse_yaml_text
+
+DEFAULT_SCENARIO: dict[str, Any] = {
+    "name": "Llama 3 70B on H100 SXM",
+    "preset": "default",
+    "model": "llama-3-70b",
+    "hardware": "h100-sxm",
+    "workload": {"context_length": 1000},
+}
+
+
+class Scenario(FrozenSpec):
+    """A validated scenario (still holding ids/mappings; resolved when the frontier is built)."""
+
+    name: str | None = None
+    preset: str = "default"
+    search: str | None = None
+    model: str | dict[str, Any]
+    hardware: str | dict[str, Any]
+    workload: dict[str, Any] = Field(default_factory=dict)
+    speculative: dict[str, Any] | None = None
+    alpha: float | None = Field(default=None, ge=0)
+    price_usd_per_hour: float | None = Field(default=None, gt=0)
+
+    def frontier_kwargs(self) -> dict[str, Any]:
+        return dict(model=self.model, hardware=self.hardware, workload=self.workload, preset=self.preset,
+                    search=self.search, speculative=self.speculative, alpha=self.alpha,
+                    price_usd_per_hour=self.price_usd_per_hour)
+
+    def to_yaml(self) -> str:
+        import yaml
+
+        return yaml.safe_dump(self.model_dump(exclude_none=True), sort_keys=False)
+
+
+def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
+    """A `Scenario` from a YAML path, YAML text or a mapping; errors name the file and the key."""
+    where = "scenario"
+    if isinstance(source, Mapping):
+        data = dict(source)
+    else:
+        text_or_path = str(source)
+        if "\n" not in text_or_path and (Path(text_or_path).suffix in (".yaml", ".yml", ".json") or Path(text_or_path).exists()):
+            where = text_or_path
+            try:
+                data = load_yaml_mapping(text_or_path)
+            except SpecError as exc:
+                raise ScenarioError(str(exc)) from None
+        else:
+            data = parse_yaml_text(text_or_path, where)
+            if not isinstance(data, dict):
+                raise ScenarioError(f"{where}: expected a YAML mapping of keys to values")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(exc, Scenario, where)) from None
+
+
+def frontier_from_scenario(source: str | Path | Mapping[str, Any], **overrides):
+    """The `Frontier` a scenario file (path, YAML text or mapping) describes.
+
+    >>> f = frontier_from_scenario({"model": "llama-3-8b", "hardware": "h100-sxm"})   # doctest: +SKIP
+    """
+    from infereco.api import pareto_frontier
+
+    scenario = load_scenario(source)
+    where = str(source) if not isinstance(source, Mapping) else "scenario"
+    kwargs = {**scenario.frontier_kwargs(), **overrides}
+    try:
+        f = pareto_frontier(**kwargs)
+    except SpecError as exc:
+        raise ScenarioError(f"{where}: {exc}") from None
+    if scenario.name:
+        f.meta["scenario"] = scenario.name
+    return f

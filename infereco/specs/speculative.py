@@ -1,0 +1,27 @@
+"""Speculative decoding spec: a draft model, its acceptance rate and how many tokens it may draft."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from infereco.specs._base import FrozenSpec
+from infereco.specs.model import ModelSpec
+
+
+class SpeculativeSpec(FrozenSpec):
+    """Draft model Q proposing up to `max_draft_tokens` tokens per target pass, each accepted with i.i.d.
+    probability `acceptance` (Leviathan et al. 2023; Erdil §4.1).
+
+    `convention`: 'notebook' counts the bonus token ((1 − α^(γ+1))/(1 − α) tokens per pass, a (γ+1)-token
+    target pass); 'paper' is Erdil Eq. 46 ((1 − α^γ)/(1 − α), a γ-token pass). None = the preset's.
+
+    >>> SpeculativeSpec(draft=load_model("llama-3-8b"), acceptance=0.8).max_draft_tokens   # doctest: +SKIP
+    20
+    """
+
+    draft: ModelSpec
+    acceptance: float = Field(gt=0.0, le=1.0, description="Per-token acceptance probability α.")
+    max_draft_tokens: int = Field(default=20, ge=1, le=64, description="Largest γ tried.")
+    convention: Literal["notebook", "paper"] | None = None

@@ -1,0 +1,50 @@
+"""Safe YAML reading with size limits and errors that name the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infereco.errors import SpecError
+
+MAX_YAML_BYTES = 2_000_000
+
+
+class _NoAliasSafeLoader(yaml.SafeLoader):
+    """Safe loader that refuses aliases, so 'billion laughs' YAML bombs cannot expand."""
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases (*name) are not allowed in infereco files", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def parse_yaml_text(text: str, where: str) -> Any:
+    if len(text) > MAX_YAML_BYTES:
+        raise SpecError(f"{where}: file is {len(text)} bytes; the limit is {MAX_YAML_BYTES}")
+    try:
+        return yaml.load(text, Loader=_NoAliasSafeLoader)  # noqa: S506 - safe loader subclass
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{where}: not valid YAML: {str(exc).splitlines()[0] if str(exc) else exc}") from None
+
+
+def load_yaml_mapping(path: str | Path) -> dict[str, Any]:
+    """Read a YAML file whose top level must be a mapping."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{p}: file not found") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{p}: not a UTF-8 text file") from None
+    data = parse_yaml_text(text, str(p))
+    if data is None:
+        raise SpecError(f"{p}: file is empty; expected a YAML mapping of keys to values")
+    if not isinstance(data, dict):
+        raise SpecError(f"{p}: expected a YAML mapping at top level, got {type(data).__name__}")
+    return data

@@ -15,6 +15,8 @@ from infereco.frontier import Frontier, frontier_from_evaluation, pareto_indices
 from infereco.physics.structs import hardware_arrays, model_arrays
 from infereco.search import erdil_grid
 from infereco.search.evaluate import Evaluation, SpecArrays, evaluate
+from infereco.search.discrete import DiscreteSpace, batch_sizes, enumerate_layouts
+from infereco.search.evaluate import Layout
 from infereco.search.select import pareto_candidates, threshold_select
 from infereco.specs.catalog import resolve_hardware, resolve_model
 from infereco.specs.hardware import HardwareSpec
@@ -23,7 +25,7 @@ from infereco.specs.presets import Preset, get_preset
 from infereco.specs.speculative import SpeculativeSpec
 from infereco.specs.workload import WorkloadSpec
 
-SEARCHES = ("erdil-grid", "continuous")
+SEARCHES = ("discrete", "erdil-grid", "continuous")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,8 +134,73 @@ def _no_point_reason(problem: Problem, any_feasible: bool, largest_n_gpu: float)
             f"searched has {largest_n_gpu * hw.hbm_capacity_bytes / 1e9:.3g} GB of HBM")
 
 
-def solve(problem: Problem, *, backend: str = "jax", grid: erdil_grid.GridSpec | None = None) -> Frontier:
-    """Evaluate the problem's search space and extract its frontier.
+def solve(problem: Problem, *, backend: str = "jax", grid: erdil_grid.GridSpec | None = None,
+          space: DiscreteSpace | None = None) -> Frontier:
+    """Evaluate the problem's search space and extract its frontier."""
+    if problem.search == "discrete":
+        return _solve_discrete(problem, space or DiscreteSpace(), backend)
+    return _solve_grid(problem, backend, grid)
+
+
+def _solve_discrete(problem: Problem, space: DiscreteSpace, backend: str) -> Frontier:
+    """Frontier over integer TP × EP × PP layouts and integer batches with the engine's memory fit."""
+    m, hw, w = problem.model, problem.hardware, problem.workload
+    ma, ha, spec = _arrays(problem)
+    draft = problem.speculative.draft if problem.speculative else None
+    table = enumerate_layouts(m, hw.hbm_capacity_bytes, w.context_length, space, draft=draft)
+    rejected = dict(table.rejected)
+    cap = w.max_throughput_tokens_per_s
+    if len(table) == 0 or not np.any(table.max_batch >= 1):
+        reason = _no_point_reason(problem, False, float(space.max_gpus_per_instance))
+        rejected["does not fit in memory"] = rejected.get("does not fit in memory", 0) + len(table)
+        return Frontier({}, meta={**_meta(problem), "rejected": rejected}, reason=reason, default_alpha=problem.alpha)
+    batches = batch_sizes(float(np.max(table.max_batch)), space.n_batch)
+    layout = table.as_layout(column=backend != "numpy")
+    b_arg = batches[None, :] if backend != "numpy" else batches
+    if backend == "numpy":
+        lay_idx, b_idx = np.divmod(np.arange(len(table) * batches.size), batches.size)
+        layout = Layout(*(np.asarray(a)[lay_idx] for a in table.as_layout(column=False)))
+        b_arg = batches[b_idx]
+    draft_pa = bool(spec and problem.speculative.draft.parallel_attention)
+    ev = evaluate(ma, ha, problem.conventions, None, b_arg, float(w.context_length), parallel_attention=m.parallel_attention,
+                  spec=spec, draft_parallel_attention=draft_pa, backend=backend, layout=layout)
+    lat = np.asarray(ev.latency_s).reshape(len(table), batches.size)
+    fits = batches[None, :] <= table.max_batch[:, None]
+    pp_ok = batches[None, :] >= table.pp[:, None]
+    finite = np.isfinite(lat)
+    throughput = np.where(finite, batches[None, :] / np.where(finite, lat, 1.0), np.inf)
+    within = throughput <= (np.inf if cap is None else cap)
+    rejected["does not fit in memory"] = rejected.get("does not fit in memory", 0) + int((~fits).sum())
+    rejected["pipeline degree exceeds batch"] = int((fits & ~pp_ok).sum())
+    rejected["over the demand cap"] = int((fits & pp_ok & ~within).sum())
+    ok = fits & pp_ok & within & finite
+    latency = np.where(ok, lat, np.inf).ravel()
+    cost = np.where(ok, _as_grid(ev.gpu_s_per_token, lat.shape), np.inf).ravel()
+    idx = pareto_indices(latency, cost)
+    lay_i, b_i = np.divmod(idx, batches.size)
+    flat = Evaluation(*(_as_grid(a, lat.shape).ravel()[idx] for a in ev))
+    n_gpu = table.n_gpu[lay_i]
+    extra = {"tp": table.tp[lay_i], "ep": table.ep[lay_i], "pp": table.pp[lay_i],
+             "max_batch": table.max_batch[lay_i], "kv_capacity_tokens": table.kv_capacity_tokens[lay_i]}
+    meta = {**_meta(problem), "engine": space.engine, "rejected": rejected,
+            "configurations": int(len(table) * batches.size)}
+    reason = None if len(idx) else _no_point_reason(problem, bool(np.any(fits & pp_ok & finite)), float(np.max(table.n_gpu)))
+    f = frontier_from_evaluation(flat, n_gpu, batches[b_i], hw.price_usd_per_hour, np.arange(len(idx)),
+                                 extra_columns=extra, meta=meta, reason=reason, default_alpha=problem.alpha)
+    f.columns["tp"] = table.tp[lay_i] if len(idx) else np.zeros(0)
+    if cap is not None and len(idx):
+        f.columns["dp"] = np.maximum(1.0, np.floor(cap / f.columns["throughput_tokens_per_s"]))
+    return f
+
+
+def _as_grid(a, shape):
+    """A (layouts × batches) view of an evaluation array, flat (numpy backend) or broadcastable (JAX)."""
+    a = np.asarray(a)
+    return a.reshape(shape) if a.size == np.prod(shape) else np.broadcast_to(a, shape)
+
+
+def _solve_grid(problem: Problem, backend: str, grid: erdil_grid.GridSpec | None) -> Frontier:
+    """Evaluate the continuous grid and extract its frontier.
 
     The JAX backend evaluates the grid as an outer product (GPU counts × batch sizes) and selects the frontier on
     device in O(n); the numpy backend evaluates every configuration as a flat array and sorts (the reference).
@@ -214,32 +281,66 @@ def pareto_frontier(model: ModelSpec | str | Mapping, hardware: HardwareSpec | s
     return solve(problem, backend=backend, grid=grid)
 
 
-def evaluate_point(model, hardware, *, n_gpu: float, batch_size: float, context_length: int = 0,
+def evaluate_point(model, hardware, *, batch_size: float, n_gpu: float | None = None, tp: int | None = None,
+                   ep: int = 1, pp: int = 1, tp_2d: bool = False, context_length: int = 0,
                    preset: str | Preset = "default", speculative=None, price_usd_per_hour: float | None = None,
-                   backend: str = "jax") -> dict[str, Any]:
-    """Evaluate one deployment (GPU count, batch) with the best layout: speed, cost, MFU, breakdown.
+                   engine: str = "vllm", backend: str = "jax") -> dict[str, Any]:
+    """Evaluate one deployment: speed, cost, MFU, bound term and step-time breakdown.
 
-    >>> evaluate_point("llama-3-70b", "h100-sxm", n_gpu=8, batch_size=64)["tokens_per_s_per_request"] > 0
+    Give `tp` (and optionally `ep`, `pp`, `tp_2d`) for an explicit integer layout, checked for divisibility and
+    memory fit under `engine`; or `n_gpu` alone for the continuous model's best layout at that GPU count.
+
+    >>> evaluate_point("llama-3-70b", "h100-sxm", tp=8, batch_size=64)["tokens_per_s_per_request"] > 0
     True
     """
-    if not (n_gpu > 0 and math.isfinite(n_gpu)):
-        raise SpecError(f"n_gpu={n_gpu}: expected a positive finite number")
     if not (batch_size > 0 and math.isfinite(batch_size)):
         raise SpecError(f"batch_size={batch_size}: expected a positive finite number")
     problem = build_problem(model, hardware, context_length=context_length, preset=preset, speculative=speculative,
                             price_usd_per_hour=price_usd_per_hour)
     ma, ha, spec = _arrays(problem)
-    n = np.array([float(n_gpu)])
     b = np.array([float(batch_size)])
-    ev = evaluate(ma, ha, problem.conventions, n, b, float(context_length),
-                  parallel_attention=problem.model.parallel_attention, spec=spec,
-                  draft_parallel_attention=bool(spec and problem.speculative.draft.parallel_attention), backend=backend)
-    if not np.isfinite(ev.latency_s[0]):
-        need = problem.model.weight_memory_bytes + problem.model.kv_cache_bytes_per_token * context_length * batch_size
-        return {"feasible": False, "reason": f"does not fit: needs {need / 1e9:.3g} GB, "
-                f"{n_gpu:g} × {problem.hardware.hbm_capacity_bytes / 1e9:.3g} GB available (or pipeline degree > batch)",
-                "n_gpu": float(n_gpu), "batch_size": float(batch_size)}
-    f = frontier_from_evaluation(ev, n, b, problem.hardware.price_usd_per_hour, np.array([0]), meta=_meta(problem))
+    draft_pa = bool(spec and problem.speculative.draft.parallel_attention)
+    m, hw = problem.model, problem.hardware
+    if tp is not None:
+        for name, v in (("tp", tp), ("ep", ep), ("pp", pp)):
+            if int(v) != v or v < 1:
+                raise SpecError(f"{name}={v}: expected a positive integer")
+        space = DiscreteSpace(max_gpus_per_instance=int(tp * ep * pp), pp_degrees=(int(pp),), engine=engine,
+                              max_batch=max(1 << 16, int(batch_size)))
+        table = enumerate_layouts(m, hw.hbm_capacity_bytes, context_length,
+                                  space, draft=problem.speculative.draft if problem.speculative else None)
+        sel = (table.tp == tp) & (table.ep == ep) & (table.pp == pp) & (table.two_d == float(tp_2d))
+        if not sel.any():
+            why = "; ".join(table.rejected) or (
+                f"tp·ep = {tp * ep} must divide n_heads = {m.n_heads}, ep must divide n_experts = {m.n_experts}, "
+                f"2D needs a square stage size, pp ≤ n_layers")
+            return {"feasible": False, "reason": f"not a valid layout: {why}", "tp": tp, "ep": ep, "pp": pp,
+                    "batch_size": float(batch_size)}
+        i = int(np.flatnonzero(sel)[0])
+        if batch_size > table.max_batch[i] or batch_size < pp:
+            reason = (f"does not fit: at most {int(table.max_batch[i])} sequences of {context_length} tokens fit "
+                      f"({engine} memory rule)" if batch_size > table.max_batch[i] else "pipeline degree exceeds batch")
+            return {"feasible": False, "reason": reason, "tp": tp, "ep": ep, "pp": pp, "batch_size": float(batch_size)}
+        layout = Layout(*(np.asarray(a)[i:i + 1] for a in table.as_layout(column=False)))
+        ev = evaluate(ma, ha, problem.conventions, None, b, float(context_length), parallel_attention=m.parallel_attention,
+                      spec=spec, draft_parallel_attention=draft_pa, backend=backend, layout=layout)
+        n = np.array([float(tp * ep * pp)])
+        extra = {"tp": np.array([float(tp)]), "ep": np.array([float(ep)]), "pp": np.array([float(pp)]),
+                 "max_batch": table.max_batch[i:i + 1], "kv_capacity_tokens": table.kv_capacity_tokens[i:i + 1]}
+    else:
+        if n_gpu is None or not (n_gpu > 0 and math.isfinite(n_gpu)):
+            raise SpecError(f"n_gpu={n_gpu}: expected a positive finite number (or give tp=...)")
+        n = np.array([float(n_gpu)])
+        ev = evaluate(ma, ha, problem.conventions, n, b, float(context_length), parallel_attention=m.parallel_attention,
+                      spec=spec, draft_parallel_attention=draft_pa, backend=backend)
+        extra = {}
+        if not np.isfinite(ev.latency_s[0]):
+            need = m.weight_memory_bytes + m.kv_cache_bytes_per_token * context_length * batch_size
+            return {"feasible": False, "reason": f"does not fit: needs {need / 1e9:.3g} GB, "
+                    f"{n_gpu:g} × {hw.hbm_capacity_bytes / 1e9:.3g} GB available (or pipeline degree > batch)",
+                    "n_gpu": float(n_gpu), "batch_size": float(batch_size)}
+    f = frontier_from_evaluation(ev, n, b, hw.price_usd_per_hour, np.array([0]), extra_columns=extra,
+                                 meta=_meta(problem))
     out = f.point(0).to_dict()
     out["feasible"] = True
     return out

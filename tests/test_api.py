@@ -58,7 +58,8 @@ def test_cost_at_speed_interpolates_and_is_inf_beyond_max(f70):
 
 def test_evaluate_point_reevaluates_a_frontier_point(f70):
     p = f70.preferred()
-    q = evaluate_point("llama-3-70b", "h100-sxm", n_gpu=p.n_gpu, batch_size=p.batch_size, context_length=1000)
+    q = evaluate_point("llama-3-70b", "h100-sxm", tp=int(p.tp), ep=int(p.ep), pp=int(p.pp), tp_2d=p.tp_2d,
+                       batch_size=p.batch_size, context_length=1000)
     assert q["tokens_per_s_per_request"] == pytest.approx(p.tokens_per_s_per_request, rel=1e-12)
     assert q["usd_per_million_tokens"] == pytest.approx(p.usd_per_million_tokens, rel=1e-12)
 
@@ -66,6 +67,10 @@ def test_evaluate_point_reevaluates_a_frontier_point(f70):
 def test_evaluate_point_reports_infeasible_instead_of_a_number():
     q = evaluate_point("llama-3-70b", "h100-sxm", n_gpu=1, batch_size=1)
     assert q["feasible"] is False and "does not fit" in q["reason"]
+    q = evaluate_point("llama-3-70b", "h100-sxm", tp=1, batch_size=1)
+    assert q["feasible"] is False and "does not fit" in q["reason"]
+    q = evaluate_point("llama-3-70b", "h100-sxm", tp=3, batch_size=1)
+    assert q["feasible"] is False and "not a valid layout" in q["reason"]
 
 
 def test_model_that_fits_nowhere_gives_an_empty_frontier_with_a_reason():

@@ -33,16 +33,16 @@ import numpy as np
 from infereco.errors import SpecError
 
 __all__ = [
-    "Measurement",
-    "MeasurementTable",
-    "Scenario",
-    "PublicMeasurement",
-    "PublicMeasurements",
-    "load_vllm_results",
-    "load_measurements_csv",
-    "load_public_measurements",
     "CSV_COLUMNS",
     "PUBLIC_MEASUREMENTS_ENV",
+    "Measurement",
+    "MeasurementTable",
+    "PublicMeasurement",
+    "PublicMeasurements",
+    "Scenario",
+    "load_measurements_csv",
+    "load_public_measurements",
+    "load_vllm_results",
 ]
 
 PUBLIC_MEASUREMENTS_ENV = "INFERECO_PUBLIC_MEASUREMENTS"
@@ -111,13 +111,13 @@ class Measurement:
     def unlimited_concurrency(self) -> bool:
         return math.isinf(self.max_concurrency)
 
-    def scenario(self, keys: Sequence[str] | None = None) -> "Scenario":
+    def scenario(self, keys: Sequence[str] | None = None) -> Scenario:
         """This run's scenario (lengths rounded to whole tokens; use `MeasurementTable.scenarios` to group)."""
         keys = tuple(keys or Scenario.DEFAULT_KEYS)
         return Scenario(**{k: getattr(self, k) for k in keys},
                         input_len=float(round(self.input_len)), output_len=float(round(self.output_len)))
 
-    def replace(self, **changes: Any) -> "Measurement":
+    def replace(self, **changes: Any) -> Measurement:
         return dataclasses.replace(self, **changes)
 
 
@@ -179,7 +179,7 @@ class MeasurementTable(Sequence[Measurement]):
             return list(self._records) == list(other)
         return NotImplemented
 
-    def __add__(self, other: "MeasurementTable | Iterable[Measurement]") -> "MeasurementTable":
+    def __add__(self, other: MeasurementTable | Iterable[Measurement]) -> MeasurementTable:
         extra = other.skipped if isinstance(other, MeasurementTable) else ()
         return MeasurementTable([*self._records, *other], skipped=[*self.skipped, *extra])
 
@@ -190,7 +190,7 @@ class MeasurementTable(Sequence[Measurement]):
     def records(self) -> tuple[Measurement, ...]:
         return self._records
 
-    def filter(self, predicate: Callable[[Measurement], bool] | None = None, **criteria: Any) -> "MeasurementTable":
+    def filter(self, predicate: Callable[[Measurement], bool] | None = None, **criteria: Any) -> MeasurementTable:
         """Records matching every criterion.
 
         Each keyword names a `Measurement` field; its value is matched by equality, by membership when it is a
@@ -238,13 +238,13 @@ class MeasurementTable(Sequence[Measurement]):
             out.append(d)
         return out
 
-    def sorted(self, *keys: str) -> "MeasurementTable":
+    def sorted(self, *keys: str) -> MeasurementTable:
         keys = keys or ("model", "hardware", "tp", "input_len", "output_len", "max_concurrency")
         return MeasurementTable(sorted(self._records, key=lambda r: tuple(_sort_key(getattr(r, k)) for k in keys)),
                                 skipped=self.skipped)
 
     def scenarios(self, keys: Sequence[str] | None = None, *, length_rtol: float = 0.05
-                  ) -> dict[Scenario, "MeasurementTable"]:
+                  ) -> dict[Scenario, MeasurementTable]:
         """Group records into scenarios.
 
         Records are grouped by the `keys` fields (default: model, hardware, tp, pp, precision) and then by their
@@ -566,7 +566,7 @@ def load_measurements_csv(path: str | os.PathLike, **defaults: Any) -> Measureme
     """
     path = Path(path)
     try:
-        fh = open(path, newline="", encoding="utf-8")
+        fh = open(path, newline="", encoding="utf-8")  # noqa: SIM115 - closed by `with fh` below
     except FileNotFoundError:
         raise SpecError(f"{path}: no such CSV file") from None
     with fh:
@@ -704,7 +704,7 @@ class PublicMeasurements:
     def __iter__(self) -> Iterator[PublicMeasurement]:
         return iter(self.rows)
 
-    def filter(self, **criteria: Any) -> "PublicMeasurements":
+    def filter(self, **criteria: Any) -> PublicMeasurements:
         """Rows matching every criterion (equality, membership in a set/list, or a callable)."""
         names = {f.name for f in dataclasses.fields(PublicMeasurement)} | {"metric_key"}
         for k in criteria:
@@ -768,7 +768,7 @@ def _default_public_path() -> Path | None:
 
 _INT_RE = re.compile(r"^\s*(\d+)\s*$")
 _NUM_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)\s*$")
-_BATCH_RE = re.compile(r"^\s*(?:batch|concurrency|max[-_ ]concurrency)\s*[=:]\s*(\d+)\s*$", re.I)
+_BATCH_RE = re.compile(r"^\s*(?:batch|concurrency|max[-_ ]concurrency)\s*[=:]\s*(\d+)\s*$", re.IGNORECASE)
 
 
 def _public_int(text: str, name: str, default: int | None = None) -> int:
@@ -818,7 +818,7 @@ def load_public_measurements(path: str | os.PathLike | None = None) -> PublicMea
         raise SpecError("load_public_measurements: no path given and no shared/reference/measured/"
                         f"public_measurements.csv found; pass path= or set ${PUBLIC_MEASUREMENTS_ENV}")
     try:
-        fh = open(p, newline="", encoding="utf-8")
+        fh = open(p, newline="", encoding="utf-8")  # noqa: SIM115 - closed by `with fh` below
     except FileNotFoundError:
         raise SpecError(f"{p}: no such CSV file") from None
     rows: list[PublicMeasurement] = []

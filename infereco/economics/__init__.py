@@ -1,4 +1,5 @@
-"""Economics (Zhuang et al. 2025): hourly GPU cost, self-host vs cloud, workload cost, production frontier.
+"""Economics (Zhuang et al. 2025): hourly GPU cost, self-host vs cloud, workload cost, production frontier,
+and the sensitivity and uncertainty of a deployment's cost (elasticities by jax AD, Monte Carlo by jax.vmap).
 
 >>> from infereco.economics import hourly_cost, zhuang2025_a800
 >>> round(hourly_cost(zhuang2025_a800()).per_gpu_usd_per_hour, 3)
@@ -14,6 +15,7 @@ from infereco.economics.hourly_cost import (
     hourly_cost,
     load_cost,
     price_usd_per_hour,
+    reprice_frontier,
     zhuang2025_a800,
 )
 from infereco.economics.ownership import (
@@ -32,6 +34,13 @@ from infereco.economics.production_frontier import (
     production_frontier,
     zhuang2025_wingpt_entries,
 )
+from infereco.economics.sensitivity import (
+    Elasticities,
+    SensitivityRanges,
+    cost_elasticities,
+    sensitivity_ranges,
+)
+from infereco.economics.uncertainty import CostUncertainty, Interval, cost_uncertainty
 from infereco.economics.workload_cost import (
     MeasuredRun,
     SlaCheck,
@@ -46,13 +55,17 @@ __all__ = [
     "HOURS_PER_YEAR",
     "CapexOpexCurves",
     "CostEffectivenessZone",
+    "CostUncertainty",
     "DominatedEntry",
+    "Elasticities",
     "FrontierEntry",
     "HourlyCostBreakdown",
+    "Interval",
     "MeasuredRun",
     "OwnershipCost",
     "ProductionFrontier",
     "RentalCost",
+    "SensitivityRanges",
     "SlaCheck",
     "SlaChoice",
     "WorkloadCostRow",
@@ -61,12 +74,16 @@ __all__ = [
     "calendar_and_running_usd_per_hour",
     "capex_vs_opex",
     "cost_effectiveness_zone",
+    "cost_elasticities",
     "cost_from_mapping",
+    "cost_uncertainty",
     "dominates",
     "hourly_cost",
     "load_cost",
     "price_usd_per_hour",
     "production_frontier",
+    "reprice_frontier",
+    "sensitivity_ranges",
     "sla_optimal_concurrency",
     "workload_cost",
     "zhuang2025_a800",

@@ -19,10 +19,13 @@ paper's $0.79/h baseline.
 from __future__ import annotations
 
 import math
+import numbers
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from infereco.errors import SpecError
@@ -280,28 +283,64 @@ def hourly_cost(spec: OwnershipCost | RentalCost) -> HourlyCostBreakdown:
     )
 
 
-def price_usd_per_hour(cost: OwnershipCost | RentalCost | HourlyCostBreakdown | float) -> float:
+def price_usd_per_hour(
+    cost: OwnershipCost | RentalCost | HourlyCostBreakdown | Mapping[str, Any] | float | os.PathLike,
+) -> float:
     """Price of one GPU-hour in USD, from an ownership decomposition, a rental, a breakdown or a plain number.
 
-    This is the per-accelerator `price_usd_per_hour` a frontier takes (not the total for n_gpus).
+    This is the per-accelerator `price_usd_per_hour` a frontier takes (not the total for n_gpus). Accepted:
+    `OwnershipCost`, `RentalCost`, `HourlyCostBreakdown`; a real number (Python, numpy scalar, 0-d array);
+    a mapping of a cost spec (`cost_from_mapping`, e.g. a YAML block with `kind: ownership`); a path
+    (`pathlib.Path`) to a cost YAML file (`load_cost`). Strings and booleans are rejected (a string is ambiguous
+    between a number and a path: convert it, or pass `Path(...)`).
 
     >>> round(price_usd_per_hour(zhuang2025_a800()), 3), price_usd_per_hour(RentalCost(price_usd_per_hour=2.0))
     (0.787, 2.0)
     """
+    expected = ("expected OwnershipCost, RentalCost, HourlyCostBreakdown, a cost mapping, a Path to a cost YAML "
+                "file, or a number of USD per GPU-hour")
     if isinstance(cost, HourlyCostBreakdown):
         value = cost.per_gpu_usd_per_hour
     elif isinstance(cost, (OwnershipCost, RentalCost)):
         value = hourly_cost(cost).per_gpu_usd_per_hour
-    elif isinstance(cost, (int, float)) and not isinstance(cost, bool):
+    elif isinstance(cost, Mapping):
+        value = hourly_cost(cost_from_mapping(cost, where="price_usd_per_hour")).per_gpu_usd_per_hour
+    elif isinstance(cost, os.PathLike):
+        value = hourly_cost(load_cost(cost)).per_gpu_usd_per_hour
+    elif isinstance(cost, (bool, np.bool_, str, bytes)) or cost is None:
+        raise SpecError(f"price_usd_per_hour: cost = {cost!r}; {expected}")
+    elif isinstance(cost, numbers.Real):
         value = float(cost)
+    elif getattr(cost, "shape", None) == () and getattr(getattr(cost, "dtype", None), "kind", "") in "fiu":
+        value = float(cost)  # a 0-d numpy or JAX array
     else:
-        raise SpecError(
-            f"price_usd_per_hour: cost = {type(cost).__name__}; expected OwnershipCost, RentalCost, "
-            "HourlyCostBreakdown or a number of USD per GPU-hour"
-        )
+        raise SpecError(f"price_usd_per_hour: cost = {type(cost).__name__}; {expected}")
     if not (math.isfinite(value) and value > 0):
         raise SpecError(f"price_usd_per_hour: cost = {value!r}; expected a positive finite USD per GPU-hour")
     return value
+
+
+def reprice_frontier(frontier, cost) -> Any:
+    """The same `Frontier` at another price per GPU-hour (a number or any cost `price_usd_per_hour` accepts).
+
+    Exact, not an approximation: the price multiplies every configuration's cost alike, so the Pareto set, the
+    preferred point and every speed are unchanged; only `usd_per_million_tokens` scales. `meta` records the new
+    price (and the breakdown when a decomposition is given).
+
+    >>> f = reprice_frontier(pareto_frontier("llama-3-8b", "a800-80g"), zhuang2025_a800())   # doctest: +SKIP
+    """
+    from infereco.frontier import Frontier
+
+    if not isinstance(frontier, Frontier):
+        raise SpecError(f"reprice_frontier: frontier = {type(frontier).__name__}; expected a Frontier")
+    price = price_usd_per_hour(cost)
+    columns = dict(frontier.columns)
+    if "gpu_s_per_token" in columns and len(frontier):
+        columns["usd_per_million_tokens"] = np.asarray(columns["gpu_s_per_token"], float) * price / 3600.0 * 1e6
+    meta = {**frontier.meta, "price_usd_per_hour": price}
+    if isinstance(cost, (OwnershipCost, RentalCost, HourlyCostBreakdown)):
+        meta["hourly_cost"] = (cost if isinstance(cost, HourlyCostBreakdown) else hourly_cost(cost)).to_dict()
+    return Frontier(columns, meta=meta, reason=frontier.reason, default_alpha=frontier.default_alpha)
 
 
 def _strip_sources(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -109,3 +109,80 @@ def step_time(m, hw, conv: Conventions, n_gpu, batch, seq_len=1.0, context_token
             cand = layout_step_time(m, hw, conv, n_gpu, batch, seq_len, context_tokens, two_d, float(pp), merge, xp=xp)
             best = cand if best is None else _select(best, cand, xp=xp)
     return best
+
+
+def explicit_step_time(m, hw, conv: Conventions, tp, ep, pp, two_d, batch, seq_len, context_tokens,
+                       kv_replication, stage_imbalance, parallel_attention=False, xp=jnp):
+    """StepTime of explicit integer layouts: arrays `tp`, `ep`, `pp`, `two_d` (0/1) broadcast against `batch`.
+
+    One pipeline stage has G = tp·ep accelerators: attention is tensor-parallel over all G (1D, or 2D over
+    √G × √G), each FFN expert group is tensor-parallel over `tp` with the experts spread over `ep` groups
+    (Erdil §3.5: dispatch and combine are all-to-alls of the routed activations over r = min(ep, active experts)
+    ranks). `pp` stages hold ceil(L/pp) layers at most; `stage_imbalance` = pp·ceil(L/pp)/L ≥ 1 stretches the
+    per-layer terms of an uneven split. `kv_replication` ≥ 1 counts KV heads that tensor parallelism copies.
+    With ep = 1, an even split and no replication this equals `layout_step_time` at n_gpu = tp·pp.
+    """
+    merge = bool(parallel_attention and conv.parallel_attention_merges_collectives)
+    g = tp * ep
+    n_gpu = g * pp
+    micro = batch / pp
+    ap = m.activation_bytes
+    is2d = two_d > 0.5
+    sq_g = xp.sqrt(g)
+    ranks_attn = xp.where(is2d, sq_g, g)
+    nodes_attn = xp.where(is2d, xp.sqrt(xp.ceil(g / hw.node_size)), xp.ceil(g / hw.node_size))
+    groups_attn = g / ranks_attn
+    sq_tp = xp.sqrt(tp)
+    ranks_ff = xp.where(is2d, sq_tp, tp)
+    nodes_ff = xp.where(is2d, xp.sqrt(xp.ceil(tp / hw.node_size)), xp.ceil(tp / hw.node_size))
+    groups_ff = g / ranks_ff
+    qkv = (m.n_heads + m.kv_heads_total) * m.d_head
+    ffn_up = m.n_active_experts * m.m_up * m.d_ff
+    ffn_down = m.n_active_experts * m.m_down * m.d_model
+    tokens = micro * seq_len * ap
+
+    def allreduce(words, ranks, nodes, groups):
+        return collective_time_s(conv.collectives, ranks, nodes, words / groups * tokens, hw, xp=xp)
+
+    # 1D: all-reduce after attention (d) and after the FFN (routed outputs); 2D: four per layer (Erdil §3.6).
+    if merge:
+        # Parallel attention (PaLM): attention and FFN outputs are summed before one all-reduce.
+        parts_1d = [allreduce(m.d_model, ranks_attn, nodes_attn, 1.0)]
+        parts_2d = [allreduce(qkv + ffn_up, ranks_attn, nodes_attn, groups_attn),
+                    allreduce(m.d_model + ffn_down, ranks_attn, nodes_attn, groups_attn)]
+    else:
+        parts_1d = [allreduce(m.d_model, ranks_attn, nodes_attn, 1.0),
+                    allreduce(ffn_down / ep, ranks_ff, nodes_ff, 1.0)]
+        parts_2d = [allreduce(qkv, ranks_attn, nodes_attn, groups_attn),
+                    allreduce(m.d_model, ranks_attn, nodes_attn, groups_attn),
+                    allreduce(ffn_up, ranks_ff, nodes_ff, groups_ff),
+                    allreduce(ffn_down, ranks_ff, nodes_ff, groups_ff)]
+    lat1 = sum(p[0] for p in parts_1d)
+    bw1 = sum(p[1] for p in parts_1d)
+    lat2 = sum(p[0] for p in parts_2d)
+    bw2 = sum(p[1] for p in parts_2d)
+    net_lat = m.n_layers * xp.where(is2d, lat2, lat1)
+    net_bw = m.n_layers * xp.where(is2d, bw2, bw1)
+    # Expert parallelism: dispatch + combine all-to-alls in every MoE layer.
+    r = xp.minimum(ep, m.n_active_experts)
+    a2a_lat, a2a_bw = collective_time_s(conv.collectives, r, xp.ceil(r / hw.node_size),
+                                        m.d_model * r * tokens / g, hw, collective="all-to-all", xp=xp)
+    net_lat = net_lat + 2.0 * m.n_moe_layers * a2a_lat
+    net_bw = net_bw + 2.0 * m.n_moe_layers * a2a_bw
+    net_lat = net_lat * stage_imbalance
+    net_bw = net_bw * stage_imbalance
+    p2p_lat, p2p_bw = collective_time_s(conv.collectives, 2.0, 2.0, m.d_model * tokens / g, hw, collective="p2p", xp=xp)
+    net_lat = net_lat + (pp - 1.0) * p2p_lat
+    net_bw = net_bw + (pp - 1.0) * p2p_bw
+    split_in = xp.where(is2d, sq_g, g)
+    split_out = xp.where(is2d, sq_g, 1.0)
+    bytes_ = step_bytes(m, micro, seq_len, context_tokens, split_in, split_out, xp=xp)
+    bytes_ = bytes_ + (kv_replication - 1.0) * m.kv_cache_bytes_per_token * context_tokens * micro
+    memory_s = stage_imbalance * pp * bytes_ / (n_gpu * hw.hbm_bandwidth_bytes_per_s)
+    compute_s = stage_imbalance * step_flop(m, batch, seq_len, context_tokens) / (n_gpu * hw.flop_per_s)
+    launch_s = (2.0 if merge else 4.0) * m.n_layers * hw.kernel_launch_s
+    latency = launch_s + net_lat + net_bw + xp.maximum(memory_s, compute_s)
+    shape = xp.shape(latency)
+    full = lambda a: xp.broadcast_to(xp.asarray(a, dtype=xp.float64), shape)  # noqa: E731
+    return StepTime(latency, full(memory_s), full(compute_s), full(net_lat), full(net_bw), full(launch_s),
+                    full(two_d), full(pp))

@@ -237,3 +237,121 @@ def plot_production_frontier(
     ax.set_title("Production frontier: quality vs cost")
     ax.legend(fontsize="small", loc="lower right")
     return ax
+
+
+_OUTPUT_LABELS = {
+    "usd_per_million_tokens": ("$/M tokens", "Cost per million output tokens (USD)"),
+    "tokens_per_s_per_request": ("tokens/s", "Tokens/s per request"),
+}
+
+
+def _tornado_rows(data: Any, metric: str, baseline: float | None):
+    """(kind, baseline, [(label, a, b)]) from Elasticities, SensitivityRanges or mappings."""
+    from infereco.economics.sensitivity import LABELS, Elasticities, SensitivityRanges
+
+    if metric not in _OUTPUT_LABELS:
+        raise SpecError(f"metric = {metric!r}: expected one of {', '.join(_OUTPUT_LABELS)}")
+    if isinstance(data, Elasticities):
+        return "elasticity", 0.0, [(LABELS.get(k, k), 0.0, v) for k, v in getattr(data, metric).items()]
+    if isinstance(data, SensitivityRanges):
+        rows = [(LABELS.get(k, k), lo, hi) for k, (lo, hi) in getattr(data, metric).items()]
+        return "range", data.baseline(metric) if baseline is None else float(baseline), rows
+    if isinstance(data, Mapping) and data:
+        values = list(data.values())
+        if all(np.ndim(v) == 0 for v in values):
+            return "elasticity", 0.0, [(LABELS.get(k, str(k)), 0.0, float(v)) for k, v in data.items()]
+        if all(np.shape(v) == (2,) for v in values):
+            if baseline is None:
+                raise SpecError("plot_tornado: a mapping of (low, high) ranges needs baseline= (the nominal output)")
+            return "range", float(baseline), [(LABELS.get(k, str(k)), float(v[0]), float(v[1])) for k, v in data.items()]
+    raise SpecError("plot_tornado: data: expected Elasticities, SensitivityRanges, {input: elasticity} or "
+                    "{input: (output at low, output at high)} with baseline=")
+
+
+def plot_tornado(
+    data: Any,
+    *,
+    metric: str = "usd_per_million_tokens",
+    baseline: float | None = None,
+    top: int | None = None,
+    hide_zero: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """Tornado chart: inputs sorted by influence, largest on top.
+
+    `data`: `Elasticities` (bars from 0 to d ln output / d ln input; solid when raising the input raises the
+    output, hatched when it lowers it), or `SensitivityRanges` / `{input: (output at low input, output at high
+    input)}` with `baseline` (bars spanning each one-at-a-time range around the nominal output; the half for the
+    input's low value hatched). `metric`: 'usd_per_million_tokens' or 'tokens_per_s_per_request'. `top` keeps the
+    largest bars; `hide_zero` drops inputs with no effect.
+
+    >>> plot_tornado({"price_usd_per_hour": 1.0, "hbm_bandwidth_bytes_per_s": -0.6}).get_xlabel()
+    'Elasticity of $/M tokens: d ln($/M tokens) / d ln(input)'
+    """
+    kind, base, rows = _tornado_rows(data, metric, baseline)
+    if hide_zero:
+        rows = [r for r in rows if abs(r[2] - base) + abs(r[1] - base) > 0] or rows
+    rows.sort(key=lambda r: max(abs(r[1] - base), abs(r[2] - base)))  # barh draws bottom-up: largest last = top
+    if top is not None:
+        rows = rows[-int(top):]
+    short, long_label = _OUTPUT_LABELS[metric]
+    ax = _axes(ax)
+    y = np.arange(len(rows))
+    if kind == "elasticity":
+        vals = np.array([r[2] for r in rows])
+        pos = vals >= 0
+        ax.barh(y[pos], vals[pos], height=0.6, color="0.3", edgecolor="black", label=f"raising the input raises {short}")
+        ax.barh(y[~pos], vals[~pos], height=0.6, color="white", hatch="//", edgecolor="black",
+                label=f"raising the input lowers {short}")
+        for yi, v in zip(y, vals):
+            ax.annotate(f"{v:+.2f}", (v, yi), textcoords="offset points", xytext=(4 if v >= 0 else -4, 0),
+                        ha="left" if v >= 0 else "right", va="center", fontsize="small")
+        span = max(1e-12, float(np.max(np.abs(vals)))) if len(vals) else 1.0
+        ax.set_xlim(-1.25 * span if (~pos).any() else -0.05 * span, 1.25 * span if pos.any() else 0.05 * span)
+        ax.set_xlabel(f"Elasticity of {short}: d ln({short}) / d ln(input)")
+        ax.set_title(f"Sensitivity of {short} (% change per 1% change of each input)")
+    else:
+        for yi, (_, at_low, at_high) in zip(y, rows):
+            ax.barh([yi], [at_low - base], left=base, height=0.6, color="white", hatch="//", edgecolor="black")
+            ax.barh([yi], [at_high - base], left=base, height=0.6, color="0.35", edgecolor="black")
+        ax.barh([], [], color="white", hatch="//", edgecolor="black", label="input at its low value")
+        ax.barh([], [], color="0.35", edgecolor="black", label="input at its high value")
+        ax.set_xlabel(long_label)
+        ax.set_title(f"One-at-a-time ranges around the nominal {short} = {base:.4g}")
+    ax.axvline(base, color="black", lw=1)
+    ax.set_yticks(y, [r[0] for r in rows])
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.legend(fontsize="small", loc="lower right")
+    return ax
+
+
+def plot_cost_uncertainty(result: Any, *, max_points: int = 4000, ax: Axes | None = None) -> Axes:
+    """Monte Carlo samples of a deployment: $/M tokens against tokens/s per request, with the nominal point and
+    the percentile intervals of both outputs (whiskers from the lowest to the highest percentile, tick at 50%).
+
+    >>> # plot_cost_uncertainty(cost_uncertainty(...))   # see examples/beyond_benchmarks.ipynb
+    """
+    from infereco.economics.uncertainty import CostUncertainty
+
+    if not isinstance(result, CostUncertainty):
+        raise SpecError(f"plot_cost_uncertainty: result = {type(result).__name__}; expected a CostUncertainty")
+    ax = _axes(ax)
+    speed, cost = result.tokens_per_s_per_request_samples, result.usd_per_million_tokens_samples
+    ok = np.isfinite(speed) & np.isfinite(cost)
+    idx = np.flatnonzero(ok)[: int(max_points)]
+    ax.plot(speed[idx], cost[idx], ls="none", marker=".", ms=3, color="0.6", alpha=0.5,
+            label=f"samples ({result.n_valid} valid)")
+    c, s = result.usd_per_million_tokens, result.tokens_per_s_per_request
+    lo_p, hi_p = min(c.percentiles), max(c.percentiles)
+    sx = s.median if np.isfinite(s.median) else s.mean
+    cy = c.median if np.isfinite(c.median) else c.mean
+    ax.errorbar([sx], [cy], xerr=[[max(0.0, sx - s.low)], [max(0.0, s.high - sx)]],
+                yerr=[[max(0.0, cy - c.low)], [max(0.0, c.high - cy)]], fmt="s", color="black", mfc="white", ms=7,
+                capsize=4, lw=1.5, label=f"median, {lo_p:g}–{hi_p:g}th percentiles")
+    ax.plot([result.nominal_tokens_per_s_per_request], [result.nominal_usd_per_million_tokens], marker="*", ms=14,
+            color="black", ls="none", label="nominal inputs")
+    ax.set_xlabel("Tokens/s per request")
+    ax.set_ylabel("Cost per million output tokens (USD)")
+    ax.set_title(f"Monte Carlo: $/M tokens {c.low:.3g}–{c.high:.3g}, tokens/s {s.low:.3g}–{s.high:.3g}")
+    ax.legend(fontsize="small")
+    return ax

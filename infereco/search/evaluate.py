@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from infereco.physics.arithmetic import step_flop
-from infereco.physics.latency import step_time
+from infereco.physics.latency import explicit_step_time, step_time
 from infereco.physics.speculative import expected_tokens_per_pass, target_tokens_per_pass
 from infereco.physics.structs import Conventions, HardwareArrays, ModelArrays
 
@@ -26,6 +26,18 @@ class SpecArrays(NamedTuple):
     draft_hw: HardwareArrays
     acceptance: float
     max_draft_tokens: int  # static
+
+
+class Layout(NamedTuple):
+    """Explicit integer layouts (arrays broadcasting against the batch): GPUs per instance = tp·ep·pp."""
+
+    tp: object
+    ep: object
+    pp: object
+    two_d: object
+    kv_replication: object
+    stage_imbalance: object
+    draft_kv_replication: object
 
 
 class Evaluation(NamedTuple):
@@ -57,27 +69,39 @@ def _fold(xp, n: int, body, init):
 
 def evaluate_configs(m: ModelArrays, hw: HardwareArrays, conv: Conventions, n_gpu, batch, context_tokens,
                      parallel_attention: bool = False, spec: SpecArrays | None = None,
-                     draft_parallel_attention: bool = False, xp=jnp) -> Evaluation:
+                     draft_parallel_attention: bool = False, xp=jnp, layout: Layout | None = None) -> Evaluation:
     """Latency per token and cost for every (n_gpu, batch) pair (broadcast), best layout per pair.
 
+    With `layout` (explicit integer layouts), `n_gpu` is ignored and each layout is evaluated as given.
     With `spec`, each pair also tries speculative decoding with γ = 1..max_draft_tokens drafted tokens on the
     same GPUs and batch, keeping the fastest (the reference notebook's rule).
     """
-    n_gpu = xp.asarray(n_gpu, dtype=xp.float64)
     batch = xp.asarray(batch, dtype=xp.float64)
-    plain = step_time(m, hw, conv, n_gpu, batch, 1.0, context_tokens, parallel_attention, xp=xp)
+    if layout is None:
+        n_gpu = xp.asarray(n_gpu, dtype=xp.float64)
+
+        def step(model, hwa, seq, pa, draft=False):
+            return step_time(model, hwa, conv, n_gpu, batch, seq, context_tokens, pa, xp=xp)
+    else:
+        n_gpu = layout.tp * layout.ep * layout.pp
+
+        def step(model, hwa, seq, pa, draft=False):
+            rep = layout.draft_kv_replication if draft else layout.kv_replication
+            return explicit_step_time(model, hwa, conv, layout.tp, layout.ep, layout.pp, layout.two_d, batch, seq,
+                                      context_tokens, rep, layout.stage_imbalance, pa, xp=xp)
+
+    plain = step(m, hw, 1.0, parallel_attention)
     latency = plain.latency_s
     parts = plain
     draft_s = xp.zeros_like(latency)
     gamma_best = xp.zeros_like(latency)
     if spec is not None:
-        draft = step_time(spec.draft, spec.draft_hw, conv, n_gpu, batch, 1.0, context_tokens,
-                          draft_parallel_attention, xp=xp).latency_s
+        draft = step(spec.draft, spec.draft_hw, 1.0, draft_parallel_attention, draft=True).latency_s
 
         def body(gamma, carry):
             latency, parts, draft_s, gamma_best = carry
             seq = target_tokens_per_pass(gamma, conv.spec_convention)
-            target = step_time(m, hw, conv, n_gpu, batch, seq, context_tokens, parallel_attention, xp=xp)
+            target = step(m, hw, seq, parallel_attention)
             tokens = expected_tokens_per_pass(spec.acceptance, gamma, conv.spec_convention, xp=xp)
             per_token = (target.latency_s + gamma * draft) / tokens
             better = per_token < latency
@@ -100,30 +124,35 @@ def evaluate_configs(m: ModelArrays, hw: HardwareArrays, conv: Conventions, n_gp
 
 @functools.partial(jax.jit, static_argnames=("conv", "parallel_attention", "max_draft_tokens", "draft_parallel_attention", "has_spec"))
 def _evaluate_jit(m, hw, conv, n_gpu, batch, context_tokens, parallel_attention, draft, draft_hw, acceptance,
-                  max_draft_tokens, draft_parallel_attention, has_spec):
+                  max_draft_tokens, draft_parallel_attention, has_spec, layout):
     spec = SpecArrays(draft, draft_hw, acceptance, max_draft_tokens) if has_spec else None
     return evaluate_configs(m, hw, conv, n_gpu, batch, context_tokens, parallel_attention, spec,
-                            draft_parallel_attention, xp=jnp)
+                            draft_parallel_attention, xp=jnp, layout=layout)
 
 
 def evaluate(m, hw, conv, n_gpu, batch, context_tokens, parallel_attention=False, spec: SpecArrays | None = None,
-             draft_parallel_attention=False, backend: str = "jax", on_device: bool = False) -> Evaluation:
+             draft_parallel_attention=False, backend: str = "jax", on_device: bool = False,
+             layout: Layout | None = None) -> Evaluation:
     """Evaluate configurations with the JAX (jitted, cached by structure) or numpy backend.
 
     Returns numpy arrays, or JAX arrays when `on_device` (to keep selecting on device).
     """
     if backend == "numpy":
-        out = evaluate_configs(m, hw, conv, np.asarray(n_gpu, float), np.asarray(batch, float), float(context_tokens),
-                               parallel_attention, spec, draft_parallel_attention, xp=np)
+        out = evaluate_configs(m, hw, conv, None if n_gpu is None else np.asarray(n_gpu, float),
+                               np.asarray(batch, float), float(context_tokens), parallel_attention, spec,
+                               draft_parallel_attention, xp=np,
+                               layout=None if layout is None else Layout(*(np.asarray(a, float) for a in layout)))
         return Evaluation(*(np.broadcast_to(np.asarray(a, float), np.shape(out.latency_s)) for a in out))
     if backend != "jax":
         raise ValueError(f"backend={backend!r}: expected 'jax' or 'numpy'")
     has_spec = spec is not None
     out = _evaluate_jit(
-        m, hw, conv, jnp.asarray(n_gpu, jnp.float64), jnp.asarray(batch, jnp.float64), jnp.float64(context_tokens),
+        m, hw, conv, None if n_gpu is None else jnp.asarray(n_gpu, jnp.float64), jnp.asarray(batch, jnp.float64),
+        jnp.float64(context_tokens),
         parallel_attention,
         spec.draft if has_spec else m, spec.draft_hw if has_spec else hw,
         jnp.float64(spec.acceptance if has_spec else 0.0), spec.max_draft_tokens if has_spec else 0,
         draft_parallel_attention, has_spec,
+        None if layout is None else Layout(*(jnp.asarray(a, jnp.float64) for a in layout)),
     )
     return out if on_device else Evaluation(*(np.asarray(a) for a in out))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import typing
 from typing import Any, Mapping
 
 import pydantic
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from infereco.errors import SpecError
 
@@ -15,6 +16,19 @@ class FrozenSpec(BaseModel):
     """Frozen pydantic model that rejects unknown fields; build with `validated()` for friendly errors."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic's lax mode reads True as 1 for int and float fields; in YAML `yes`, `on` and `true` are
+        # booleans, so `n_layers: yes` would silently become one layer.
+        if isinstance(value, bool) and info.field_name in cls.model_fields:
+            ann = cls.model_fields[info.field_name].annotation
+            kinds = set(typing.get_args(ann)) | {ann}
+            if bool not in kinds and kinds & {int, float}:
+                raise ValueError(f"expected a number, got the boolean {value} "
+                                 "(YAML reads yes/no/on/off/true/false as booleans)")
+        return value
 
     @classmethod
     def validated(cls, data: Mapping[str, Any], *, where: str | None = None):

@@ -108,7 +108,7 @@ PRESETS: dict[str, Preset] = {
         description="Catalog datasheet numbers, the library's conventions (parallel attention halves serial "
         "collectives; FLOP rate of the wider operand).",
         conventions=Conventions(),
-        search="erdil-grid",
+        search="discrete",
         alpha=3.0,
         operand_bits_rule="max",
     ),

@@ -155,15 +155,33 @@ def _solve_discrete(problem: Problem, space: DiscreteSpace, backend: str) -> Fro
         rejected["does not fit in memory"] = rejected.get("does not fit in memory", 0) + len(table)
         return Frontier({}, meta={**_meta(problem), "rejected": rejected}, reason=reason, default_alpha=problem.alpha)
     batches = batch_sizes(float(np.max(table.max_batch)), space.n_batch)
-    layout = table.as_layout(column=backend != "numpy")
-    b_arg = batches[None, :] if backend != "numpy" else batches
-    if backend == "numpy":
-        lay_idx, b_idx = np.divmod(np.arange(len(table) * batches.size), batches.size)
-        layout = Layout(*(np.asarray(a)[lay_idx] for a in table.as_layout(column=False)))
-        b_arg = batches[b_idx]
+    n_lay, n_b = len(table), batches.size
     draft_pa = bool(spec and problem.speculative.draft.parallel_attention)
-    ev = evaluate(ma, ha, problem.conventions, None, b_arg, float(w.context_length), parallel_attention=m.parallel_attention,
-                  spec=spec, draft_parallel_attention=draft_pa, backend=backend, layout=layout)
+    if backend == "numpy":
+        lay_idx, b_idx = np.divmod(np.arange(n_lay * n_b), n_b)
+        layout = Layout(*(np.asarray(a)[lay_idx] for a in table.as_layout(column=False)))
+        ev = evaluate(ma, ha, problem.conventions, None, batches[b_idx], float(w.context_length),
+                      parallel_attention=m.parallel_attention, spec=spec, draft_parallel_attention=draft_pa,
+                      backend="numpy", layout=layout)
+    else:
+        # Pad to bucketed shapes (layouts to a power of two, batches to n_batch) so that the next model or
+        # context reuses the compiled function; padded entries repeat the last real one and are dropped below.
+        b_pad = np.concatenate([batches, np.full(max(space.n_batch, n_b) - n_b, batches[-1])])
+        lay_pad = max(64, 1 << (n_lay - 1).bit_length())
+        # Very large spaces run in equal chunks of layouts (bounded memory, one compiled shape).
+        chunk = min(lay_pad, max(64, 1 << int(np.log2(max(space.max_configs_per_call // b_pad.size, 1)))))
+        lay_pad = -(-lay_pad // chunk) * chunk
+        lay_rows = np.minimum(np.arange(lay_pad), n_lay - 1)
+        full_layout = table.as_layout(column=False)
+        parts = []
+        for start in range(0, lay_pad, chunk):
+            rows = lay_rows[start:start + chunk]
+            layout = Layout(*(np.asarray(a)[rows][:, None] for a in full_layout))
+            out = evaluate(ma, ha, problem.conventions, None, b_pad[None, :], float(w.context_length),
+                           parallel_attention=m.parallel_attention, spec=spec, draft_parallel_attention=draft_pa,
+                           backend=backend, layout=layout, on_device=True)
+            parts.append([np.broadcast_to(np.asarray(a), (chunk, b_pad.size)) for a in out])
+        ev = Evaluation(*(np.concatenate([p[i] for p in parts])[:n_lay, :n_b] for i in range(len(Evaluation._fields))))
     lat = np.asarray(ev.latency_s).reshape(len(table), batches.size)
     fits = batches[None, :] <= table.max_batch[:, None]
     pp_ok = batches[None, :] >= table.pp[:, None]

@@ -225,6 +225,17 @@ class Frontier:
         o = np.argsort(x)
         return float(np.exp(np.interp(np.log(s), np.log(x[o]), np.log(y[o]))))
 
+    def with_price(self, price_usd_per_hour: float) -> "Frontier":
+        """The same frontier at another accelerator price: every $ column scales exactly, nothing else moves."""
+        old = float(self.meta.get("price_usd_per_hour", 0.0))
+        if not (price_usd_per_hour > 0 and old > 0):
+            raise ValueError(f"price_usd_per_hour={price_usd_per_hour}: expected a positive price")
+        cols = dict(self.columns)
+        if "usd_per_million_tokens" in cols:
+            cols["usd_per_million_tokens"] = cols["usd_per_million_tokens"] * (price_usd_per_hour / old)
+        return Frontier(cols, meta={**self.meta, "price_usd_per_hour": float(price_usd_per_hour)},
+                        reason=self.reason, default_alpha=self.default_alpha)
+
     # ---- export -------------------------------------------------------------------------------------------
     def to_records(self) -> list[dict[str, Any]]:
         """List of JSON-ready dicts, one per point, fastest first."""

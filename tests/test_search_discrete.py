@@ -109,3 +109,10 @@ def test_batch_sizes_are_distinct_integers_from_one():
 def test_model_too_big_for_any_layout_gives_empty_frontier_with_reason():
     f = pareto_frontier("llama-3.1-405b", {"base": "h100-sxm", "hbm_capacity_bytes": 1e8})
     assert f.empty and "does not fit" in f.reason
+
+
+def test_chunked_evaluation_gives_the_same_frontier():
+    p = build_problem("mixtral-8x22b", "h100-sxm", context_length=2000)
+    whole = solve(p)
+    chunked = solve(p, space=DiscreteSpace(max_configs_per_call=64 * 96))
+    np.testing.assert_array_equal(whole.columns["usd_per_million_tokens"], chunked.columns["usd_per_million_tokens"])

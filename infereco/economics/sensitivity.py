@@ -218,6 +218,16 @@ def _evaluate_many(values, consts: _Consts, static: _Static):
     return jax.vmap(lambda v: _outputs(v, consts, static))(values)
 
 
+def _evaluate_rows(values: np.ndarray, consts: _Consts, static: _Static):
+    """`_evaluate_many` on rows padded to a power of two (≥ 64) with copies of the last row, so calls with
+    similar numbers of rows share one compiled function; returns numpy arrays for the given rows only."""
+    n = values.shape[0]
+    size = max(64, 1 << (n - 1).bit_length())
+    padded = np.vstack([values, np.repeat(values[-1:], size - n, axis=0)])
+    out, ev = _evaluate_many(jnp.asarray(padded), consts, static)
+    return np.asarray(out)[:n], type(ev)(*(np.broadcast_to(np.asarray(a), (size,))[:n] for a in ev))
+
+
 @functools.partial(jax.jit, static_argnames=("static",))
 def _log_jacobian(base, finite, consts: _Consts, static: _Static):
     """d ln(outputs) / d ln(inputs) at `base` (2 × len(INPUTS)), by forward-mode AD; plus the outputs."""
@@ -484,9 +494,17 @@ def cost_elasticities(model, hardware, *, n_gpu: float | None = None, batch_size
     prep = _prepare(model, hardware, n_gpu=n_gpu, batch_size=batch_size, tp=tp, ep=ep, pp=pp, tp_2d=tp_2d,
                     point=point, context_length=context_length, preset=preset, speculative=speculative,
                     price_usd_per_hour=price_usd_per_hour, engine=engine)
+    static, config = prep.static, dict(prep.config)
+    if not static.has_layout:
+        # Differentiate the layout that is fastest at the nominal inputs (what the min over layouts' gradient
+        # follows anyway); tracing one layout instead of all compiles several times faster.
+        two_d, pp_degree = _active_layout(prep)
+        static = dataclasses.replace(static, conv=dataclasses.replace(static.conv, tp_2d_options=(two_d,),
+                                                                      pp_degrees=(pp_degree,)))
+        config.update(tp_2d=two_d, pp=pp_degree)
     base = jnp.asarray(prep.base)
     finite = jnp.asarray(np.isfinite(prep.base))
-    jac, out, ev = _log_jacobian(base, finite, prep.consts, prep.static)
+    jac, out, ev = _log_jacobian(base, finite, prep.consts, static)
     out = np.asarray(out)
     if not np.all(np.isfinite(out)) or not np.all(out > 0):
         raise InfeasibleError(f"cost_elasticities: the configuration is infeasible ({prep.config}): it does not fit, "
@@ -498,10 +516,24 @@ def cost_elasticities(model, hardware, *, n_gpu: float | None = None, batch_size
         inputs={k: float(prep.base[_IDX[k]]) for k in prep.inputs},
         nominal_usd_per_million_tokens=float(out[0]),
         nominal_tokens_per_s_per_request=float(out[1]),
-        config=prep.config,
+        config=config,
         bound=_bound(ev),
         meta=prep.meta,
     )
+
+
+def _active_layout(prep: _Prepared) -> tuple[bool, float]:
+    """(2D tensor parallelism?, pipeline degree) of the fastest candidate layout at the nominal inputs (numpy)."""
+    from infereco.search.evaluate import SpecArrays, evaluate_configs
+
+    c, st = prep.consts, prep.static
+    spec = SpecArrays(c.draft, c.draft_hardware, float(c.acceptance), st.max_draft_tokens) if st.has_spec else None
+    ev = evaluate_configs(c.model, c.hardware, st.conv, np.float64(c.n_gpu), np.float64(c.batch),
+                          float(c.context_tokens), st.parallel_attention, spec, st.draft_parallel_attention, xp=np)
+    if not np.isfinite(np.asarray(ev.latency_s, float)).all():
+        raise InfeasibleError(f"cost_elasticities: the configuration is infeasible ({prep.config}): it does not fit, "
+                              "or the pipeline degree exceeds the batch")
+    return bool(float(np.asarray(ev.tp_2d)) > 0.5), float(np.asarray(ev.pp_degree))
 
 
 # ------------------------------------------------------------------------------------------- one-at-a-time ranges
@@ -573,8 +605,7 @@ def sensitivity_ranges(model, hardware, *, factors: Mapping[str, tuple[float, fl
             row[_IDX[k]] = v
             rows.append(row)
         lows[k], highs[k] = vals
-    out, _ = _evaluate_many(jnp.asarray(np.stack(rows)), prep.consts, prep.static)
-    out = np.asarray(out)
+    out, _ = _evaluate_rows(np.stack(rows), prep.consts, prep.static)
     nominal = out[0]
     if not np.all(np.isfinite(nominal)):
         raise InfeasibleError(f"sensitivity_ranges: the configuration is infeasible ({prep.config})")

@@ -39,7 +39,7 @@ from infereco.economics.sensitivity import (
     DOMAINS,
     LABELS,
     OWNERSHIP_INPUTS,
-    _evaluate_many,
+    _evaluate_rows,
     _prepare,
 )
 from infereco.errors import SpecError
@@ -298,8 +298,7 @@ def cost_uncertainty(model, hardware, *, distributions: Mapping[str, Any], n_sam
         valid &= ok
         values[:, _IDX[field]] = np.where(ok, x, prep.base[_IDX[field]])  # keep invalid rows computable
     # The nominal inputs ride along as the last row: one compiled call for everything.
-    out, ev = _evaluate_many(jnp.asarray(np.vstack([values, prep.base[None, :]])), prep.consts, prep.static)
-    out = np.asarray(out)
+    out, ev = _evaluate_rows(np.vstack([values, prep.base[None, :]]), prep.consts, prep.static)
     nominal, out = out[-1], out[:-1]
     valid &= np.all(np.isfinite(out), axis=1) & np.all(out > 0, axis=1)
     n_invalid = int(n - valid.sum())
@@ -312,7 +311,7 @@ def cost_uncertainty(model, hardware, *, distributions: Mapping[str, Any], n_sam
     speed = np.where(valid, out[:, 1], np.nan)
     from infereco.frontier import bound_term
 
-    parts = [np.broadcast_to(np.asarray(getattr(ev, k), float), (n + 1,))[:n][valid]
+    parts = [np.asarray(getattr(ev, k), float)[:n][valid]
              for k in ("memory_s", "compute_s", "network_bandwidth_s", "network_latency_s", "launch_s")]
     names, counts = np.unique(bound_term(*parts), return_counts=True) if valid.any() else ([], [])
     return CostUncertainty(

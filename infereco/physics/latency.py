@@ -88,27 +88,29 @@ def layout_step_time(m, hw, conv: Conventions, n_gpu, batch, seq_len, context_to
                     full(1.0 if two_d else 0.0), full(pp))
 
 
-def _select(best: StepTime, cand: StepTime, xp=jnp) -> StepTime:
-    better = cand.latency_s < best.latency_s
-    return StepTime(*(xp.where(better, c, b) for b, c in zip(best, cand)))
-
-
 def step_time(m, hw, conv: Conventions, n_gpu, batch, seq_len=1.0, context_tokens=0.0, parallel_attention=False, xp=jnp):
     """Fastest StepTime over the layouts `conv` allows (2D on/off × pipeline degrees).
 
-    `n_gpu`, `batch` broadcast together; seconds per step of `seq_len` tokens per sequence.
+    `n_gpu`, `batch` broadcast together; seconds per step of `seq_len` tokens per sequence. The candidate layouts
+    form a leading array axis (one vectorised evaluation, then a minimum), which keeps the traced program small.
     """
-    merge = bool(parallel_attention and conv.parallel_attention_merges_collectives)
-    # n_gpu and batch keep their own (broadcastable) shapes: on an outer-product grid, terms that depend on
-    # one axis only are computed once per axis value, not once per configuration.
     n_gpu = xp.asarray(n_gpu, dtype=xp.float64)
     batch = xp.asarray(batch, dtype=xp.float64)
-    best = None
-    for two_d in conv.tp_2d_options:
-        for pp in conv.pp_degrees:
-            cand = layout_step_time(m, hw, conv, n_gpu, batch, seq_len, context_tokens, two_d, float(pp), merge, xp=xp)
-            best = cand if best is None else _select(best, cand, xp=xp)
-    return best
+    # n_gpu and batch keep their own (broadcastable) shapes: on an outer-product grid, terms that depend on
+    # one axis only are computed once per axis value, not once per configuration.
+    ndim = max(xp.ndim(n_gpu), xp.ndim(batch))
+    combos = [(float(t), float(p)) for t in conv.tp_2d_options for p in conv.pp_degrees]
+    lay_shape = (len(combos),) + (1,) * ndim
+    two_d = xp.asarray([c[0] for c in combos], dtype=xp.float64).reshape(lay_shape)
+    pp = xp.asarray([c[1] for c in combos], dtype=xp.float64).reshape(lay_shape)
+    cand = explicit_step_time(m, hw, conv, n_gpu / pp, 1.0, pp, two_d, batch, seq_len, context_tokens, 1.0, 1.0,
+                              parallel_attention, xp=xp)
+    feasible = fits_in_memory(m, n_gpu, batch, context_tokens, hw.hbm_capacity_bytes) & (pp <= xp.minimum(n_gpu, batch))
+    latency = xp.where(feasible, cand.latency_s, xp.inf)
+    # First minimum wins ties, as the reference's running minimum over (2D, PP) in this order.
+    best = xp.argmin(latency, axis=0)[None]
+    take = lambda a: xp.take_along_axis(xp.broadcast_to(a, latency.shape), best, axis=0)[0]  # noqa: E731
+    return StepTime(take(latency), *(take(c) for c in cand[1:]))
 
 
 def explicit_step_time(m, hw, conv: Conventions, tp, ep, pp, two_d, batch, seq_len, context_tokens,

@@ -175,6 +175,7 @@ def plot_concurrency_cost(
     ax = _axes(ax)
     prefix = f"{label}: " if label else ""
     ticks: set[int] = set()
+    sla_drawn = False
     for which, runs, style in (
         ("measured", measured, {"color": "black", "ls": "-", "marker": "o", "mfc": "black"}),
         ("predicted", predicted, {"color": "0.35", "ls": "--", "marker": "s", "mfc": "white"}),
@@ -184,11 +185,14 @@ def plot_concurrency_cost(
         table = _table(runs, n_gpu, usd_per_gpu_hour, which)
         ticks.update(int(c) for c in table.column("concurrency"))
         ax.plot(table.column("concurrency"), table.column(metric), lw=1.6, ms=6, label=f"{prefix}{which}", **style)
-        if sla is not None and sla.feasible and which == "measured":
+        # The star goes on the measured run of the SLA-optimal concurrency, else on the predicted one (an SLA
+        # chosen from modelled runs).
+        if sla is not None and sla.feasible and not sla_drawn:
             row = next((r for r in table.rows if r.concurrency == sla.concurrency), None)
             if row is not None:
                 ax.plot([row.concurrency], [getattr(row, metric)], marker="*", ms=16, color="black", ls="none",
-                        mfc="white", label=f"SLA-optimal: concurrency {row.concurrency}")
+                        mfc="white", label=f"SLA-optimal: concurrency {row.concurrency} ({which})")
+                sla_drawn = True
     ax.set_xscale("log", base=2)
     # Label the concurrencies actually run, as plain numbers (2^3 is harder to read than 8).
     ax.set_xticks(sorted(ticks), [str(t) for t in sorted(ticks)])
@@ -291,7 +295,9 @@ def plot_tornado(
     kind, base, rows = _tornado_rows(data, metric, baseline)
     if hide_zero:
         rows = [r for r in rows if abs(r[2] - base) + abs(r[1] - base) > 0] or rows
-    rows.sort(key=lambda r: max(abs(r[1] - base), abs(r[2] - base)))  # barh draws bottom-up: largest last = top
+    # barh draws bottom-up, so the largest goes last (on top); among equals the input listed first goes higher.
+    order = sorted(range(len(rows)), key=lambda i: (max(abs(rows[i][1] - base), abs(rows[i][2] - base)), -i))
+    rows = [rows[i] for i in order]
     if top is not None:
         rows = rows[-int(top):]
     short, long_label = _OUTPUT_LABELS[metric]

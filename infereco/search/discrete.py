@@ -39,6 +39,7 @@ class DiscreteSpace:
     engine: str = "vllm"
     gpu_memory_utilization: float | None = None
     pp_bubble: bool = False
+    max_configs_per_call: int = 1 << 22  # layouts × batches evaluated per jitted call (memory bound)
 
 
 @dataclasses.dataclass

@@ -130,6 +130,18 @@ def _evaluate_jit(m, hw, conv, n_gpu, batch, context_tokens, parallel_attention,
                             draft_parallel_attention, xp=jnp, layout=layout)
 
 
+def shard_leading_axis(x):
+    """Place `x` with its leading axis split over all local devices (several GPUs, or CPU cores exposed with
+    XLA_FLAGS=--xla_force_host_platform_device_count=N); unchanged on one device or an indivisible axis."""
+    devices = jax.local_devices()
+    x = jnp.asarray(x, jnp.float64)
+    if len(devices) < 2 or x.ndim == 0 or x.shape[0] % len(devices):
+        return x
+    mesh = jax.sharding.Mesh(np.asarray(devices), ("configs",))
+    spec = jax.sharding.PartitionSpec("configs", *([None] * (x.ndim - 1)))
+    return jax.device_put(x, jax.sharding.NamedSharding(mesh, spec))
+
+
 def evaluate(m, hw, conv, n_gpu, batch, context_tokens, parallel_attention=False, spec: SpecArrays | None = None,
              draft_parallel_attention=False, backend: str = "jax", on_device: bool = False,
              layout: Layout | None = None) -> Evaluation:
@@ -147,12 +159,12 @@ def evaluate(m, hw, conv, n_gpu, batch, context_tokens, parallel_attention=False
         raise ValueError(f"backend={backend!r}: expected 'jax' or 'numpy'")
     has_spec = spec is not None
     out = _evaluate_jit(
-        m, hw, conv, None if n_gpu is None else jnp.asarray(n_gpu, jnp.float64), jnp.asarray(batch, jnp.float64),
+        m, hw, conv, None if n_gpu is None else shard_leading_axis(n_gpu), jnp.asarray(batch, jnp.float64),
         jnp.float64(context_tokens),
         parallel_attention,
         spec.draft if has_spec else m, spec.draft_hw if has_spec else hw,
         jnp.float64(spec.acceptance if has_spec else 0.0), spec.max_draft_tokens if has_spec else 0,
         draft_parallel_attention, has_spec,
-        None if layout is None else Layout(*(jnp.asarray(a, jnp.float64) for a in layout)),
+        None if layout is None else Layout(*(shard_leading_axis(a) for a in layout)),
     )
     return out if on_device else Evaluation(*(np.asarray(a) for a in out))

@@ -65,7 +65,9 @@ def _index(kind: str) -> dict[str, tuple[Path, tuple[str, ...]]]:
             # One broken file must not hide the rest of the catalog; loading this id reports the error.
             raw = {}
         cid = normalise_id(raw.get("id", path.stem))
-        aliases = tuple(normalise_id(a) for a in raw.get("aliases", []) or [])
+        aliases = raw.get("aliases") or []
+        # A malformed `aliases` must not break the whole catalog; loading this id reports it (_spec_fields).
+        aliases = tuple(normalise_id(a) for a in aliases) if isinstance(aliases, list) else ()
         for name in (cid, *aliases):
             index[name] = (path, (cid,))
     return index
@@ -88,6 +90,9 @@ def _lookup(kind: str, name: str) -> Path:
 
 def _spec_fields(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     raw = dict(load_yaml_mapping(path))
+    aliases = raw.get("aliases")
+    if aliases is not None and not (isinstance(aliases, list) and all(isinstance(a, str) for a in aliases)):
+        raise SpecError(f"{path}: aliases = {aliases!r}: expected a list of id strings, e.g. [h100, h100-sxm5]")
     for meta in ("id", "aliases", "description", "notes"):
         raw.pop(meta, None)
     sources: dict[str, str] = {}
@@ -132,6 +137,11 @@ def list_models() -> list[str]:
     return _canonical_ids("model")
 
 
+def _check_base(base: Any, where: str) -> None:
+    if base is not None and not isinstance(base, str):
+        raise SpecError(f"{where}.base = {base!r}: expected a catalog id string (see list_models() / list_hardware())")
+
+
 def resolve_model(value: str | Mapping[str, Any] | ModelSpec, *, where: str | None = None,
                   base_override=None) -> ModelSpec:
     """A model from a catalog id, a `ModelSpec`, or a mapping `{base: id, field: override, ...}`.
@@ -146,6 +156,7 @@ def resolve_model(value: str | Mapping[str, Any] | ModelSpec, *, where: str | No
     if isinstance(value, Mapping):
         data = dict(value)
         base = data.pop("base", None)
+        _check_base(base, where or "model")
         start = load(base).model_dump() if base is not None else {}
         if base is not None and "name" not in data and data:
             start["name"] = f"{start['name']} ({', '.join(f'{k}={v}' for k, v in data.items())})"
@@ -168,6 +179,7 @@ def resolve_hardware(
     if isinstance(value, Mapping):
         data = dict(value)
         base = data.pop("base", None)
+        _check_base(base, where or "hardware")
         start: dict[str, Any] = {}
         if base is not None:
             spec = load_hardware(base)

@@ -16,9 +16,9 @@ class NcclProtocol(FrozenSpec):
     """
 
     name: str
-    base_s: float = Field(ge=0)
-    intra_hop_s: float = Field(ge=0)
-    inter_hop_s: float = Field(ge=0)
+    base_s: float = Field(ge=0, le=1.0)
+    intra_hop_s: float = Field(ge=0, le=1.0)
+    inter_hop_s: float = Field(ge=0, le=1.0)
     bandwidth_factor: float = Field(gt=0, le=1)
 
 
@@ -44,24 +44,25 @@ class HardwareSpec(FrozenSpec):
 
     name: str = "custom"
     flop_per_s: dict[int, float] = Field(description="Dense peak FLOP/s by operand bits, e.g. {16: 9.89e14, 8: 1.98e15}.")
-    hbm_bandwidth_bytes_per_s: float = Field(gt=0, description="HBM bandwidth, bytes/s.")
-    hbm_capacity_bytes: float = Field(gt=0, description="HBM capacity per accelerator, bytes.")
-    l2_bytes: float = Field(default=0.0, ge=0, description="L2 / on-chip SRAM per accelerator, bytes.")
+    hbm_bandwidth_bytes_per_s: float = Field(gt=0, allow_inf_nan=False, description="HBM bandwidth, bytes/s.")
+    hbm_capacity_bytes: float = Field(gt=0, allow_inf_nan=False, description="HBM capacity per accelerator, bytes.")
+    l2_bytes: float = Field(default=0.0, ge=0, allow_inf_nan=False, description="L2 / on-chip SRAM per accelerator, bytes.")
     intra_node_bandwidth_bytes_per_s: float = Field(
         default=float("inf"), gt=0, description="Per-accelerator scale-up bandwidth the collective model uses, bytes/s."
     )
     inter_node_bandwidth_bytes_per_s: float = Field(
         default=float("inf"), gt=0, description="Per-accelerator scale-out bandwidth, bytes/s."
     )
-    node_size: int = Field(default=8, gt=0, description="Accelerators per scale-up domain (node).")
-    kernel_launch_s: float = Field(default=4e-6, ge=0, description="Latency of one serial kernel, s.")
+    node_size: int = Field(default=8, gt=0, le=1_000_000, description="Accelerators per scale-up domain (node).")
+    kernel_launch_s: float = Field(default=4e-6, ge=0, le=1.0, allow_inf_nan=False, description="Latency of one serial kernel, s.")
     collectives: Literal["nccl", "ring"] = Field(default="nccl", description="Collective latency model.")
-    nccl_protocols: tuple[NcclProtocol, ...] = Field(default_factory=default_nccl_protocols)
-    ring_hop_s: float = Field(default=1e-6, ge=0, description="Per-hop latency of the ring model, s.")
+    nccl_protocols: tuple[NcclProtocol, ...] = Field(default_factory=default_nccl_protocols, min_length=1)
+    ring_hop_s: float = Field(default=1e-6, ge=0, le=1.0, allow_inf_nan=False, description="Per-hop latency of the ring model, s.")
     flop_utilization: float = Field(default=1.0, gt=0, le=1, description="Sustained fraction of peak FLOP/s.")
     bandwidth_utilization: float = Field(default=1.0, gt=0, le=1, description="Sustained fraction of HBM bandwidth.")
-    price_usd_per_hour: float = Field(default=2.0, gt=0, description="Price per accelerator-hour, USD.")
-    power_kw: float | None = Field(default=None, gt=0, description="Typical board power, kW (economics).")
+    price_usd_per_hour: float = Field(default=2.0, gt=0, le=1e6, allow_inf_nan=False,
+                                      description="Price per accelerator-hour, USD.")
+    power_kw: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="Typical board power, kW (economics).")
     sources: dict[str, str] = Field(default_factory=dict, description="Where each number comes from.")
 
     @field_validator("flop_per_s")
@@ -100,7 +101,8 @@ class HardwareSpec(FrozenSpec):
             if b >= bits:
                 return float(self.flop_per_s[b])
         raise ValueError(
-            f"{self.name}: no FLOP/s listed for {bits}-bit operands or wider; listed: {sorted(self.flop_per_s)}"
+            f"{self.name}: flop_per_s lists no rate for {bits}-bit operands or wider (listed: "
+            f"{sorted(self.flop_per_s)}); add one, e.g. flop_per_s: {{{bits}: 1.0e15}}"
         )
 
     def sustained_flop_per_s(self, bits: int) -> float:

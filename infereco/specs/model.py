@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from infereco.specs._base import FrozenSpec
 
 _BITS = Literal[4, 8, 16, 32]
+# Upper bound on every count (widths, layers, heads, experts, vocabulary): far above any real model, low enough
+# that parameter counts stay finite floats (10**400 would overflow).
+MAX_COUNT = 10**9
+_COUNT_FIELDS = ("d_model", "d_ff", "n_layers", "n_heads", "n_kv_heads", "d_head", "vocab_size", "n_experts",
+                 "n_active_experts", "n_shared_experts", "n_dense_layers", "d_ff_dense", "kv_lora_rank",
+                 "q_lora_rank", "qk_rope_head_dim")
 
 
 class ModelSpec(FrozenSpec):
@@ -48,8 +54,20 @@ class ModelSpec(FrozenSpec):
     qk_rope_head_dim: int = Field(default=0, ge=0, description="MLA decoupled RoPE key width per layer.")
     source: str | None = Field(default=None, description="Where the numbers come from.")
 
+    @field_validator(*_COUNT_FIELDS)
+    @classmethod
+    def _not_absurd(cls, v: int | None) -> int | None:
+        if v is not None and v > MAX_COUNT:
+            raise ValueError(f"implausibly large for a count (limit {MAX_COUNT:.0e})")
+        return v
+
     @model_validator(mode="after")
     def _check(self) -> "ModelSpec":
+        if self.d_head is None and self.d_model < self.n_heads:
+            raise ValueError(
+                f"d_model={self.d_model} is smaller than n_heads={self.n_heads}, so the default head dimension "
+                "d_model // n_heads is 0; expected d_model >= n_heads or an explicit d_head"
+            )
         if self.n_heads % self.n_kv_heads != 0:
             raise ValueError(
                 f"n_heads={self.n_heads} is not divisible by n_kv_heads={self.n_kv_heads}; "
@@ -62,8 +80,8 @@ class ModelSpec(FrozenSpec):
             )
         if self.n_dense_layers >= self.n_layers and self.n_dense_layers > 0:
             raise ValueError(f"n_dense_layers={self.n_dense_layers} must be below n_layers={self.n_layers}")
-        if any(m < 1 for m in self.ffn_matrices):
-            raise ValueError(f"ffn_matrices={self.ffn_matrices}: expected two counts >= 1, e.g. [2, 1]")
+        if any(m < 1 or m > 64 for m in self.ffn_matrices):
+            raise ValueError(f"ffn_matrices={self.ffn_matrices}: expected two counts from 1 to 64, e.g. [2, 1]")
         return self
 
     # ---- derived sizes (pure functions of the fields) -------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from pydantic import Field, ValidationError
 
-from infereco.errors import ScenarioError, SpecError
+from infereco.errors import CatalogError, ScenarioError, SpecError
 from infereco.specs._base import FrozenSpec, format_validation_error
 from infereco.specs.yaml_io import load_yaml_mapping, parse_yaml_text
 
@@ -35,8 +35,8 @@ class Scenario(FrozenSpec):
     hardware: str | dict[str, Any]
     workload: dict[str, Any] = Field(default_factory=dict)
     speculative: dict[str, Any] | None = None
-    alpha: float | None = Field(default=None, ge=0)
-    price_usd_per_hour: float | None = Field(default=None, gt=0)
+    alpha: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    price_usd_per_hour: float | None = Field(default=None, gt=0, allow_inf_nan=False)
 
     def frontier_kwargs(self) -> dict[str, Any]:
         return dict(model=self.model, hardware=self.hardware, workload=self.workload, preset=self.preset,
@@ -63,13 +63,31 @@ def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
             except SpecError as exc:
                 raise ScenarioError(str(exc)) from None
         else:
-            data = parse_yaml_text(text_or_path, where)
+            try:
+                data = parse_yaml_text(text_or_path, where)
+            except SpecError as exc:
+                raise ScenarioError(str(exc)) from None
             if not isinstance(data, dict):
                 raise ScenarioError(f"{where}: expected a YAML mapping of keys to values")
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(format_validation_error(exc, Scenario, where)) from None
+
+
+def _check_catalog_ids(scenario: Scenario, where: str) -> None:
+    """Unknown catalog ids, reported with the file and the key they appear under."""
+    from infereco.specs.catalog import _lookup
+
+    draft = (scenario.speculative or {}).get("draft")
+    for key, kind, value in (("model", "model", scenario.model), ("hardware", "hardware", scenario.hardware),
+                             ("speculative.draft", "model", draft)):
+        cid = value.get("base") if isinstance(value, Mapping) else value
+        if isinstance(cid, str):
+            try:
+                _lookup(kind, cid)
+            except CatalogError as exc:
+                raise CatalogError(f"{where}: {key}: {exc}") from None
 
 
 def frontier_from_scenario(source: str | Path | Mapping[str, Any], **overrides):
@@ -82,10 +100,13 @@ def frontier_from_scenario(source: str | Path | Mapping[str, Any], **overrides):
     scenario = load_scenario(source)
     where = str(source) if not isinstance(source, Mapping) else "scenario"
     kwargs = {**scenario.frontier_kwargs(), **overrides}
+    _check_catalog_ids(scenario, where)
     try:
         f = pareto_frontier(**kwargs)
     except SpecError as exc:
         raise ScenarioError(f"{where}: {exc}") from None
+    except CatalogError as exc:
+        raise CatalogError(f"{where}: {exc}") from None
     if scenario.name:
         f.meta["scenario"] = scenario.name
     return f

@@ -20,5 +20,6 @@ class WorkloadSpec(FrozenSpec):
 
     context_length: int = Field(default=1000, ge=0, le=100_000_000, description="Tokens in context, ℓ_input.")
     max_throughput_tokens_per_s: float | None = Field(
-        default=None, gt=0, description="Total demand cap across all requests, tokens/s (None = no cap)."
+        default=None, gt=0, allow_inf_nan=False,
+        description="Total demand cap across all requests, tokens/s (None = no cap)."
     )

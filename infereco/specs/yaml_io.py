@@ -23,6 +23,20 @@ class _NoAliasSafeLoader(yaml.SafeLoader):
             )
         return super().compose_node(parent, index)
 
+    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        # PyYAML keeps the last of two equal keys; a repeated key is almost always a typo that would silently
+        # drop the first value, so refuse it.
+        seen = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}",
+                        key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
 
 def parse_yaml_text(text: str, where: str) -> Any:
     if len(text) > MAX_YAML_BYTES:
@@ -30,7 +44,20 @@ def parse_yaml_text(text: str, where: str) -> Any:
     try:
         return yaml.load(text, Loader=_NoAliasSafeLoader)  # noqa: S506 - safe loader subclass
     except yaml.YAMLError as exc:
-        raise SpecError(f"{where}: not valid YAML: {str(exc).splitlines()[0] if str(exc) else exc}") from None
+        raise SpecError(f"{where}: not valid YAML: {_one_line(exc)}") from None
+    except RecursionError:
+        raise SpecError(f"{where}: not valid YAML: nested too deeply") from None
+
+
+def _one_line(exc: yaml.YAMLError) -> str:
+    """`problem (line L, column C)` of a PyYAML error, on one line."""
+    problem = getattr(exc, "problem", None)
+    mark = getattr(exc, "problem_mark", None)
+    if problem:
+        context = getattr(exc, "context", None)
+        text = f"{context}: {problem}" if context else problem
+        return f"{text} (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else text
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def load_yaml_mapping(path: str | Path) -> dict[str, Any]:

@@ -1,0 +1,163 @@
+"""Separate prices for input (prompt) and output (generated) tokens.
+
+A token's price is the accelerator time it takes times the hourly price: $/M = GPU-s per token · $/h / 3600 · 1e6.
+Input tokens are processed in prefill, many per sequence per step, so prefill runs near the compute roofline;
+output tokens are produced one per sequence per decode step, usually far below it. With the FLOP per token F
+alike for both (short context), GPU-s per token = F / (u · C) and
+
+    output price / input price = (F_out / u_decode) / (F_in / u_prefill) ≈ u_prefill / u_decode.
+
+Erdil (2025) §4.3: at ≥ 50% prefill utilisation against ≈ 17% decode utilisation (his Table 6 Llama 3 70B
+point), input tokens are ≈ 3× cheaper, as GPT-4o's pricing has it. `token_prices_at_utilisation` is that
+argument; `token_prices` prices a concrete deployment: output from a frontier point (its GPU-s per token and
+MFU), input from the prefill physics (`infereco.physics.prefill`) or a stated prefill utilisation.
+
+Utilisations here are fractions of *peak* FLOP/s (MFU, as `Frontier` reports). The paper's "$0.11/M at 100%
+utilisation" for Llama 3 70B uses the 70%-capped rate (0.7 PFLOP/s), i.e. 70% MFU; ratios do not depend on it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from infereco.physics.arithmetic import step_flop
+from infereco.physics.prefill import prefill_flop, prefill_time
+from infereco.physics.requests import Deployment, resolve_deployment
+
+SECONDS_PER_HOUR = 3600.0
+
+
+def usd_per_million_tokens(gpu_s_per_token, price_usd_per_hour: float):
+    """$ per million tokens from accelerator-seconds per token and $ per accelerator-hour."""
+    return np.asarray(gpu_s_per_token, float) * price_usd_per_hour / SECONDS_PER_HOUR * 1e6
+
+
+def gpu_s_per_token_at_utilisation(flop_per_token, peak_flop_per_s: float, utilisation):
+    """Accelerator-seconds per token at a FLOP utilisation (fraction of peak): F / (u · C_peak)."""
+    u = np.asarray(utilisation, float)
+    if np.any(~(u > 0)) or np.any(u > 1):
+        raise ValueError(f"utilisation={utilisation}: expected a fraction of peak FLOP/s in (0, 1]")
+    return np.asarray(flop_per_token, float) / (u * peak_flop_per_s)
+
+
+def decode_flop_per_token(dep: Deployment, context_tokens: float) -> float:
+    """FLOP to generate one token at `context_tokens` of context: 2·N_active + 4·width·h·L·c."""
+    return float(step_flop(dep.arrays, 1.0, 1.0, float(context_tokens)))
+
+
+def prefill_flop_per_token(dep: Deployment, prompt_tokens: float, context_tokens: float = 0.0) -> float:
+    """Mean FLOP per prompt token of a causal prefill: 2·N_active + 4·width·h·L·(c₀ + (P − 1)/2)."""
+    return float(prefill_flop(dep.arrays, 1.0, float(prompt_tokens), float(context_tokens))) / float(prompt_tokens)
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenPrices:
+    """Input and output token prices of one deployment (units in the names)."""
+
+    input_usd_per_million_tokens: float
+    output_usd_per_million_tokens: float
+    input_gpu_s_per_token: float
+    output_gpu_s_per_token: float
+    prefill_utilisation: float  # MFU of the prefill
+    decode_utilisation: float  # MFU of the decode
+    price_usd_per_hour: float
+
+    @property
+    def output_to_input_ratio(self) -> float:
+        """How many times dearer an output token is than an input token."""
+        return self.output_usd_per_million_tokens / self.input_usd_per_million_tokens
+
+    def blended_usd_per_million_tokens(self, input_tokens: float, output_tokens: float) -> float:
+        """Price per million tokens of any kind for a request mix of `input_tokens` : `output_tokens`."""
+        total = self.input_usd_per_million_tokens * input_tokens + self.output_usd_per_million_tokens * output_tokens
+        return total / (input_tokens + output_tokens)
+
+    def to_dict(self) -> dict[str, float]:
+        d = dataclasses.asdict(self)
+        d["output_to_input_ratio"] = self.output_to_input_ratio
+        return d
+
+
+def token_prices_at_utilisation(model, hardware, *, decode_utilisation: float, prefill_utilisation: float = 0.5,
+                                prompt_tokens: float = 1000.0, decode_context_tokens: float | None = None,
+                                preset="default", price_usd_per_hour: float | None = None) -> TokenPrices:
+    """Input and output prices from FLOP per token and utilisations alone (Erdil §4.3's argument).
+
+    `decode_context_tokens` defaults to `prompt_tokens` (output tokens attend to the prompt).
+
+    >>> p = token_prices_at_utilisation("llama-3-70b", "h100-sxm", decode_utilisation=0.17, preset="erdil-paper")  # doctest: +SKIP
+    >>> round(p.output_to_input_ratio, 1)   # doctest: +SKIP
+    2.9
+    """
+    dep = resolve_deployment(model, hardware, preset=preset, price_usd_per_hour=price_usd_per_hour)
+    peak = dep.hw_arrays.peak_flop_per_s
+    ctx = float(prompt_tokens if decode_context_tokens is None else decode_context_tokens)
+    gin = float(gpu_s_per_token_at_utilisation(prefill_flop_per_token(dep, prompt_tokens), peak, prefill_utilisation))
+    gout = float(gpu_s_per_token_at_utilisation(decode_flop_per_token(dep, ctx), peak, decode_utilisation))
+    price = dep.price_usd_per_hour
+    return TokenPrices(float(usd_per_million_tokens(gin, price)), float(usd_per_million_tokens(gout, price)), gin, gout,
+                       float(prefill_utilisation), float(decode_utilisation), price)
+
+
+def _point_fields(point) -> dict[str, float]:
+    d = point.to_dict() if hasattr(point, "to_dict") else dict(point)
+    need = ("n_gpu", "batch_size", "gpu_s_per_token", "mfu")
+    missing = [k for k in need if k not in d]
+    if missing:
+        raise ValueError(f"point: missing {missing}; expected a FrontierPoint or a mapping with {', '.join(need)}")
+    return {k: float(d[k]) for k in need}
+
+
+def token_prices(model, hardware, point: Any, *, prompt_tokens: float, prefill_utilisation: float | None = None,
+                 prefill_n_gpu: float | None = None, prefill_batch: float = 1.0, chunk_tokens: float | None = None,
+                 preset="default", price_usd_per_hour: float | None = None) -> TokenPrices:
+    """Input and output prices of a deployment whose decode runs at frontier `point`.
+
+    Output: the point's accelerator-seconds per token (its MFU is the decode utilisation). Input: with
+    `prefill_utilisation`, F_in / (u · C_peak); otherwise the prefill physics: `prefill_batch` prompts of
+    `prompt_tokens` on `prefill_n_gpu` accelerators (default: the point's instance), chunked if `chunk_tokens`.
+    `model`, `hardware`, `preset`, `price_usd_per_hour` must be those the frontier was computed with.
+    """
+    dep = resolve_deployment(model, hardware, preset=preset, price_usd_per_hour=price_usd_per_hour)
+    pt = _point_fields(point)
+    price = dep.price_usd_per_hour
+    if prefill_utilisation is not None:
+        gin = float(gpu_s_per_token_at_utilisation(prefill_flop_per_token(dep, prompt_tokens),
+                                                   dep.hw_arrays.peak_flop_per_s, prefill_utilisation))
+        u_in = float(prefill_utilisation)
+    else:
+        n = pt["n_gpu"] if prefill_n_gpu is None else float(prefill_n_gpu)
+        pf = prefill_time(dep.arrays, dep.hw_arrays, dep.conventions, n, prefill_batch, float(prompt_tokens),
+                          chunk_tokens, 0.0, dep.model.parallel_attention, xp=np)
+        gin, u_in = float(pf.gpu_s_per_token), float(pf.mfu)
+        if not np.isfinite(gin):
+            raise ValueError(f"prefill of {prefill_batch:g} × {prompt_tokens:g} tokens does not fit on {n:g} "
+                             f"{dep.hardware.name}")
+    gout = pt["gpu_s_per_token"]
+    return TokenPrices(float(usd_per_million_tokens(gin, price)), float(usd_per_million_tokens(gout, price)), gin, gout,
+                       u_in, pt["mfu"], price)
+
+
+def frontier_token_prices(frontier, model, hardware, *, prompt_tokens: float, prefill_batch: float = 1.0,
+                          chunk_tokens: float | None = None, preset="default",
+                          price_usd_per_hour: float | None = None) -> dict[str, np.ndarray]:
+    """Per frontier point: input and output $/M and the TTFT of a prompt prefilled on the point's instance.
+
+    Returns columns `usd_per_million_input_tokens`, `usd_per_million_output_tokens`, `ttft_s`, `prefill_mfu`
+    (arrays in the frontier's order), ready to add to a table or a `Frontier`'s columns.
+    """
+    dep = resolve_deployment(model, hardware, preset=preset, price_usd_per_hour=price_usd_per_hour)
+    n = np.asarray(frontier.columns["n_gpu"], float)
+    pf = prefill_time(dep.arrays, dep.hw_arrays, dep.conventions, n, prefill_batch, float(prompt_tokens),
+                      chunk_tokens, 0.0, dep.model.parallel_attention, xp=np)
+    price = dep.price_usd_per_hour
+    return {
+        "usd_per_million_input_tokens": usd_per_million_tokens(np.asarray(pf.gpu_s_per_token), price),
+        "usd_per_million_output_tokens": np.asarray(frontier.columns["usd_per_million_tokens"], float),
+        "ttft_s": np.asarray(pf.time_s, float),
+        "prefill_mfu": np.asarray(pf.mfu, float),
+    }
+

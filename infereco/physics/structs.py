@@ -50,6 +50,9 @@ class HardwareArrays(NamedTuple):
     kernel_launch_s: float
     ring_hop_s: float
     price_usd_per_hour: float
+    step_overhead_s: float
+    layer_overhead_s: float
+    collective_latency_scale: float
     nccl_base_s: tuple[float, ...]
     nccl_intra_hop_s: tuple[float, ...]
     nccl_inter_hop_s: tuple[float, ...]
@@ -120,6 +123,9 @@ def hardware_arrays(hw: HardwareSpec, operand_bits: int) -> HardwareArrays:
         kernel_launch_s=float(hw.kernel_launch_s),
         ring_hop_s=float(hw.ring_hop_s),
         price_usd_per_hour=float(hw.price_usd_per_hour),
+        step_overhead_s=float(hw.step_overhead_s),
+        layer_overhead_s=float(hw.layer_overhead_s),
+        collective_latency_scale=float(hw.collective_latency_scale),
         nccl_base_s=tuple(p.base_s for p in protocols),
         nccl_intra_hop_s=tuple(p.intra_hop_s for p in protocols),
         nccl_inter_hop_s=tuple(p.inter_hop_s for p in protocols),

@@ -62,6 +62,15 @@ class HardwareSpec(FrozenSpec):
     bandwidth_utilization: float = Field(default=1.0, gt=0, le=1, description="Sustained fraction of HBM bandwidth.")
     price_usd_per_hour: float = Field(default=2.0, gt=0, le=1e6, allow_inf_nan=False,
                                       description="Price per accelerator-hour, USD.")
+    # Calibration terms (0 / 1 in the catalog; fitted by infereco.calibration from measured runs).
+    step_overhead_s: float = Field(default=0.0, ge=0, le=10.0, allow_inf_nan=False,
+                                   description="Fixed time per step (scheduler, sampling, launches not modelled), s.")
+    layer_overhead_s: float = Field(default=0.0, ge=0, le=1.0, allow_inf_nan=False,
+                                    description="Extra time per layer per step (small kernels), s.")
+    collective_latency_scale: float = Field(default=1.0, gt=0, le=1e3, allow_inf_nan=False,
+                                            description="Multiplier on collective latency.")
+    prefill_flop_utilization: float | None = Field(
+        default=None, gt=0, le=1, description="Sustained fraction of peak FLOP/s in prefill; None = flop_utilization.")
     power_kw: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="Typical board power, kW (economics).")
     sources: dict[str, str] = Field(default_factory=dict, description="Where each number comes from.")
 

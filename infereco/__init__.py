@@ -7,15 +7,21 @@
 from infereco import _jaxconfig  # noqa: F401  (float64 before anything is traced)
 from infereco.api import evaluate_point, pareto_frontier
 from infereco.economics import (
+    CostUncertainty,
+    Elasticities,
     MeasuredRun,
     OwnershipCost,
     RentalCost,
     breakeven_utilization,
     capex_vs_opex,
     cost_effectiveness_zone,
+    cost_elasticities,
+    cost_uncertainty,
     hourly_cost,
     price_usd_per_hour,
     production_frontier,
+    reprice_frontier,
+    sensitivity_ranges,
     sla_optimal_concurrency,
     workload_cost,
 )
@@ -33,10 +39,10 @@ from infereco.specs.workload import WorkloadSpec
 __version__ = "0.1.0"
 
 __all__ = [
-    "CatalogError", "Frontier", "FrontierPoint", "HardwareSpec", "InfeasibleError", "InferecoError", "MeasuredRun",
+    "CatalogError", "CostUncertainty", "Elasticities", "Frontier", "FrontierPoint", "HardwareSpec", "InfeasibleError", "InferecoError", "MeasuredRun",
     "ModelSpec", "OwnershipCost", "PRESETS", "RentalCost", "ScenarioError", "SpecError", "SpeculativeSpec",
-    "WorkloadSpec", "breakeven_utilization", "capex_vs_opex", "cost_effectiveness_zone", "evaluate_point",
+    "WorkloadSpec", "breakeven_utilization", "capex_vs_opex", "cost_effectiveness_zone", "cost_elasticities", "cost_uncertainty", "evaluate_point",
     "frontier_from_scenario", "get_preset", "hourly_cost", "list_hardware", "list_models", "load_hardware",
     "load_hf_config", "load_model", "load_scenario", "pareto_frontier", "price_usd_per_hour", "production_frontier",
-    "sla_optimal_concurrency", "workload_cost",
+    "reprice_frontier", "sensitivity_ranges", "sla_optimal_concurrency", "workload_cost",
 ]

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from infereco.economics.hourly_cost import price_usd_per_hour as _price_from_cost
 from infereco.errors import SpecError
 from infereco.frontier import Frontier, frontier_from_evaluation, pareto_indices, threshold_scan_indices
 from infereco.physics.structs import hardware_arrays, model_arrays
@@ -58,7 +59,8 @@ def build_problem(model, hardware, *, context_length=None, max_throughput_tokens
     if isinstance(hardware, HardwareSpec):
         hw = p.apply(hw) if p.hardware_defaults else hw
     if price_usd_per_hour is not None:
-        hw = hw.replace(price_usd_per_hour=price_usd_per_hour)
+        # A flat $/h, or a cost decomposition (OwnershipCost, RentalCost, HourlyCostBreakdown, cost YAML).
+        hw = hw.replace(price_usd_per_hour=_price_from_cost(price_usd_per_hour))
     if workload is None:
         workload = {}
     if isinstance(workload, Mapping):

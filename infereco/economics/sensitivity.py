@@ -36,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -48,8 +49,10 @@ from infereco.economics.hourly_cost import (
     HourlyCostBreakdown,
     OwnershipCost,
     RentalCost,
-    price_usd_per_hour as _price_from_cost,
+    cost_from_mapping,
+    load_cost,
 )
+from infereco.economics.hourly_cost import price_usd_per_hour as _price_from_cost
 from infereco.errors import InfeasibleError, SpecError
 from infereco.physics.structs import Conventions, HardwareArrays, hardware_arrays, model_arrays
 
@@ -275,6 +278,10 @@ def _split_price(price) -> tuple[float, OwnershipCost | None]:
     """(USD per GPU-hour, the ownership decomposition when one was given)."""
     if price is None:
         return math.nan, None
+    if isinstance(price, Mapping):
+        price = cost_from_mapping(price, where="price_usd_per_hour")
+    elif isinstance(price, os.PathLike):
+        price = load_cost(price)
     value = _price_from_cost(price)
     return value, price if isinstance(price, OwnershipCost) else None
 
@@ -378,7 +385,7 @@ def _explicit_layout(problem, tp, ep, pp, tp_2d, batch, engine, where):
     tp, ep, pp = int(tp), int(ep), int(pp)
     m, hw = problem.model, problem.hardware
     space = DiscreteSpace(max_gpus_per_instance=tp * ep * pp, pp_degrees=(pp,), engine=engine,
-                          max_batch=max(1 << 16, int(math.ceil(batch))))
+                          max_batch=max(1 << 16, math.ceil(batch)))
     draft = problem.speculative.draft if problem.speculative is not None else None
     table = enumerate_layouts(m, hw.hbm_capacity_bytes, problem.workload.context_length, space, draft=draft)
     sel = (table.tp == tp) & (table.ep == ep) & (table.pp == pp) & (table.two_d == float(bool(tp_2d)))
@@ -422,7 +429,8 @@ class Elasticities:
 
     def ranked(self, metric: str = "usd_per_million_tokens") -> list[tuple[str, float]]:
         """(input, elasticity) sorted by magnitude, largest first."""
-        return sorted(_metric(self, metric).items(), key=lambda kv: (-abs(kv[1]), kv[0]))
+        items = list(_metric(self, metric).items())  # ties keep the order of INPUTS (price first)
+        return [items[i] for i in sorted(range(len(items)), key=lambda i: -abs(items[i][1]))]
 
     def predicted_change(self, changes: Mapping[str, float], metric: str = "usd_per_million_tokens") -> float:
         """First-order estimate of the output's ratio after multiplying inputs by `changes` ({input: factor}):
@@ -449,9 +457,9 @@ class Elasticities:
         c = self.config
         where = (f"tp={c['tp']}, ep={c['ep']}, pp={c['pp']}{' (2D)' if c.get('tp_2d') else ''}"
                  if "tp" in c else f"{c['n_gpu']:g} GPUs")
-        lines = [f"Elasticities of {self.meta.get('model')} on {self.meta.get('hardware')} at {where}, batch "
+        lines = [(f"Elasticities of {self.meta.get('model')} on {self.meta.get('hardware')} at {where}, batch "
                  f"{c['batch_size']:g}: ${self.nominal_usd_per_million_tokens:.4g}/M tokens, "
-                 f"{self.nominal_tokens_per_s_per_request:.4g} tokens/s per request ({self.bound}-bound)",
+                 f"{self.nominal_tokens_per_s_per_request:.4g} tokens/s per request ({self.bound}-bound)"),
                  f"{'input':<36}{'value':>12}{'d ln $/M':>11}{'d ln tok/s':>12}"]
         for k, _ in self.ranked():
             lines.append(f"{LABELS[k]:<36}{self.inputs[k]:>12.4g}{self.usd_per_million_tokens[k]:>11.4f}"
@@ -483,7 +491,8 @@ def cost_elasticities(model, hardware, *, n_gpu: float | None = None, batch_size
     The configuration is fixed: `batch_size` with either `tp` (+ `ep`, `pp`, `tp_2d`: an explicit integer layout,
     memory-checked under `engine`, like `evaluate_point`) or `n_gpu` (the fastest of the preset's candidate
     layouts at that GPU count: the derivative follows the layout that is fastest at the nominal inputs), or
-    `point=` a `FrontierPoint` (e.g. `f.preferred()`), whose explicit layout is used when it has one. Pass the
+    `point=` a `FrontierPoint` (e.g. `f.preferred()`), whose explicit layout is used when it has one (integer
+    tp·ep·pp = n_gpu; for a continuous-grid point pass `n_gpu=p.n_gpu, batch_size=p.batch_size`). Pass the
     same `context_length`, `preset` and price as the frontier it came from. `price_usd_per_hour` may be a number
     or a cost decomposition; an `OwnershipCost` adds its fields (utilisation u, purchase price, ...) as inputs.
 
@@ -616,6 +625,13 @@ def sensitivity_ranges(model, hardware, *, factors: Mapping[str, tuple[float, fl
 
 
 __all__ = [
-    "DOMAINS", "Elasticities", "HARDWARE_INPUTS", "INPUTS", "LABELS", "OWNERSHIP_INPUTS", "SensitivityRanges",
-    "cost_elasticities", "sensitivity_ranges",
+    "DOMAINS",
+    "HARDWARE_INPUTS",
+    "INPUTS",
+    "LABELS",
+    "OWNERSHIP_INPUTS",
+    "Elasticities",
+    "SensitivityRanges",
+    "cost_elasticities",
+    "sensitivity_ranges",
 ]

@@ -130,7 +130,7 @@ def token_prices(model, hardware, point: Any, *, prompt_tokens: float, prefill_u
         u_in = float(prefill_utilisation)
     else:
         n = pt["n_gpu"] if prefill_n_gpu is None else float(prefill_n_gpu)
-        pf = prefill_time(dep.arrays, dep.hw_arrays, dep.conventions, n, prefill_batch, float(prompt_tokens),
+        pf = prefill_time(dep.arrays, dep.prefill_hw_arrays, dep.conventions, n, prefill_batch, float(prompt_tokens),
                           chunk_tokens, 0.0, dep.model.parallel_attention, xp=np)
         gin, u_in = float(pf.gpu_s_per_token), float(pf.mfu)
         if not np.isfinite(gin):
@@ -151,7 +151,7 @@ def frontier_token_prices(frontier, model, hardware, *, prompt_tokens: float, pr
     """
     dep = resolve_deployment(model, hardware, preset=preset, price_usd_per_hour=price_usd_per_hour)
     n = np.asarray(frontier.columns["n_gpu"], float)
-    pf = prefill_time(dep.arrays, dep.hw_arrays, dep.conventions, n, prefill_batch, float(prompt_tokens),
+    pf = prefill_time(dep.arrays, dep.prefill_hw_arrays, dep.conventions, n, prefill_batch, float(prompt_tokens),
                       chunk_tokens, 0.0, dep.model.parallel_attention, xp=np)
     price = dep.price_usd_per_hour
     return {

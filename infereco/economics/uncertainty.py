@@ -205,8 +205,8 @@ class CostUncertainty:
         c, s = self.usd_per_million_tokens, self.tokens_per_s_per_request
         cols = sorted(c.percentiles)
         head = "".join(f"{'p' + _pct(p):>10}" for p in cols)
-        lines = [f"Monte Carlo over {', '.join(self.distributions)}: {self.n_valid} valid of {self.n_samples} samples "
-                 f"(seed {self.seed})",
+        lines = [(f"Monte Carlo over {', '.join(self.distributions)}: {self.n_valid} valid of {self.n_samples} samples "
+                 f"(seed {self.seed})"),
                  f"{'output':<28}{'nominal':>10}{'mean':>10}{head}",
                  f"{'$/M output tokens':<28}{self.nominal_usd_per_million_tokens:>10.4g}{c.mean:>10.4g}"
                  + "".join(f"{c.percentiles[p]:>10.4g}" for p in cols),

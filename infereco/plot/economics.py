@@ -244,7 +244,8 @@ def plot_production_frontier(
 
 
 _OUTPUT_LABELS = {
-    "usd_per_million_tokens": ("$/M tokens", "Cost per million output tokens (USD)"),
+    # "USD/M" rather than "$/M": two dollar signs in one matplotlib string switch on mathtext.
+    "usd_per_million_tokens": ("USD/M tokens", "Cost per million output tokens (USD)"),
     "tokens_per_s_per_request": ("tokens/s", "Tokens/s per request"),
 }
 
@@ -290,7 +291,7 @@ def plot_tornado(
     largest bars; `hide_zero` drops inputs with no effect.
 
     >>> plot_tornado({"price_usd_per_hour": 1.0, "hbm_bandwidth_bytes_per_s": -0.6}).get_xlabel()
-    'Elasticity of $/M tokens: d ln($/M tokens) / d ln(input)'
+    'Elasticity of USD/M tokens: d ln(USD/M tokens) / d ln(input)'
     """
     kind, base, rows = _tornado_rows(data, metric, baseline)
     if hide_zero:
@@ -327,7 +328,7 @@ def plot_tornado(
     ax.axvline(base, color="black", lw=1)
     ax.set_yticks(y, [r[0] for r in rows])
     ax.set_ylim(-0.7, len(rows) - 0.3)
-    ax.legend(fontsize="small", loc="lower right")
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     return ax
 
 
@@ -358,6 +359,7 @@ def plot_cost_uncertainty(result: Any, *, max_points: int = 4000, ax: Axes | Non
             color="black", ls="none", label="nominal inputs")
     ax.set_xlabel("Tokens/s per request")
     ax.set_ylabel("Cost per million output tokens (USD)")
-    ax.set_title(f"Monte Carlo: $/M tokens {c.low:.3g}–{c.high:.3g}, tokens/s {s.low:.3g}–{s.high:.3g}")
+    ax.set_title(f"Monte Carlo, {lo_p:g}–{hi_p:g}th percentiles: USD/M tokens {c.low:.3g}–{c.high:.3g}, "
+                 f"tokens/s {s.low:.3g}–{s.high:.3g}", fontsize="medium")
     ax.legend(fontsize="small")
     return ax

@@ -5,7 +5,7 @@
 """
 
 from infereco import _jaxconfig  # noqa: F401  (float64 before anything is traced)
-from infereco.api import evaluate_point, pareto_frontier
+from infereco.api import evaluate_point, layouts, pareto_frontier
 from infereco.economics import (
     CostUncertainty,
     Elasticities,
@@ -35,6 +35,7 @@ from infereco.specs.presets import PRESETS, get_preset
 from infereco.specs.scenario import frontier_from_scenario, load_scenario
 from infereco.specs.speculative import SpeculativeSpec
 from infereco.specs.workload import WorkloadSpec
+from infereco.sweep import SweepResult, sweep
 
 __version__ = "0.1.0"
 
@@ -42,7 +43,7 @@ __all__ = [
     "CatalogError", "CostUncertainty", "Elasticities", "Frontier", "FrontierPoint", "HardwareSpec", "InfeasibleError", "InferecoError", "MeasuredRun",
     "ModelSpec", "OwnershipCost", "PRESETS", "RentalCost", "ScenarioError", "SpecError", "SpeculativeSpec",
     "WorkloadSpec", "breakeven_utilization", "capex_vs_opex", "cost_effectiveness_zone", "cost_elasticities", "cost_uncertainty", "evaluate_point",
-    "frontier_from_scenario", "get_preset", "hourly_cost", "list_hardware", "list_models", "load_hardware",
+    "frontier_from_scenario", "get_preset", "hourly_cost", "layouts", "list_hardware", "list_models", "load_hardware",
     "load_hf_config", "load_model", "load_scenario", "pareto_frontier", "price_usd_per_hour", "production_frontier",
-    "reprice_frontier", "sensitivity_ranges", "sla_optimal_concurrency", "workload_cost",
+    "reprice_frontier", "sensitivity_ranges", "sla_optimal_concurrency", "SweepResult", "sweep", "workload_cost",
 ]

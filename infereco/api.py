@@ -283,13 +283,16 @@ def pareto_frontier(model: ModelSpec | str | Mapping, hardware: HardwareSpec | s
                     workload: WorkloadSpec | Mapping | None = None, preset: str | Preset = "default",
                     search: str | None = None, speculative: SpeculativeSpec | Mapping | None = None,
                     price_usd_per_hour: float | None = None, alpha: float | None = None,
-                    backend: str = "jax", grid: erdil_grid.GridSpec | None = None) -> Frontier:
+                    backend: str = "jax", grid: erdil_grid.GridSpec | None = None,
+                    space: DiscreteSpace | Mapping | None = None) -> Frontier:
     """Pareto frontier of $/M output tokens against tokens/s per request for one model on one accelerator.
 
     `model`, `hardware`: catalog ids, specs, or `{base: id, field: override}` mappings. `context_length` in
     tokens; `max_throughput_tokens_per_s` caps total demand. `preset` fixes assumptions ('default',
     'erdil-2024', 'erdil-paper'); `search` picks the configuration space ('erdil-grid' = the reference's
-    continuous grid and threshold scan; 'continuous' = the same grid with an exact O(n log n) frontier).
+    continuous grid and threshold scan; 'continuous' = the same grid with an exact O(n log n) frontier;
+    'discrete' = integer TP × EP × PP layouts and batches, bounded by `space`, a `DiscreteSpace` or a mapping of
+    its fields: engine, gpu_memory_utilization, max_gpus_per_instance, pp_degrees, allow_2d, pp_bubble, ...).
 
     >>> f = pareto_frontier("llama-3-70b", "h100-sxm", context_length=1000)
     >>> f.max_speed().tokens_per_s_per_request > 100
@@ -298,7 +301,53 @@ def pareto_frontier(model: ModelSpec | str | Mapping, hardware: HardwareSpec | s
     problem = build_problem(model, hardware, context_length=context_length,
                             max_throughput_tokens_per_s=max_throughput_tokens_per_s, workload=workload, preset=preset,
                             search=search, speculative=speculative, price_usd_per_hour=price_usd_per_hour, alpha=alpha)
-    return solve(problem, backend=backend, grid=grid)
+    return solve(problem, backend=backend, grid=grid, space=discrete_space(space))
+
+
+def discrete_space(space: DiscreteSpace | Mapping | None) -> DiscreteSpace | None:
+    """A validated `DiscreteSpace` from a mapping of its fields (errors name the field)."""
+    if space is None or isinstance(space, DiscreteSpace):
+        return space
+    if not isinstance(space, Mapping):
+        raise SpecError(f"discrete: expected a mapping of search options, got {type(space).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(DiscreteSpace)}
+    data = dict(space)
+    for key, value in data.items():
+        if key not in fields:
+            raise SpecError(f"discrete.{key}: unknown option; known options: {', '.join(fields)}")
+    if "pp_degrees" in data:
+        pp = data["pp_degrees"]
+        if not isinstance(pp, (list, tuple)) or not pp or not all(isinstance(v, int) and v >= 1 for v in pp):
+            raise SpecError(f"discrete.pp_degrees = {pp!r}: expected a list of positive integers, e.g. [1, 2, 4]")
+        data["pp_degrees"] = tuple(pp)
+    for key in ("max_gpus_per_instance", "n_batch", "max_batch", "max_configs_per_call"):
+        if key in data and (not isinstance(data[key], int) or isinstance(data[key], bool) or data[key] < 1):
+            raise SpecError(f"discrete.{key} = {data[key]!r}: expected a positive integer")
+    for key in ("allow_2d", "pp_bubble"):
+        if key in data and not isinstance(data[key], bool):
+            raise SpecError(f"discrete.{key} = {data[key]!r}: expected true or false")
+    out = DiscreteSpace(**data)
+    from infereco.search.engines import get_engine
+
+    get_engine(out.engine, out.gpu_memory_utilization)  # validates both
+    return out
+
+
+def layouts(model, hardware, *, context_length: int = 1000, preset: str | Preset = "default",
+            space: DiscreteSpace | Mapping | None = None) -> list[dict[str, Any]]:
+    """Every integer layout of the discrete search with its KV capacity (tokens) and largest feasible batch.
+
+    >>> rows = layouts("llama-3-70b", "h100-sxm", context_length=8000)
+    >>> max(r["max_batch"] for r in rows if r["tp"] == 8 and r["pp"] == 1) > 0
+    True
+    """
+    problem = build_problem(model, hardware, context_length=context_length, preset=preset, search="discrete")
+    sp = discrete_space(space) or DiscreteSpace()
+    t = enumerate_layouts(problem.model, problem.hardware.hbm_capacity_bytes, context_length, sp)
+    return [{"tp": int(t.tp[i]), "ep": int(t.ep[i]), "pp": int(t.pp[i]), "tp_2d": bool(t.two_d[i]),
+             "n_gpu": int(t.n_gpu[i]), "kv_replication": float(t.kv_replication[i]),
+             "kv_capacity_tokens": float(t.kv_capacity_tokens[i]), "max_batch": int(t.max_batch[i]),
+             "fits": bool(t.max_batch[i] >= 1)} for i in range(len(t))]
 
 
 def evaluate_point(model, hardware, *, batch_size: float, n_gpu: float | None = None, tp: int | None = None,

@@ -116,3 +116,18 @@ def test_chunked_evaluation_gives_the_same_frontier():
     whole = solve(p)
     chunked = solve(p, space=DiscreteSpace(max_configs_per_call=64 * 96))
     np.testing.assert_array_equal(whole.columns["usd_per_million_tokens"], chunked.columns["usd_per_million_tokens"])
+
+
+def test_scenario_discrete_options_and_layout_table():
+    import infereco
+
+    f = infereco.frontier_from_scenario({"model": "llama-3-70b", "hardware": "h100-sxm",
+                                         "discrete": {"engine": "sglang", "max_gpus_per_instance": 16}})
+    assert f.meta["engine"] == "sglang" and f.columns["n_gpu"].max() <= 16
+    with pytest.raises(infereco.ScenarioError, match="discrete.engin"):
+        infereco.frontier_from_scenario({"model": "llama-3-70b", "hardware": "h100-sxm", "discrete": {"engin": "x"}})
+    rows = infereco.layouts("llama-3-70b", "h100-sxm", context_length=8000)
+    one_gpu = next(r for r in rows if r["n_gpu"] == 1)
+    assert not one_gpu["fits"] and one_gpu["max_batch"] == 0  # 141 GB of weights on one 80 GB GPU
+    tp8 = next(r for r in rows if r["tp"] == 8 and r["pp"] == 1 and not r["tp_2d"])
+    assert tp8["fits"] and tp8["kv_capacity_tokens"] >= 8000 * tp8["max_batch"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from infereco.errors import CatalogError, ScenarioError, SpecError
 from infereco.specs._base import FrozenSpec, format_validation_error
@@ -37,11 +37,21 @@ class Scenario(FrozenSpec):
     speculative: dict[str, Any] | None = None
     alpha: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     price_usd_per_hour: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    discrete: dict[str, Any] | None = None  # options of the discrete search: engine, gpu_memory_utilization, ...
+
+    @field_validator("model", "hardware", mode="before")
+    @classmethod
+    def _id_or_mapping(cls, v: Any) -> Any:
+        # one clear message instead of one per member of the union
+        if not isinstance(v, (str, Mapping)):
+            raise ValueError(f"expected a catalog id string or a mapping such as {{base: <id>, <field>: <value>}}, "
+                             f"got {type(v).__name__}")
+        return v
 
     def frontier_kwargs(self) -> dict[str, Any]:
         return dict(model=self.model, hardware=self.hardware, workload=self.workload, preset=self.preset,
                     search=self.search, speculative=self.speculative, alpha=self.alpha,
-                    price_usd_per_hour=self.price_usd_per_hour)
+                    price_usd_per_hour=self.price_usd_per_hour, space=self.discrete)
 
     def to_yaml(self) -> str:
         import yaml

@@ -36,7 +36,6 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
-from infereco.physics.arithmetic import step_flop
 from infereco.physics.latency import step_time
 from infereco.physics.memory import fits_in_memory
 from infereco.physics.structs import Conventions, HardwareArrays, ModelArrays
@@ -112,7 +111,7 @@ def prefill_time(m: ModelArrays, hw: HardwareArrays, conv: Conventions, n_gpu, b
     batch = xp.asarray(batch, dtype=xp.float64)
     n_e, b_e = n_gpu[..., None], batch[..., None]
     st = step_time(mm, hw, conv, n_e, b_e, xp.asarray(seq), xp.asarray(ctx), parallel_attention, xp=xp)
-    total = lambda a: xp.sum(xp.broadcast_to(a, xp.broadcast_shapes(xp.shape(a), xp.shape(st.latency_s))), axis=-1)  # noqa: E731
+    total = lambda a: xp.sum(xp.broadcast_to(a, xp.broadcast_shapes(xp.shape(a), xp.shape(st.latency_s))), axis=-1)
     time_s = total(st.latency_s)
     # The prompt's own KV must fit beside the weights at the end of the prefill.
     fits = fits_in_memory(m, n_gpu, batch, float(context_tokens) + float(prompt_tokens), hw.hbm_capacity_bytes)

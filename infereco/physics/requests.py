@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +50,15 @@ class Deployment:
     @property
     def price_usd_per_hour(self) -> float:
         return float(self.hardware.price_usd_per_hour)
+
+    @property
+    def prefill_hw_arrays(self) -> HardwareArrays:
+        """`hw_arrays` with the sustained FLOP/s of prefill: peak × `prefill_flop_utilization` when the hardware
+        sets it (a calibration term), else the decode rate."""
+        u = getattr(self.hardware, "prefill_flop_utilization", None)
+        if u is None:
+            return self.hw_arrays
+        return self.hw_arrays._replace(flop_per_s=self.hw_arrays.peak_flop_per_s * float(u))
 
 
 def resolve_deployment(model: ModelSpec | str | Mapping, hardware: HardwareSpec | str | Mapping, *,
@@ -98,11 +108,11 @@ class RequestLengths:
     weights: np.ndarray  # normalised to sum 1
 
     @classmethod
-    def fixed(cls, input_tokens: float, output_tokens: float) -> "RequestLengths":
+    def fixed(cls, input_tokens: float, output_tokens: float) -> RequestLengths:
         return cls.from_samples(input_tokens, output_tokens)
 
     @classmethod
-    def from_samples(cls, input_tokens, output_tokens, weights=None) -> "RequestLengths":
+    def from_samples(cls, input_tokens, output_tokens, weights=None) -> RequestLengths:
         """Paired samples; a scalar on either side is broadcast (e.g. sampled prompts, fixed output length)."""
         p = _positive_array("input_tokens", input_tokens)
         o = _positive_array("output_tokens", output_tokens)
@@ -120,7 +130,7 @@ class RequestLengths:
         return cls(p.copy(), o.copy(), w)
 
     @classmethod
-    def coerce(cls, value: "RequestLengths | Mapping[str, Any] | tuple") -> "RequestLengths":
+    def coerce(cls, value: RequestLengths | Mapping[str, Any] | tuple) -> RequestLengths:
         """From a `RequestLengths`, `{input_tokens, output_tokens[, weights]}` or an `(input, output)` pair."""
         if isinstance(value, RequestLengths):
             return value
@@ -184,7 +194,7 @@ def prefill_times_s(dep: Deployment, n_gpu, batch, prompt_tokens, chunk_tokens: 
     `n_gpu` and `batch` over the leading axes."""
     lengths = np.atleast_1d(np.asarray(prompt_tokens, dtype=float))
     uniq, inverse = np.unique(lengths, return_inverse=True)
-    cols = [np.asarray(prefill_time(dep.arrays, dep.hw_arrays, dep.conventions, n_gpu, batch, float(p), chunk_tokens,
+    cols = [np.asarray(prefill_time(dep.arrays, dep.prefill_hw_arrays, dep.conventions, n_gpu, batch, float(p), chunk_tokens,
                                     context_tokens, dep.model.parallel_attention, xp=np).time_s, dtype=float)
             for p in uniq]
     return np.stack(cols, axis=-1)[..., inverse]
@@ -316,7 +326,7 @@ def cheapest_prefill(dep: Deployment, prompt_tokens: float, *, max_ttft_s: float
     from infereco.physics.prefill import prefill_bound
 
     ns, bs = prefill_grid(dep, prompt_tokens, n_gpu, batch)
-    pf = prefill_time(dep.arrays, dep.hw_arrays, dep.conventions, ns[:, None], bs[None, :], float(prompt_tokens),
+    pf = prefill_time(dep.arrays, dep.prefill_hw_arrays, dep.conventions, ns[:, None], bs[None, :], float(prompt_tokens),
                       chunk_tokens, 0.0, dep.model.parallel_attention, xp=np)
     t = np.asarray(pf.time_s, float)
     cost = np.where(np.isfinite(t), np.asarray(pf.gpu_s_per_token, float), np.inf)
@@ -327,7 +337,7 @@ def cheapest_prefill(dep: Deployment, prompt_tokens: float, *, max_ttft_s: float
                         f"{dep.hardware.name} fits" + (f" within TTFT {max_ttft_s:g} s" if max_ttft_s else ""))
     flat = np.lexsort((t.ravel(), cost.ravel()))[0]
     i, j = np.unravel_index(flat, t.shape)
-    pick = lambda a: float(np.broadcast_to(np.asarray(a, float), t.shape)[i, j])  # noqa: E731
+    pick = lambda a: float(np.broadcast_to(np.asarray(a, float), t.shape)[i, j])
     bound = str(np.broadcast_to(prefill_bound(pf), t.shape)[i, j])
     return PrefillChoice(n_gpu=float(ns[i]), batch_size=float(bs[j]), time_s=pick(pf.time_s),
                          gpu_s_per_token=pick(pf.gpu_s_per_token), mfu=pick(pf.mfu),

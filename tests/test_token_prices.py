@@ -1,0 +1,110 @@
+"""Input vs output token prices (infereco.economics.token_prices); Erdil 2025 §4.3 and §5.1 takeaway 6."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from infereco import pareto_frontier
+from infereco.economics.token_prices import (
+    TokenPrices,
+    frontier_token_prices,
+    gpu_s_per_token_at_utilisation,
+    token_prices,
+    token_prices_at_utilisation,
+    usd_per_million_tokens,
+)
+from infereco.physics.requests import cheapest_prefill, resolve_deployment
+
+N_ACTIVE_70B = 70_552_387_584  # Llama 3 70B, untied embeddings counted (catalog spec, reference convention)
+
+
+def test_unit_helpers():
+    # 1 ms of one accelerator per token at $2/h: 1e-3 · 2 / 3600 · 1e6 = $0.5556/M.
+    assert float(usd_per_million_tokens(1e-3, 2.0)) == pytest.approx(0.555_556, rel=1e-5)
+    assert float(gpu_s_per_token_at_utilisation(1e12, 1e15, 0.5)) == pytest.approx(2e-3)
+    with pytest.raises(ValueError, match="utilisation"):
+        gpu_s_per_token_at_utilisation(1e12, 1e15, 0.0)
+
+
+def test_paper_price_at_full_utilisation():
+    # Erdil §4.2: Llama 3 70B 16-bit at 100% utilisation costs ≈ $0.11/M at $2/h, "100%" being the 70%-capped
+    # 0.7 PFLOP/s: 2·70.55e9 / 0.7e15 s · $2/3600 · 1e6 = $0.112/M. Short context (no attention FLOP).
+    p = token_prices_at_utilisation("llama-3-70b", "h100-sxm", decode_utilisation=0.7, prefill_utilisation=0.7,
+                                    prompt_tokens=1, decode_context_tokens=0, preset="erdil-paper")
+    hand = 2 * N_ACTIVE_70B / 0.7e15 * 2.0 / 3600 * 1e6
+    assert p.output_usd_per_million_tokens == pytest.approx(hand, rel=1e-12)
+    assert p.output_usd_per_million_tokens == pytest.approx(0.11, rel=0.03)
+    assert p.input_usd_per_million_tokens == pytest.approx(hand, rel=1e-12)
+
+
+def test_input_about_three_times_cheaper_at_paper_utilisations():
+    # Erdil §4.3: prefill at ≥ 50% utilisation vs ≈ 17% in decode (Table 6) → input ≈ 3× cheaper (GPT-4o).
+    # Utilisations are given as the paper's fractions of the capped rate (×0.7 → fractions of peak).
+    p = token_prices_at_utilisation("llama-3-70b", "h100-sxm", decode_utilisation=0.17 * 0.7,
+                                    prefill_utilisation=0.50 * 0.7, prompt_tokens=1, decode_context_tokens=0,
+                                    preset="erdil-paper")
+    # Hand: output 0.112/0.17 = $0.659/M, input 0.112/0.5 = $0.224/M, ratio 0.5/0.17 = 2.94.
+    assert p.output_usd_per_million_tokens == pytest.approx(0.659, rel=0.005)
+    assert p.input_usd_per_million_tokens == pytest.approx(0.224, rel=0.005)
+    assert p.output_to_input_ratio == pytest.approx(0.50 / 0.17, rel=1e-12)
+    assert p.output_to_input_ratio == pytest.approx(3.0, rel=0.05)
+    # With a 1000-token context both sides pay attention FLOP; the ratio moves by about 1%.
+    q = token_prices_at_utilisation("llama-3-70b", "h100-sxm", decode_utilisation=0.17 * 0.7,
+                                    prefill_utilisation=0.50 * 0.7, prompt_tokens=1000, preset="erdil-paper")
+    assert q.output_to_input_ratio == pytest.approx(p.output_to_input_ratio, rel=0.02)
+
+
+@pytest.fixture(scope="module")
+def frontier_70b():
+    return pareto_frontier("llama-3-70b", "h100-sxm", context_length=1000, preset="erdil-paper", search="erdil-grid")
+
+
+def test_physics_prices_at_the_preferred_point(frontier_70b):
+    # A concrete deployment: decode at the α = 3 preferred point (erdil-paper, context 1000), prefill of
+    # 1000-token prompts on the cheapest prefill instance. Erdil §5.1 takeaway 6: decode utilisation is 3–5×
+    # lower than prefill at practical speeds. The model gives prefill ≈ 70% MFU (the FLOP cap) against ≈ 13% in
+    # decode: input ≈ 5.3× cheaper. At context 0 the preferred point runs at ≈ 26% MFU (ratio ≈ 2.7), so the
+    # band held here is 2.5–6×.
+    pt = frontier_70b.preferred(3)
+    dep = resolve_deployment("llama-3-70b", "h100-sxm", preset="erdil-paper")
+    c = cheapest_prefill(dep, 1000)
+    tp = token_prices("llama-3-70b", "h100-sxm", pt, prompt_tokens=1000, prefill_n_gpu=c.n_gpu,
+                      prefill_batch=c.batch_size, preset="erdil-paper")
+    assert isinstance(tp, TokenPrices)
+    assert tp.prefill_utilisation >= 0.5
+    assert tp.decode_utilisation == pytest.approx(pt.mfu)
+    assert tp.output_usd_per_million_tokens == pytest.approx(pt.usd_per_million_tokens, rel=1e-12)
+    assert 2.5 <= tp.output_to_input_ratio <= 6.0
+    # The ratio is (almost exactly) the ratio of utilisations: F_in and F_out differ by ≈ 1% at this context.
+    assert tp.output_to_input_ratio == pytest.approx(tp.prefill_utilisation / tp.decode_utilisation, rel=0.02)
+    # Stated prefill utilisation instead of the physics.
+    stated = token_prices("llama-3-70b", "h100-sxm", pt, prompt_tokens=1000, prefill_utilisation=0.5,
+                          preset="erdil-paper")
+    assert stated.prefill_utilisation == 0.5
+    assert stated.input_usd_per_million_tokens > tp.input_usd_per_million_tokens
+
+
+def test_prefill_on_the_decode_instance_is_dearer(frontier_70b):
+    # The preferred point's instance (≈ 32 GPUs) prefills one prompt network-bound: dearer input tokens than
+    # the cheapest prefill pool (what disaggregation exploits).
+    pt = frontier_70b.preferred(3)
+    same = token_prices("llama-3-70b", "h100-sxm", pt, prompt_tokens=1000, preset="erdil-paper")
+    dep = resolve_deployment("llama-3-70b", "h100-sxm", preset="erdil-paper")
+    best = cheapest_prefill(dep, 1000)
+    assert same.input_gpu_s_per_token > 1.5 * best.gpu_s_per_token
+
+
+def test_blended_price():
+    p = TokenPrices(0.2, 0.6, 1.0, 3.0, 0.5, 0.17, 2.0)
+    # 3:1 input:output → (3·0.2 + 0.6) / 4 = 0.3.
+    assert p.blended_usd_per_million_tokens(3, 1) == pytest.approx(0.3)
+    assert p.to_dict()["output_to_input_ratio"] == pytest.approx(3.0)
+
+
+def test_frontier_columns(frontier_70b):
+    cols = frontier_token_prices(frontier_70b, "llama-3-70b", "h100-sxm", prompt_tokens=1000, preset="erdil-paper")
+    n = len(frontier_70b)
+    assert all(np.shape(v) == (n,) for v in cols.values())
+    assert np.all(cols["ttft_s"] > 0) and np.all(np.isfinite(cols["usd_per_million_input_tokens"]))
+    np.testing.assert_array_equal(cols["usd_per_million_output_tokens"], frontier_70b.columns["usd_per_million_tokens"])

@@ -284,7 +284,7 @@ def pareto_frontier(model: ModelSpec | str | Mapping, hardware: HardwareSpec | s
                     search: str | None = None, speculative: SpeculativeSpec | Mapping | None = None,
                     price_usd_per_hour: float | None = None, alpha: float | None = None,
                     backend: str = "jax", grid: erdil_grid.GridSpec | None = None,
-                    space: DiscreteSpace | Mapping | None = None) -> Frontier:
+                    space: DiscreteSpace | Mapping | None = None, serving: Mapping | None = None) -> Frontier:
     """Pareto frontier of $/M output tokens against tokens/s per request for one model on one accelerator.
 
     `model`, `hardware`: catalog ids, specs, or `{base: id, field: override}` mappings. `context_length` in
@@ -294,6 +294,10 @@ def pareto_frontier(model: ModelSpec | str | Mapping, hardware: HardwareSpec | s
     'discrete' = integer TP × EP × PP layouts and batches, bounded by `space`, a `DiscreteSpace` or a mapping of
     its fields: engine, gpu_memory_utilization, max_gpus_per_instance, pp_degrees, allow_2d, pp_bubble, ...).
 
+    With request lengths in the workload (`input_tokens`, `output_tokens`), every point also carries
+    `usd_per_million_input_tokens`, `usd_per_million_output_tokens`, `ttft_s` and `e2e_latency_s`, and
+    `serving={"mode": "colocated" | "disaggregated", ...}` prices prefill into the frontier (every GPU counted).
+
     >>> f = pareto_frontier("llama-3-70b", "h100-sxm", context_length=1000)
     >>> f.max_speed().tokens_per_s_per_request > 100
     True
@@ -301,7 +305,59 @@ def pareto_frontier(model: ModelSpec | str | Mapping, hardware: HardwareSpec | s
     problem = build_problem(model, hardware, context_length=context_length,
                             max_throughput_tokens_per_s=max_throughput_tokens_per_s, workload=workload, preset=preset,
                             search=search, speculative=speculative, price_usd_per_hour=price_usd_per_hour, alpha=alpha)
-    return solve(problem, backend=backend, grid=grid, space=discrete_space(space))
+    f = solve(problem, backend=backend, grid=grid, space=discrete_space(space))
+    return with_requests(problem, f, serving)
+
+
+SERVING_MODES = ("decode_only", "colocated", "disaggregated")
+
+
+def with_requests(problem: Problem, f: Frontier, serving: Mapping | None = None) -> Frontier:
+    """Add prefill (input $/M, TTFT, end-to-end latency) to a decode frontier when the workload has lengths;
+    with `serving.mode` 'colocated' or 'disaggregated', return that serving mode's frontier instead."""
+    lengths = problem.workload.lengths()
+    opts = dict(serving or {})
+    mode = opts.pop("mode", "decode_only")
+    if mode not in SERVING_MODES:
+        raise SpecError(f"serving.mode = {mode!r}: expected one of {', '.join(SERVING_MODES)}")
+    if lengths is None:
+        if serving:
+            raise SpecError("serving: needs request lengths; add workload.input_tokens and workload.output_tokens")
+        return f
+    if f.empty:
+        return f
+    w = problem.workload
+    if mode == "decode_only":
+        if opts:
+            raise SpecError(f"serving: options {sorted(opts)} apply to modes colocated and disaggregated only")
+        from infereco.economics.token_prices import frontier_token_prices
+
+        kw = dict(prompt_tokens=lengths.mean_input_tokens, chunk_tokens=w.prefill_chunk_tokens, preset=problem.preset)
+        # Input tokens are priced with the instance prefilling a whole batch of prompts at once (throughput);
+        # TTFT is that of one prompt arriving at an idle instance (no queueing).
+        cols = frontier_token_prices(f, problem.model, problem.hardware,
+                                     prefill_batch=np.asarray(f.columns["batch_size"], float), **kw)
+        single = frontier_token_prices(f, problem.model, problem.hardware, prefill_batch=1.0, **kw)
+        cols["ttft_s"] = single["ttft_s"]
+        out = Frontier({**f.columns, **cols}, meta=dict(f.meta), default_alpha=f.default_alpha)
+        out.columns["e2e_latency_s"] = out.columns["ttft_s"] + lengths.mean_output_tokens * out.columns["latency_s"]
+        out.meta.update(serving="decode_only", mean_input_tokens=lengths.mean_input_tokens,
+                        mean_output_tokens=lengths.mean_output_tokens)
+        return out
+    from infereco.disaggregation import compare_serving
+
+    known = {"colocated_prefill_batch", "kv_transfer_bandwidth_bytes_per_s"}
+    unknown = set(opts) - known
+    if unknown:
+        raise SpecError(f"serving: unknown options {sorted(unknown)}; known: mode, {', '.join(sorted(known))}")
+    cmp = compare_serving(f, problem.model, problem.hardware, lengths, preset=problem.preset,
+                          chunk_tokens=w.prefill_chunk_tokens, max_ttft_s=w.max_ttft_s, **opts)
+    chosen = cmp.colocated if mode == "colocated" else cmp.disaggregated
+    chosen.meta.update({k: v for k, v in f.meta.items() if k not in chosen.meta})
+    chosen.meta["serving"] = mode
+    if mode == "disaggregated":
+        chosen.meta["prefill_pool"] = cmp.prefill.to_dict()
+    return chosen
 
 
 def discrete_space(space: DiscreteSpace | Mapping | None) -> DiscreteSpace | None:

@@ -87,13 +87,16 @@ def run(args) -> int:
             keep = sorted(set(keep) | {i_pref}, key=lambda i: -x[i])
             fastest = f.max_speed()
             cheapest = f.min_cost()
+            columns = list(COLUMNS)
+            if "usd_per_million_input_tokens" in f.columns:
+                columns[2:2] = [("$/M in", "usd_per_million_input_tokens"), ("TTFT s", "ttft_s")]
             rows, marks = [], []
             for i in keep:
                 p = f.point(i).to_dict()
                 p["mfu_pct"] = 100 * p["mfu"]
-                rows.append([p[k] for _, k in COLUMNS])
+                rows.append([p.get(k) for _, k in columns])
                 marks.append("*" if p["tokens_per_s_per_request"] == pref.tokens_per_s_per_request else " ")
-            print(table(rows, [h for h, _ in COLUMNS], marks))
+            print(table(rows, [h for h, _ in columns], marks))
             a = alpha if alpha is not None else f.default_alpha
             print(f"\n{len(f)} frontier points ({len(keep)} shown).")
             print(f"fastest:   {fastest.tokens_per_s_per_request:8.1f} tok/s/req at ${fastest.usd_per_million_tokens:.3g}/M "
@@ -101,9 +104,17 @@ def run(args) -> int:
             print(f"preferred: {pref.tokens_per_s_per_request:8.1f} tok/s/req at ${pref.usd_per_million_tokens:.3g}/M "
                   f"({pref.n_gpu:.3g} GPUs, batch {pref.batch_size:.3g}, MFU {100 * pref.mfu:.1f}%; max speed^{a:g}/price)  [*]")
             print(f"cheapest:  {cheapest.tokens_per_s_per_request:8.1f} tok/s/req at ${cheapest.usd_per_million_tokens:.3g}/M")
+            if f.meta.get("serving"):
+                print(f"serving: {f.meta['serving']} (mean {f.meta.get('mean_input_tokens', '?'):g} input / "
+                      f"{f.meta.get('mean_output_tokens', '?'):g} output tokens per request)"
+                      if "mean_input_tokens" in f.meta else f"serving: {f.meta['serving']}")
+            for o in f.meta.get("observed", []):
+                print(f"observed {o['name']}: {o['tokens_per_s']:g} tok/s at ${o['usd_per_million_tokens']:g}/M is "
+                      f"{o['placement'].upper()} the frontier")
     plot_path = None if getattr(args, "no_plot", False) else args.plot
     if plot_path and not f.empty:
-        ax = f.plot(alpha=alpha)
+        observed = [(o["name"], o["tokens_per_s"], o["usd_per_million_tokens"]) for o in f.meta.get("observed", [])]
+        ax = f.plot(alpha=alpha, observed=observed or None)
         ax.figure.savefig(plot_path, dpi=130)
         if not (args.json or args.csv):
             print(f"plot written to {plot_path}")

@@ -38,6 +38,8 @@ class Scenario(FrozenSpec):
     alpha: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     price_usd_per_hour: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     discrete: dict[str, Any] | None = None  # options of the discrete search: engine, gpu_memory_utilization, ...
+    serving: dict[str, Any] | None = None  # {mode: decode_only | colocated | disaggregated, ...}
+    observed: str | list[dict[str, Any]] | None = None  # 'paper' or [{name, tokens_per_s, usd_per_million_tokens}]
 
     @field_validator("model", "hardware", mode="before")
     @classmethod
@@ -51,7 +53,7 @@ class Scenario(FrozenSpec):
     def frontier_kwargs(self) -> dict[str, Any]:
         return dict(model=self.model, hardware=self.hardware, workload=self.workload, preset=self.preset,
                     search=self.search, speculative=self.speculative, alpha=self.alpha,
-                    price_usd_per_hour=self.price_usd_per_hour, space=self.discrete)
+                    price_usd_per_hour=self.price_usd_per_hour, space=self.discrete, serving=self.serving)
 
     def to_yaml(self) -> str:
         import yaml
@@ -119,4 +121,32 @@ def frontier_from_scenario(source: str | Path | Mapping[str, Any], **overrides):
         raise CatalogError(f"{where}: {exc}") from None
     if scenario.name:
         f.meta["scenario"] = scenario.name
+    if scenario.observed is not None:
+        f.meta["observed"] = _observed_placements(scenario, f, where)
     return f
+
+
+def _observed_placements(scenario: Scenario, f, where: str) -> list[dict[str, Any]]:
+    """Where each observed provider point lies against the frontier: inside, on or beyond (infereco.observed)."""
+    from infereco.observed import PAPER_POINTS, ObservedPoint, placement
+
+    if scenario.observed == "paper":
+        base = scenario.model if isinstance(scenario.model, str) else scenario.model.get("base")
+        points = [p for p in PAPER_POINTS if p.model_id == base]
+    elif isinstance(scenario.observed, str):
+        raise ScenarioError(f"{where}: observed = {scenario.observed!r}: expected 'paper' or a list of points")
+    else:
+        points = []
+        for i, item in enumerate(scenario.observed):
+            try:
+                points.append(ObservedPoint(str(item.get("name", f"point {i + 1}")), str(item.get("model_id", "")),
+                                            item["tokens_per_s"], item["usd_per_million_tokens"],
+                                            str(item.get("source", "user"))))
+            except KeyError as exc:
+                raise ScenarioError(f"{where}: observed[{i}]: missing {exc.args[0]}; expected name, tokens_per_s, "
+                                    "usd_per_million_tokens") from None
+            except ValueError as exc:
+                raise ScenarioError(f"{where}: observed[{i}]: {exc}") from None
+    if f.empty:
+        return [{**p.to_dict(), "placement": "beyond"} for p in points]
+    return [placement(f, p) for p in points]

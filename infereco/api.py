@@ -186,12 +186,12 @@ def _solve_discrete(problem: Problem, space: DiscreteSpace, backend: str) -> Fro
         ev = Evaluation(*(np.concatenate([p[i] for p in parts])[:n_lay, :n_b] for i in range(len(Evaluation._fields))))
     lat = np.asarray(ev.latency_s).reshape(len(table), batches.size)
     fits = batches[None, :] <= table.max_batch[:, None]
-    pp_ok = batches[None, :] >= table.pp[:, None]
+    pp_ok = batches[None, :] >= table.min_batch[:, None]
     finite = np.isfinite(lat)
     throughput = np.where(finite, batches[None, :] / np.where(finite, lat, 1.0), np.inf)
     within = throughput <= (np.inf if cap is None else cap)
     rejected["does not fit in memory"] = rejected.get("does not fit in memory", 0) + int((~fits).sum())
-    rejected["pipeline degree exceeds batch"] = int((fits & ~pp_ok).sum())
+    rejected["batch smaller than pipeline stages × DP-attention ranks"] = int((fits & ~pp_ok).sum())
     rejected["over the demand cap"] = int((fits & pp_ok & ~within).sum())
     ok = fits & pp_ok & within & finite
     latency = np.where(ok, lat, np.inf).ravel()
@@ -200,7 +200,7 @@ def _solve_discrete(problem: Problem, space: DiscreteSpace, backend: str) -> Fro
     lay_i, b_i = np.divmod(idx, batches.size)
     flat = Evaluation(*(_as_grid(a, lat.shape).ravel()[idx] for a in ev))
     n_gpu = table.n_gpu[lay_i]
-    extra = {"tp": table.tp[lay_i], "ep": table.ep[lay_i], "pp": table.pp[lay_i],
+    extra = {"tp": table.tp[lay_i], "ep": table.ep[lay_i], "pp": table.pp[lay_i], "attn_dp": table.attn_dp[lay_i] > 0.5,
              "max_batch": table.max_batch[lay_i], "kv_capacity_tokens": table.kv_capacity_tokens[lay_i]}
     meta = {**_meta(problem), "engine": space.engine, "rejected": rejected,
             "configurations": int(len(table) * batches.size)}
@@ -407,12 +407,13 @@ def layouts(model, hardware, *, context_length: int = 1000, preset: str | Preset
 
 
 def evaluate_point(model, hardware, *, batch_size: float, n_gpu: float | None = None, tp: int | None = None,
-                   ep: int = 1, pp: int = 1, tp_2d: bool = False, context_length: int = 0,
+                   ep: int = 1, pp: int = 1, tp_2d: bool = False, attn_dp: bool = False, context_length: int = 0,
                    preset: str | Preset = "default", speculative=None, price_usd_per_hour: float | None = None,
                    engine: str = "vllm", backend: str = "jax") -> dict[str, Any]:
     """Evaluate one deployment: speed, cost, MFU, bound term and step-time breakdown.
 
-    Give `tp` (and optionally `ep`, `pp`, `tp_2d`) for an explicit integer layout, checked for divisibility and
+    Give `tp` (and optionally `ep`, `pp`, `tp_2d`, `attn_dp` for data-parallel MLA attention) for an explicit
+    integer layout, checked for divisibility and
     memory fit under `engine`; or `n_gpu` alone for the continuous model's best layout at that GPU count.
 
     >>> evaluate_point("llama-3-70b", "h100-sxm", tp=8, batch_size=64)["tokens_per_s_per_request"] > 0
@@ -434,7 +435,8 @@ def evaluate_point(model, hardware, *, batch_size: float, n_gpu: float | None = 
                               max_batch=max(1 << 16, int(batch_size)))
         table = enumerate_layouts(m, hw.hbm_capacity_bytes, context_length,
                                   space, draft=problem.speculative.draft if problem.speculative else None)
-        sel = (table.tp == tp) & (table.ep == ep) & (table.pp == pp) & (table.two_d == float(tp_2d))
+        sel = ((table.tp == tp) & (table.ep == ep) & (table.pp == pp) & (table.two_d == float(tp_2d))
+               & (table.attn_dp == float(attn_dp)))
         if not sel.any():
             why = "; ".join(table.rejected) or (
                 f"tp·ep = {tp * ep} must divide n_heads = {m.n_heads}, ep must divide n_experts = {m.n_experts}, "
@@ -442,15 +444,17 @@ def evaluate_point(model, hardware, *, batch_size: float, n_gpu: float | None = 
             return {"feasible": False, "reason": f"not a valid layout: {why}", "tp": tp, "ep": ep, "pp": pp,
                     "batch_size": float(batch_size)}
         i = int(np.flatnonzero(sel)[0])
-        if batch_size > table.max_batch[i] or batch_size < pp:
+        if batch_size > table.max_batch[i] or batch_size < table.min_batch[i]:
             reason = (f"does not fit: at most {int(table.max_batch[i])} sequences of {context_length} tokens fit "
-                      f"({engine} memory rule)" if batch_size > table.max_batch[i] else "pipeline degree exceeds batch")
+                      f"({engine} memory rule)" if batch_size > table.max_batch[i]
+                      else f"batch below {int(table.min_batch[i])}, the pipeline stages × DP-attention ranks")
             return {"feasible": False, "reason": reason, "tp": tp, "ep": ep, "pp": pp, "batch_size": float(batch_size)}
         layout = Layout(*(np.asarray(a)[i:i + 1] for a in table.as_layout(column=False)))
         ev = evaluate(ma, ha, problem.conventions, None, b, float(context_length), parallel_attention=m.parallel_attention,
                       spec=spec, draft_parallel_attention=draft_pa, backend=backend, layout=layout)
         n = np.array([float(tp * ep * pp)])
         extra = {"tp": np.array([float(tp)]), "ep": np.array([float(ep)]), "pp": np.array([float(pp)]),
+                 "attn_dp": np.array([bool(attn_dp)]),
                  "max_batch": table.max_batch[i:i + 1], "kv_capacity_tokens": table.kv_capacity_tokens[i:i + 1]}
     else:
         if n_gpu is None or not (n_gpu > 0 and math.isfinite(n_gpu)):

@@ -22,7 +22,8 @@ def test_default_search_returns_feasible_integer_layouts(model):
         for v in (p.tp, p.ep, p.pp, p.batch_size):
             assert v == int(v) and v >= 1
         assert p.n_gpu == p.tp * p.ep * p.pp
-        assert m.n_heads % (p.tp * p.ep) == 0
+        if not p.extra.get("attn_dp"):  # DP attention does not split heads
+            assert m.n_heads % (p.tp * p.ep) == 0
         assert m.n_experts % p.ep == 0
         assert p.batch_size <= p.extra["max_batch"]
         assert p.bound in ("memory", "compute", "network", "latency")
@@ -131,3 +132,16 @@ def test_scenario_discrete_options_and_layout_table():
     assert not one_gpu["fits"] and one_gpu["max_batch"] == 0  # 141 GB of weights on one 80 GB GPU
     tp8 = next(r for r in rows if r["tp"] == 8 and r["pp"] == 1 and not r["tp_2d"])
     assert tp8["fits"] and tp8["kv_capacity_tokens"] >= 8000 * tp8["max_batch"]
+
+
+def test_dp_attention_makes_mla_serving_cheaper_and_reevaluates():
+    # Tensor-parallel MLA replicates the latent cache on every rank; DP attention (each rank its own sequences)
+    # does not, so the cost floor of DeepSeek-V3 must drop when the search may use it.
+    tp_only = pareto_frontier("deepseek-v3", "h200", context_length=4000, space={"attention_dp": False})
+    with_dp = pareto_frontier("deepseek-v3", "h200", context_length=4000)
+    assert with_dp.min_cost().usd_per_million_tokens < 0.5 * tp_only.min_cost().usd_per_million_tokens
+    p = with_dp.min_cost()
+    assert p["attn_dp"] and p.batch_size >= p.n_gpu / p.pp
+    q = evaluate_point("deepseek-v3", "h200", tp=int(p.tp), ep=int(p.ep), pp=int(p.pp), attn_dp=True,
+                       batch_size=p.batch_size, context_length=4000)
+    assert q["usd_per_million_tokens"] == pytest.approx(p.usd_per_million_tokens, rel=1e-12)

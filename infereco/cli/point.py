@@ -24,6 +24,7 @@ def register(sub) -> None:
     p.add_argument("--ep", type=int, default=1, help="expert-parallel degree")
     p.add_argument("--pp", type=int, default=1, help="pipeline-parallel degree")
     p.add_argument("--tp-2d", action="store_true", help="2D tensor parallelism (stage size a perfect square)")
+    p.add_argument("--attn-dp", action="store_true", help="data-parallel attention (MLA models)")
     p.add_argument("--n-gpu", type=float, default=None, help="instead of a layout: GPUs (continuous model)")
     p.add_argument("--batch", type=float, required=True, help="concurrent sequences")
     p.add_argument("--context-length", type=int, default=1000, help="tokens in context")
@@ -38,7 +39,7 @@ def run(args) -> int:
     if args.tp is None and args.n_gpu is None:
         args.tp = 1
     q = evaluate_point(args.model, args.hardware, batch_size=args.batch, n_gpu=args.n_gpu, tp=args.tp, ep=args.ep,
-                       pp=args.pp, tp_2d=args.tp_2d, context_length=args.context_length, preset=args.preset,
+                       pp=args.pp, tp_2d=args.tp_2d, attn_dp=args.attn_dp, context_length=args.context_length, preset=args.preset,
                        engine=args.engine, price_usd_per_hour=args.price)
     if args.json:
         print_json(q)

@@ -115,7 +115,7 @@ def step_time(m, hw, conv: Conventions, n_gpu, batch, seq_len=1.0, context_token
 
 
 def explicit_step_time(m, hw, conv: Conventions, tp, ep, pp, two_d, batch, seq_len, context_tokens,
-                       kv_replication, stage_imbalance, parallel_attention=False, xp=jnp):
+                       kv_replication, stage_imbalance, parallel_attention=False, xp=jnp, attn_dp=0.0):
     """StepTime of explicit integer layouts: arrays `tp`, `ep`, `pp`, `two_d` (0/1) broadcast against `batch`.
 
     One pipeline stage has G = tp·ep accelerators: attention is tensor-parallel over all G (1D, or 2D over
@@ -124,6 +124,10 @@ def explicit_step_time(m, hw, conv: Conventions, tp, ep, pp, two_d, batch, seq_l
     ranks). `pp` stages hold ceil(L/pp) layers at most; `stage_imbalance` = pp·ceil(L/pp)/L ≥ 1 stretches the
     per-layer terms of an uneven split. `kv_replication` ≥ 1 counts KV heads that tensor parallelism copies.
     With ep = 1, an even split and no replication this equals `layout_step_time` at n_gpu = tp·pp.
+
+    `attn_dp` = 1 runs attention data-parallel instead (SGLang/vLLM "DP attention", used for MLA models): each of
+    the G ranks holds all attention weights and attends over its own sequences, so attention needs no
+    all-reduce and its KV cache is not replicated, but every rank reads the attention weights.
     """
     merge = bool(parallel_attention and conv.parallel_attention_merges_collectives)
     g = tp * ep
@@ -160,6 +164,10 @@ def explicit_step_time(m, hw, conv: Conventions, tp, ep, pp, two_d, batch, seq_l
                     allreduce(m.d_model, ranks_attn, nodes_attn, groups_attn),
                     allreduce(ffn_up, ranks_ff, nodes_ff, groups_ff),
                     allreduce(ffn_down, ranks_ff, nodes_ff, groups_ff)]
+    is_dp = attn_dp > 0.5
+    if not merge:
+        # DP attention: no attention all-reduce (the first 1D term); 2D is not combined with it.
+        parts_1d[0] = tuple(xp.where(is_dp, 0.0, v) for v in parts_1d[0])
     lat1 = sum(p[0] for p in parts_1d)
     bw1 = sum(p[1] for p in parts_1d)
     lat2 = sum(p[0] for p in parts_2d)
@@ -181,6 +189,8 @@ def explicit_step_time(m, hw, conv: Conventions, tp, ep, pp, two_d, batch, seq_l
     split_out = xp.where(is2d, sq_g, 1.0)
     bytes_ = step_bytes(m, micro, seq_len, context_tokens, split_in, split_out, xp=xp)
     bytes_ = bytes_ + (kv_replication - 1.0) * m.kv_cache_bytes_per_token * context_tokens * micro
+    # DP attention: every rank of the stage reads the full attention weights.
+    bytes_ = bytes_ + xp.where(is_dp, (g - 1.0) * m.weight_bytes * m.attention_params_per_layer * m.n_layers, 0.0)
     memory_s = stage_imbalance * pp * bytes_ / (n_gpu * hw.hbm_bandwidth_bytes_per_s)
     compute_s = stage_imbalance * step_flop(m, batch, seq_len, context_tokens) / (n_gpu * hw.flop_per_s)
     # Fixed per-step and per-layer overheads are calibration terms (zero from the catalog).

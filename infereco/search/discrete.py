@@ -29,6 +29,8 @@ class DiscreteSpace:
     - `allow_2d`: also try 2D tensor parallelism where the stage size is a perfect square ≥ 4.
     - `n_batch`, `max_batch`: integer batches, log-spaced from 1 up to the largest KV-cache capacity (capped).
     - `engine`, `gpu_memory_utilization`: memory-fit rule ('vllm', 'sglang', 'trtllm', 'ideal').
+    - `attention_dp`: for MLA models also try data-parallel attention with expert parallelism (how DeepSeek
+      models are served), since tensor-parallel MLA replicates the latent cache on every rank.
     """
 
     max_gpus_per_instance: int = 1024
@@ -40,6 +42,7 @@ class DiscreteSpace:
     gpu_memory_utilization: float | None = None
     pp_bubble: bool = False
     max_configs_per_call: int = 1 << 22  # layouts × batches evaluated per jitted call (memory bound)
+    attention_dp: bool = True  # for MLA models, also try data-parallel attention layouts
 
 
 @dataclasses.dataclass
@@ -56,6 +59,16 @@ class LayoutTable:
     max_batch: np.ndarray  # largest batch whose KV cache fits (0 = the weights alone do not fit)
     kv_capacity_tokens: np.ndarray
     rejected: collections.Counter
+    attn_dp: np.ndarray | None = None  # 1 = data-parallel attention (MLA models)
+
+    def __post_init__(self):
+        if self.attn_dp is None:
+            self.attn_dp = np.zeros_like(self.tp)
+
+    @property
+    def min_batch(self) -> np.ndarray:
+        """Smallest batch that keeps every pipeline stage (and every DP-attention rank) busy."""
+        return self.pp * np.where(self.attn_dp > 0.5, self.tp * self.ep, 1.0)
 
     def __len__(self) -> int:
         return len(self.tp)
@@ -68,7 +81,8 @@ class LayoutTable:
         shape = (-1, 1) if column else (-1,)
         return Layout(self.tp.reshape(shape), self.ep.reshape(shape), self.pp.reshape(shape),
                       self.two_d.reshape(shape), self.kv_replication.reshape(shape),
-                      self.stage_imbalance.reshape(shape), self.draft_kv_replication.reshape(shape))
+                      self.stage_imbalance.reshape(shape), self.draft_kv_replication.reshape(shape),
+                      self.attn_dp.reshape(shape))
 
 
 def _divisors(n: int) -> list[int]:
@@ -122,13 +136,31 @@ def enumerate_layouts(model: ModelSpec, hbm_capacity_bytes: float, context_token
                     imbalance *= (2 * pp - 1) / pp
                 square = int(round(math.sqrt(g))) ** 2 == g and g >= 4 and (tp == g or int(round(math.sqrt(tp))) ** 2 == tp)
                 for two_d in ((0.0, 1.0) if (space.allow_2d and square) else (0.0,)):
-                    rows.append((tp, ep, pp, two_d, rep, draft_rep, imbalance))
+                    rows.append((tp, ep, pp, two_d, rep, draft_rep, imbalance, 0.0))
+    if model.is_mla and space.attention_dp:
+        # DP attention (SGLang / vLLM for DeepSeek): attention replicated on every rank of a stage, each rank
+        # with its own sequences' latent cache; experts spread by EP, FFN tensor-parallel within expert groups.
+        draft_rep = 1.0
+        for g in (1 << k for k in range(1, 11)):
+            for ep in ep_options:
+                if g % ep:
+                    continue
+                for pp in space.pp_degrees:
+                    if pp > model.n_layers or g * pp > space.max_gpus_per_instance:
+                        continue
+                    imbalance = pp * math.ceil(model.n_layers / pp) / model.n_layers
+                    if space.pp_bubble:
+                        imbalance *= (2 * pp - 1) / pp
+                    rows.append((g // ep, ep, pp, 0.0, 1.0, draft_rep, imbalance, 1.0))
     if not rows:
         return LayoutTable(*(np.zeros(0) for _ in range(9)), rejected=rejected)
     a = np.asarray(rows, float)
-    tp, ep, pp, two_d, rep, draft_rep, imbalance = a.T
+    tp, ep, pp, two_d, rep, draft_rep, imbalance, attn_dp = a.T
     n = tp * ep * pp
     weights = model.weight_memory_bytes + (draft.weight_memory_bytes if draft is not None else 0.0)
+    # DP attention keeps a full copy of the attention weights on every rank of a stage.
+    attn_bytes = model.weight_bytes * model.attention_params_per_layer * model.n_layers
+    weights = weights + attn_dp * (tp * ep - 1.0) * attn_bytes
     weights_per_gpu = weights / n * imbalance
     budget = np.asarray(engine.kv_budget_bytes(hbm_capacity_bytes, weights_per_gpu), float)
     kv_per_token = model.kv_cache_bytes_per_token * rep + (draft.kv_cache_bytes_per_token * draft_rep if draft else 0.0)
@@ -139,7 +171,7 @@ def enumerate_layouts(model: ModelSpec, hbm_capacity_bytes: float, context_token
                              np.where(kv_per_seq_per_gpu > 0, np.floor(budget / np.where(kv_per_seq_per_gpu > 0, kv_per_seq_per_gpu, 1.0)),
                                       float(space.max_batch)))
     max_batch = np.minimum(max_batch, float(space.max_batch))
-    return LayoutTable(tp, ep, pp, two_d, rep, draft_rep, imbalance, max_batch, capacity_tokens, rejected)
+    return LayoutTable(tp, ep, pp, two_d, rep, draft_rep, imbalance, max_batch, capacity_tokens, rejected, attn_dp)
 
 
 def batch_sizes(largest: float, n: int) -> np.ndarray:

@@ -38,6 +38,7 @@ class Layout(NamedTuple):
     kv_replication: object
     stage_imbalance: object
     draft_kv_replication: object
+    attn_dp: object = 0.0  # 1 = data-parallel attention (no attention all-reduce, no KV replication)
 
 
 class Evaluation(NamedTuple):
@@ -88,7 +89,7 @@ def evaluate_configs(m: ModelArrays, hw: HardwareArrays, conv: Conventions, n_gp
         def step(model, hwa, seq, pa, draft=False):
             rep = layout.draft_kv_replication if draft else layout.kv_replication
             return explicit_step_time(model, hwa, conv, layout.tp, layout.ep, layout.pp, layout.two_d, batch, seq,
-                                      context_tokens, rep, layout.stage_imbalance, pa, xp=xp)
+                                      context_tokens, rep, layout.stage_imbalance, pa, xp=xp, attn_dp=layout.attn_dp)
 
     plain = step(m, hw, 1.0, parallel_attention)
     latency = plain.latency_s

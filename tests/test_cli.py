@@ -76,3 +76,11 @@ def test_help_lists_every_command(capsys):
     out = capsys.readouterr().out
     for cmd in ("frontier", "point", "compare", "sweep", "cost", "catalog"):
         assert cmd in out
+
+
+def test_frontier_of_a_hugging_face_config(tmp_path, capsys):
+    from pathlib import Path
+
+    cfg = Path(__file__).parent / "data" / "hf_configs" / "qwen3-8b.json"
+    code, out, _ = run(capsys, "frontier", "--config", str(cfg), "--hardware", "h100-sxm", "--plot", str(tmp_path / "q.png"))
+    assert code == 0 and "preferred:" in out and (tmp_path / "q.png").exists()

@@ -30,6 +30,7 @@ def register(sub) -> None:
                        "context 1,000) and print a table; writes a PNG plot unless --no-plot.")
     p.add_argument("scenario", nargs="?", help="scenario YAML file (keys: preset, search, model, hardware, workload, speculative)")
     p.add_argument("--model", help="catalog model id (overrides the scenario)")
+    p.add_argument("--config", metavar="CONFIG_JSON", help="a Hugging Face config.json (or its folder) as the model")
     p.add_argument("--hardware", help="catalog hardware id (overrides the scenario)")
     p.add_argument("--context-length", type=int, help="tokens in context")
     p.add_argument("--preset", help="assumption preset: default, erdil-2024, erdil-paper")
@@ -44,6 +45,10 @@ def _scenario_from_args(args) -> dict:
     base = dict(DEFAULT_SCENARIO) if not args.scenario else load_scenario(args.scenario).model_dump(exclude_none=True)
     if args.model:
         base["model"] = args.model
+    if args.config:
+        from infereco.specs.hf_config import load_hf_config
+
+        base["model"] = load_hf_config(args.config).model_dump(exclude_none=True)
     if args.hardware:
         base["hardware"] = args.hardware
     if args.context_length is not None:
@@ -54,7 +59,7 @@ def _scenario_from_args(args) -> dict:
         base["search"] = args.search
     if args.alpha is not None:
         base["alpha"] = args.alpha
-    if args.model or args.hardware:
+    if args.model or args.hardware or args.config:
         base.pop("name", None)
     return base
 

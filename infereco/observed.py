@@ -126,7 +126,7 @@ def placement(frontier, point: ObservedPoint | tuple[float, float], rtol: float 
     s_max = float(np.max(frontier.columns["tokens_per_s_per_request"]))
     ref = frontier.cost_at_speed(s)
     d.update(placement=classify(frontier, point, rtol), frontier_usd_per_million_tokens_at_speed=ref,
-             cost_ratio=c / ref if math.isfinite(ref) else 0.0, speed_ratio_to_max=s / s_max,
+             cost_ratio=c / ref if math.isfinite(ref) else None, speed_ratio_to_max=s / s_max,
              frontier_tokens_per_s_at_cost=speed_at_cost(frontier, c), rtol=rtol)
     return d
 

@@ -34,7 +34,7 @@ def register(sub) -> None:
     p.add_argument("--hardware", help="catalog hardware id (overrides the scenario)")
     p.add_argument("--context-length", type=int, help="tokens in context")
     p.add_argument("--preset", help="assumption preset: default, erdil-2024, erdil-paper")
-    p.add_argument("--search", help="search space: erdil-grid, continuous")
+    p.add_argument("--search", help="search space: discrete (default: integer layouts), erdil-grid (the reference grid), continuous")
     p.add_argument("--alpha", type=float, help="preference exponent for the preferred point (speed^α / price)")
     p.add_argument("--rows", type=int, default=16, help="table rows (log-spaced in speed; 0 = all points)")
     add_output_options(p, plot_default="infereco-frontier.png")

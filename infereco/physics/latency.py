@@ -73,7 +73,8 @@ def layout_step_time(m, hw, conv: Conventions, n_gpu, batch, seq_len, context_to
         lat, bw = collective_time_s(conv.collectives, two, two, p2p_bytes, hw, collective="p2p", xp=xp)
         net_lat = net_lat + (pp - 1.0) * lat
         net_bw = net_bw + (pp - 1.0) * bw
-    memory_s = pp * step_bytes(m, micro, seq_len, context_tokens, split_in, split_out, xp=xp) / (
+    memory_s = pp * step_bytes(m, micro, seq_len, context_tokens, split_in, split_out, xp=xp,
+                    qkv_out_bytes=1.0 if conv.reference_qkv_bytes else None) / (
         n_gpu * hw.hbm_bandwidth_bytes_per_s
     )
     compute_s = step_flop(m, batch, seq_len, context_tokens) / (n_gpu * hw.flop_per_s)
@@ -187,7 +188,8 @@ def explicit_step_time(m, hw, conv: Conventions, tp, ep, pp, two_d, batch, seq_l
     net_bw = net_bw + (pp - 1.0) * p2p_bw
     split_in = xp.where(is2d, sq_g, g)
     split_out = xp.where(is2d, sq_g, 1.0)
-    bytes_ = step_bytes(m, micro, seq_len, context_tokens, split_in, split_out, xp=xp)
+    bytes_ = step_bytes(m, micro, seq_len, context_tokens, split_in, split_out, xp=xp,
+                    qkv_out_bytes=1.0 if conv.reference_qkv_bytes else None)
     bytes_ = bytes_ + (kv_replication - 1.0) * m.kv_cache_bytes_per_token * context_tokens * micro
     # DP attention: every rank of the stage reads the full attention weights.
     bytes_ = bytes_ + xp.where(is_dp, (g - 1.0) * m.weight_bytes * m.attention_params_per_layer * m.n_layers, 0.0)

@@ -17,13 +17,15 @@ def kv_cache_bytes(m: ModelArrays, batch, context_tokens):
     return m.kv_cache_bytes_per_token * context_tokens * batch
 
 
-def step_bytes(m: ModelArrays, batch, seq_len, context_tokens, split_in, split_out, xp=jnp):
+def step_bytes(m: ModelArrays, batch, seq_len, context_tokens, split_in, split_out, xp=jnp, qkv_out_bytes=None):
     """HBM bytes read and written in one step of `batch` sequences × `seq_len` tokens (Erdil Eqs. 31–35).
 
     `split_in`, `split_out` are how many times matmul activations are re-read under tensor parallelism: 2D TP
     reads each activation √N_TP times on both sides, 1D TP N_TP times on the input side (the reference
     notebook's accounting). Weights are read once per step: attention, the routed experts that are hit
-    (Eq. 22), dense FFN parts (shared experts, dense layers) and the unembedding.
+    (Eq. 22), dense FFN parts (shared experts, dense layers) and the unembedding. `qkv_out_bytes` is the size
+    of one QKV-projection output element: the activation precision, or 1 to match the reference notebook, which
+    omits that factor (`Conventions.reference_qkv_bytes`).
     """
     wp, ap = m.weight_bytes, m.activation_bytes
     n = batch * seq_len
@@ -34,7 +36,8 @@ def step_bytes(m: ModelArrays, batch, seq_len, context_tokens, split_in, split_o
     # Dense FFN parts (DeepSeek shared experts, dense first layers): all weights, all tokens.
     dense_ffn = wp * m.dense_ffn_params + (m.dense_ffn_params / (d * f)) * (split_out * ap * d * n + split_in * ap * f * n)
     qkv_width = (m.n_heads + m.kv_heads_total) * m.d_head
-    attn_io = split_out * ap * d * n + split_in * qkv_width * n + ap * (split_out * d * n + split_in * m.d_head * m.n_heads * n)
+    qkv_out = ap if qkv_out_bytes is None else qkv_out_bytes
+    attn_io = split_out * ap * d * n + split_in * qkv_out * qkv_width * n + ap * (split_out * d * n + split_in * m.d_head * m.n_heads * n)
     attn = wp * m.attention_params_per_layer + attn_io
     unembedding = wp * m.vocab_size * d
     return kv_cache_bytes(m, batch, context_tokens) + m.n_moe_layers * routed + m.n_layers * attn + dense_ffn + unembedding

@@ -70,6 +70,7 @@ class Conventions:
       (Erdil Eq. 7). The reference notebook ignores this.
     - `spec_convention`: 'notebook' ((1 − α^(γ+1))/(1 − α) tokens, a (γ+1)-token target pass) or
       'paper' (Eq. 46: (1 − α^γ)/(1 − α), a γ-token target pass).
+    - `reference_qkv_bytes`: the notebook omits the activation precision on the QKV outputs it re-reads.
     """
 
     tp_2d_options: tuple[bool, ...] = (True, False)
@@ -77,6 +78,7 @@ class Conventions:
     collectives: Literal["nccl", "ring"] = "nccl"
     parallel_attention_merges_collectives: bool = True
     spec_convention: Literal["notebook", "paper"] = "notebook"
+    reference_qkv_bytes: bool = False  # count QKV outputs at 1 byte per element, as the reference notebook does
 
 
 def model_arrays(model: ModelSpec) -> ModelArrays:

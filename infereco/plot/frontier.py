@@ -13,7 +13,8 @@ COST_LABEL = "USD per million output tokens"
 
 
 def plot_frontier(frontiers, ax=None, labels: Sequence[str] | None = None, alpha: float | None = None,
-                  mark_preferred: bool = True, observed: Iterable | None = None, title: str | None = None):
+                  mark_preferred: bool = True, observed: Iterable | None = None, title: str | None = None,
+                  legend_loc: str = "best"):
     """Plot one frontier or several on log-y axes with each preferred point marked; returns the Axes.
 
     `observed`: iterable of (label, tokens_per_s_per_request, usd_per_million_tokens) to overlay.
@@ -47,7 +48,7 @@ def plot_frontier(frontiers, ax=None, labels: Sequence[str] | None = None, alpha
     if mark_preferred:
         ax.plot([], [], marker="o", mfc="white", color="gray", ls="none",
                 label=f"preferred point (max speed^α / price, α = {alpha if alpha is not None else frontiers[0].default_alpha:g})")
-    return finish(ax, title or "Pareto frontier of inference cost against speed")
+    return finish(ax, title or "Pareto frontier of inference cost against speed", legend_loc=legend_loc)
 
 
 def plot_mfu(frontiers, ax=None, labels: Sequence[str] | None = None, title: str | None = None):

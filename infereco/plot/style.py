@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import itertools
 
-import matplotlib
-
-matplotlib.use("Agg", force=False)  # headless by default; notebooks switch backends themselves
-
 COLORS = ("#1b4f72", "#c0392b", "#1e8449", "#7d3c98", "#b9770e", "#2e4053", "#a04000", "#117a65")
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
@@ -27,13 +23,13 @@ def new_axes(ax=None, figsize=(7.0, 4.6)):
     return ax
 
 
-def finish(ax, title: str | None = None):
+def finish(ax, title: str | None = None, legend_loc: str = "best"):
     ax.grid(True, which="major", alpha=0.35)
     ax.grid(True, which="minor", alpha=0.12)
     if title:
         ax.set_title(title, fontsize=11)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8, frameon=False)
+        ax.legend(fontsize=8, frameon=False, loc=legend_loc)
     ax.figure.tight_layout()
     return ax
 

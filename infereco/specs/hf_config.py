@@ -292,7 +292,7 @@ def _architecture(cfg: _Config) -> str:
     archs = cfg.data.get("architectures")
     if archs is None:
         model_type = cfg.data.get("model_type")
-        if model_type in _MODEL_TYPES:
+        if isinstance(model_type, str) and model_type in _MODEL_TYPES:
             return _MODEL_TYPES[model_type]
         raise SpecError(
             f"{cfg.where}: missing key 'architectures' (and model_type {model_type!r} is not recognised); "
@@ -305,7 +305,7 @@ def _architecture(cfg: _Config) -> str:
             f"{cfg.where}: key 'architectures' = {archs!r}: expected a non-empty list of class names"
         )
     for arch in archs:
-        if arch in _ARCHITECTURES:
+        if isinstance(arch, str) and arch in _ARCHITECTURES:
             return arch
     raise SpecError(
         f"{cfg.where}: unsupported architectures {archs!r}; supported: {', '.join(supported_architectures())}"
@@ -320,7 +320,7 @@ def load_hf_config(
 ) -> ModelSpec:
     """A `ModelSpec` from a Hugging Face `config.json` path, a folder holding one, or a parsed dict.
 
-    `name` defaults to the config's `_name_or_path`, else the folder name; `weight_bits` overrides the
+    `name` defaults to the config's `_name_or_path`, else the folder name (for `config.json`) or the file name; `weight_bits` overrides the
     precision implied by `torch_dtype` / `quantization_config`. Raises `SpecError` naming the file and the
     key for unsupported architectures, missing keys and shapes ModelSpec cannot represent.
     """
@@ -336,7 +336,12 @@ def load_hf_config(
     fields["activation_bits"] = activation_bits
 
     if name is None:
-        name = data.get("_name_or_path") or (Path(where).parent.name if where != "<config dict>" else arch)
+        if where == "<config dict>":
+            fallback = arch
+        else:
+            # config.json is named after its folder (a model directory); any other file after itself.
+            fallback = Path(where).parent.name if Path(where).name == "config.json" else Path(where).stem
+        name = data.get("_name_or_path") or fallback
     fields["name"] = str(name)
     tied = bool(data.get("tie_word_embeddings", False))
     fields["source"] = (

@@ -115,7 +115,8 @@ PRESETS: dict[str, Preset] = {
     "erdil-2024": Preset(
         name="erdil-2024",
         description="The reference notebook's assumptions (ege-erdil/inference-economics @ 589a102).",
-        conventions=Conventions(parallel_attention_merges_collectives=False, spec_convention="notebook"),
+        conventions=Conventions(parallel_attention_merges_collectives=False, spec_convention="notebook",
+                                reference_qkv_bytes=True),
         search="erdil-grid",
         alpha=4.0,
         operand_bits_rule="weights",

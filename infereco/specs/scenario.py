@@ -56,9 +56,14 @@ class Scenario(FrozenSpec):
                     price_usd_per_hour=self.price_usd_per_hour, space=self.discrete, serving=self.serving)
 
     def to_yaml(self) -> str:
+        """YAML text that `load_scenario` reads back to an identical scenario."""
         import yaml
 
-        return yaml.safe_dump(self.model_dump(exclude_none=True), sort_keys=False)
+        return yaml.safe_dump(self.model_dump(exclude_none=True), sort_keys=False, allow_unicode=True)
+
+    def save(self, path) -> None:
+        """Write the scenario as YAML (load → save → load gives an identical scenario)."""
+        Path(path).write_text(self.to_yaml(), encoding="utf-8")
 
 
 def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:

@@ -25,6 +25,8 @@ from infereco.economics import (
     sla_optimal_concurrency,
     workload_cost,
 )
+from infereco.calibration.fit import CalibrationResult, calibrate, load_calibrated_hardware
+from infereco.calibration.serving import EngineConfig, predict_serving
 from infereco.errors import CatalogError, InfeasibleError, InferecoError, ScenarioError, SpecError
 from infereco.frontier import Frontier, FrontierPoint
 from infereco.specs.catalog import list_hardware, list_models, load_hardware, load_model
@@ -40,10 +42,10 @@ from infereco.sweep import SweepResult, sweep
 __version__ = "0.1.0"
 
 __all__ = [
-    "CatalogError", "CostUncertainty", "Elasticities", "Frontier", "FrontierPoint", "HardwareSpec", "InfeasibleError", "InferecoError", "MeasuredRun",
+    "CalibrationResult", "CatalogError", "CostUncertainty", "EngineConfig", "Elasticities", "Frontier", "FrontierPoint", "HardwareSpec", "InfeasibleError", "InferecoError", "MeasuredRun",
     "ModelSpec", "OwnershipCost", "PRESETS", "RentalCost", "ScenarioError", "SpecError", "SpeculativeSpec",
-    "WorkloadSpec", "breakeven_utilization", "capex_vs_opex", "cost_effectiveness_zone", "cost_elasticities", "cost_uncertainty", "evaluate_point",
+    "WorkloadSpec", "breakeven_utilization", "calibrate", "capex_vs_opex", "cost_effectiveness_zone", "cost_elasticities", "cost_uncertainty", "evaluate_point",
     "frontier_from_scenario", "get_preset", "hourly_cost", "layouts", "list_hardware", "list_models", "load_hardware",
-    "load_hf_config", "load_model", "load_scenario", "pareto_frontier", "price_usd_per_hour", "production_frontier",
+    "load_calibrated_hardware", "load_hf_config", "load_model", "load_scenario", "pareto_frontier", "predict_serving", "price_usd_per_hour", "production_frontier",
     "reprice_frontier", "sensitivity_ranges", "sla_optimal_concurrency", "SweepResult", "sweep", "workload_cost",
 ]

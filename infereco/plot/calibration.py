@@ -28,7 +28,7 @@ def plot_measured_vs_predicted(table: Any, quantity: str = "output_throughput_to
     ax = new_axes(ax, figsize=(5.2, 4.6))
     lo_all, hi_all = [], []
     series = [(train, "calibration runs", COLORS[2], MARKERS[1], 0.55)] if train is not None else []
-    series.append((table, label or f"held-out runs ({int(round(table.level * 100))}% PI)", COLORS[0], MARKERS[0], 0.9))
+    series.append((table, label or f"held-out runs ({round(table.level * 100)}% PI)", COLORS[0], MARKERS[0], 0.9))
     for tab, lab, color, marker, alpha in series:
         m = np.asarray(tab.measured(quantity), float) * scale
         p = np.asarray(tab.pred[quantity], float) * scale

@@ -1,0 +1,103 @@
+"""`infereco calibrate`: fit calibration terms to measured benchmark runs and write the calibrated hardware spec.
+
+    infereco calibrate tests/data/vllm_cpu_runs --model tests/data/calibration/tiny-llama.yaml \\
+        --hardware tests/data/calibration/cpu-2core-sandbox.yaml --engine vllm-cpu --out calibrated.yaml
+    infereco calibrate runs/*.json --model llama-3-8b --hardware h100-sxm --tp 1 --json
+
+RUNS are vLLM result files (`vllm bench serve --save-result`, or the older benchmark_serving.py), directories of
+them, or plain CSV files of the same quantities. `--model` and `--hardware` take catalog ids or YAML files (a
+model may also be a Hugging Face config.json). The written YAML is a hardware spec in the catalog's format, with
+the fit's provenance under `notes`; pass it back as `--hardware FILE` anywhere, or load it in Python with
+`infereco.calibration.load_calibrated_hardware`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from infereco.cli._common import print_json
+
+ENGINES = ("vllm-gpu", "vllm-cpu", "static")
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "calibrate",
+        help="fit achieved bandwidth/FLOP fractions and overheads to measured runs; write a calibrated spec",
+        description="Fit interpretable calibration terms (achieved HBM bandwidth and FLOP fractions, per-step and "
+        "per-layer overhead, collective latency scale, per-request overhead) to measured runs by robust least "
+        "squares on log TPOT, TTFT and output throughput; print them with standard errors and fit quality, "
+        "and write the calibrated hardware spec.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n")[1],
+    )
+    p.add_argument("runs", nargs="+", metavar="RUNS", help="result files (*.json, *.csv) or directories of *.json")
+    p.add_argument("--model", required=True, help="catalog model id, model YAML or HF config.json")
+    p.add_argument("--hardware", required=True, help="catalog hardware id or hardware YAML")
+    p.add_argument("--tp", type=int, default=None, help="tensor-parallel degree of the runs (files do not record it)")
+    p.add_argument("--engine", choices=ENGINES, default="vllm-gpu",
+                   help="engine defaults for the token budget: vllm-gpu (8192 tokens/step), vllm-cpu (2048), "
+                   "static (offline static batches)")
+    p.add_argument("--max-num-batched-tokens", type=float, default=None, help="override the engine's token budget")
+    p.add_argument("--fit", default="auto",
+                   help="comma-separated parameters to fit, or 'auto' (identifiable ones; the default)")
+    p.add_argument("--loss", default="soft_l1", choices=("soft_l1", "huber", "cauchy", "arctan", "linear"),
+                   help="robust loss of the least-squares fit (default soft_l1)")
+    p.add_argument("--bootstrap", type=int, default=0, metavar="N", help="also N case-resampling bootstrap refits")
+    p.add_argument("--preset", default="default", help="assumption preset (default, erdil-2024, erdil-paper)")
+    p.add_argument("--out", default=None, metavar="FILE", help="write the calibrated hardware spec (YAML) here")
+    p.add_argument("--plot", default=None, metavar="FILE", help="write measured vs predicted (PNG) here")
+    p.add_argument("--no-runs", action="store_true", help="leave the per-run table out of the report")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a report")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from infereco.calibration.fit import FIT_QUANTITIES, calibrate, load_measurements
+    from infereco.calibration.serving import EngineConfig
+
+    engine = {"vllm-gpu": EngineConfig.vllm_gpu, "vllm-cpu": EngineConfig.vllm_cpu,
+              "static": EngineConfig.static_batch}[args.engine]()
+    if args.max_num_batched_tokens is not None:
+        engine = engine.replace(max_num_batched_tokens=args.max_num_batched_tokens)
+    table = load_measurements(args.runs, tp=args.tp)
+    fit = "auto" if args.fit.strip() == "auto" else [s.strip() for s in args.fit.split(",") if s.strip()]
+    res = calibrate(table, args.model, args.hardware, tp=args.tp, engine=engine, preset=args.preset, fit=fit,
+                    loss=args.loss, bootstrap=args.bootstrap, static=args.engine == "static")
+    path = res.save_yaml(args.out) if args.out else None
+    if args.plot:
+        import matplotlib.pyplot as plt
+
+        from infereco.plot.calibration import plot_measured_vs_predicted
+
+        qs = [q for q in FIT_QUANTITIES if q in res.sigma_fitted]
+        fig, axes = plt.subplots(1, len(qs), figsize=(5.0 * len(qs), 4.4), dpi=110, squeeze=False)
+        for ax, q in zip(axes[0], qs):
+            plot_measured_vs_predicted(res.train, q, ax=ax, label="calibration runs (in-sample, 90% PI)")
+        fig.tight_layout()
+        fig.savefig(args.plot)
+    if args.json:
+        d = res.to_dict()
+        d["written"] = str(path) if path else None
+        print_json(_finite(d))
+        return 0
+    print(res.report(runs=not args.no_runs))
+    if path:
+        print(f"\ncalibrated hardware spec written to {path} (use it as --hardware {path})")
+    if args.plot:
+        print(f"plot written to {args.plot}")
+    return 0
+
+
+def _finite(x):
+    """JSON-safe: non-finite floats become None."""
+    import math
+
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x

@@ -18,6 +18,7 @@ from infereco.economics import (
     cost_elasticities,
     cost_uncertainty,
     hourly_cost,
+    modelled_runs,
     price_usd_per_hour,
     production_frontier,
     reprice_frontier,
@@ -46,6 +47,6 @@ __all__ = [
     "ModelSpec", "OwnershipCost", "PRESETS", "RentalCost", "ScenarioError", "SpecError", "SpeculativeSpec",
     "WorkloadSpec", "breakeven_utilization", "calibrate", "capex_vs_opex", "cost_effectiveness_zone", "cost_elasticities", "cost_uncertainty", "evaluate_point",
     "frontier_from_scenario", "get_preset", "hourly_cost", "layouts", "list_hardware", "list_models", "load_hardware",
-    "load_calibrated_hardware", "load_hf_config", "load_model", "load_scenario", "pareto_frontier", "predict_serving", "price_usd_per_hour", "production_frontier",
+    "load_calibrated_hardware", "load_hf_config", "load_model", "load_scenario", "modelled_runs", "pareto_frontier", "predict_serving", "price_usd_per_hour", "production_frontier",
     "reprice_frontier", "sensitivity_ranges", "sla_optimal_concurrency", "SweepResult", "sweep", "workload_cost",
 ]

@@ -41,6 +41,7 @@ from infereco.economics.sensitivity import (
     sensitivity_ranges,
 )
 from infereco.economics.uncertainty import CostUncertainty, Interval, cost_uncertainty
+from infereco.economics.modelled_runs import modelled_runs
 from infereco.economics.workload_cost import (
     MeasuredRun,
     SlaCheck,
@@ -52,6 +53,7 @@ from infereco.economics.workload_cost import (
 )
 
 __all__ = [
+    "modelled_runs",
     "HOURS_PER_YEAR",
     "CapexOpexCurves",
     "CostEffectivenessZone",

@@ -49,24 +49,27 @@ def bound_term(memory_s, compute_s, network_bandwidth_s, network_latency_s, laun
     return np.asarray(BOUND_NAMES)[np.argmax(stack, axis=0)]
 
 
+def _by_latency(latency_s, cost):
+    """Finite points sorted by latency (ties: cheaper first): their indices, and where each sets a new
+    running minimum of cost (cheaper than every faster point)."""
+    latency_s = np.asarray(latency_s, float).ravel()
+    cost = np.asarray(cost, float).ravel()
+    idx = np.flatnonzero(np.isfinite(latency_s) & np.isfinite(cost))
+    order = idx[np.lexsort((cost[idx], latency_s[idx]))]
+    c = cost[order]
+    new_min = np.ones(c.size, bool)
+    if c.size:
+        new_min[1:] = c[1:] < np.minimum.accumulate(c)[:-1]
+    return order, new_min
+
+
 def pareto_indices(latency_s: np.ndarray, cost: np.ndarray) -> np.ndarray:
     """Indices of the non-dominated (latency, cost) points, fastest first, in O(n log n).
 
     Sort by latency (ties: cheaper first), then keep each point cheaper than every faster one.
     """
-    latency_s = np.asarray(latency_s, float).ravel()
-    cost = np.asarray(cost, float).ravel()
-    ok = np.isfinite(latency_s) & np.isfinite(cost)
-    idx = np.flatnonzero(ok)
-    if idx.size == 0:
-        return idx
-    order = idx[np.lexsort((cost[idx], latency_s[idx]))]
-    c = cost[order]
-    running = np.minimum.accumulate(c)
-    keep = np.empty(c.size, bool)
-    keep[0] = True
-    keep[1:] = c[1:] < running[:-1]
-    return order[keep]
+    order, new_min = _by_latency(latency_s, cost)
+    return order[new_min]
 
 
 def threshold_scan_indices(latency_s: np.ndarray, cost: np.ndarray, thresholds_s: np.ndarray) -> np.ndarray:
@@ -76,22 +79,13 @@ def threshold_scan_indices(latency_s: np.ndarray, cost: np.ndarray, thresholds_s
     Computed as a prefix arg-min over points sorted by latency plus a binary search per threshold, which gives
     the same points as scanning every threshold over all points.
     """
-    latency_s = np.asarray(latency_s, float).ravel()
-    cost = np.asarray(cost, float).ravel()
-    ok = np.isfinite(latency_s) & np.isfinite(cost)
-    idx = np.flatnonzero(ok)
-    if idx.size == 0:
-        return idx
-    order = idx[np.lexsort((cost[idx], latency_s[idx]))]
-    lat_sorted = latency_s[order]
-    c = cost[order]
+    order, new_min = _by_latency(latency_s, cost)
+    if order.size == 0:
+        return order
+    lat_sorted = np.asarray(latency_s, float).ravel()[order]
     # prefix argmin: position of the first minimum among sorted[0..i]; a later equal cost never replaces it,
     # so ties go to the lower latency.
-    running = np.minimum.accumulate(c)
-    is_new_min = np.empty(c.size, bool)
-    is_new_min[0] = True
-    is_new_min[1:] = c[1:] < running[:-1]
-    prefix_arg = np.maximum.accumulate(np.where(is_new_min, np.arange(c.size), 0))
+    prefix_arg = np.maximum.accumulate(np.where(new_min, np.arange(order.size), 0))
     count_below = np.searchsorted(lat_sorted, np.asarray(thresholds_s, float), side="left")
     chosen = prefix_arg[count_below[count_below > 0] - 1]
     _, first = np.unique(chosen, return_index=True)

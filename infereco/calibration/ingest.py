@@ -51,6 +51,22 @@ _STATS = ("mean", "median", "p99", "std")
 _LATENCIES = ("ttft", "tpot", "itl", "e2el")
 
 
+def _matches(record, criteria: dict) -> bool:
+    """True when every `field=want` holds: want a value (equal), a set or list (member), or a callable (true;
+    a missing value never matches a callable)."""
+    for name, want in criteria.items():
+        got = getattr(record, name)
+        if callable(want):
+            if got is None or not want(got):
+                return False
+        elif isinstance(want, (set, frozenset, list)):
+            if got not in want:
+                return False
+        elif got != want:
+            return False
+    return True
+
+
 # --------------------------------------------------------------------------------------------- records
 @dataclass(frozen=True)
 class Measurement:
@@ -209,17 +225,7 @@ class MeasurementTable(Sequence[Measurement]):
                 raise SpecError(f"MeasurementTable.filter: unknown field {name!r}{hint}")
 
         def ok(rec: Measurement) -> bool:
-            for name, want in criteria.items():
-                got = getattr(rec, name)
-                if callable(want):
-                    if got is None or not want(got):
-                        return False
-                elif isinstance(want, (set, frozenset, list)):
-                    if got not in want:
-                        return False
-                elif got != want:
-                    return False
-            return predicate(rec) if predicate is not None else True
+            return _matches(rec, criteria) and (predicate(rec) if predicate is not None else True)
 
         return MeasurementTable([r for r in self._records if ok(r)], skipped=self.skipped)
 
@@ -803,20 +809,7 @@ class PublicMeasurements:
             if k not in names:
                 raise SpecError(f"PublicMeasurements.filter: unknown field {k!r}")
 
-        def ok(r: PublicMeasurement) -> bool:
-            for k, want in criteria.items():
-                got = getattr(r, k)
-                if callable(want):
-                    if not want(got):
-                        return False
-                elif isinstance(want, (set, frozenset, list)):
-                    if got not in want:
-                        return False
-                elif got != want:
-                    return False
-            return True
-
-        return PublicMeasurements(self.path, tuple(r for r in self.rows if ok(r)), self.skipped)
+        return PublicMeasurements(self.path, tuple(r for r in self.rows if _matches(r, criteria)), self.skipped)
 
     def to_table(self) -> MeasurementTable:
         """Pivot into `Measurement` records: one per (source, engine, model, precision, gpu, n_gpu, tp, pp,

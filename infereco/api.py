@@ -88,7 +88,12 @@ def build_problem(model, hardware, *, context_length=None, max_throughput_tokens
     s = search or p.search
     if s not in SEARCHES:
         raise SpecError(f"search={s!r}: unknown search; known searches: {', '.join(SEARCHES)}")
-    a = p.alpha if alpha is None else float(alpha)
+    try:
+        a = p.alpha if alpha is None else float(alpha)
+    except (TypeError, ValueError):
+        raise SpecError(f"alpha={alpha!r}: expected a number >= 0 (the preference exponent)") from None
+    if not (math.isfinite(a) and a >= 0):
+        raise SpecError(f"alpha={alpha!r}: expected a finite number >= 0 (the preference exponent; paper 3, notebook 4)")
     for bits in {p.operand_bits(m.weight_bits, m.activation_bits)}:
         try:
             hw.peak_flop_per_s(bits)
@@ -302,6 +307,7 @@ def pareto_frontier(model: ModelSpec | str | Mapping, hardware: HardwareSpec | s
     >>> f.max_speed().tokens_per_s_per_request > 100
     True
     """
+    _check_backend(backend)
     problem = build_problem(model, hardware, context_length=context_length,
                             max_throughput_tokens_per_s=max_throughput_tokens_per_s, workload=workload, preset=preset,
                             search=search, speculative=speculative, price_usd_per_hour=price_usd_per_hour, alpha=alpha)
@@ -358,6 +364,21 @@ def with_requests(problem: Problem, f: Frontier, serving: Mapping | None = None)
     if mode == "disaggregated":
         chosen.meta["prefill_pool"] = cmp.prefill.to_dict()
     return chosen
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in ("jax", "numpy"):
+        raise SpecError(f"backend={backend!r}: expected 'jax' (jitted, default) or 'numpy' (the reference backend)")
+
+
+def _positive_number(name: str, value) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise SpecError(f"{name}={value!r}: expected a positive finite number") from None
+    if not (v > 0 and math.isfinite(v)):
+        raise SpecError(f"{name}={value!r}: expected a positive finite number")
+    return v
 
 
 def discrete_space(space: DiscreteSpace | Mapping | None) -> DiscreteSpace | None:
@@ -419,8 +440,10 @@ def evaluate_point(model, hardware, *, batch_size: float, n_gpu: float | None = 
     >>> evaluate_point("llama-3-70b", "h100-sxm", tp=8, batch_size=64)["tokens_per_s_per_request"] > 0
     True
     """
-    if not (batch_size > 0 and math.isfinite(batch_size)):
-        raise SpecError(f"batch_size={batch_size}: expected a positive finite number")
+    _check_backend(backend)
+    batch_size = _positive_number("batch_size", batch_size)
+    if n_gpu is not None:
+        n_gpu = _positive_number("n_gpu", n_gpu)
     problem = build_problem(model, hardware, context_length=context_length, preset=preset, speculative=speculative,
                             price_usd_per_hour=price_usd_per_hour)
     ma, ha, spec = _arrays(problem)

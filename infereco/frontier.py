@@ -11,7 +11,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from infereco.errors import InfeasibleError
+from infereco.errors import InfeasibleError, SpecError
 
 # Columns every frontier point carries, in display order, with their units.
 POINT_COLUMNS: dict[str, str] = {
@@ -201,7 +201,7 @@ class Frontier:
         self._require_points()
         a = self.default_alpha if alpha is None else float(alpha)
         if not a >= 0 or not math.isfinite(a):
-            raise ValueError(f"alpha={alpha}: expected a finite number >= 0")
+            raise SpecError(f"alpha={alpha!r}: expected a finite number >= 0 (the preference exponent)")
         score = a * np.log(self.columns["tokens_per_s_per_request"]) - np.log(self.columns["usd_per_million_tokens"])
         return self.point(int(np.argmax(score)))
 

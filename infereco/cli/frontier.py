@@ -74,7 +74,7 @@ def _subsample(n: int, rows: int, x: np.ndarray) -> list[int]:
 
 def run(args) -> int:
     scenario = _scenario_from_args(args)
-    f = frontier_from_scenario(scenario)
+    f = frontier_from_scenario(scenario, where=args.scenario or "default scenario")
     alpha = args.alpha
     if args.json:
         print(f.to_json(alpha))

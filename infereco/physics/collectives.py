@@ -35,7 +35,8 @@ def nccl_time_s(ranks, nodes, message_bytes, hw: HardwareArrays, collective: str
     for base, intra, inter, factor in zip(
         hw.nccl_base_s, hw.nccl_intra_hop_s, hw.nccl_inter_hop_s, hw.nccl_bandwidth_factor
     ):
-        lat = m * (hops_intra * intra + inter * hops_inter) + base
+        # Scaled (calibration) before the protocol choice; fractional ranks/nodes < 1 count no intra-node hop.
+        lat = hw.collective_latency_scale * (m * (xp.maximum(hops_intra, 0.0) * intra + inter * hops_inter) + base)
         bw = bw_unit * (1.0 / factor)
         total = lat + bw
         if best_total is None:
@@ -57,7 +58,7 @@ def ring_time_s(ranks, nodes, message_bytes, hw: HardwareArrays, collective: str
     """
     m = 2.0 if collective == ALLREDUCE else 1.0
     half = 1.0 if collective == ALLREDUCE else 0.5
-    lat = m * (ranks - 1.0) * hw.ring_hop_s
+    lat = hw.collective_latency_scale * m * (ranks - 1.0) * hw.ring_hop_s
     bw = half * (ranks - 1.0) * message_bytes / (ranks * hw.inter_node_bandwidth_bytes_per_s)
     active = ranks > 1.0
     return xp.where(active, lat, 0.0), xp.where(active, bw, 0.0)

@@ -80,7 +80,6 @@ def layout_step_time(m, hw, conv: Conventions, n_gpu, batch, seq_len, context_to
     compute_s = step_flop(m, batch, seq_len, context_tokens) / (n_gpu * hw.flop_per_s)
     kernels = (2.0 if merge else 4.0) * m.n_layers
     launch_s = kernels * hw.kernel_launch_s + hw.step_overhead_s + m.n_layers * hw.layer_overhead_s
-    net_lat = net_lat * hw.collective_latency_scale
     latency = launch_s + net_lat + net_bw + xp.maximum(memory_s, compute_s)
     feasible = fits_in_memory(m, n_gpu, batch, context_tokens, hw.hbm_capacity_bytes) & (pp <= xp.minimum(n_gpu, batch))
     latency = xp.where(feasible, latency, xp.inf)
@@ -197,7 +196,6 @@ def explicit_step_time(m, hw, conv: Conventions, tp, ep, pp, two_d, batch, seq_l
     compute_s = stage_imbalance * step_flop(m, batch, seq_len, context_tokens) / (n_gpu * hw.flop_per_s)
     # Fixed per-step and per-layer overheads are calibration terms (zero from the catalog).
     launch_s = (2.0 if merge else 4.0) * m.n_layers * hw.kernel_launch_s + hw.step_overhead_s + m.n_layers * hw.layer_overhead_s
-    net_lat = net_lat * hw.collective_latency_scale
     latency = launch_s + net_lat + net_bw + xp.maximum(memory_s, compute_s)
     shape = xp.shape(latency)
     full = lambda a: xp.broadcast_to(xp.asarray(a, dtype=xp.float64), shape)  # noqa: E731

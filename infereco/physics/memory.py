@@ -9,7 +9,12 @@ from infereco.physics.structs import ModelArrays
 
 def experts_touched_fraction(m: ModelArrays, tokens, xp=jnp):
     """Expected fraction of routed experts hit by `tokens` i.i.d. uniformly routed tokens: 1 − (1 − 1/s)^n (Eq. 22)."""
-    return 1.0 - (1.0 - 1.0 / m.sparsity) ** tokens
+    # −expm1(n·log1p(−1/s)) avoids the cancellation of 1 − (1 − 1/s)^n when 1/s is small; s = 1 (dense) hits
+    # every expert for any n ≥ 1 (and the reference's 0^n is 1 − 0 = 1 as well).
+    s = xp.maximum(m.sparsity, 1.0)
+    safe = xp.where(s > 1.0, s, 2.0)
+    frac = -xp.expm1(tokens * xp.log1p(-1.0 / safe))
+    return xp.where(s > 1.0, frac, 1.0)
 
 
 def kv_cache_bytes(m: ModelArrays, batch, context_tokens):

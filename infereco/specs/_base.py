@@ -48,7 +48,7 @@ def format_validation_error(exc: pydantic.ValidationError, cls: type[BaseModel],
     what = cls.__name__
     lines = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+        loc = ".".join(str(p) if str(p).isprintable() else repr(p) for p in err["loc"]) or "(root)"
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             known = sorted(cls.model_fields)
@@ -66,4 +66,4 @@ def format_validation_error(exc: pydantic.ValidationError, cls: type[BaseModel],
             lines.append(f"{prefix}{what}: {msg.removeprefix('Value error, ')}")
         else:
             lines.append(f"{prefix}{what}.{loc} = {shown}: {msg.removeprefix('Value error, ')}")
-    return "; ".join(lines)
+    return "; ".join(lines).replace("\n", "\\n")  # always one line, whatever the keys contain

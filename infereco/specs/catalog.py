@@ -82,7 +82,7 @@ def _lookup(kind: str, name: str) -> Path:
     key = normalise_id(name)
     if key not in idx:
         known = _canonical_ids(kind)
-        close = difflib.get_close_matches(key, list(idx), n=3)
+        close = list(dict.fromkeys(idx[c][1][0] for c in difflib.get_close_matches(key, list(idx), n=5)))[:3]
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise CatalogError(f"unknown {kind} id {name!r}.{hint} Known {kind} ids: {', '.join(known)}")
     return idx[key][0]

@@ -107,15 +107,20 @@ def _check_catalog_ids(scenario: Scenario, where: str) -> None:
                 raise CatalogError(f"{where}: {key}: {exc}") from None
 
 
-def frontier_from_scenario(source: str | Path | Mapping[str, Any], **overrides):
-    """The `Frontier` a scenario file (path, YAML text or mapping) describes.
+def frontier_from_scenario(source: str | Path | Mapping[str, Any], *, where: str | None = None, **overrides):
+    """The `Frontier` a scenario file (path, YAML text or mapping) describes; `where` names the source in errors
+    (default: the path, or 'scenario' for a mapping).
 
     >>> f = frontier_from_scenario({"model": "llama-3-8b", "hardware": "h100-sxm"})   # doctest: +SKIP
     """
     from infereco.api import pareto_frontier
 
-    scenario = load_scenario(source)
-    where = str(source) if not isinstance(source, Mapping) else "scenario"
+    where = where or (str(source) if not isinstance(source, Mapping) else "scenario")
+    try:
+        scenario = load_scenario(source)
+    except ScenarioError as exc:
+        msg = str(exc)
+        raise ScenarioError(msg.replace("scenario:", f"{where}:", 1) if msg.startswith("scenario:") else msg) from None
     kwargs = {**scenario.frontier_kwargs(), **overrides}
     _check_catalog_ids(scenario, where)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any, Mapping
 
@@ -194,16 +195,20 @@ def _solve_discrete(problem: Problem, space: DiscreteSpace, backend: str) -> Fro
     pp_ok = batches[None, :] >= table.min_batch[:, None]
     finite = np.isfinite(lat)
     throughput = np.where(finite, batches[None, :] / np.where(finite, lat, 1.0), np.inf)
-    within = throughput <= (np.inf if cap is None else cap)
     rejected["does not fit in memory"] = rejected.get("does not fit in memory", 0) + int((~fits).sum())
     rejected["batch smaller than pipeline stages × DP-attention ranks"] = int((fits & ~pp_ok).sum())
-    rejected["over the demand cap"] = int((fits & pp_ok & ~within).sum())
-    ok = fits & pp_ok & within & finite
+    ok = fits & pp_ok & finite
     latency = np.where(ok, lat, np.inf).ravel()
-    cost = np.where(ok, _as_grid(ev.gpu_s_per_token, lat.shape), np.inf).ravel()
+    gpu_s = _as_grid(ev.gpu_s_per_token, lat.shape)
+    if cap is not None:
+        # An instance faster than the demand runs below capacity: it is paid for all the time but serves only
+        # `cap` tokens/s, so its cost per token is at least n_gpu / cap.
+        gpu_s = np.maximum(gpu_s, table.n_gpu[:, None] / cap)
+    cost = np.where(ok, gpu_s, np.inf).ravel()
     idx = pareto_indices(latency, cost)
     lay_i, b_i = np.divmod(idx, batches.size)
     flat = Evaluation(*(_as_grid(a, lat.shape).ravel()[idx] for a in ev))
+    flat = _served_at_demand(flat, gpu_s.ravel()[idx], batches[b_i], cap)
     n_gpu = table.n_gpu[lay_i]
     extra = {"tp": table.tp[lay_i], "ep": table.ep[lay_i], "pp": table.pp[lay_i], "attn_dp": table.attn_dp[lay_i] > 0.5,
              "max_batch": table.max_batch[lay_i], "kv_capacity_tokens": table.kv_capacity_tokens[lay_i]}
@@ -214,8 +219,18 @@ def _solve_discrete(problem: Problem, space: DiscreteSpace, backend: str) -> Fro
                                  extra_columns=extra, meta=meta, reason=reason, default_alpha=problem.alpha)
     f.columns["tp"] = table.tp[lay_i] if len(idx) else np.zeros(0)
     if cap is not None and len(idx):
+        f.columns["throughput_tokens_per_s"] = np.minimum(f.columns["throughput_tokens_per_s"], cap)
         f.columns["dp"] = np.maximum(1.0, np.floor(cap / f.columns["throughput_tokens_per_s"]))
     return f
+
+
+def _served_at_demand(ev: Evaluation, gpu_s_per_token, batch, cap) -> Evaluation:
+    """Cost and MFU of configurations at the demand they serve (below capacity when over the demand cap)."""
+    if cap is None:
+        return ev
+    lat = np.asarray(ev.latency_s, float)
+    served = np.minimum(1.0, cap * lat / np.asarray(batch, float))
+    return ev._replace(gpu_s_per_token=np.asarray(gpu_s_per_token, float), mfu=np.asarray(ev.mfu, float) * served)
 
 
 def _as_grid(a, shape):
@@ -244,9 +259,13 @@ def _solve_grid(problem: Problem, backend: str, grid: erdil_grid.GridSpec | None
                       backend="numpy")
         latency = ev.latency_s.ravel()
         any_feasible = bool(np.isfinite(latency).any())
-        if cap is not None:
-            latency = np.where(b_full / latency <= cap, latency, np.inf)
-        cost = np.where(np.isfinite(latency), ev.gpu_s_per_token.ravel(), np.inf)
+        gpu_s = ev.gpu_s_per_token.ravel()
+        if cap is not None and problem.search == "erdil-grid":
+            latency = np.where(b_full / latency <= cap, latency, np.inf)  # the reference drops them
+        elif cap is not None:
+            gpu_s = np.maximum(gpu_s, n_full / cap)  # served below capacity (see _solve_discrete)
+        ev = ev._replace(gpu_s_per_token=gpu_s.reshape(np.shape(ev.gpu_s_per_token)))
+        cost = np.where(np.isfinite(latency), gpu_s, np.inf)
         if problem.search == "erdil-grid":
             idx = threshold_scan_indices(latency, cost, erdil_grid.thresholds_s(g))
         else:
@@ -255,8 +274,10 @@ def _solve_grid(problem: Problem, backend: str, grid: erdil_grid.GridSpec | None
         ev = evaluate(ma, ha, problem.conventions, n_axis[:, None], b_axis[None, :], float(w.context_length),
                       parallel_attention=m.parallel_attention, spec=spec, draft_parallel_attention=draft_pa,
                       backend=backend, on_device=True)
-        latency, cost, any_feasible = _capped(ev.latency_s, ev.gpu_s_per_token, jnp.asarray(b_axis)[None, :],
-                                              jnp.inf if cap is None else float(cap))
+        latency, cost, any_feasible = _capped(ev.latency_s, ev.gpu_s_per_token, jnp.asarray(n_axis)[:, None],
+                                              jnp.asarray(b_axis)[None, :], jnp.inf if cap is None else float(cap),
+                                              problem.search == "erdil-grid")
+        ev = ev._replace(gpu_s_per_token=cost)
         any_feasible = bool(any_feasible)
         if problem.search == "erdil-grid":
             chosen = np.asarray(threshold_select(latency, cost, jnp.asarray(erdil_grid.thresholds_s(g))))
@@ -271,16 +292,28 @@ def _solve_grid(problem: Problem, backend: str, grid: erdil_grid.GridSpec | None
         n_full, b_full = n_full[idx], b_full[idx]
         idx = np.arange(idx.size)
     reason = None if len(idx) else _no_point_reason(problem, any_feasible, float(n_axis.max()))
-    return frontier_from_evaluation(ev, n_full, b_full, hw.price_usd_per_hour, idx, meta=_meta(problem),
-                                    reason=reason, default_alpha=problem.alpha)
+    sel = lambda a: np.asarray(a, float).ravel()[idx]  # noqa: E731
+    if problem.search != "erdil-grid" and cap is not None:
+        ev = _served_at_demand(Evaluation(*(sel(a) for a in ev)), sel(ev.gpu_s_per_token), sel(b_full), cap)
+        n_full, b_full, idx = sel(n_full), sel(b_full), np.arange(len(idx))
+    f = frontier_from_evaluation(ev, n_full, b_full, hw.price_usd_per_hour, idx, meta=_meta(problem),
+                                 reason=reason, default_alpha=problem.alpha)
+    if cap is not None and len(f) and problem.search != "erdil-grid":
+        f.columns["throughput_tokens_per_s"] = np.minimum(f.columns["throughput_tokens_per_s"], cap)
+    return f
 
 
-@jax.jit
-def _capped(latency, cost, batch, cap):
-    """Mask configurations over the demand cap (batch / latency > cap); cost = inf where infeasible."""
+@functools.partial(jax.jit, static_argnames=("drop_over_cap",))
+def _capped(latency, cost, n_gpu, batch, cap, drop_over_cap):
+    """Apply the demand cap: the reference drops configurations over it (batch / latency > cap); otherwise they
+    serve the demand below capacity at n_gpu / cap accelerator-seconds per token at least. cost = inf where
+    infeasible."""
     finite = jnp.isfinite(latency)
-    ok = finite & (batch / jnp.where(finite, latency, 1.0) <= cap)
-    return jnp.where(ok, latency, jnp.inf), jnp.where(ok, cost, jnp.inf), jnp.any(finite)
+    if drop_over_cap:
+        ok = finite & (batch / jnp.where(finite, latency, 1.0) <= cap)
+        return jnp.where(ok, latency, jnp.inf), jnp.where(ok, cost, jnp.inf), jnp.any(finite)
+    cost = jnp.maximum(cost, n_gpu / cap)
+    return latency, jnp.where(finite, cost, jnp.inf), jnp.any(finite)
 
 
 def pareto_frontier(model: ModelSpec | str | Mapping, hardware: HardwareSpec | str | Mapping, *,
@@ -430,12 +463,14 @@ def layouts(model, hardware, *, context_length: int = 1000, preset: str | Preset
 def evaluate_point(model, hardware, *, batch_size: float, n_gpu: float | None = None, tp: int | None = None,
                    ep: int = 1, pp: int = 1, tp_2d: bool = False, attn_dp: bool = False, context_length: int = 0,
                    preset: str | Preset = "default", speculative=None, price_usd_per_hour: float | None = None,
-                   engine: str = "vllm", backend: str = "jax") -> dict[str, Any]:
+                   engine: str = "vllm", backend: str = "jax",
+                   max_throughput_tokens_per_s: float | None = None) -> dict[str, Any]:
     """Evaluate one deployment: speed, cost, MFU, bound term and step-time breakdown.
 
     Give `tp` (and optionally `ep`, `pp`, `tp_2d`, `attn_dp` for data-parallel MLA attention) for an explicit
-    integer layout, checked for divisibility and
-    memory fit under `engine`; or `n_gpu` alone for the continuous model's best layout at that GPU count.
+    integer layout, checked for divisibility and memory fit under `engine`; or `n_gpu` alone for the continuous
+    model's best layout at that GPU count. With `max_throughput_tokens_per_s`, a deployment faster than the
+    demand is priced at the demand it serves, as the non-reference searches do.
 
     >>> evaluate_point("llama-3-70b", "h100-sxm", tp=8, batch_size=64)["tokens_per_s_per_request"] > 0
     True
@@ -491,8 +526,14 @@ def evaluate_point(model, hardware, *, batch_size: float, n_gpu: float | None = 
             return {"feasible": False, "reason": f"does not fit: needs {need / 1e9:.3g} GB, "
                     f"{n_gpu:g} × {hw.hbm_capacity_bytes / 1e9:.3g} GB available (or pipeline degree > batch)",
                     "n_gpu": float(n_gpu), "batch_size": float(batch_size)}
+    cap = None
+    if max_throughput_tokens_per_s is not None:
+        cap = _positive_number("max_throughput_tokens_per_s", max_throughput_tokens_per_s)
+        ev = _served_at_demand(ev, np.maximum(np.asarray(ev.gpu_s_per_token, float), n / cap), b, cap)
     f = frontier_from_evaluation(ev, n, b, hw.price_usd_per_hour, np.array([0]), extra_columns=extra,
                                  meta=_meta(problem))
+    if cap is not None:
+        f.columns["throughput_tokens_per_s"] = np.minimum(f.columns["throughput_tokens_per_s"], cap)
     out = f.point(0).to_dict()
     out["feasible"] = True
     return out

@@ -270,11 +270,16 @@ class Frontier:
             raise ImportError("to_dataframe() needs pandas: pip install pandas") from exc
         return pd.DataFrame(self.to_records())
 
-    def plot(self, ax=None, **kwargs):
-        """Plot $/M tokens against tokens/s per request (log y) with the preferred point; returns the Axes."""
-        from infereco.plot.frontier import plot_frontier
+    def plot(self, ax=None, kind: str = "frontier", **kwargs):
+        """Plot the frontier and return the Axes. `kind`: 'frontier' ($/M tokens against tokens/s per request,
+        log y, preferred point marked), 'mfu' (utilisation along the frontier) or 'breakdown' (stacked
+        step-time components along the frontier)."""
+        from infereco.plot.frontier import plot_breakdown, plot_frontier, plot_mfu
 
-        return plot_frontier(self, ax=ax, **kwargs)
+        kinds = {"frontier": plot_frontier, "mfu": plot_mfu, "breakdown": plot_breakdown}
+        if kind not in kinds:
+            raise SpecError(f"kind={kind!r}: expected one of {', '.join(kinds)}")
+        return kinds[kind](self, ax=ax, **kwargs)
 
 
 def _jsonable(obj):

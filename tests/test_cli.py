@@ -84,3 +84,10 @@ def test_frontier_of_a_hugging_face_config(tmp_path, capsys):
     cfg = Path(__file__).parent / "data" / "hf_configs" / "qwen3-8b.json"
     code, out, _ = run(capsys, "frontier", "--config", str(cfg), "--hardware", "h100-sxm", "--plot", str(tmp_path / "q.png"))
     assert code == 0 and "preferred:" in out and (tmp_path / "q.png").exists()
+
+
+@pytest.mark.parametrize("kind", ["mfu", "breakdown"])
+def test_frontier_plot_kinds(tmp_path, capsys, kind):
+    png = tmp_path / f"{kind}.png"
+    code, _, _ = run(capsys, "frontier", "--model", "llama-3-8b", "--plot", str(png), "--plot-kind", kind)
+    assert code == 0 and png.stat().st_size > 10_000

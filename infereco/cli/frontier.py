@@ -37,6 +37,8 @@ def register(sub) -> None:
     p.add_argument("--search", help="search space: discrete (default: integer layouts), erdil-grid (the reference grid), continuous")
     p.add_argument("--alpha", type=float, help="preference exponent for the preferred point (speed^α / price)")
     p.add_argument("--rows", type=int, default=16, help="table rows (log-spaced in speed; 0 = all points)")
+    p.add_argument("--plot-kind", choices=["frontier", "mfu", "breakdown"], default="frontier",
+                   help="what --plot draws: the frontier, MFU along it, or the step-time breakdown")
     add_output_options(p, plot_default="infereco-frontier.png")
     p.set_defaults(func=run)
 
@@ -118,8 +120,11 @@ def run(args) -> int:
                       f"{o['placement'].upper()} the frontier")
     plot_path = None if getattr(args, "no_plot", False) else args.plot
     if plot_path and not f.empty:
-        observed = [(o["name"], o["tokens_per_s"], o["usd_per_million_tokens"]) for o in f.meta.get("observed", [])]
-        ax = f.plot(alpha=alpha, observed=observed or None)
+        if args.plot_kind == "frontier":
+            observed = [(o["name"], o["tokens_per_s"], o["usd_per_million_tokens"]) for o in f.meta.get("observed", [])]
+            ax = f.plot(alpha=alpha, observed=observed or None)
+        else:
+            ax = f.plot(kind=args.plot_kind)
         ax.figure.savefig(plot_path, dpi=130)
         if not (args.json or args.csv):
             print(f"plot written to {plot_path}")

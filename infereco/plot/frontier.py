@@ -69,9 +69,10 @@ def plot_mfu(frontiers, ax=None, labels: Sequence[str] | None = None, title: str
     return finish(ax, title or "Utilisation along the frontier")
 
 
-def plot_breakdown(frontier, ax=None, title: str | None = None):
+def plot_breakdown(frontier, ax=None, title: str | None = None, min_speed: float | None = None):
     """Stacked step-time breakdown (HBM, arithmetic beyond HBM, network bandwidth, collective latency, kernel
-    launches, draft) along the frontier, in ms per step; returns the Axes."""
+    launches, draft) along the frontier, in ms per step; returns the Axes. `min_speed` (tokens/s per request)
+    drops the slow end, whose long steps would otherwise squash the fast one."""
     ax = new_axes(ax)
     f = frontier
     if f.empty:
@@ -80,6 +81,8 @@ def plot_breakdown(frontier, ax=None, title: str | None = None):
         return finish(ax, title or f"Step-time breakdown: empty frontier ({f.reason})")
     x = f.columns["tokens_per_s_per_request"]
     o = np.argsort(x)
+    if min_speed is not None:
+        o = o[x[o] >= min_speed]
     c = {k: np.asarray(f.columns[k], float)[o] * 1e3 for k in
          ("memory_s", "compute_s", "network_bandwidth_s", "network_latency_s", "launch_s", "draft_s")}
     # max(memory, compute) overlaps: show the memory part and the arithmetic that sticks out above it.

@@ -91,3 +91,18 @@ def test_frontier_plot_kinds(tmp_path, capsys, kind):
     png = tmp_path / f"{kind}.png"
     code, _, _ = run(capsys, "frontier", "--model", "llama-3-8b", "--plot", str(png), "--plot-kind", kind)
     assert code == 0 and png.stat().st_size > 10_000
+
+
+def test_cost_plot_production_frontier_and_tornado(tmp_path, capsys):
+    entries = tmp_path / "models.yaml"
+    entries.write_text("entries:\n  - {name: WiNGPT-3.5, quality_score: 76.2, cost_usd: 0.34}\n"
+                       "  - {name: WiNGPT-3.0, quality_score: 69.6, cost_usd: 3.47}\n")
+    code, out, _ = run(capsys, "cost", "--production", str(entries), "--plot", str(tmp_path / "p.png"))
+    assert code == 0 and "dominated by WiNGPT-3.5" in out and (tmp_path / "p.png").stat().st_size > 5_000
+    code, out, _ = run(capsys, "cost", "--purchase-price", "120000", "--currency", "CNY", "--currency-per-usd", "7.09",
+                       "--years", "3", "--power-kw", "0.4", "--pue", "1.5", "--electricity-price", "1",
+                       "--maintenance-rate", "0.03", "--cloud-usd-per-hour", "2.82", "--plot", str(tmp_path / "c.png"))
+    assert code == 0 and "0.7866" in out and (tmp_path / "c.png").stat().st_size > 5_000
+    code, out, _ = run(capsys, "point", "--model", "llama-3-8b", "--hardware", "h100-sxm", "--tp", "1", "--batch", "8",
+                       "--tornado", str(tmp_path / "t.png"))
+    assert code == 0 and (tmp_path / "t.png").stat().st_size > 5_000

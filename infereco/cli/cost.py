@@ -69,6 +69,12 @@ def register(subparsers: Any) -> None:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print JSON")
     fmt.add_argument("--csv", action="store_true", help="print CSV")
+    p.add_argument("--plot", metavar="FILE", help="write a PNG: the hourly breakdown (and the break-even curve with "
+                   "--cloud-usd-per-hour), or the production frontier with --production")
+    p.add_argument("--production", metavar="ENTRIES", help="YAML list of {name, quality_score, cost_usd}: print the "
+                   "quality-vs-cost production frontier, the dominated entries and the cost-effectiveness zone")
+    p.add_argument("--min-quality-per-usd", type=float, default=1.0,
+                   help="with --production: the zone ends where quality per extra dollar falls below this")
     p.set_defaults(func=run)
 
 
@@ -107,7 +113,43 @@ def _describe(b: dict[str, Any]) -> str:
     return head + f"u* = {u:.3f}: owning is cheaper when the GPUs work more than {u:.1%} of calendar hours"
 
 
+def _production(args: argparse.Namespace) -> int:
+    from infereco.economics.production_frontier import cost_effectiveness_zone, production_frontier
+    from infereco.errors import SpecError
+    from infereco.specs.yaml_io import parse_yaml_text
+
+    try:
+        text = open(args.production, encoding="utf-8").read()
+    except OSError as exc:
+        raise SpecError(f"{args.production}: cannot read ({exc.strerror})") from None
+    data = parse_yaml_text(text, args.production)
+    entries = data.get("entries") if isinstance(data, dict) else data
+    if not isinstance(entries, list) or not entries:
+        raise SpecError(f"{args.production}: expected a list of {{name, quality_score, cost_usd}} (or entries: [...])")
+    pf = production_frontier(entries)
+    zone = cost_effectiveness_zone(pf, min_quality_per_usd=args.min_quality_per_usd)
+    if args.json:
+        json.dump({"frontier": [e.model_dump() for e in pf.frontier],
+                   "dominated": [{"entry": d[0].model_dump(), "dominated_by": d[1].name} if isinstance(d, tuple)
+                                 else str(d) for d in pf.dominated],
+                   "zone": str(zone)}, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print(pf)
+        print(zone)
+    if args.plot:
+        from infereco.plot.economics import plot_production_frontier
+
+        ax = plot_production_frontier(pf, zone=zone)
+        ax.figure.savefig(args.plot, dpi=130)
+        if not args.json:
+            print(f"plot written to {args.plot}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.production:
+        return _production(args)
     spec = _spec(args)
     breakdown = hourly_cost(spec)
     breakevens = _breakevens(spec, args.cloud_usd_per_hour)
@@ -135,4 +177,18 @@ def run(args: argparse.Namespace) -> int:
         print(breakdown, file=out)
         for b in breakevens:
             print(_describe(b), file=out)
+    if args.plot:
+        import matplotlib.pyplot as plt
+
+        from infereco.plot.economics import plot_breakeven, plot_hourly_cost
+
+        n = 2 if args.cloud_usd_per_hour else 1
+        fig, axes = plt.subplots(1, n, figsize=(6.5 * n, 4.2), dpi=110, squeeze=False)
+        plot_hourly_cost(breakdown, ax=axes[0][0])
+        if n == 2:
+            plot_breakeven(spec, args.cloud_usd_per_hour, ax=axes[0][1])
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=130)
+        if not (args.json or args.csv):
+            print(f"plot written to {args.plot}", file=out)
     return 0

@@ -31,6 +31,8 @@ def register(sub) -> None:
     p.add_argument("--preset", default="default", help="default, erdil-2024, erdil-paper")
     p.add_argument("--engine", default="vllm", help="memory-fit rule: vllm, sglang, trtllm, ideal")
     p.add_argument("--price", type=float, default=None, help="USD per accelerator-hour")
+    p.add_argument("--tornado", metavar="FILE", help="write a tornado plot of the elasticities of $/M tokens "
+                   "(jax.grad) with respect to price, bandwidths, FLOP/s, latencies and utilisation")
     add_output_options(p)
     p.set_defaults(func=run)
 
@@ -55,6 +57,18 @@ def run(args) -> int:
     rows = [[label, q.get(key)] for label, key in SHOW if key in q]
     print(f"{args.model} on {args.hardware}, context {args.context_length:,} tokens, preset {args.preset}\n")
     print(table(rows, ["quantity", "value"]))
+    if args.tornado:
+        from infereco.economics.sensitivity import cost_elasticities
+        from infereco.plot.economics import plot_tornado
+
+        el = cost_elasticities(args.model, args.hardware, tp=args.tp, ep=args.ep, pp=args.pp, tp_2d=args.tp_2d,
+                               batch_size=args.batch, context_length=args.context_length, preset=args.preset,
+                               price_usd_per_hour=args.price, engine=args.engine) if args.n_gpu is None else \
+            cost_elasticities(args.model, args.hardware, n_gpu=args.n_gpu, batch_size=args.batch,
+                              context_length=args.context_length, preset=args.preset, price_usd_per_hour=args.price)
+        ax = plot_tornado(el)
+        ax.figure.savefig(args.tornado, dpi=130, bbox_inches="tight")
+        print(f"tornado plot written to {args.tornado}")
     if args.plot:
         import matplotlib.pyplot as plt
 

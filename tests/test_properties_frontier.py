@@ -201,7 +201,7 @@ def _floor_and_top(f):
 
 
 @settings(max_examples=examples(15, 1_000))
-@given(kw=frontier_inputs(cap=False), factor=log_uniform(1.001, 1e3))
+@given(kw=frontier_inputs(), factor=log_uniform(1.001, 1e3))
 def test_every_term_slower_never_lowers_the_cost_floor_or_raises_the_top_speed(kw, factor):
     base = pareto_frontier(**kw)
     slow = pareto_frontier(**{**kw, "hardware": slow_everything(kw["hardware"], factor)})
@@ -215,7 +215,7 @@ def test_every_term_slower_never_lowers_the_cost_floor_or_raises_the_top_speed(k
 
 
 @settings(max_examples=examples(15, 1_000))
-@given(kw=frontier_inputs(cap=False), which=st.sampled_from(IMPROVEMENTS), factor=log_uniform(1.001, 1e3))
+@given(kw=frontier_inputs(), which=st.sampled_from(IMPROVEMENTS), factor=log_uniform(1.001, 1e3))
 def test_a_faster_term_never_lowers_the_top_speed_or_raises_the_cost_floor(kw, which, factor):
     base = pareto_frontier(**kw)
     fast = pareto_frontier(**{**kw, "hardware": improve(kw["hardware"], which, factor)})
@@ -312,7 +312,7 @@ def test_faster_hardware_is_never_dearer_under_a_demand_cap():
 
 # ---- the discrete search (the default) ---------------------------------------------------------------------
 @settings(max_examples=examples(8, 500))
-@given(kw=frontier_inputs(cap=False))
+@given(kw=frontier_inputs())
 def test_discrete_frontier_is_sorted_finite_and_re_evaluates(kw):
     """The default search (integer TP × EP × PP layouts): the same laws, each point re-evaluated through
     `evaluate_point(tp=..., ep=..., pp=..., tp_2d=...)`."""
@@ -334,7 +334,8 @@ def test_discrete_frontier_is_sorted_finite_and_re_evaluates(kw):
         if "attn_dp" in p:
             layout["attn_dp"] = bool(p["attn_dp"])
         q = evaluate_point(kw["model"], kw["hardware"], batch_size=p["batch_size"], context_length=kw["context_length"],
-                           preset=kw["preset"], speculative=kw.get("speculative"), backend="numpy", **layout)
+                           preset=kw["preset"], speculative=kw.get("speculative"), backend="numpy",
+                           max_throughput_tokens_per_s=kw.get("max_throughput_tokens_per_s"), **layout)
         assert q["feasible"], (layout, q.get("reason"))
         for k in ("tokens_per_s_per_request", "usd_per_million_tokens", "mfu", "n_gpu", "latency_s"):
             assert q[k] == pytest.approx(p[k], rel=1e-9, abs=0), f"point {i} {layout}: {k} {p[k]!r} -> {q[k]!r}"

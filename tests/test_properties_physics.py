@@ -198,7 +198,7 @@ def test_jax_and_numpy_agree_on_every_compiled_structure(case):
     _assert_backends_agree(case)
 
 
-# ---- known bug -----------------------------------------------------------------------------------------------
+# ---- bugs these laws found (fixed; the tests guard the fixes) ---------------------------------------------
 def test_nccl_latency_is_never_negative():
     from infereco import load_model
     from infereco.specs.hardware import NcclProtocol

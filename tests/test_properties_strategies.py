@@ -138,13 +138,8 @@ def nccl_protocol_sets(draw, n: int | None = None) -> tuple[NcclProtocol, ...]:
     time_s = st.one_of(st.just(0.0), log_uniform(1e-8, 1e-4))
     protocols = []
     for i in range(count):
-        intra = draw(time_s)
-        # A hop between nodes is never faster than one inside a node. (With inter_hop_s < intra_hop_s / 2 and
-        # node_size 1, the NCCL latency formula goes negative: a known bug, see
-        # tests/test_properties_physics.py::test_nccl_latency_is_never_negative.)
-        inter = intra + draw(time_s)
-        protocols.append(NcclProtocol(name=f"P{i}", base_s=draw(time_s), intra_hop_s=intra, inter_hop_s=inter,
-                                      bandwidth_factor=draw(st.floats(0.05, 1.0))))
+        protocols.append(NcclProtocol(name=f"P{i}", base_s=draw(time_s), intra_hop_s=draw(time_s),
+                                      inter_hop_s=draw(time_s), bandwidth_factor=draw(st.floats(0.05, 1.0))))
     return tuple(protocols)
 
 
@@ -164,10 +159,9 @@ def hardware_specs(draw, collectives: str | None = None, jax_structure: bool = F
     coll = "nccl" if jax_structure else (collectives or draw(st.sampled_from(["nccl", "ring"])))
     calibration = {}  # fitted terms, where this version of the spec has them (zero / one in the catalog)
     if "step_overhead_s" in HardwareSpec.model_fields and draw(st.booleans()):
-        # collective_latency_scale stays 1: with another value, a faster NCCL hop can make a step slower (known
-        # bug, tests/test_properties_physics.py::test_collective_latency_scale_keeps_faster_hops_faster)
         calibration = dict(step_overhead_s=draw(st.one_of(st.just(0.0), log_uniform(1e-6, 1e-2))),
-                           layer_overhead_s=draw(st.one_of(st.just(0.0), log_uniform(1e-8, 1e-4))))
+                           layer_overhead_s=draw(st.one_of(st.just(0.0), log_uniform(1e-8, 1e-4))),
+                           collective_latency_scale=draw(log_uniform(0.1, 10.0)))
     return HardwareSpec.validated(dict(
         **calibration,
         name="random-accelerator",

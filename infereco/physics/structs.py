@@ -71,6 +71,8 @@ class Conventions:
     - `spec_convention`: 'notebook' ((1 − α^(γ+1))/(1 − α) tokens, a (γ+1)-token target pass) or
       'paper' (Eq. 46: (1 − α^γ)/(1 − α), a γ-token target pass).
     - `reference_qkv_bytes`: the notebook omits the activation precision on the QKV outputs it re-reads.
+    - `draft_shares_memory`: the draft model's weights and KV cache count against the same HBM as the target's
+      (the notebook checks each model's fit on its own).
     """
 
     tp_2d_options: tuple[bool, ...] = (True, False)
@@ -79,6 +81,7 @@ class Conventions:
     parallel_attention_merges_collectives: bool = True
     spec_convention: Literal["notebook", "paper"] = "notebook"
     reference_qkv_bytes: bool = False  # count QKV outputs at 1 byte per element, as the reference notebook does
+    draft_shares_memory: bool = True  # speculative decoding: target and draft weights + KV must fit together
 
 
 def model_arrays(model: ModelSpec) -> ModelArrays:

@@ -114,6 +114,11 @@ def evaluate_configs(m: ModelArrays, hw: HardwareArrays, conv: Conventions, n_gp
             )
 
         latency, parts, draft_s, gamma_best = _fold(xp, spec.max_draft_tokens, body, (latency, parts, draft_s, gamma_best))
+    if spec is not None and layout is None and conv.draft_shares_memory:
+        # Target and draft share the instance's HBM (the discrete search's layouts already count the draft).
+        need = (m.weight_bytes * m.total_params + spec.draft.weight_bytes * spec.draft.total_params
+                + (m.kv_cache_bytes_per_token + spec.draft.kv_cache_bytes_per_token) * context_tokens * batch)
+        latency = xp.where(n_gpu * hw.hbm_capacity_bytes >= need, latency, xp.inf)
     finite = xp.isfinite(latency)
     safe_latency = xp.where(finite, latency, 1.0)
     flop = step_flop(m, batch, 1.0, context_tokens)

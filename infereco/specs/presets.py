@@ -116,7 +116,7 @@ PRESETS: dict[str, Preset] = {
         name="erdil-2024",
         description="The reference notebook's assumptions (ege-erdil/inference-economics @ 589a102).",
         conventions=Conventions(parallel_attention_merges_collectives=False, spec_convention="notebook",
-                                reference_qkv_bytes=True),
+                                reference_qkv_bytes=True, draft_shares_memory=False),
         search="erdil-grid",
         alpha=4.0,
         operand_bits_rule="weights",

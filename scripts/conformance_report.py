@@ -31,14 +31,8 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_REFERENCE = REPO.parent / "shared" / "reference" / "erdil"
 DOC = REPO / "docs" / "validation.md"
 
-# The reference's model and GPU names → infereco catalog ids (+ overrides).
-MODELS = {
-    "LLaMa 3 70B": "llama-3-70b",
-    "LLaMa 3 8B": "llama-3-8b",
-    "LLaMa 3 70B 8-bit": {"base": "llama-3-70b", "weight_bits": 8},
-    "LLaMa 3 70B 4-bit": {"base": "llama-3-70b", "weight_bits": 4},
-}
-HARDWARE = {"H100": "h100-sxm"}
+from infereco.specs.presets import ERDIL_2024_HARDWARE as HARDWARE  # noqa: E402  reference names → catalog
+from infereco.specs.presets import ERDIL_2024_MODELS as MODELS  # noqa: E402
 ALPHA = 4.0  # the notebook's preference exponent
 START = time.perf_counter()
 CONTRACT = {"median": 0.005, "p95": 0.02, "max_speed": 0.01, "preferred": 0.02}

@@ -11,14 +11,9 @@ import pytest
 from infereco import pareto_frontier
 from tests.conftest import load_reference
 
-# The reference's model names → infereco catalog ids (+ overrides).
-MODELS = {
-    "LLaMa 3 70B": "llama-3-70b",
-    "LLaMa 3 8B": "llama-3-8b",
-    "LLaMa 3 70B 8-bit": {"base": "llama-3-70b", "weight_bits": 8},
-    "LLaMa 3 70B 4-bit": {"base": "llama-3-70b", "weight_bits": 4},
-}
-HARDWARE = {"H100": "h100-sxm"}
+# The reference's model and GPU names → infereco catalog ids (+ overrides).
+from infereco.specs.presets import ERDIL_2024_HARDWARE as HARDWARE  # noqa: E402
+from infereco.specs.presets import ERDIL_2024_MODELS as MODELS  # noqa: E402
 
 
 def _cases():

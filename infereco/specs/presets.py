@@ -140,6 +140,29 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+# The reference notebook's model and GPU names (as in its output files) → catalog ids and overrides, so that its
+# frontiers can be recomputed with preset 'erdil-2024'.
+ERDIL_2024_MODELS: dict[str, str | dict[str, Any]] = {
+    "LLaMa 3 70B": "llama-3-70b",
+    "LLaMa 3 8B": "llama-3-8b",
+    "LLaMa 3 70B 8-bit": {"base": "llama-3-70b", "weight_bits": 8},
+    "LLaMa 3 70B 4-bit": {"base": "llama-3-70b", "weight_bits": 4},
+    "LLaMa 3 405B": "llama-3.1-405b",
+    "LLaMa 3 8B MQA": "llama-3-8b-mqa",
+    "LLaMa 3 70B MQA": "llama-3-70b-mqa",
+    "Mixtral 8x22B": "mixtral-8x22b",
+    "Mistral Large 2": "mistral-large-2",
+    "GPT-3": "gpt-3",
+    "GPT-4": "gpt-4",
+    "PaLM 540B": "palm-540b",
+    "PaLM 8B": "palm-8b",
+}
+ERDIL_2024_HARDWARE: dict[str, str] = {
+    "H100": "h100-sxm", "H200": "h200", "A100": "a100-sxm-80g", "V100": "v100", "TPU v4": "tpu-v4",
+    "Groq LPU": "groq-lpu",
+}
+
+
 def get_preset(name: str | Preset) -> Preset:
     """The preset named `name` ('default', 'erdil-2024', 'erdil-paper')."""
     if isinstance(name, Preset):

@@ -216,10 +216,10 @@ def _solve_discrete(problem: Problem, space: DiscreteSpace, backend: str) -> Fro
             "configurations": int(len(table) * batches.size)}
     reason = None if len(idx) else _no_point_reason(problem, bool(np.any(fits & pp_ok & finite)), float(np.max(table.n_gpu)))
     f = frontier_from_evaluation(flat, n_gpu, batches[b_i], hw.price_usd_per_hour, np.arange(len(idx)),
-                                 extra_columns=extra, meta=meta, reason=reason, default_alpha=problem.alpha)
+                                 extra_columns=extra, meta=meta, reason=reason, default_alpha=problem.alpha,
+                                 served_cap_tokens_per_s=cap)
     f.columns["tp"] = table.tp[lay_i] if len(idx) else np.zeros(0)
     if cap is not None and len(idx):
-        f.columns["throughput_tokens_per_s"] = np.minimum(f.columns["throughput_tokens_per_s"], cap)
         f.columns["dp"] = np.maximum(1.0, np.floor(cap / f.columns["throughput_tokens_per_s"]))
     return f
 
@@ -296,11 +296,9 @@ def _solve_grid(problem: Problem, backend: str, grid: erdil_grid.GridSpec | None
     if problem.search != "erdil-grid" and cap is not None:
         ev = _served_at_demand(Evaluation(*(sel(a) for a in ev)), sel(ev.gpu_s_per_token), sel(b_full), cap)
         n_full, b_full, idx = sel(n_full), sel(b_full), np.arange(len(idx))
-    f = frontier_from_evaluation(ev, n_full, b_full, hw.price_usd_per_hour, idx, meta=_meta(problem),
-                                 reason=reason, default_alpha=problem.alpha)
-    if cap is not None and len(f) and problem.search != "erdil-grid":
-        f.columns["throughput_tokens_per_s"] = np.minimum(f.columns["throughput_tokens_per_s"], cap)
-    return f
+    return frontier_from_evaluation(ev, n_full, b_full, hw.price_usd_per_hour, idx, meta=_meta(problem),
+                                    reason=reason, default_alpha=problem.alpha,
+                                    served_cap_tokens_per_s=None if problem.search == "erdil-grid" else cap)
 
 
 @functools.partial(jax.jit, static_argnames=("drop_over_cap",))
@@ -531,9 +529,7 @@ def evaluate_point(model, hardware, *, batch_size: float, n_gpu: float | None = 
         cap = _positive_number("max_throughput_tokens_per_s", max_throughput_tokens_per_s)
         ev = _served_at_demand(ev, np.maximum(np.asarray(ev.gpu_s_per_token, float), n / cap), b, cap)
     f = frontier_from_evaluation(ev, n, b, hw.price_usd_per_hour, np.array([0]), extra_columns=extra,
-                                 meta=_meta(problem))
-    if cap is not None:
-        f.columns["throughput_tokens_per_s"] = np.minimum(f.columns["throughput_tokens_per_s"], cap)
+                                 meta=_meta(problem), served_cap_tokens_per_s=cap)
     out = f.point(0).to_dict()
     out["feasible"] = True
     return out

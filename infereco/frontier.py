@@ -301,8 +301,11 @@ def _jsonable(obj):
 
 def frontier_from_evaluation(ev, n_gpu: np.ndarray, batch: np.ndarray, price_usd_per_hour: float,
                              indices: np.ndarray, extra_columns: dict[str, np.ndarray] | None = None,
-                             meta=None, reason=None, default_alpha: float = 3.0) -> Frontier:
-    """Build a `Frontier` from an `Evaluation` (flat arrays) and the chosen point indices."""
+                             meta=None, reason=None, default_alpha: float = 3.0,
+                             served_cap_tokens_per_s: float | None = None) -> Frontier:
+    """Build a `Frontier` from an `Evaluation` (flat arrays) and the chosen point indices.
+
+    `served_cap_tokens_per_s`: instances faster than this demand serve only it (throughput capped)."""
     lat = np.asarray(ev.latency_s).ravel()[indices]
     n = np.asarray(n_gpu, float).ravel()[indices] if np.ndim(n_gpu) else np.full(len(indices), float(n_gpu))
     b = np.asarray(batch, float).ravel()[indices]
@@ -315,7 +318,8 @@ def frontier_from_evaluation(ev, n_gpu: np.ndarray, batch: np.ndarray, price_usd
         "mfu": pick(ev.mfu),
         "latency_s": lat,
         "gpu_s_per_token": pick(ev.gpu_s_per_token),
-        "throughput_tokens_per_s": b / lat,
+        "throughput_tokens_per_s": b / lat if served_cap_tokens_per_s is None
+        else np.minimum(b / lat, served_cap_tokens_per_s),
         "bound": bound_term(pick(ev.memory_s), pick(ev.compute_s), pick(ev.network_bandwidth_s),
                             pick(ev.network_latency_s), pick(ev.launch_s)),
         "memory_s": pick(ev.memory_s),

@@ -223,7 +223,7 @@ class Frontier:
         """The same frontier at another accelerator price: every $ column scales exactly, nothing else moves."""
         old = float(self.meta.get("price_usd_per_hour", 0.0))
         if not (price_usd_per_hour > 0 and old > 0):
-            raise ValueError(f"price_usd_per_hour={price_usd_per_hour}: expected a positive price")
+            raise SpecError(f"price_usd_per_hour={price_usd_per_hour!r}: expected a positive price in USD per hour")
         cols = dict(self.columns)
         if "usd_per_million_tokens" in cols:
             cols["usd_per_million_tokens"] = cols["usd_per_million_tokens"] * (price_usd_per_hour / old)

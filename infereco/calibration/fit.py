@@ -99,6 +99,8 @@ QUANTITY_UNITS = {"tpot_s": "s", "ttft_s": "s", "output_throughput_tokens_per_s"
                   "request_throughput_per_s": "req/s"}
 PARAM_BOUNDS: dict[str, tuple[float, float]] = {
     "bandwidth_utilization": (1e-3, 1.0),
+    "attention_bandwidth_utilization": (1e-3, 1.0),
+    "memory_compute_overlap": (1e-3, 1.0),
     "flop_utilization": (1e-3, 1.0),
     "prefill_flop_utilization": (1e-3, 1.0),
     "step_overhead_s": (1e-7, 10.0),
@@ -109,8 +111,13 @@ PARAM_BOUNDS: dict[str, tuple[float, float]] = {
 }
 PARAM_UNITS = {"step_overhead_s": "s", "layer_overhead_s": "s", "request_overhead_s": "s",
                "first_token_delay_s": "s"}
-AUTO_PRIORITY = ("step_overhead_s", "flop_utilization", "bandwidth_utilization", "prefill_flop_utilization",
+AUTO_PRIORITY = ("step_overhead_s", "flop_utilization", "prefill_flop_utilization", "attention_bandwidth_utilization",
+                 "bandwidth_utilization", "memory_compute_overlap",
                  "request_overhead_s", "first_token_delay_s", "layer_overhead_s", "collective_latency_scale")
+# Terms fit="auto" leaves at their spec/engine value: structural choices (how far memory and compute overlap is
+# a property of how the hardware executes a step, set in the spec from that) and the client-side burst delay
+# (for data whose streaming is suspect); `fit=[...]` can still name them.
+NAMED_ONLY = ("memory_compute_overlap", "first_token_delay_s")
 _PENALTY = 10.0  # log-residual used where a prediction is not finite (an infeasible parameter region)
 
 
@@ -566,7 +573,8 @@ def _auto_select(sm, runs, start, candidates, meas_q, wq, tol) -> tuple[list[str
     # a parameter counts as visible if it matters anywhere in that plausible region, and as collinear only if it
     # is collinear everywhere there.
     points = [dict(start)]
-    for k in ("flop_utilization", "prefill_flop_utilization", "bandwidth_utilization"):
+    for k in ("flop_utilization", "prefill_flop_utilization", "bandwidth_utilization",
+              "attention_bandwidth_utilization"):
         points.append({**start, k: start[k] * 0.3})
     points.append({k: (v * 0.2 if k.endswith("overhead_s") else v) for k, v in start.items()})
     cols = []
@@ -615,6 +623,10 @@ def _initial(sm: ServingModel, runs: ServingRuns, init: Mapping[str, float] | No
         start["prefill_flop_utilization"] = start["flop_utilization"]
     if start["bandwidth_utilization"] >= 1.0:
         start["bandwidth_utilization"] = 0.75
+    if start["memory_compute_overlap"] >= 1.0:  # the paper's full overlap is a bound; start half-way
+        start["memory_compute_overlap"] = 0.5
+    if not math.isfinite(start["attention_bandwidth_utilization"]):  # unset: start where it is tied to
+        start["attention_bandwidth_utilization"] = start["bandwidth_utilization"]
     if start["step_overhead_s"] <= 0:
         ok = np.isfinite(tpot)
         if ok.any():  # a third of the mean TPOT at the lowest concurrency measured
@@ -710,6 +722,8 @@ def calibrate(measurements, model, hardware, *, tp: int | None = None, engine: E
     elif "tpot_s" not in meas_q:
         dropped["first_token_delay_s"] = "not identifiable (needs TPOT and TTFT)"
     if fit == "auto":
+        for k in NAMED_ONLY:
+            dropped.setdefault(k, "structural term: kept at the spec's value unless named in fit=[...]")
         cand = [k for k in cand if k not in dropped]
         wq0 = {q: w_user[q] for q in meas_q}
         names, more = _auto_select(sm, runs, start, cand, meas_q, wq0, identify_tol)

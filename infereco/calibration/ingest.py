@@ -33,6 +33,7 @@ import numpy as np
 from infereco.errors import SpecError
 
 __all__ = [
+    "BURST_ITL_RATIO",
     "CSV_COLUMNS",
     "PUBLIC_MEASUREMENTS_ENV",
     "Measurement",
@@ -46,6 +47,9 @@ __all__ = [
 ]
 
 PUBLIC_MEASUREMENTS_ENV = "INFERECO_PUBLIC_MEASUREMENTS"
+# A run whose median inter-token latency is below this share of its mean TPOT streamed in bursts
+# (`Measurement.bursty_streaming`).
+BURST_ITL_RATIO = 0.25
 
 _STATS = ("mean", "median", "p99", "std")
 _LATENCIES = ("ttft", "tpot", "itl", "e2el")
@@ -126,6 +130,28 @@ class Measurement:
     @property
     def unlimited_concurrency(self) -> bool:
         return math.isinf(self.max_concurrency)
+
+    @property
+    def bursty_streaming(self) -> str | None:
+        """Why this run's TTFT and TPOT do not time the engine (None when they do, or cannot be checked).
+
+        A streaming client times each chunk as it reads it. When the client or the API server is short of CPU,
+        chunks queue up and are read in a burst: most inter-token gaps are ~0, the first token's time absorbs
+        the decode time that went unread, and TPOT = (latency − TTFT)/(output − 1) shrinks. The sign is a
+        median inter-token latency far below the mean TPOT (below `BURST_ITL_RATIO` of it; an engine that keeps
+        up has a median ITL near the decode step, ≥ 0.5·TPOT even when prefills stall some steps). End-to-end
+        latency and throughputs do not depend on the split and stay valid.
+
+        >>> Measurement("x", "m", 128, 64, mean_tpot_s=2e-4, median_itl_s=0.0).bursty_streaming[:33]
+        'tokens arrived in bursts (median'
+        """
+        itl, tpot = self.median_itl_s, self.mean_tpot_s
+        if itl is None or tpot is None or not (tpot > 0 and math.isfinite(tpot)) or self.output_len < 3:
+            return None
+        if itl < BURST_ITL_RATIO * tpot:
+            return (f"tokens arrived in bursts (median ITL {itl * 1e3:.3g} ms < {BURST_ITL_RATIO:g} × mean TPOT "
+                    f"{tpot * 1e3:.3g} ms): TTFT and TPOT time the client, not the engine")
+        return None
 
     def scenario(self, keys: Sequence[str] | None = None) -> Scenario:
         """This run's scenario, lengths rounded to whole tokens (`MeasurementTable.scenarios` groups runs)."""

@@ -90,7 +90,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from infereco.errors import SpecError
-from infereco.physics.latency import explicit_step_time
+from infereco.physics.latency import explicit_step_time, roofline_s
 from infereco.physics.prefill import without_embedding_flop
 from infereco.physics.structs import HardwareArrays
 from infereco.specs.hardware import HardwareSpec
@@ -108,8 +108,10 @@ __all__ = [
 # Hardware-spec calibration fields, plus the serving model's own per-request term.
 HARDWARE_PARAMS = (
     "bandwidth_utilization",
+    "attention_bandwidth_utilization",
     "flop_utilization",
     "prefill_flop_utilization",
+    "memory_compute_overlap",
     "step_overhead_s",
     "layer_overhead_s",
     "collective_latency_scale",
@@ -197,6 +199,8 @@ class ServingRuns:
     measured: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
     labels: tuple[str, ...] = ()
     models: tuple[str, ...] = ()  # per-run model key (for calibrations over several models); "" = the one model
+    # (label, why) for measured values left out (set to nan), e.g. TTFT/TPOT of runs that streamed in bursts.
+    excluded: tuple[tuple[str, str], ...] = ()
 
     def __len__(self) -> int:
         return int(self.input_len.size)
@@ -229,8 +233,12 @@ class ServingRuns:
         return cls(p, o, c, lam, t, st, npr, meas, lab, mod)
 
     @classmethod
-    def from_measurements(cls, table, *, tp: int | None = None, static: bool | Sequence[bool] = False) -> ServingRuns:
-        """Runs from `Measurement` records (a `MeasurementTable` or a list); `tp` overrides the records' TP."""
+    def from_measurements(cls, table, *, tp: int | None = None, static: bool | Sequence[bool] = False,
+                          drop_bursty: bool = True) -> ServingRuns:
+        """Runs from `Measurement` records (a `MeasurementTable` or a list); `tp` overrides the records' TP.
+
+        `drop_bursty`: leave out (nan) the TTFT and TPOT of runs whose tokens reached the client in bursts
+        (`Measurement.bursty_streaming`; their throughputs stay); `excluded` says which and why."""
         recs = list(table)
         if not recs:
             raise SpecError("serving runs: no measurements given")
@@ -244,20 +252,29 @@ class ServingRuns:
             "output_throughput_tokens_per_s": col("output_throughput_tokens_per_s"),
             "request_throughput_per_s": col("request_throughput_per_s"),
         }
-        return cls.make(
+        excluded = []
+        if drop_bursty:
+            for i, r in enumerate(recs):
+                why = r.bursty_streaming
+                if why:
+                    measured["tpot_s"][i] = measured["ttft_s"][i] = np.nan
+                    excluded.append((_label(r), why))
+        runs = cls.make(
             col("input_len"), col("output_len"), concurrency=col("max_concurrency"),
             request_rate=col("request_rate"), tp=tp if tp is not None else np.array([r.tp for r in recs], float),
             static=static,
             num_prompts=np.array([np.inf if r.num_prompts is None else float(r.num_prompts) for r in recs]),
             measured=measured, labels=[_label(r) for r in recs], models=[str(r.model) for r in recs],
         )
+        return dataclasses.replace(runs, excluded=tuple(excluded))
 
     def subset(self, mask) -> ServingRuns:
         idx = np.flatnonzero(np.asarray(mask)) if np.asarray(mask).dtype == bool else np.asarray(mask, int)
         return ServingRuns(self.input_len[idx], self.output_len[idx], self.concurrency[idx], self.request_rate[idx],
                            self.tp[idx], self.static[idx], self.num_prompts[idx],
                            {k: v[idx] for k, v in self.measured.items()}, tuple(self.labels[i] for i in idx),
-                           tuple(self.models[i] for i in idx) if self.models else ())
+                           tuple(self.models[i] for i in idx) if self.models else (),
+                           tuple(e for e in self.excluded if e[0] in {self.labels[i] for i in idx}))
 
 
 def _label(r) -> str:
@@ -330,6 +347,10 @@ class ServingModel:
             "flop_utilization": float(hw.flop_utilization),
             "prefill_flop_utilization": float(hw.prefill_flop_utilization if hw.prefill_flop_utilization is not None
                                               else hw.flop_utilization),
+            # nan = unset: KV reads run at `bandwidth_utilization` (tied to it, whatever value it takes).
+            "attention_bandwidth_utilization": (math.nan if hw.attention_bandwidth_utilization is None
+                                                else float(hw.attention_bandwidth_utilization)),
+            "memory_compute_overlap": float(hw.memory_compute_overlap),
             "step_overhead_s": float(hw.step_overhead_s),
             "layer_overhead_s": float(hw.layer_overhead_s),
             "collective_latency_scale": float(hw.collective_latency_scale),
@@ -351,7 +372,10 @@ class ServingModel:
         peak_bw = float(self.hardware.hbm_bandwidth_bytes_per_s)
         common = {"hbm_bandwidth_bytes_per_s": peak_bw * p["bandwidth_utilization"],
                       "step_overhead_s": p["step_overhead_s"], "layer_overhead_s": p["layer_overhead_s"],
-                      "collective_latency_scale": p["collective_latency_scale"]}
+                      "collective_latency_scale": p["collective_latency_scale"],
+                      "memory_compute_overlap": p["memory_compute_overlap"]}
+        attn = p["attention_bandwidth_utilization"]
+        common["kv_read_time_scale"] = p["bandwidth_utilization"] / attn if math.isfinite(attn) else 1.0
         dec = b._replace(flop_per_s=b.peak_flop_per_s * p["flop_utilization"], **common)
         pre = b._replace(flop_per_s=b.peak_flop_per_s * p["prefill_flop_utilization"], **common)
         return dec, pre
@@ -359,7 +383,8 @@ class ServingModel:
     def hardware_spec(self, params: Mapping[str, float] | None = None, **changes: Any) -> HardwareSpec:
         """The validated hardware spec with the calibration fields set from `params` (request overhead aside)."""
         p = self.params(params)
-        fields = {k: p[k] for k in HARDWARE_PARAMS}
+        fields = {k: (None if k == "attention_bandwidth_utilization" and not math.isfinite(p[k]) else p[k])
+                  for k in HARDWARE_PARAMS}
         return self.hardware.replace(**fields, **changes)
 
     # -- step times
@@ -371,11 +396,11 @@ class ServingModel:
                                   np.asarray(kv_rep, float), one, self.parallel_attention, xp=np)
 
     @staticmethod
-    def _mixed(dec, pre, w0):
+    def _mixed(dec, pre, w0, hw):
         mem = np.maximum(dec.memory_s + pre.memory_s - w0, np.maximum(dec.memory_s, pre.memory_s))
         comp = dec.compute_s + pre.compute_s
         return (dec.launch_s + np.maximum(dec.network_latency_s, pre.network_latency_s)
-                + dec.network_bandwidth_s + pre.network_bandwidth_s + np.maximum(mem, comp))
+                + dec.network_bandwidth_s + pre.network_bandwidth_s + roofline_s(mem, comp, hw, xp=np))
 
     def kv_capacity_seqs(self, runs: ServingRuns) -> np.ndarray:
         """Sequences of P + O tokens whose KV cache fits beside the weights (engine memory fraction)."""
@@ -424,22 +449,40 @@ class ServingModel:
                                                                                        runs.num_prompts[idx]))))
         B = self.engine.max_num_batched_tokens
         budget = np.inf if B is None else float(B)
-        g = np.where(static, 1.0, np.clip(np.ceil(C * P / budget), 1.0, C))
+        # A token or two over the budget (mean prompt lengths like 512.03) chunks one prompt, not a whole cohort.
+        slack = 1.0 - 1e-2
+        g = np.where(static, 1.0, np.clip(np.ceil(slack * C * P / budget), 1.0, C))
         n_coh = C / g
-        chunks = np.where(static | ~np.isfinite(budget), 1.0, np.maximum(np.ceil(n_coh * P / budget), 1.0))
+        chunks = np.where(static | ~np.isfinite(budget), 1.0, np.maximum(np.ceil(slack * n_coh * P / budget), 1.0))
         ctx = P + (O - 1.0) / 2.0
         t_d = self._step(hw_d, tp, kv, C, 1.0, ctx).latency_s
         dec_rest = self._step(hw_d, tp, kv, C - n_coh, 1.0, ctx)
         seq = P / chunks
         pre = self._step(hw_p, tp, kv, n_coh, seq, P / 2.0 * (1.0 - 1.0 / chunks), prefill=True)
-        t_p = chunks * self._mixed(dec_rest, pre, w0)
+        t_p = chunks * self._mixed(dec_rest, pre, w0, hw_d)
         other = np.minimum((g - 1.0) * chunks, O - 1.0)
         tpot = t_d + other / np.maximum(O - 1.0, 1.0) * (t_p / chunks - t_d)
         tpot = np.where(O > 1.0, tpot, t_d)
         rr = np.where(static, 0.0, r0)
         wait = self._cohort_wait(g, t_p, rr + (O - 1.0) * tpot, t_d)
-        rr = np.where(static, 0.0, r0)
         ttft = rr + wait + t_p
+        # One cohort (g = 1): the engine is idle when the batch comes back, and the client sends the C requests one
+        # after another, so the first to arrive is prefilled alone at once and the other C − 1 together in the
+        # next step, during which the first one decodes its first token.
+        lone = ~static & (g == 1.0) & (C > 1.0)
+        if lone.any():
+            one_chunks = np.where(np.isfinite(budget), np.maximum(np.ceil(slack * P / budget), 1.0), 1.0)
+            nothing = self._step(hw_d, tp, kv, 1e-12, 1.0, ctx)
+            first = self._step(hw_p, tp, kv, 1.0, P / one_chunks, P / 2.0 * (1.0 - 1.0 / one_chunks), prefill=True)
+            t_p1 = one_chunks * self._mixed(nothing, first, w0, hw_d)
+            rest_n = np.maximum(C - 1.0, 1.0)
+            rest_chunks = np.where(np.isfinite(budget), np.maximum(np.ceil(slack * rest_n * P / budget), 1.0), 1.0)
+            rest = self._step(hw_p, tp, kv, rest_n, P / rest_chunks, P / 2.0 * (1.0 - 1.0 / rest_chunks), prefill=True)
+            t_pr = rest_chunks * self._mixed(self._step(hw_d, tp, kv, 1.0, 1.0, ctx), rest, w0, hw_d)
+            ttft = np.where(lone, rr + t_p1 + (C - 1.0) / C * t_pr, ttft)
+            # The first request's first decode step is the others' prefill step.
+            tpot = np.where(lone & (O > 1.0), tpot + (t_pr - t_d) / (C * np.maximum(O - 1.0, 1.0)), tpot)
+            t_p = np.where(lone, t_p1, t_p)
         e2e = ttft + (O - 1.0) * tpot
         x = C / e2e
         for k, v in (("tpot_s", tpot), ("ttft_s", ttft), ("output_throughput_tokens_per_s", x * O),
@@ -478,7 +521,8 @@ class ServingModel:
         def step_at(t, extra=0.0):
             b = lam * (O - 1.0) * t
             k = lam * t + extra
-            return self._mixed(self._step(hw_d, tp, kv, b, 1.0, ctx), self._step(hw_p, tp, kv, k, P, 0.0, prefill=True), w0)
+            return self._mixed(self._step(hw_d, tp, kv, b, 1.0, ctx), self._step(hw_p, tp, kv, k, P, 0.0, prefill=True),
+                               w0, hw_d)
 
         # Bracket the fixed point t = f(t): f(0) > 0; grow the upper end until f(hi) < hi (or give up: unstable).
         lo = np.zeros(idx.size)

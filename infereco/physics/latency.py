@@ -46,6 +46,19 @@ def _allreduce_words(m: ModelArrays, two_d: bool, merge: bool):
     return [m.d_model, ffn_down]
 
 
+def roofline_s(memory_s, compute_s, hw, xp=jnp):
+    """Time of a step's memory traffic and arithmetic: max(memory, compute) + (1 − overlap)·min(memory, compute),
+    with `hw.memory_compute_overlap` = 1 the paper's roofline (exactly the max)."""
+    return xp.maximum(memory_s, compute_s) + (1.0 - hw.memory_compute_overlap) * xp.minimum(memory_s, compute_s)
+
+
+def _slow_kv_read_s(m, hw, batch, context_tokens, kv_replication, n_gpu):
+    """Extra seconds for reading the KV cache below streaming bandwidth (`HardwareSpec.attention_bandwidth_
+    utilization`); exactly 0 when KV reads run at the weights' bandwidth (kv_read_time_scale = 1)."""
+    kv = kv_replication * m.kv_cache_bytes_per_token * context_tokens * batch
+    return (hw.kv_read_time_scale - 1.0) * kv / (n_gpu * hw.hbm_bandwidth_bytes_per_s)
+
+
 def layout_step_time(m, hw, conv: Conventions, n_gpu, batch, seq_len, context_tokens, two_d, pp, merge, xp=jnp):
     """StepTime of one layout (2D or 1D TP, pipeline degree `pp` with `pp` microbatches, no bubble)."""
     n_tp = n_gpu / pp
@@ -77,10 +90,11 @@ def layout_step_time(m, hw, conv: Conventions, n_gpu, batch, seq_len, context_to
                     qkv_out_bytes=1.0 if conv.reference_qkv_bytes else None) / (
         n_gpu * hw.hbm_bandwidth_bytes_per_s
     )
+    memory_s = memory_s + _slow_kv_read_s(m, hw, micro * pp, context_tokens, 1.0, n_gpu)
     compute_s = step_flop(m, batch, seq_len, context_tokens) / (n_gpu * hw.flop_per_s)
     kernels = (2.0 if merge else 4.0) * m.n_layers
     launch_s = kernels * hw.kernel_launch_s + hw.step_overhead_s + m.n_layers * hw.layer_overhead_s
-    latency = launch_s + net_lat + net_bw + xp.maximum(memory_s, compute_s)
+    latency = launch_s + net_lat + net_bw + roofline_s(memory_s, compute_s, hw, xp=xp)
     feasible = fits_in_memory(m, n_gpu, batch, context_tokens, hw.hbm_capacity_bytes) & (pp <= xp.minimum(n_gpu, batch))
     latency = xp.where(feasible, latency, xp.inf)
     shape = xp.shape(latency)
@@ -193,10 +207,11 @@ def explicit_step_time(m, hw, conv: Conventions, tp, ep, pp, two_d, batch, seq_l
     # DP attention: every rank of the stage reads the full attention weights.
     bytes_ = bytes_ + xp.where(is_dp, (g - 1.0) * m.weight_bytes * m.attention_params_per_layer * m.n_layers, 0.0)
     memory_s = stage_imbalance * pp * bytes_ / (n_gpu * hw.hbm_bandwidth_bytes_per_s)
+    memory_s = memory_s + stage_imbalance * _slow_kv_read_s(m, hw, micro * pp, context_tokens, kv_replication, n_gpu)
     compute_s = stage_imbalance * step_flop(m, batch, seq_len, context_tokens) / (n_gpu * hw.flop_per_s)
     # Fixed per-step and per-layer overheads are calibration terms (zero from the catalog).
     launch_s = (2.0 if merge else 4.0) * m.n_layers * hw.kernel_launch_s + hw.step_overhead_s + m.n_layers * hw.layer_overhead_s
-    latency = launch_s + net_lat + net_bw + xp.maximum(memory_s, compute_s)
+    latency = launch_s + net_lat + net_bw + roofline_s(memory_s, compute_s, hw, xp=xp)
     shape = xp.shape(latency)
     full = lambda a: xp.broadcast_to(xp.asarray(a, dtype=xp.float64), shape)  # noqa: E731
     return StepTime(latency, full(memory_s), full(compute_s), full(net_lat), full(net_bw), full(launch_s),

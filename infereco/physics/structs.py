@@ -57,6 +57,10 @@ class HardwareArrays(NamedTuple):
     nccl_intra_hop_s: tuple[float, ...]
     nccl_inter_hop_s: tuple[float, ...]
     nccl_bandwidth_factor: tuple[float, ...]
+    # Seconds per KV-cache byte read over seconds per weight byte (attention kernels below streaming bandwidth).
+    kv_read_time_scale: float = 1.0
+    # 1 = memory traffic and arithmetic overlap fully (roofline max); 0 = they add up.
+    memory_compute_overlap: float = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,4 +139,6 @@ def hardware_arrays(hw: HardwareSpec, operand_bits: int) -> HardwareArrays:
         nccl_intra_hop_s=tuple(p.intra_hop_s for p in protocols),
         nccl_inter_hop_s=tuple(p.inter_hop_s for p in protocols),
         nccl_bandwidth_factor=tuple(p.bandwidth_factor for p in protocols),
+        kv_read_time_scale=float(hw.kv_read_time_scale),
+        memory_compute_overlap=float(hw.memory_compute_overlap),
     )

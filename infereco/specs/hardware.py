@@ -71,6 +71,15 @@ class HardwareSpec(FrozenSpec):
                                             description="Multiplier on collective latency.")
     prefill_flop_utilization: float | None = Field(
         default=None, gt=0, le=1, description="Sustained fraction of peak FLOP/s in prefill; None = flop_utilization.")
+    attention_bandwidth_utilization: float | None = Field(
+        default=None, gt=0, le=1,
+        description="Sustained fraction of HBM bandwidth when attention kernels read the KV cache (paged-attention "
+                    "kernels often reach less than weight-streaming GEMMs); None = bandwidth_utilization.")
+    memory_compute_overlap: float = Field(
+        default=1.0, ge=0, le=1, allow_inf_nan=False,
+        description="How far a step's memory traffic and arithmetic overlap: 1 = fully (step time max(memory, "
+                    "compute), the roofline of the paper); 0 = not at all (memory + compute). A step takes "
+                    "max + (1 − overlap)·min.")
     power_kw: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="Typical board power, kW (economics).")
     sources: dict[str, str] = Field(default_factory=dict, description="Where each number comes from.")
 
@@ -120,3 +129,10 @@ class HardwareSpec(FrozenSpec):
     @property
     def sustained_hbm_bandwidth_bytes_per_s(self) -> float:
         return self.hbm_bandwidth_bytes_per_s * self.bandwidth_utilization
+
+    @property
+    def kv_read_time_scale(self) -> float:
+        """Time to read a KV-cache byte relative to a weight byte (bandwidth_utilization over
+        attention_bandwidth_utilization; 1 when the latter is unset)."""
+        a = self.attention_bandwidth_utilization
+        return 1.0 if a is None else self.bandwidth_utilization / a

@@ -487,6 +487,19 @@ def _other_load(a: tuple[float, float, float], b: tuple[float, float, float], wa
     return max(0.0, ((b[0] - a[0]) - (b[1] - a[1])) / wall)
 
 
+def _load_sentence(loads: dict) -> str:
+    """How busy the machine was with other work during the sweep (from the per-point `other load`)."""
+    vals = [v for v in loads.values() if v is not None]
+    if not vals:
+        return "; other work on the machine was not measured, so the figures may be noisy."
+    hi = max(vals)
+    if hi < 0.1:
+        return (f"; other processes kept at most {hi:.2f} cores busy during any point (the `other load` column), "
+                "so the sweep ran essentially undisturbed.")
+    return (f"; other processes kept up to {hi:.2f} cores busy during some points (the `other load` column), "
+            "so those figures are noisy.")
+
+
 def write_readme(out_dir: Path, info: dict) -> None:
     rows = []
     for f in sorted(out_dir.glob("*.json")):
@@ -521,8 +534,7 @@ def write_readme(out_dir: Path, info: dict) -> None:
         "vocab 4096, `--load-format dummy`, bf16) served by vLLM's CPU build on 127.0.0.1, swept over "
         "max-concurrency with the `vllm.benchmarks.serve` client (random dataset, `--ignore-eos`). Each "
         "`*.json` is the unmodified result file the client wrote. Client and server share the machine's "
-        "2 cores, and other people's work ran on the same machine at the same time, so the figures are "
-        f"noisy. The whole sweep ran {info['repeats']} time(s) in a row (files `_r1`, `_r2`, ... when more "
+        f"2 cores{_load_sentence(loads)} The whole sweep ran {info['repeats']} time(s) in a row (files `_r1`, `_r2`, ... when more "
         "than one) so that the spread is visible. The `other load` column is the average number of cores "
         "that processes other than this sweep (server + client) kept busy during the point, from /proc/stat "
         "minus our own CPU time: near 0 means the point ran undisturbed, near 1 or more that someone else's "

@@ -6,10 +6,12 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from infereco.calibration.ingest import (
     CSV_COLUMNS,
+    Measurement,
     MeasurementTable,
     Scenario,
     load_measurements_csv,
@@ -387,3 +389,32 @@ def test_ingest_every_committed_cpu_run():
         assert (s.input_len, s.output_len) in {(128.0, 64.0), (512.0, 128.0)}
         assert sorted({m.max_concurrency for m in runs}) == [1, 2, 4, 8, 16, 32]
         assert [m.max_concurrency for m in runs] == sorted(m.max_concurrency for m in runs)
+
+
+def test_bursty_streaming_is_recognised_from_itl_and_tpot():
+    # Tokens read in a burst: median ITL ~0 while the mean TPOT is not.
+    burst = Measurement("x", "m", 128, 64, mean_tpot_s=2e-4, median_itl_s=0.0)
+    assert burst.bursty_streaming and "median ITL 0 ms" in burst.bursty_streaming
+    # A client that keeps up: median ITL near the decode step, even with prefills stalling some steps.
+    assert Measurement("x", "m", 512, 128, mean_tpot_s=17.5e-3, median_itl_s=11.3e-3).bursty_streaming is None
+    # Cannot be checked without both numbers, or with one or two output tokens.
+    assert Measurement("x", "m", 128, 64, mean_tpot_s=2e-3).bursty_streaming is None
+    assert Measurement("x", "m", 128, 2, mean_tpot_s=2e-3, median_itl_s=0.0).bursty_streaming is None
+
+
+@pytest.mark.skipif(not CPU_FILES, reason="no committed vLLM CPU runs")
+def test_committed_runs_flag_only_the_bursty_ones():
+    from infereco.calibration.serving import ServingRuns
+
+    t = load_vllm_results(CPU_FILES)
+    flagged = sorted(Path(m.source).name for m in t if m.bursty_streaming)
+    # The README beside the files lists these two with median ITL 0.00 ms and mean TPOT 0.2 / 0.4 ms.
+    assert flagged == ["in128_out64_c1_r2.json", "in128_out64_c1_r3.json"]
+    runs = ServingRuns.from_measurements(t)
+    bad = np.array([bool(m.bursty_streaming) for m in t])
+    assert np.isnan(runs.measured["tpot_s"][bad]).all() and np.isnan(runs.measured["ttft_s"][bad]).all()
+    assert np.isfinite(runs.measured["output_throughput_tokens_per_s"]).all()  # throughput stays
+    assert np.isfinite(runs.measured["tpot_s"][~bad]).all()
+    assert [why for _, why in runs.excluded] == [m.bursty_streaming for m in t if m.bursty_streaming]
+    kept = ServingRuns.from_measurements(t, drop_bursty=False)
+    assert np.isfinite(kept.measured["tpot_s"]).all() and not kept.excluded

@@ -162,3 +162,32 @@ def test_engine_config_validation():
     with pytest.raises(SpecError):
         EngineConfig(request_overhead_s=-1)
     assert EngineConfig.vllm_cpu().max_num_batched_tokens == 2048
+
+
+def test_idle_engine_prefills_the_first_arrival_alone(sm):
+    # g = 1 (2 × 128 tokens fit the 2048-token budget): the first request is prefilled alone, the second in the
+    # next step together with the first one's first decode, so mean TTFT = r0 + t_p(1) + ½·t_mixed.
+    p2 = sm.predict(ServingRuns.make(128, 64, concurrency=2), PARAMS)
+    p1 = sm.predict(ServingRuns.make(128, 64, concurrency=1), PARAMS)
+    assert p2.cohorts[0] == 1
+    hw_d, hw_p = sm._hw_arrays(sm.params(PARAMS))
+    t_p1 = _step(sm, hw_p, 1, 128, 0, prefill=True)
+    t_mixed = 2 * (p2.ttft_s[0] - 0.02 - t_p1)
+    # The mixed step carries one prompt and one decode: at least the prompt's step, at most it plus a decode step.
+    assert t_p1 <= t_mixed <= t_p1 + _step(sm, hw_d, 1, 1, 128 + 63 / 2) * (1 + 1e-12)
+    assert p1.ttft_s[0] < p2.ttft_s[0] < 0.02 + 2 * t_p1
+    # The first request's first decode step is that mixed step: TPOT rises by (t_mixed − t_d)/(2·63).
+    assert p2.tpot_s[0] == pytest.approx(p2.decode_step_s[0] + (t_mixed - p2.decode_step_s[0]) / (2 * 63), rel=1e-9)
+
+
+def test_overlap_and_attention_terms_reach_the_serving_model(sm):
+    runs = ServingRuns.make(512, 128, concurrency=[1, 32])
+    base = sm.predict(runs, PARAMS)
+    summed = sm.predict(runs, {**PARAMS, "memory_compute_overlap": 0.0})
+    slow_kv = sm.predict(runs, {**PARAMS, "attention_bandwidth_utilization": 0.1})
+    assert np.all(summed.decode_step_s > base.decode_step_s)  # memory + compute > max(memory, compute)
+    assert np.all(slow_kv.decode_step_s > base.decode_step_s)
+    # Slower KV reads matter more at 32 sequences than at 1.
+    assert (slow_kv.decode_step_s[1] - base.decode_step_s[1]) > 10 * (slow_kv.decode_step_s[0] - base.decode_step_s[0])
+    assert sm.hardware_spec({"attention_bandwidth_utilization": 0.1}).attention_bandwidth_utilization == 0.1
+    assert sm.hardware_spec().attention_bandwidth_utilization is None  # unset stays unset (tied to bandwidth)

@@ -40,6 +40,10 @@ IMPROVEMENTS = ("hbm_bandwidth", "flop", "intra_node_bandwidth", "inter_node_ban
 CALIBRATION_LATENCIES = tuple(f for f in ("step_overhead_s", "layer_overhead_s", "collective_latency_scale")
                               if f in HardwareSpec.model_fields)
 IMPROVEMENTS += CALIBRATION_LATENCIES
+# achieved fractions that count towards 1: KV reads in attention kernels, memory/compute overlap
+CALIBRATION_FRACTIONS = tuple(f for f in ("attention_bandwidth_utilization", "memory_compute_overlap")
+                              if f in HardwareSpec.model_fields)
+IMPROVEMENTS += CALIBRATION_FRACTIONS
 
 
 def improve(hw: HardwareSpec, which: str, factor: float) -> HardwareSpec:
@@ -66,6 +70,10 @@ def improve(hw: HardwareSpec, which: str, factor: float) -> HardwareSpec:
         return hw.replace(bandwidth_utilization=1.0 - (1.0 - hw.bandwidth_utilization) / factor)
     if which in CALIBRATION_LATENCIES:
         return hw.replace(**{which: getattr(hw, which) / factor})
+    if which in CALIBRATION_FRACTIONS:
+        v = getattr(hw, which)
+        v = hw.bandwidth_utilization if v is None else v  # unset attention bandwidth = the streaming one
+        return hw.replace(**{which: 1.0 - (1.0 - v) / factor})
     raise AssertionError(which)
 
 

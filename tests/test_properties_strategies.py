@@ -162,6 +162,10 @@ def hardware_specs(draw, collectives: str | None = None, jax_structure: bool = F
         calibration = dict(step_overhead_s=draw(st.one_of(st.just(0.0), log_uniform(1e-6, 1e-2))),
                            layer_overhead_s=draw(st.one_of(st.just(0.0), log_uniform(1e-8, 1e-4))),
                            collective_latency_scale=draw(log_uniform(0.1, 10.0)))
+        if "memory_compute_overlap" in HardwareSpec.model_fields:
+            calibration.update(
+                memory_compute_overlap=draw(st.one_of(st.just(1.0), st.just(0.0), st.floats(0.0, 1.0))),
+                attention_bandwidth_utilization=draw(st.one_of(st.none(), st.floats(0.01, 1.0))))
     return HardwareSpec.validated(dict(
         **calibration,
         name="random-accelerator",

@@ -4,7 +4,9 @@ Parameters (`CALIBRATION_PARAMS`; every one has a physical meaning and a unit):
 
 | name | meaning |
 |---|---|
-| `bandwidth_utilization` | achieved fraction of peak memory bandwidth (decode weight/KV reads) |
+| `bandwidth_utilization` | achieved fraction of peak memory bandwidth (weight reads; KV reads too unless the next is set) |
+| `attention_bandwidth_utilization` | achieved fraction of peak memory bandwidth when attention kernels read the KV cache |
+| `memory_compute_overlap` | 1 = a step takes max(memory, compute) (the paper), 0 = memory + compute; fitted only when named |
 | `flop_utilization` | achieved fraction of peak FLOP/s in decode steps |
 | `prefill_flop_utilization` | achieved fraction of peak FLOP/s in prefill |
 | `step_overhead_s` | fixed time per engine step (scheduler, sampling, Python), s |
@@ -13,13 +15,17 @@ Parameters (`CALIBRATION_PARAMS`; every one has a physical meaning and a unit):
 | `request_overhead_s` | per-request time outside the engine's steps (client, HTTP, tokenisation), s |
 | `first_token_delay_s` | client-side delay of the first token, made up by a burst later (moves time from TPOT to TTFT), s |
 
-Which are fitted: `fit="auto"` keeps, in the priority order above reordered as step overhead, decode FLOP
-fraction, bandwidth fraction, prefill FLOP fraction, request overhead, layer overhead, collective scale, each
-parameter whose column of the (weighted, log–log) Jacobian — stacked over the starting point and four perturbed
-points (each utilisation ×0.3 in turn; all overheads ×0.2) — has at least `identify_tol` (default 10%) of its norm outside the
-span of the columns kept before it; the rest stay at their starting value
-(the hardware spec's value, or `init`). E.g. one model's step and per-layer overheads are exactly collinear
-(only their sum·L is seen), collective latency is invisible at TP = 1, and the request overhead needs TTFT.
+Which are fitted: `fit="auto"` keeps, in the priority order step overhead, decode FLOP fraction, prefill FLOP
+fraction, attention bandwidth fraction, bandwidth fraction, request overhead, layer overhead, collective scale, each
+parameter whose column of the (weighted, log–log) Jacobian — stacked over the starting point and perturbed
+points (each utilisation ×0.3 in turn; all overheads ×0.2) — has at least `identify_tol` (default 10%) of its norm
+outside the span of the columns kept before it; then, while a fitted one is poorly determined (s.e. of its log
+> 0.5, or at a bound), it fixes the lowest-priority such one and refits. The rest stay at their starting value
+(the hardware spec's value, or `init`). E.g. with one model the weight-read time is a constant per step, so the
+bandwidth fraction is collinear with the step overhead once the attention term carries the context-dependent KV
+reads; one model's step and per-layer overheads are exactly collinear (only their sum·L is seen), collective
+latency is invisible at TP = 1, and the request overhead needs TTFT. `memory_compute_overlap` and
+`first_token_delay_s` are structural and stay at the spec's / engine's value unless named (`NAMED_ONLY`).
 `fit=[names]` fixes the choice by hand.
 
 Fit: `scipy.optimize.least_squares` (trust-region reflective, bounds) over log-parameters on log residuals

@@ -16,10 +16,11 @@ and without the embedding/unembedding FLOP (an engine computes logits for a prom
 one forward pass) pays the fixed terms once — launches, per-step and per-layer overhead, collective latency —
 reads the weights once, and adds the rest:
 
-    t_mix = launch + max(lat_d, lat_p) + bw_d + bw_p + max(mem_d + mem_p − w₀, comp_d + comp_p)
+    t_mix = launch + max(lat_d, lat_p) + bw_d + bw_p + roofline(mem_d + mem_p − w₀, comp_d + comp_p)
 
-where w₀ is the memory time of a zero-token step (the weights), and comp_p is at the prefill FLOP rate. With no
-decodes this is the prefill step, with no prefill the decode step.
+where w₀ is the memory time of a zero-token step (the weights), comp_p is at the prefill FLOP rate, and
+roofline(m, c) = max(m, c) + (1 − overlap)·min(m, c) with the spec's `memory_compute_overlap` (1: the max, as every
+step of the core physics). With no decodes this is the prefill step, with no prefill the decode step.
 
 Closed loop (`--max-concurrency C`, every client sends its next request as soon as one completes)
 -------------------------------------------------------------------------------------------------
@@ -41,7 +42,10 @@ first cohort starts decoding while the next one prefills). In steady state each 
 4. O − 1 decode steps with all C sequences decoding (t_d), of which min(g − 1, O − 1) are the other cohorts'
    prefill steps (t_p).
 
-Hence, with no free constant:
+With one cohort (g = 1) the engine is idle when the batch comes back and the client sends the C requests one after
+another, so the first one to arrive is prefilled alone at once (t_p1) and the other C − 1 together in the next step
+(t_pr, a mixed step with the first one's first decode): TTFT = r₀ + t_p1 + (C − 1)/C·t_pr, and TPOT gains
+(t_pr − t_d)/(C·(O − 1)). Otherwise, with no free constant:
 
     TTFT = r₀ + W + t_p
     TPOT = t_d + min(g − 1, O − 1)/(O − 1) · (t_p − t_d)

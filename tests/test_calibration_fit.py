@@ -223,12 +223,14 @@ def test_real_cpu_held_out_sanity(split):
 @pytest.mark.parametrize("split", ["brief", "mix", "concurrency"])
 @pytest.mark.parametrize("target", ["tpot_s", "output_throughput_tokens_per_s", "ttft_s", "coverage"])
 def test_real_cpu_held_out_targets(split, target):
-    """The issue's held-out targets. A miss is an XFAIL carrying the number (and the repeat-to-repeat noise
-    floor), so the report shows it; it is never turned into a pass."""
+    """The issue's held-out targets. The issue's example split (`brief`) and `concurrency` must meet them all;
+    on `mix` (one length mix → the other, where attention's slow-down with context cannot be learnt) a miss is
+    an XFAIL carrying the number and the repeat-to-repeat noise floor, so the report shows it; it is never
+    turned into a pass."""
     c = _cpu_case(split)
     value, goal, met = c.targets()[target]
     floor = c.noise_floor.get(target)
-    if not met:
+    if not met and split == "mix":
         unit = "" if target == "coverage" else "% median |error|"
         pytest.xfail(f"{c.name}: {target} = {value:.3g}{unit}, target {goal:g}"
                      + (f" (repeat noise floor {floor:.0f}%)" if floor is not None else ""))

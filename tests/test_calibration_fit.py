@@ -237,14 +237,30 @@ def test_real_cpu_held_out_targets(split, target):
     assert met
 
 
-def test_public_and_gpu_decode_validation_runs():
-    from infereco.calibration.validate import uncalibrated_public, validate_gpu_decode, validate_public_static
+def test_gpu_decode_validation_meets_the_tpot_target():
+    from infereco.calibration.validate import validate_gpu_decode
+
+    g = validate_gpu_decode()
+    assert g.targets()["tpot_s"][2]  # the H200 decode steps meet the 10% TPOT target when held out
+
+
+def _public_table_found() -> bool:
+    from infereco.calibration.ingest import load_public_measurements
+
+    try:
+        load_public_measurements()
+    except SpecError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _public_table_found(), reason="shared/reference/measured/public_measurements.csv not found")
+def test_public_validation_runs():
+    from infereco.calibration.validate import uncalibrated_public, validate_public_static
 
     c = validate_public_static("model")
     assert c.summary["output_throughput_tokens_per_s"]["n"] == 4
     assert math.isfinite(c.summary["output_throughput_tokens_per_s"]["median_abs_pct_error"])
-    g = validate_gpu_decode()
-    assert g.targets()["tpot_s"][2]  # the H200 decode steps meet the 10% TPOT target when held out
     u = uncalibrated_public(include_max_throughput=False)
     s = u.stats("static batch")
     assert s["n"] >= 20

@@ -410,6 +410,8 @@ class CalibrationResult:
             se = self.stderr.get(k, math.nan)
             return (f"calibrated by infereco.calibration ({self.created[:10]}): {self.params[k]:.6g} ± {se:.2g} "
                     f"(1 s.e.) from {len(self.train.runs)} runs ({', '.join(self._file_names()) or 'in memory'})")
+        if not math.isfinite(self.params[k]):  # an unset, tied term (attention bandwidth = bandwidth)
+            return f"left unset during calibration ({self.created[:10]}): KV reads at bandwidth_utilization"
         return f"fixed during calibration ({self.created[:10]}) at {self.params[k]:.6g}"
 
     def _file_names(self, n: int = 4) -> list[str]:

@@ -191,3 +191,17 @@ def test_overlap_and_attention_terms_reach_the_serving_model(sm):
     assert (slow_kv.decode_step_s[1] - base.decode_step_s[1]) > 10 * (slow_kv.decode_step_s[0] - base.decode_step_s[0])
     assert sm.hardware_spec({"attention_bandwidth_utilization": 0.1}).attention_bandwidth_utilization == 0.1
     assert sm.hardware_spec().attention_bandwidth_utilization is None  # unset stays unset (tied to bandwidth)
+
+
+@pytest.mark.parametrize("name,value,expected", [
+    ("memory_compute_overlap", 1.5, "a fraction in \\[0, 1\\]"),
+    ("attention_bandwidth_utilization", 0.0, "a fraction in \\(0, 1\\]"),
+    ("flop_utilization", float("nan"), "a fraction in \\(0, 1\\]"),
+    ("step_overhead_s", -1e-3, "seconds ≥ 0"),
+    ("collective_latency_scale", float("inf"), "a finite multiplier > 0"),
+])
+def test_bad_calibration_values_are_rejected_naming_them(sm, name, value, expected):
+    with pytest.raises(SpecError, match=f"{name} = .*expected {expected}"):
+        sm.predict(ServingRuns.make(128, 64, concurrency=1), {name: value})
+    # nan is the one allowed "value" of the attention fraction: unset, tied to bandwidth_utilization.
+    sm.predict(ServingRuns.make(128, 64, concurrency=1), {"attention_bandwidth_utilization": float("nan")})

@@ -122,6 +122,18 @@ HARDWARE_PARAMS = (
 )
 SERVING_PARAMS = ("request_overhead_s", "first_token_delay_s")
 CALIBRATION_PARAMS = HARDWARE_PARAMS + SERVING_PARAMS
+_FRACTION = (lambda v: v > 0, lambda v: v <= 1, "a fraction in (0, 1]")
+_SECONDS = (lambda v: v >= 0, math.isfinite, "seconds ≥ 0, finite")
+# (lower check, upper check, what is expected) per term; nan fails both, so it is rejected too.
+_PARAM_RANGES = {
+    "bandwidth_utilization": _FRACTION, "flop_utilization": _FRACTION, "prefill_flop_utilization": _FRACTION,
+    "attention_bandwidth_utilization": (*_FRACTION[:2], "a fraction in (0, 1], or nan for 'same as "
+                                        "bandwidth_utilization'"),
+    "memory_compute_overlap": (lambda v: v >= 0, lambda v: v <= 1, "a fraction in [0, 1]"),
+    "step_overhead_s": _SECONDS, "layer_overhead_s": _SECONDS, "request_overhead_s": _SECONDS,
+    "first_token_delay_s": _SECONDS,
+    "collective_latency_scale": (lambda v: v > 0, math.isfinite, "a finite multiplier > 0"),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -278,7 +290,11 @@ class ServingRuns:
                            self.tp[idx], self.static[idx], self.num_prompts[idx],
                            {k: v[idx] for k, v in self.measured.items()}, tuple(self.labels[i] for i in idx),
                            tuple(self.models[i] for i in idx) if self.models else (),
-                           tuple(e for e in self.excluded if e[0] in {self.labels[i] for i in idx}))
+                           self._excluded_among(idx))
+
+    def _excluded_among(self, idx) -> tuple[tuple[str, str], ...]:
+        keep = {self.labels[i] for i in idx}
+        return tuple(e for e in self.excluded if e[0] in keep)
 
 
 def _label(r) -> str:
@@ -323,6 +339,10 @@ def _kv_replication(model: ModelSpec, g: float) -> float:
     return float(g) / kv if g > kv and g % kv == 0 else 1.0
 
 
+# A token or two over the budget (mean prompt lengths like 512.03) chunks one prompt, not a whole cohort.
+_BUDGET_SLACK = 1.0 - 1e-2
+
+
 class ServingModel:
     """A model on a base hardware spec, ready to predict runs under any values of the calibration terms.
 
@@ -363,12 +383,18 @@ class ServingModel:
         }
 
     # -- parameters -> arrays
-    def params(self, params: Mapping[str, float] | None = None) -> dict[str, float]:
+    def params(self, params: Mapping[str, float] | None = None, *, check: bool = True) -> dict[str, float]:
+        """The calibration terms: the defaults with `params` substituted (SpecError naming a bad name or value;
+        `check=False` skips the range checks, for the fit's finite differences that step just past a bound)."""
         out = dict(self.defaults)
         for k, v in (params or {}).items():
             if k not in out:
                 raise SpecError(f"unknown calibration parameter {k!r}; known: {', '.join(CALIBRATION_PARAMS)}")
-            out[k] = float(v)
+            v = float(v)
+            lo, hi, expected = _PARAM_RANGES[k]
+            if check and not (lo(v) and hi(v)) and not (k == "attention_bandwidth_utilization" and math.isnan(v)):
+                raise SpecError(f"calibration parameter {k} = {v!r}: expected {expected}")
+            out[k] = v
         return out
 
     def _hw_arrays(self, p: Mapping[str, float]) -> tuple[HardwareArrays, HardwareArrays]:
@@ -399,6 +425,23 @@ class ServingModel:
                                   np.asarray(batch, float), np.asarray(seq_len, float), np.asarray(context, float),
                                   np.asarray(kv_rep, float), one, self.parallel_attention, xp=np)
 
+    def _budget(self) -> float:
+        B = self.engine.max_num_batched_tokens
+        return math.inf if B is None else float(B)
+
+    @staticmethod
+    def _chunks(n_prompts, P, budget):
+        """Steps that n prompts of P tokens need under the token budget (1 without one)."""
+        return np.where(np.isfinite(budget), np.maximum(np.ceil(_BUDGET_SLACK * n_prompts * P / budget), 1.0), 1.0)
+
+    def _prefill_step(self, hw_d, hw_p, tp, kv, w0, n_prompts, decoding, P, ctx, budget):
+        """Seconds of the step(s) that prefill `n_prompts` prompts of P tokens while `decoding` sequences at context
+        `ctx` decode: ⌈n·P/budget⌉ mixed steps, each a chunk of the prompts (causal context grows chunk by chunk)."""
+        chunks = self._chunks(n_prompts, P, budget)
+        dec = self._step(hw_d, tp, kv, np.maximum(decoding, 1e-12), 1.0, ctx)
+        pre = self._step(hw_p, tp, kv, n_prompts, P / chunks, P / 2.0 * (1.0 - 1.0 / chunks), prefill=True)
+        return chunks * self._mixed(dec, pre, w0, hw_d)
+
     @staticmethod
     def _mixed(dec, pre, w0, hw):
         mem = np.maximum(dec.memory_s + pre.memory_s - w0, np.maximum(dec.memory_s, pre.memory_s))
@@ -415,9 +458,10 @@ class ServingModel:
         return np.maximum(np.floor(free / per_seq), 0.0)
 
     # -- the model
-    def predict(self, runs: ServingRuns, params: Mapping[str, float] | None = None) -> ServingPrediction:
+    def predict(self, runs: ServingRuns, params: Mapping[str, float] | None = None, *,
+                check: bool = True) -> ServingPrediction:
         """Predicted TPOT, TTFT, throughputs for each run (closed/open/static as the runs say)."""
-        p = self.params(params)
+        p = self.params(params, check=check)
         hw_d, hw_p = self._hw_arrays(p)
         r0 = p["request_overhead_s"]
         n = len(runs)
@@ -451,19 +495,13 @@ class ServingModel:
                          np.maximum(self.kv_capacity_seqs(runs.subset(idx)), 1.0))
         C = np.where(np.isinf(C), cap, np.where(static, C, np.minimum(C, np.minimum(self.engine.max_num_seqs,
                                                                                        runs.num_prompts[idx]))))
-        B = self.engine.max_num_batched_tokens
-        budget = np.inf if B is None else float(B)
-        # A token or two over the budget (mean prompt lengths like 512.03) chunks one prompt, not a whole cohort.
-        slack = 1.0 - 1e-2
-        g = np.where(static, 1.0, np.clip(np.ceil(slack * C * P / budget), 1.0, C))
+        budget = np.where(static, np.inf, self._budget())
+        g = np.clip(np.ceil(_BUDGET_SLACK * C * P / budget), 1.0, C)
         n_coh = C / g
-        chunks = np.where(static | ~np.isfinite(budget), 1.0, np.maximum(np.ceil(slack * n_coh * P / budget), 1.0))
+        chunks = self._chunks(n_coh, P, budget)
         ctx = P + (O - 1.0) / 2.0
         t_d = self._step(hw_d, tp, kv, C, 1.0, ctx).latency_s
-        dec_rest = self._step(hw_d, tp, kv, C - n_coh, 1.0, ctx)
-        seq = P / chunks
-        pre = self._step(hw_p, tp, kv, n_coh, seq, P / 2.0 * (1.0 - 1.0 / chunks), prefill=True)
-        t_p = chunks * self._mixed(dec_rest, pre, w0, hw_d)
+        t_p = self._prefill_step(hw_d, hw_p, tp, kv, w0, n_coh, C - n_coh, P, ctx, budget)
         other = np.minimum((g - 1.0) * chunks, O - 1.0)
         tpot = t_d + other / np.maximum(O - 1.0, 1.0) * (t_p / chunks - t_d)
         tpot = np.where(O > 1.0, tpot, t_d)
@@ -475,14 +513,8 @@ class ServingModel:
         # next step, during which the first one decodes its first token.
         lone = ~static & (g == 1.0) & (C > 1.0)
         if lone.any():
-            one_chunks = np.where(np.isfinite(budget), np.maximum(np.ceil(slack * P / budget), 1.0), 1.0)
-            nothing = self._step(hw_d, tp, kv, 1e-12, 1.0, ctx)
-            first = self._step(hw_p, tp, kv, 1.0, P / one_chunks, P / 2.0 * (1.0 - 1.0 / one_chunks), prefill=True)
-            t_p1 = one_chunks * self._mixed(nothing, first, w0, hw_d)
-            rest_n = np.maximum(C - 1.0, 1.0)
-            rest_chunks = np.where(np.isfinite(budget), np.maximum(np.ceil(slack * rest_n * P / budget), 1.0), 1.0)
-            rest = self._step(hw_p, tp, kv, rest_n, P / rest_chunks, P / 2.0 * (1.0 - 1.0 / rest_chunks), prefill=True)
-            t_pr = rest_chunks * self._mixed(self._step(hw_d, tp, kv, 1.0, 1.0, ctx), rest, w0, hw_d)
+            t_p1 = self._prefill_step(hw_d, hw_p, tp, kv, w0, 1.0, 0.0, P, ctx, budget)
+            t_pr = self._prefill_step(hw_d, hw_p, tp, kv, w0, np.maximum(C - 1.0, 1.0), 1.0, P, ctx, budget)
             ttft = np.where(lone, rr + t_p1 + (C - 1.0) / C * t_pr, ttft)
             # The first request's first decode step is the others' prefill step.
             tpot = np.where(lone & (O > 1.0), tpot + (t_pr - t_d) / (C * np.maximum(O - 1.0, 1.0)), tpot)
@@ -519,8 +551,7 @@ class ServingModel:
         P, O, tp, lam = runs.input_len[idx], runs.output_len[idx], runs.tp[idx], runs.request_rate[idx]
         kv, w0 = kv_all[idx], w0_all[idx]
         ctx = P + (O - 1.0) / 2.0
-        B = self.engine.max_num_batched_tokens
-        budget = np.inf if B is None else float(B)
+        budget = self._budget()
 
         def step_at(t, extra=0.0):
             b = lam * (O - 1.0) * t
@@ -575,8 +606,8 @@ class MultiServingModel:
         self.model, self.hardware, self.engine = first.model, first.hardware, first.engine
         self.defaults = dict(first.defaults)
 
-    def params(self, params=None):
-        return next(iter(self.members.values())).params(params)
+    def params(self, params=None, *, check=True):
+        return next(iter(self.members.values())).params(params, check=check)
 
     def hardware_spec(self, params=None, **changes):
         return next(iter(self.members.values())).hardware_spec(params, **changes)
@@ -588,16 +619,16 @@ class MultiServingModel:
             return next(iter(self.members.values()))
         raise SpecError(f"no model for runs of {key!r}; calibrated models: {', '.join(self.members)}")
 
-    def predict(self, runs: ServingRuns, params=None) -> ServingPrediction:
+    def predict(self, runs: ServingRuns, params=None, *, check: bool = True) -> ServingPrediction:
         keys = runs.models or ("",) * len(runs)
         uniq = list(dict.fromkeys(keys))
         if len(uniq) == 1:
-            return self.member(uniq[0]).predict(runs, params)
+            return self.member(uniq[0]).predict(runs, params, check=check)
         out = {k: np.full(len(runs), np.nan) for k in ServingPrediction._fields}
         arr = np.array(keys, dtype=object)
         for key in uniq:
             idx = np.flatnonzero(arr == key)
-            part = self.member(key).predict(runs.subset(idx), params)
+            part = self.member(key).predict(runs.subset(idx), params, check=check)
             for k in ServingPrediction._fields:
                 out[k][idx] = getattr(part, k)
         return ServingPrediction(**out)

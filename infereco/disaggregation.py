@@ -85,6 +85,16 @@ def _frontier(cols: dict[str, np.ndarray], meta: dict[str, Any], alpha: float) -
     return Frontier({k: np.asarray(v)[idx] for k, v in cols.items()}, meta=meta, default_alpha=alpha)
 
 
+
+def _usd_fields(gpu_s_per_token, decode_gpu_s_per_token, prefill_gpu_s_per_request, e_in, e_out, usd_per_gpu_s):
+    """Price columns of a serving mode: all accelerators per output token (`gpu_s_per_token`), the prefill's share
+    per input token, the decode's per output token, and the total blended over input + output tokens (USD/M)."""
+    k = usd_per_gpu_s * 1e6
+    return {"usd_per_million_tokens": gpu_s_per_token * k, "gpu_s_per_token": gpu_s_per_token,
+            "usd_per_million_input_tokens": prefill_gpu_s_per_request / e_in * k,
+            "usd_per_million_output_tokens": decode_gpu_s_per_token * k,
+            "usd_per_million_tokens_blended": gpu_s_per_token * e_out / (e_in + e_out) * k}
+
 def compare_serving(decode_frontier: Frontier, model, hardware, lengths, *, preset="default",
                     price_usd_per_hour: float | None = None, colocated_prefill_batch: float = 1.0,
                     chunk_tokens: float | None = None, max_ttft_s: float | None = None,
@@ -122,14 +132,10 @@ def compare_serving(decode_frontier: Frontier, model, hardware, lengths, *, pres
     dis = dict(c)
     dis.update({
         "tokens_per_s_per_request": 1.0 / t_d,
-        "usd_per_million_tokens": g_dis * usd_per_gpu_s * 1e6,
-        "gpu_s_per_token": g_dis,
+        **_usd_fields(g_dis, g_d, np.full_like(t_d, prefill_gpu_s_per_request), e_in, e_out, usd_per_gpu_s),
         "latency_s": t_d,
         "ttft_s": np.full_like(t_d, t_p + transfer),
         "e2e_latency_s": t_p + transfer + e_out * t_d,
-        "usd_per_million_input_tokens": np.full_like(t_d, prefill_gpu_s_per_request / e_in * usd_per_gpu_s * 1e6),
-        "usd_per_million_output_tokens": g_d * usd_per_gpu_s * 1e6,
-        "usd_per_million_tokens_blended": (g_dis * e_out) / (e_in + e_out) * usd_per_gpu_s * 1e6,
         "decode_n_gpu": n_d,
         "prefill_n_gpu": np.full_like(t_d, pre.n_gpu),
         "prefill_batch_size": np.full_like(t_d, pre.batch_size),
@@ -146,15 +152,11 @@ def compare_serving(decode_frontier: Frontier, model, hardware, lengths, *, pres
     col = dict(c)
     col.update({
         "tokens_per_s_per_request": 1.0 / tpot,
-        "usd_per_million_tokens": g_col * usd_per_gpu_s * 1e6,
-        "gpu_s_per_token": g_col,
+        **_usd_fields(g_col, g_d, n_d * tau, e_in, e_out, usd_per_gpu_s),
         "latency_s": tpot,
         "mfu": c["mfu"] * t_d / tpot if "mfu" in c else np.zeros_like(t_d),
         "ttft_s": t_c,
         "e2e_latency_s": t_c + e_out * tpot,
-        "usd_per_million_input_tokens": n_d * tau / e_in * usd_per_gpu_s * 1e6,
-        "usd_per_million_output_tokens": g_d * usd_per_gpu_s * 1e6,
-        "usd_per_million_tokens_blended": (g_col * e_out) / (e_in + e_out) * usd_per_gpu_s * 1e6,
         "decode_n_gpu": n_d,
         "prefill_n_gpu": n_d,
         "prefill_batch_size": np.full_like(t_d, colocated_prefill_batch),

@@ -174,6 +174,10 @@ def test_bad_inputs():
         calibrate(ServingRuns.make(128, 64), TINY, CPU)  # nothing measured
     with pytest.raises(SpecError):
         calibrate(runs, {"other": TINY}, CPU)  # runs have no model key 'other'... they have ""
+    with pytest.raises(SpecError, match="fixed: calibration parameter memory_compute_overlap = 2.0: expected"):
+        calibrate(runs, TINY, CPU, fixed={"memory_compute_overlap": 2.0})
+    with pytest.raises(SpecError, match="init: unknown calibration parameter 'overlap'"):
+        calibrate(runs, TINY, CPU, init={"overlap": 0.5})
 
 
 # --------------------------------------------------------------------------------------------- real CPU runs

@@ -713,6 +713,11 @@ def calibrate(measurements, model, hardware, *, tp: int | None = None, engine: E
     if not meas_q:
         raise SpecError("calibrate: the runs report none of " + ", ".join(QUANTITY_LABELS[q] for q in quantities))
     n_res = int(sum(mk.sum() for mk in meas_q.values()))
+    for what, values in (("init", init), ("fixed", fixed)):
+        try:
+            sm.params(values)  # names and ranges checked once, here at the edge
+        except SpecError as exc:
+            raise SpecError(f"calibrate: {what}: {exc}") from None
     start = _initial(sm, runs, init)
     fixed = dict(fixed or {})
     for k, v in fixed.items():

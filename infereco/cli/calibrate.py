@@ -25,8 +25,8 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "calibrate",
         help="fit achieved bandwidth/FLOP fractions and overheads to measured runs; write a calibrated spec",
-        description="Fit interpretable calibration terms (achieved HBM bandwidth and FLOP fractions, per-step and "
-        "per-layer overhead, collective latency scale, per-request overhead) to measured runs by robust least "
+        description="Fit interpretable calibration terms (achieved HBM bandwidth and FLOP fractions, KV-read "
+        "bandwidth of attention, per-step and per-layer overhead, collective latency scale, per-request overhead) to measured runs by robust least "
         "squares on log TPOT, TTFT and output throughput; print them with standard errors and fit quality, "
         "and write the calibrated hardware spec.",
         formatter_class=argparse.RawDescriptionHelpFormatter,

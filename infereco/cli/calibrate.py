@@ -26,8 +26,8 @@ def register(subparsers: Any) -> None:
         "calibrate",
         help="fit achieved bandwidth/FLOP fractions and overheads to measured runs; write a calibrated spec",
         description="Fit interpretable calibration terms (achieved HBM bandwidth and FLOP fractions, KV-read "
-        "bandwidth of attention, per-step and per-layer overhead, collective latency scale, per-request overhead) to measured runs by robust least "
-        "squares on log TPOT, TTFT and output throughput; print them with standard errors and fit quality, "
+        "bandwidth of attention, per-step and per-layer overhead, collective latency scale, per-request overhead) "
+        "to measured runs by robust least squares on log TPOT, TTFT and output throughput; print them with standard errors and fit quality, "
         "and write the calibrated hardware spec.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n")[1],

@@ -15,6 +15,7 @@ core's streaming bandwidth (tests/data/calibration/cpu-2core-sandbox.yaml).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -53,11 +54,11 @@ def main() -> int:
                 num_reqs=batch, num_heads=heads, num_kv_heads=kv_heads, head_dim=hd, seq_lens=seq_lens, dtype=dtype,
                 query_start_loc=qsl, causal=True, sliding_window_size=-1, isa="vec", enable_kv_split=False)
 
-            def call():
-                ops.cpu_attention_with_kv_cache(
-                    query=q, key_cache=key_cache, value_cache=value_cache, output=out, query_start_loc=qsl,
-                    seq_lens=seq_lens, scale=hd ** -0.5, causal=True, alibi_slopes=None, sliding_window=-1,
-                    block_table=table, softcap=0.0, scheduler_metadata=meta, s_aux=None)
+            call = functools.partial(
+                ops.cpu_attention_with_kv_cache,
+                query=q, key_cache=key_cache, value_cache=value_cache, output=out, query_start_loc=qsl,
+                seq_lens=seq_lens, scale=hd ** -0.5, causal=True, alibi_slopes=None, sliding_window=-1,
+                block_table=table, softcap=0.0, scheduler_metadata=meta, s_aux=None)
 
             for _ in range(20):
                 call()

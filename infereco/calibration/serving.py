@@ -127,8 +127,8 @@ _SECONDS = (lambda v: v >= 0, math.isfinite, "seconds ≥ 0, finite")
 # (lower check, upper check, what is expected) per term; nan fails both, so it is rejected too.
 _PARAM_RANGES = {
     "bandwidth_utilization": _FRACTION, "flop_utilization": _FRACTION, "prefill_flop_utilization": _FRACTION,
-    "attention_bandwidth_utilization": (*_FRACTION[:2], "a fraction in (0, 1], or nan for 'same as "
-                                        "bandwidth_utilization'"),
+    "attention_bandwidth_utilization": (*_FRACTION[:2],
+                                        "a fraction in (0, 1], or nan for 'same as bandwidth_utilization'"),
     "memory_compute_overlap": (lambda v: v >= 0, lambda v: v <= 1, "a fraction in [0, 1]"),
     "step_overhead_s": _SECONDS, "layer_overhead_s": _SECONDS, "request_overhead_s": _SECONDS,
     "first_token_delay_s": _SECONDS,

@@ -5,7 +5,9 @@
 """
 
 from infereco import _jaxconfig  # noqa: F401  (float64 before anything is traced)
-from infereco.api import evaluate_point, layouts, pareto_frontier
+from infereco.api import evaluate_point, frontier_from_scenario, layouts, pareto_frontier
+from infereco.calibration.fit import CalibrationResult, calibrate, load_calibrated_hardware
+from infereco.calibration.serving import EngineConfig, predict_serving
 from infereco.economics import (
     CostUncertainty,
     Elasticities,
@@ -26,8 +28,6 @@ from infereco.economics import (
     sla_optimal_concurrency,
     workload_cost,
 )
-from infereco.calibration.fit import CalibrationResult, calibrate, load_calibrated_hardware
-from infereco.calibration.serving import EngineConfig, predict_serving
 from infereco.errors import CatalogError, InfeasibleError, InferecoError, ScenarioError, SpecError
 from infereco.frontier import Frontier, FrontierPoint
 from infereco.specs.catalog import list_hardware, list_models, load_hardware, load_model
@@ -35,7 +35,7 @@ from infereco.specs.hardware import HardwareSpec
 from infereco.specs.hf_config import load_hf_config
 from infereco.specs.model import ModelSpec
 from infereco.specs.presets import PRESETS, get_preset
-from infereco.specs.scenario import frontier_from_scenario, load_scenario
+from infereco.specs.scenario import load_scenario
 from infereco.specs.speculative import SpeculativeSpec
 from infereco.specs.workload import WorkloadSpec
 from infereco.sweep import SweepResult, sweep

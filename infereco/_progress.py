@@ -1,32 +1,59 @@
-"""A dependency-free progress bar on stderr, shown only for work that runs longer than a second."""
+"""Progress meters for long runs (after diffrax's): an abstract meter, a silent default, a text bar on stderr
+and an optional tqdm one. `sweep(progress=...)` takes True (text), False (none) or any meter object.
+
+>>> with NoProgress().start(3, "sweep") as p:
+...     p.update()
+"""
 
 from __future__ import annotations
 
 import sys
 import time
 
+from infereco.errors import SpecError
 
-class Progress:
-    """`with Progress(total, "sweep") as p: ... p.update()`; silent when disabled or when done within 1 s."""
 
-    def __init__(self, total: int, label: str = "", enabled: bool = True, stream=None, delay_s: float = 1.0):
-        self.total = max(int(total), 1)
-        self.label = label
-        self.enabled = enabled
-        self.stream = stream or sys.stderr
-        self.delay_s = delay_s
-        self.done = 0
-        self._start = time.perf_counter()
-        self._last = 0.0
-        self._shown = False
+class ProgressMeter:
+    """The meter protocol: `start(total, label)` returns a context manager with `update(n)`."""
 
-    def __enter__(self):
+    def start(self, total: int, label: str = "") -> ProgressMeter:
+        self.total, self.label, self.done = max(int(total), 1), label, 0
         return self
 
     def update(self, n: int = 1) -> None:
         self.done += n
-        if not self.enabled:
-            return
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+class NoProgress(ProgressMeter):
+    """Shows nothing."""
+
+
+class TextProgress(ProgressMeter):
+    """A dependency-free bar on stderr, shown only for work that runs longer than `delay_s`."""
+
+    def __init__(self, stream=None, delay_s: float = 1.0):
+        self.stream = stream or sys.stderr
+        self.delay_s = delay_s
+
+    def start(self, total: int, label: str = "") -> TextProgress:
+        super().start(total, label)
+        self._start = time.perf_counter()
+        self._last = 0.0
+        self._shown = False
+        return self
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
         now = time.perf_counter()
         elapsed = now - self._start
         if elapsed < self.delay_s or (now - self._last < 0.2 and self.done < self.total):
@@ -40,8 +67,39 @@ class Progress:
         self.stream.write(f"\r{self.label} {bar} {self.done}/{self.total} ({elapsed:.0f}s, ~{eta:.0f}s left)")
         self.stream.flush()
 
-    def __exit__(self, *exc):
+    def close(self) -> None:
         if self._shown:
             self.stream.write("\n")
             self.stream.flush()
-        return False
+
+
+class TqdmProgress(ProgressMeter):
+    """A tqdm bar (tqdm is optional: `pip install tqdm`)."""
+
+    def start(self, total: int, label: str = "") -> TqdmProgress:
+        try:
+            import tqdm
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("TqdmProgress needs tqdm: pip install tqdm") from exc
+        super().start(total, label)
+        self._bar = tqdm.tqdm(total=self.total, desc=label)
+        return self
+
+    def update(self, n: int = 1) -> None:
+        super().update(n)
+        self._bar.update(n)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def as_meter(progress) -> ProgressMeter:
+    """A meter from True (text), False/None (none) or a meter."""
+    if isinstance(progress, ProgressMeter):
+        return progress
+    if progress is True:
+        return TextProgress()
+    if progress in (False, None):
+        return NoProgress()
+    raise SpecError(f"progress={progress!r}: expected True, False or a ProgressMeter (NoProgress, TextProgress, "
+                    "TqdmProgress)")

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
+import importlib
 import io
 import json
 import math
-from typing import Any, Iterator, Sequence
+import types
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
 from infereco.errors import InfeasibleError, SpecError
+from infereco.physics.latency import bound_term
+from infereco.search.base import Candidates, check_backend
+from infereco.search.strategies import get_search
+from infereco.specs.deployment import Deployment
+from infereco.units import gpu_s_per_token_from_usd, usd_per_million_tokens
+
+# A price below a millionth of a dollar per accelerator-hour is a unit mistake (or a subnormal float).
+MIN_PRICE_USD_PER_HOUR = 1e-6
 
 # Columns every frontier point carries, in display order, with their units.
 POINT_COLUMNS: dict[str, str] = {
@@ -36,61 +47,21 @@ POINT_COLUMNS: dict[str, str] = {
     "pp": "pipeline-parallel degree",
     "ep": "expert-parallel degree",
     "dp": "data-parallel replicas (instances)",
+    "attn_dp": "data-parallel attention (true) or tensor-parallel attention (false)",
 }
 
-BOUND_NAMES = ("memory", "compute", "network", "latency")
+# Every $ column and the accelerator-seconds column it is derived from (× price / 3600 × 1e6).
+USD_COLUMNS: dict[str, str] = {
+    "usd_per_million_tokens": "gpu_s_per_token",
+    "usd_per_million_input_tokens": "gpu_s_per_input_token",
+    "usd_per_million_output_tokens": "gpu_s_per_output_token",
+    "usd_per_million_tokens_blended": "gpu_s_per_token_blended",
+}
+_USD_OF = {g: u for u, g in USD_COLUMNS.items()}
 
-
-def bound_term(memory_s, compute_s, network_bandwidth_s, network_latency_s, launch_s) -> np.ndarray:
-    """Name of the largest contribution to step time: the max(memory, compute) winner, network or latency."""
-    overlapped_memory = np.where(memory_s >= compute_s, memory_s, 0.0)
-    overlapped_compute = np.where(compute_s > memory_s, compute_s, 0.0)
-    stack = np.stack([overlapped_memory, overlapped_compute, network_bandwidth_s, network_latency_s + launch_s])
-    return np.asarray(BOUND_NAMES)[np.argmax(stack, axis=0)]
-
-
-def _by_latency(latency_s, cost):
-    """Finite points sorted by latency (ties: cheaper first): their indices, and where each sets a new
-    running minimum of cost (cheaper than every faster point)."""
-    latency_s = np.asarray(latency_s, float).ravel()
-    cost = np.asarray(cost, float).ravel()
-    idx = np.flatnonzero(np.isfinite(latency_s) & np.isfinite(cost))
-    order = idx[np.lexsort((cost[idx], latency_s[idx]))]
-    c = cost[order]
-    new_min = np.ones(c.size, bool)
-    if c.size:
-        new_min[1:] = c[1:] < np.minimum.accumulate(c)[:-1]
-    return order, new_min
-
-
-def pareto_indices(latency_s: np.ndarray, cost: np.ndarray) -> np.ndarray:
-    """Indices of the non-dominated (latency, cost) points, fastest first, in O(n log n).
-
-    Sort by latency (ties: cheaper first), then keep each point cheaper than every faster one.
-    """
-    order, new_min = _by_latency(latency_s, cost)
-    return order[new_min]
-
-
-def threshold_scan_indices(latency_s: np.ndarray, cost: np.ndarray, thresholds_s: np.ndarray) -> np.ndarray:
-    """The reference notebook's frontier: for each latency threshold, the cheapest point strictly under it
-    (ties: the lowest latency), each point kept once, fastest first.
-
-    Computed as a prefix arg-min over points sorted by latency plus a binary search per threshold, which gives
-    the same points as scanning every threshold over all points.
-    """
-    order, new_min = _by_latency(latency_s, cost)
-    if order.size == 0:
-        return order
-    lat_sorted = np.asarray(latency_s, float).ravel()[order]
-    # prefix argmin: position of the first minimum among sorted[0..i]; a later equal cost never replaces it,
-    # so ties go to the lower latency.
-    prefix_arg = np.maximum.accumulate(np.where(new_min, np.arange(order.size), 0))
-    count_below = np.searchsorted(lat_sorted, np.asarray(thresholds_s, float), side="left")
-    chosen = prefix_arg[count_below[count_below > 0] - 1]
-    _, first = np.unique(chosen, return_index=True)
-    return order[chosen[np.sort(first)]]
-
+# Columns that count things: written as integers in JSON and CSV where they are whole numbers.
+COUNT_COLUMNS = ("n_gpu", "batch_size", "gamma", "tp", "pp", "ep", "dp", "max_batch", "decode_n_gpu",
+                 "prefill_n_gpu", "prefill_batch_size", "n_gpu_total")
 
 @dataclasses.dataclass(frozen=True)
 class FrontierPoint:
@@ -129,29 +100,106 @@ class FrontierPoint:
 
 
 class Frontier:
-    """A Pareto frontier: the cheapest $/M tokens for each speed, fastest point first.
+    """A Pareto frontier: the cheapest $/M tokens for each speed, fastest point first. Immutable.
 
-    Columns are numpy arrays in `columns` (see `POINT_COLUMNS`); `meta` records model, hardware, workload,
-    preset and search. An empty frontier carries `reason` (why nothing is feasible).
+    Columns are read-only numpy arrays in `columns` (see `POINT_COLUMNS`); `meta` records model, hardware,
+    workload, preset, search and price. Every $ column is derived from its accelerator-seconds column and
+    `price_usd_per_hour` (`USD_COLUMNS`), so `with_price` can never leave one stale. An empty frontier
+    carries `reason` (why nothing is feasible). Derive changed copies with `replace`, `with_columns`,
+    `with_meta`, `with_price` or `take`.
 
-    >>> f = pareto_frontier("llama-3-70b", "h100-sxm", context_length=1000)   # doctest: +SKIP
-    >>> f.max_speed().tokens_per_s_per_request                                # doctest: +SKIP
+    >>> f = Frontier({"tokens_per_s_per_request": [50.0, 20.0], "gpu_s_per_token": [0.002, 0.001]},
+    ...              price_usd_per_hour=3.6)
+    >>> f.columns["usd_per_million_tokens"].tolist()
+    [2.0, 1.0]
+    >>> f.with_price(7.2).min_cost().usd_per_million_tokens
+    2.0
     """
 
-    def __init__(self, columns: dict[str, np.ndarray], meta: dict[str, Any] | None = None,
-                 reason: str | None = None, default_alpha: float = 3.0):
-        n = len(columns.get("tokens_per_s_per_request", []))
-        self.columns = {k: np.asarray(v) for k, v in columns.items()}
-        for k, v in self.columns.items():
-            if len(v) != n:
-                raise ValueError(f"column {k} has {len(v)} rows, expected {n}")
-        self.meta = dict(meta or {})
-        self.reason = reason
-        self.default_alpha = float(default_alpha)
+    __slots__ = ("_columns", "_meta", "reason", "default_alpha", "price_usd_per_hour", "_frozen")
+
+    def __init__(self, columns: Mapping[str, Any], meta: Mapping[str, Any] | None = None,
+                 reason: str | None = None, default_alpha: float = 3.0, price_usd_per_hour: float | None = None):
+        meta = copy.deepcopy(dict(meta or {}))
+        price = meta.get("price_usd_per_hour") if price_usd_per_hour is None else price_usd_per_hour
+        given = {k: np.array(v) for k, v in columns.items()}
+        n = len(given.get("tokens_per_s_per_request", []))
+        for k, v in given.items():
+            if v.ndim != 1 or len(v) != n:
+                raise SpecError(f"Frontier column {k!r} has shape {v.shape}; expected ({n},) like "
+                                "tokens_per_s_per_request")
+        has_cost = any(k in given for k in (*USD_COLUMNS, *USD_COLUMNS.values()))
+        if has_cost:
+            price = _check_price(price)
+        # Accelerator-seconds are the stored truth; a $ column given without its GPU-s column is converted once.
+        for usd, gpu_s in USD_COLUMNS.items():
+            if usd in given and gpu_s not in given:
+                given[gpu_s] = np.asarray(gpu_s_per_token_from_usd(given[usd], price))
+        cols: dict[str, np.ndarray] = {}
+        derived = {usd: np.asarray(usd_per_million_tokens(given[g], price), float)
+                   for usd, g in USD_COLUMNS.items() if g in given}
+        for k, v in given.items():
+            if k in USD_COLUMNS:
+                cols[k] = derived[k]
+                continue
+            cols[k] = v
+            usd = _USD_OF.get(k)
+            if usd is not None and usd not in given:
+                cols[usd] = derived[usd]
+        for v in cols.values():
+            v.flags.writeable = False
+        if price is not None:
+            meta["price_usd_per_hour"] = float(price)
+        object.__setattr__(self, "_columns", types.MappingProxyType(cols))
+        object.__setattr__(self, "_meta", types.MappingProxyType(meta))
+        object.__setattr__(self, "reason", reason)
+        object.__setattr__(self, "default_alpha", float(default_alpha))
+        object.__setattr__(self, "price_usd_per_hour", None if price is None else float(price))
+        object.__setattr__(self, "_frozen", True)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"Frontier is immutable; use replace(), with_columns() or with_meta() ({name})")
+
+    def __reduce__(self):
+        return (_rebuild, (dict(self._columns), dict(self._meta), self.reason, self.default_alpha,
+                           self.price_usd_per_hour))
+
+    @property
+    def columns(self) -> Mapping[str, np.ndarray]:
+        """Read-only mapping of column name to read-only array, in display order."""
+        return self._columns
+
+    @property
+    def meta(self) -> Mapping[str, Any]:
+        """Read-only mapping: model, hardware, workload, preset, search, price and what the search rejected."""
+        return self._meta
+
+    # ---- derived copies ---------------------------------------------------------------------------------
+    def replace(self, *, columns: Mapping[str, Any] | None = None, meta: Mapping[str, Any] | None = None,
+                reason: str | None = ..., default_alpha: float | None = None) -> "Frontier":  # type: ignore[assignment]
+        """A copy with any of columns, meta, reason or default_alpha replaced."""
+        return Frontier(dict(self._columns) if columns is None else columns,
+                        meta=dict(self._meta) if meta is None else meta,
+                        reason=self.reason if reason is ... else reason,
+                        default_alpha=self.default_alpha if default_alpha is None else default_alpha,
+                        price_usd_per_hour=self.price_usd_per_hour)
+
+    def with_columns(self, **columns) -> "Frontier":
+        """A copy with columns added or replaced (a $ column is re-derived from its GPU-s column)."""
+        return self.replace(columns={**self._columns, **columns})
+
+    def with_meta(self, **meta) -> "Frontier":
+        """A copy with `meta` entries added or replaced."""
+        return self.replace(meta={**self._meta, **meta})
+
+    def take(self, indices) -> "Frontier":
+        """A copy with only the rows at `indices`, in that order."""
+        idx = np.asarray(indices, int)
+        return self.replace(columns={k: v[idx] for k, v in self._columns.items()})
 
     # ---- basic container behaviour --------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self.columns.get("tokens_per_s_per_request", []))
+        return len(self._columns.get("tokens_per_s_per_request", []))
 
     def __iter__(self) -> Iterator[FrontierPoint]:
         return (self.point(i) for i in range(len(self)))
@@ -199,8 +247,12 @@ class Frontier:
     def preferred(self, alpha: float | None = None) -> FrontierPoint:
         """The point a customer maximising speed^alpha / price picks (Erdil Eq. 45; paper α ≈ 3, notebook 4)."""
         self._require_points()
-        a = self.default_alpha if alpha is None else float(alpha)
-        if not a >= 0 or not math.isfinite(a):
+        a = self.default_alpha if alpha is None else alpha
+        try:
+            a = float(a)
+        except (TypeError, ValueError):
+            a = math.nan
+        if not (a >= 0 and math.isfinite(a)):
             raise SpecError(f"alpha={alpha!r}: expected a finite number >= 0 (the preference exponent)")
         score = a * np.log(self.columns["tokens_per_s_per_request"]) - np.log(self.columns["usd_per_million_tokens"])
         return self.point(int(np.argmax(score)))
@@ -220,31 +272,28 @@ class Frontier:
         return float(np.exp(np.interp(np.log(s), np.log(x[o]), np.log(y[o]))))
 
     def with_price(self, price_usd_per_hour: float) -> "Frontier":
-        """The same frontier at another accelerator price: every $ column scales exactly, nothing else moves."""
-        old = float(self.meta.get("price_usd_per_hour", 0.0))
-        if not (price_usd_per_hour > 0 and old > 0):
-            raise SpecError(f"price_usd_per_hour={price_usd_per_hour!r}: expected a positive price in USD per hour")
-        cols = dict(self.columns)
-        if "usd_per_million_tokens" in cols:
-            cols["usd_per_million_tokens"] = cols["usd_per_million_tokens"] * (price_usd_per_hour / old)
-        return Frontier(cols, meta={**self.meta, "price_usd_per_hour": float(price_usd_per_hour)},
-                        reason=self.reason, default_alpha=self.default_alpha)
+        """The same frontier at another accelerator price: every $ column is re-derived, nothing else moves."""
+        if self.price_usd_per_hour is None:
+            raise SpecError("with_price: this frontier has no price (no cost columns)")
+        price = _check_price(price_usd_per_hour)
+        return Frontier(dict(self._columns), meta={**self._meta, "price_usd_per_hour": price}, reason=self.reason,
+                        default_alpha=self.default_alpha, price_usd_per_hour=price)
 
     # ---- export -------------------------------------------------------------------------------------------
     def to_records(self) -> list[dict[str, Any]]:
-        """List of JSON-ready dicts, one per point, fastest first."""
-        return [_jsonable(p.to_dict()) for p in self]
+        """List of JSON-ready dicts, one per point, fastest first (counts as integers where they are whole)."""
+        return [_jsonable(_counts_as_int(p.to_dict())) for p in self]
 
     def to_json(self, alpha: float | None = None) -> str:
         """`{"points": [...], "max_speed": {...}, "preferred": {...}, "meta": {...}}` (the scenario contract)."""
-        payload: dict[str, Any] = {"points": self.to_records(), "meta": _jsonable(self.meta)}
+        payload: dict[str, Any] = {"points": self.to_records(), "meta": _jsonable(dict(self.meta))}
         if self.empty:
             payload.update(max_speed=None, preferred=None, min_cost=None, reason=self.reason)
         else:
             payload.update(
-                max_speed=_jsonable(self.max_speed().to_dict()),
-                preferred=_jsonable(self.preferred(alpha).to_dict()),
-                min_cost=_jsonable(self.min_cost().to_dict()),
+                max_speed=_jsonable(_counts_as_int(self.max_speed().to_dict())),
+                preferred=_jsonable(_counts_as_int(self.preferred(alpha).to_dict())),
+                min_cost=_jsonable(_counts_as_int(self.min_cost().to_dict())),
             )
         return json.dumps(payload, indent=1, allow_nan=False)
 
@@ -274,12 +323,36 @@ class Frontier:
         """Plot the frontier and return the Axes. `kind`: 'frontier' ($/M tokens against tokens/s per request,
         log y, preferred point marked), 'mfu' (utilisation along the frontier) or 'breakdown' (stacked
         step-time components along the frontier)."""
-        from infereco.plot.frontier import plot_breakdown, plot_frontier, plot_mfu
-
-        kinds = {"frontier": plot_frontier, "mfu": plot_mfu, "breakdown": plot_breakdown}
+        kinds = {"frontier": "plot_frontier", "mfu": "plot_mfu", "breakdown": "plot_breakdown"}
         if kind not in kinds:
             raise SpecError(f"kind={kind!r}: expected one of {', '.join(kinds)}")
-        return kinds[kind](self, ax=ax, **kwargs)
+        # The plotting layer sits above results and is looked up by name when asked for (as pandas does with
+        # its plotting backend), so that results never depend on matplotlib; see docs/architecture.md.
+        plotting = importlib.import_module("infereco.plot.frontier")
+        return getattr(plotting, kinds[kind])(self, ax=ax, **kwargs)
+
+
+def _rebuild(columns, meta, reason, default_alpha, price):
+    return Frontier(columns, meta=meta, reason=reason, default_alpha=default_alpha, price_usd_per_hour=price)
+
+
+def _check_price(price) -> float:
+    try:
+        p = float(price)
+    except (TypeError, ValueError):
+        p = math.nan
+    if not (MIN_PRICE_USD_PER_HOUR <= p < math.inf):
+        raise SpecError(f"price_usd_per_hour={price!r}: expected a positive price in USD per accelerator-hour "
+                        f"(at least {MIN_PRICE_USD_PER_HOUR:g})")
+    return p
+
+
+def _counts_as_int(d: dict[str, Any]) -> dict[str, Any]:
+    for k in COUNT_COLUMNS:
+        v = d.get(k)
+        if isinstance(v, float) and math.isfinite(v) and v == int(v):
+            d[k] = int(v)
+    return d
 
 
 def _jsonable(obj):
@@ -299,27 +372,24 @@ def _jsonable(obj):
     return obj
 
 
-def frontier_from_evaluation(ev, n_gpu: np.ndarray, batch: np.ndarray, price_usd_per_hour: float,
-                             indices: np.ndarray, extra_columns: dict[str, np.ndarray] | None = None,
-                             meta=None, reason=None, default_alpha: float = 3.0,
-                             served_cap_tokens_per_s: float | None = None) -> Frontier:
-    """Build a `Frontier` from an `Evaluation` (flat arrays) and the chosen point indices.
-
-    `served_cap_tokens_per_s`: instances faster than this demand serve only it (throughput capped)."""
-    lat = np.asarray(ev.latency_s).ravel()[indices]
-    n = np.asarray(n_gpu, float).ravel()[indices] if np.ndim(n_gpu) else np.full(len(indices), float(n_gpu))
-    b = np.asarray(batch, float).ravel()[indices]
-    pick = lambda a: np.asarray(a, float).ravel()[indices]  # noqa: E731
+def frontier_from_candidates(c: Candidates, price_usd_per_hour: float, *, meta: Mapping[str, Any] | None = None,
+                             default_alpha: float = 3.0) -> Frontier:
+    """The `Frontier` of a search's selected configurations (`search.base.Candidates`), priced at
+    `price_usd_per_hour`. Instances faster than the demand cap serve only it (throughput capped)."""
+    ev = c.evaluation
+    pick = lambda a: np.broadcast_to(np.asarray(a, float).ravel(), c.n_gpu.shape)  # noqa: E731
+    lat = pick(ev.latency_s)
+    n, b = np.asarray(c.n_gpu, float), np.asarray(c.batch_size, float)
+    throughput = b / lat if c.served_cap_tokens_per_s is None else np.minimum(b / lat, c.served_cap_tokens_per_s)
     cols: dict[str, np.ndarray] = {
         "tokens_per_s_per_request": 1.0 / lat,
-        "usd_per_million_tokens": pick(ev.gpu_s_per_token) * price_usd_per_hour / 3600.0 * 1e6,
+        "usd_per_million_tokens": np.zeros(len(n)),  # holds the column's place; Frontier derives it from GPU-s
         "n_gpu": n,
         "batch_size": b,
         "mfu": pick(ev.mfu),
         "latency_s": lat,
         "gpu_s_per_token": pick(ev.gpu_s_per_token),
-        "throughput_tokens_per_s": b / lat if served_cap_tokens_per_s is None
-        else np.minimum(b / lat, served_cap_tokens_per_s),
+        "throughput_tokens_per_s": throughput,
         "bound": bound_term(pick(ev.memory_s), pick(ev.compute_s), pick(ev.network_bandwidth_s),
                             pick(ev.network_latency_s), pick(ev.launch_s)),
         "memory_s": pick(ev.memory_s),
@@ -333,12 +403,18 @@ def frontier_from_evaluation(ev, n_gpu: np.ndarray, batch: np.ndarray, price_usd
         "pp": pick(ev.pp_degree),
     }
     cols["tp"] = n / cols["pp"]
-    cols.setdefault("ep", np.ones(len(indices)))
-    cols.setdefault("dp", np.ones(len(indices)))
-    for k, v in (extra_columns or {}).items():
-        cols[k] = np.asarray(v).ravel()[indices] if np.ndim(v) else np.full(len(indices), v)
-    return Frontier(cols, meta=meta, reason=reason, default_alpha=default_alpha)
+    cols["ep"] = np.ones(len(n))
+    cols["dp"] = np.ones(len(n))
+    for k, v in c.extra.items():
+        cols[k] = np.broadcast_to(np.asarray(v), n.shape)
+    full_meta = {**dict(meta or {}), **dict(c.meta), "rejected": dict(c.rejected)}
+    if c.configurations:
+        full_meta["configurations"] = int(c.configurations)
+    return Frontier(cols, meta=full_meta, reason=c.reason, default_alpha=default_alpha,
+                    price_usd_per_hour=price_usd_per_hour)
 
 
-def select(values: Sequence, indices: np.ndarray) -> np.ndarray:
-    return np.asarray(values).ravel()[indices]
+def decode_frontier(dep: Deployment, backend: str = "jax") -> Frontier:
+    """The decode frontier of a resolved deployment: its search strategy's candidates, priced."""
+    c = get_search(dep.search).run(dep, check_backend(backend))
+    return frontier_from_candidates(c, dep.price_usd_per_hour, meta=dep.meta(), default_alpha=dep.alpha)

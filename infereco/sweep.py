@@ -11,11 +11,10 @@ import dataclasses
 import itertools
 from typing import Any, Iterable, Sequence
 
-from infereco._progress import Progress
-from infereco.api import build_problem, solve
-from infereco.frontier import Frontier
-
-SUMMARY_FIELDS = ("tokens_per_s_per_request", "usd_per_million_tokens", "n_gpu", "batch_size", "tp", "ep", "pp", "mfu", "bound")
+from infereco._progress import ProgressMeter, as_meter
+from infereco.api import resolve_inputs, solve
+from infereco.errors import SpecError
+from infereco.frontier import Frontier, _counts_as_int
 
 
 @dataclasses.dataclass
@@ -55,21 +54,25 @@ def _label(x) -> str:
 
 
 def _summary(f: Frontier, alpha) -> dict[str, Any]:
+    """The max-speed, preferred and cheapest points, each with every column a frontier point has."""
     out: dict[str, Any] = {"n_points": len(f), "reason": f.reason}
     if f.empty:
         return out
     for tag, p in (("max_speed", f.max_speed()), ("preferred", f.preferred(alpha)), ("min_cost", f.min_cost())):
-        d = p.to_dict()
-        for k in SUMMARY_FIELDS:
-            out[f"{tag}_{k}"] = d.get(k)
+        for k, v in _counts_as_int(p.to_dict()).items():
+            out[f"{tag}_{k}"] = v
     return out
 
 
 def sweep(models: Sequence | Any, hardware: Sequence | Any, context_lengths: Sequence[int] | int = (1000,),
           prices_usd_per_hour: Sequence[float] | float | None = None, *, preset: str = "default",
-          search: str | None = None, alpha: float | None = None, progress: bool = True,
+          search: str | None = None, alpha: float | None = None, progress: bool | ProgressMeter = True,
           keep_frontiers: bool = True, **frontier_kwargs) -> SweepResult:
     """Frontiers for every combination; `prices_usd_per_hour` None = each accelerator's own price.
+
+    `frontier_kwargs` are those of `pareto_frontier` (workload, space, serving, speculative, ...); every row
+    carries the max-speed, preferred and cheapest points with the columns `pareto_frontier` gives them.
+    `progress`: True (a bar on stderr for runs over a second), False, or a `ProgressMeter`.
 
     >>> r = sweep(["llama-3-8b", "llama-3-70b"], ["h100-sxm", "h200"], [1000, 8000], [1.5, 2.5])
     >>> len(r)
@@ -81,11 +84,15 @@ def sweep(models: Sequence | Any, hardware: Sequence | Any, context_lengths: Seq
     rows: list[dict[str, Any]] = []
     frontiers: dict[tuple, Frontier] = {}
     combos = list(itertools.product(model_list, hw_list, ctx_list))
-    with Progress(len(combos) * len(price_list), "sweep", enabled=progress) as bar:
-        for model, hw, ctx in combos:
-            problem = build_problem(model, hw, context_length=ctx, preset=preset, search=search, alpha=alpha,
-                                    **frontier_kwargs)
-            base = solve(problem)
+    backend = frontier_kwargs.pop("backend", "jax")
+    if not (model_list and hw_list and ctx_list and price_list):
+        raise SpecError("sweep: models, hardware, context_lengths and prices each need at least one value")
+    # Resolve every combination first, so that a bad input fails before minutes of computing.
+    deployments = [resolve_inputs(model, hw, context_length=ctx, preset=preset, search=search, alpha=alpha,
+                                  **frontier_kwargs) for model, hw, ctx in combos]
+    with as_meter(progress).start(len(combos) * len(price_list), "sweep") as bar:
+        for (model, hw, ctx), dep in zip(combos, deployments):
+            base = solve(dep, backend=backend)
             for price in price_list:
                 f = base if price is None else base.with_price(price)
                 key = (_label(model), _label(hw), ctx, f.meta["price_usd_per_hour"])

@@ -11,7 +11,7 @@ import pytest
 import infereco
 from infereco import (CatalogError, InfeasibleError, ScenarioError, SpecError, evaluate_point, load_hardware,
                       load_model, pareto_frontier)
-from infereco.specs.scenario import frontier_from_scenario
+from infereco.api import frontier_from_scenario
 
 
 @pytest.fixture(scope="module")
@@ -64,13 +64,14 @@ def test_evaluate_point_reevaluates_a_frontier_point(f70):
     assert q["usd_per_million_tokens"] == pytest.approx(p.usd_per_million_tokens, rel=1e-12)
 
 
-def test_evaluate_point_reports_infeasible_instead_of_a_number():
-    q = evaluate_point("llama-3-70b", "h100-sxm", n_gpu=1, batch_size=1)
-    assert q["feasible"] is False and "does not fit" in q["reason"]
-    q = evaluate_point("llama-3-70b", "h100-sxm", tp=1, batch_size=1)
-    assert q["feasible"] is False and "does not fit" in q["reason"]
-    q = evaluate_point("llama-3-70b", "h100-sxm", tp=3, batch_size=1)
-    assert q["feasible"] is False and "not a valid layout" in q["reason"]
+def test_evaluate_point_raises_infeasible_instead_of_a_number():
+    # One contract with cost_elasticities: an infeasible deployment raises InfeasibleError with its reason.
+    with pytest.raises(InfeasibleError, match="does not fit"):
+        evaluate_point("llama-3-70b", "h100-sxm", n_gpu=1, batch_size=1)
+    with pytest.raises(InfeasibleError, match="does not fit"):
+        evaluate_point("llama-3-70b", "h100-sxm", tp=1, batch_size=1)
+    with pytest.raises(InfeasibleError, match="not a valid layout"):
+        evaluate_point("llama-3-70b", "h100-sxm", tp=3, batch_size=1)
 
 
 def test_model_that_fits_nowhere_gives_an_empty_frontier_with_a_reason():

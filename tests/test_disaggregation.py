@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from infereco import pareto_frontier
-from infereco.disaggregation import compare_serving, pool_sizes
+from infereco.serving.disaggregation import compare_serving, pool_sizes
 from infereco.frontier import Frontier
 from infereco.physics.prefill import prefill_time
-from infereco.physics.requests import RequestLengths, cheapest_prefill, resolve_deployment
+from infereco.specs.lengths import RequestLengths
+from infereco.physics.requests import cheapest_prefill, resolve_deployment
 
 PRESET = "erdil-paper"
 
@@ -21,7 +22,7 @@ def _decode_frontier():
     t = np.array([0.005, 0.020])
     return Frontier({"tokens_per_s_per_request": 1 / t, "usd_per_million_tokens": n * t / b * 2 / 3600 * 1e6,
                      "n_gpu": n, "batch_size": b, "latency_s": t, "gpu_s_per_token": n * t / b,
-                     "mfu": np.array([0.01, 0.05])})
+                     "mfu": np.array([0.01, 0.05])}, price_usd_per_hour=2.0)
 
 
 def test_pools_and_costs_by_hand():

@@ -48,7 +48,7 @@ def _scaled(hw, name: str, f: float):
 
 def _log_outputs(model, hw, price, **cfg):
     out = evaluate_point(model, hw, price_usd_per_hour=price, backend="numpy", **cfg)
-    assert out["feasible"], out
+    assert out["tokens_per_s_per_request"] > 0, out
     return np.log([out["usd_per_million_tokens"], out["tokens_per_s_per_request"]])
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infereco.frontier import pareto_indices, threshold_scan_indices
+from infereco.search.select import pareto_indices, threshold_scan_indices
 from infereco.search.select import pareto_candidates, threshold_select
 
 points = st.lists(

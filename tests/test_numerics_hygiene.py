@@ -80,7 +80,7 @@ def test_traced_evaluation_is_float64_throughout(arrays, path):
             [1, 2, 4, 8], [1, 1, 2, 8], [1, 2, 1, 1], [0, 0, 0, 0], [1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1])))
         n = None
         b = jnp.geomspace(1.0, 1e5, k)[None, :]
-    f = functools.partial(evaluate_configs, conv=conv, parallel_attention=pa, spec=spec, xp=jnp, layout=layout)
+    f = functools.partial(evaluate_configs, conv=conv, spec=spec, xp=jnp, layout=layout)
     closed = jax.make_jaxpr(lambda ma, ha, n, b, c: f(ma, ha, n_gpu=n, batch=b, context_tokens=c))(
         ma, ha, n, b, jnp.float64(1000.0))
     dtypes = _jaxpr_dtypes(closed)
@@ -118,7 +118,7 @@ def test_batch_zero_and_one_gpu_divide_nothing_by_zero(model):
         b = np.array([[0.0, 1.0, 0.5, 1e-300]])
         with np.errstate(divide="raise", invalid="raise", over="raise"):
             ev = evaluate(model_arrays(m), ha, Conventions(collectives=hw.collectives), n, b, 0.0,
-                          parallel_attention=m.parallel_attention, backend="numpy")
+                          backend="numpy")
         for name, a in ev._asdict().items():
             assert not np.isnan(a).any(), f"{model} on {hw_id}: NaN in {name}"
         # batch 0, a fractional batch and a fractional GPU are infeasible: inf latency and cost, zero MFU
@@ -149,7 +149,7 @@ def test_evaluate_point_refuses_empty_deployments(n_gpu, batch):
 
 def test_one_gpu_one_sequence_is_a_clean_point():
     p = evaluate_point("llama-3-8b", "h100-sxm", n_gpu=1, batch_size=1, context_length=0, backend="numpy")
-    assert p["feasible"] and p["tp"] == 1.0 and p["network_latency_s"] == 0.0 and p["network_bandwidth_s"] == 0.0
+    assert p["tp"] == 1.0 and p["network_latency_s"] == 0.0 and p["network_bandwidth_s"] == 0.0
     assert all(np.isfinite(v) for v in p.values() if isinstance(v, float))
 
 

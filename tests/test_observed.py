@@ -38,7 +38,7 @@ LLAMA_70B_8BIT = {"base": "llama-3-70b", "weight_bits": 8}
 def _toy_frontier():
     # Three points: 10 tok/s at $1, 50 tok/s at $2, 100 tok/s at $8 (fastest first, as frontiers are stored).
     return Frontier({"tokens_per_s_per_request": np.array([100.0, 50.0, 10.0]),
-                     "usd_per_million_tokens": np.array([8.0, 2.0, 1.0])})
+                     "usd_per_million_tokens": np.array([8.0, 2.0, 1.0])}, price_usd_per_hour=2.0)
 
 
 def test_paper_points():

@@ -232,8 +232,7 @@ class PhysicsCase:
 
         ma, ha, spec = self.arrays(hw)
         return evaluate(ma, ha, conv or self.conv, self.n_gpu, self.batch, self.context,
-                        parallel_attention=self.model.parallel_attention, spec=spec,
-                        draft_parallel_attention=bool(self.draft is not None and self.draft.parallel_attention),
+                        spec=spec,
                         backend=backend)
 
 

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from infereco import evaluate_point, load_model, pareto_frontier
-from infereco.api import build_problem, _arrays
-from infereco.physics.latency import explicit_step_time, layout_step_time
-from infereco.search import erdil_grid
-from infereco.search.discrete import DiscreteSpace, batch_sizes, enumerate_layouts
 from infereco.api import solve
+from infereco.physics.latency import explicit_step_time, layout_step_time
+from infereco.search.discrete import DiscreteSpace, batch_sizes, enumerate_layouts
+from infereco.search.evaluate import deployment_arrays
+from infereco.specs.deployment import resolve
+from infereco.specs.space import GridSpec
 
 
 @pytest.mark.parametrize("model", ["llama-3-8b", "llama-3-70b", "mixtral-8x22b", "deepseek-v3"])
@@ -32,8 +33,8 @@ def test_default_search_returns_feasible_integer_layouts(model):
 
 def test_explicit_layout_equals_reference_layout_for_dense_models():
     # With ep = 1, an even pipeline split and no KV replication the explicit-layout physics is the reference's.
-    p = build_problem("llama-3-70b", "h100-sxm", preset="erdil-2024")
-    ma, ha, _ = _arrays(p)
+    p = resolve("llama-3-70b", "h100-sxm", preset="erdil-2024")
+    ma, ha, _ = deployment_arrays(p)
     b = np.array([1.0, 3.0, 17.0, 64.0, 311.0])
     for two_d in (False, True):
         for pp in (1.0, 2.0, 4.0):
@@ -50,11 +51,11 @@ def test_discrete_frontier_against_continuous_on_one_node(model):
     # reference's continuous grid (exact frontier of its points). The discrete frontier may beat the continuous one only by the grid's
     # sampling (400 points per axis: adjacent GPU counts differ by ≈1.6%, batches by ≈3.2%), and must come
     # within 15% of its cost at the continuous preferred point.
-    p_disc = build_problem(model, "h100-sxm", context_length=1000, search="discrete")
-    p_cont = build_problem(model, "h100-sxm", context_length=1000, search="continuous")
-    d = solve(p_disc, space=DiscreteSpace(max_gpus_per_instance=8, pp_degrees=(1,), engine="ideal"))
-    grid = erdil_grid.GridSpec(max_log2_gpu=3.0)
-    c = solve(p_cont, grid=grid)
+    p_disc = resolve(model, "h100-sxm", context_length=1000, search="discrete",
+                     space=DiscreteSpace(max_gpus_per_instance=8, pp_degrees=(1,), engine="ideal"))
+    p_cont = resolve(model, "h100-sxm", context_length=1000, search="continuous", grid=GridSpec(max_log2_gpu=3.0))
+    d = solve(p_disc)
+    c = solve(p_cont)
     x = d.columns["tokens_per_s_per_request"]
     y = d.columns["usd_per_million_tokens"]
     inside = x <= c.max_speed().tokens_per_s_per_request
@@ -113,9 +114,9 @@ def test_model_too_big_for_any_layout_gives_empty_frontier_with_reason():
 
 
 def test_chunked_evaluation_gives_the_same_frontier():
-    p = build_problem("mixtral-8x22b", "h100-sxm", context_length=2000)
+    p = resolve("mixtral-8x22b", "h100-sxm", context_length=2000)
     whole = solve(p)
-    chunked = solve(p, space=DiscreteSpace(max_configs_per_call=64 * 96))
+    chunked = solve(p.replace(space=DiscreteSpace(max_configs_per_call=64 * 96)))
     np.testing.assert_array_equal(whole.columns["usd_per_million_tokens"], chunked.columns["usd_per_million_tokens"])
 
 

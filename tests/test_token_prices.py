@@ -8,7 +8,6 @@ import pytest
 from infereco import pareto_frontier
 from infereco.economics.token_prices import (
     TokenPrices,
-    frontier_token_prices,
     gpu_s_per_token_at_utilisation,
     token_prices,
     token_prices_at_utilisation,
@@ -102,9 +101,20 @@ def test_blended_price():
     assert p.to_dict()["output_to_input_ratio"] == pytest.approx(3.0)
 
 
-def test_frontier_columns(frontier_70b):
-    cols = frontier_token_prices(frontier_70b, "llama-3-70b", "h100-sxm", prompt_tokens=1000, preset="erdil-paper")
-    n = len(frontier_70b)
-    assert all(np.shape(v) == (n,) for v in cols.values())
-    assert np.all(cols["ttft_s"] > 0) and np.all(np.isfinite(cols["usd_per_million_input_tokens"]))
-    np.testing.assert_array_equal(cols["usd_per_million_output_tokens"], frontier_70b.columns["usd_per_million_tokens"])
+def test_frontier_columns():
+    """The decode-only serving mode prices input tokens per point as `token_prices` does for that point alone
+    (a second path through the prefill physics), and output tokens at the decode frontier's price."""
+    w = {"input_tokens": 1000, "output_tokens": 200, "context_length": 1000}
+    f = pareto_frontier("llama-3-70b", "h100-sxm", workload=w, preset="erdil-paper")
+    n = len(f)
+    for k in ("usd_per_million_input_tokens", "usd_per_million_output_tokens", "ttft_s", "e2e_latency_s"):
+        assert np.shape(f.columns[k]) == (n,) and np.all(np.isfinite(f.columns[k]))
+    assert np.all(f.columns["ttft_s"] > 0)
+    np.testing.assert_array_equal(f.columns["usd_per_million_output_tokens"], f.columns["usd_per_million_tokens"])
+    for i in (0, n // 2, n - 1):
+        p = f.point(i)
+        ref = token_prices("llama-3-70b", "h100-sxm", p, prompt_tokens=1000, prefill_batch=p.batch_size,
+                           preset="erdil-paper")
+        assert p["usd_per_million_input_tokens"] == pytest.approx(ref.input_usd_per_million_tokens, rel=1e-12)
+        single = token_prices("llama-3-70b", "h100-sxm", p, prompt_tokens=1000, preset="erdil-paper")
+        assert p["ttft_s"] == pytest.approx(single.input_gpu_s_per_token * 1000 / p.n_gpu, rel=1e-12)

@@ -30,8 +30,7 @@ from pydantic import Field, field_validator, model_validator
 
 from infereco.errors import SpecError
 from infereco.specs._base import FrozenSpec
-
-HOURS_PER_YEAR = 8760.0
+from infereco.units import HOURS_PER_YEAR
 
 # Relative tolerance for "currency_per_usd and usd_per_currency are reciprocals" (rates are often quoted
 # to 4 significant digits, so 1e-3 accepts 7.09 with 0.141 but rejects a swapped pair).
@@ -324,23 +323,20 @@ def reprice_frontier(frontier, cost) -> Any:
     """The same `Frontier` at another price per GPU-hour (a number or any cost `price_usd_per_hour` accepts).
 
     Exact, not an approximation: the price multiplies every configuration's cost alike, so the Pareto set, the
-    preferred point and every speed are unchanged; only `usd_per_million_tokens` scales. `meta` records the new
+    preferred point and every speed are unchanged; every $ column (output, input, blended) scales alike. `meta` records the new
     price (and the breakdown when a decomposition is given).
 
     >>> f = reprice_frontier(pareto_frontier("llama-3-8b", "a800-80g"), zhuang2025_a800())   # doctest: +SKIP
     """
-    from infereco.frontier import Frontier
-
-    if not isinstance(frontier, Frontier):
+    if not hasattr(frontier, "with_price") or not hasattr(frontier, "with_meta"):
         raise SpecError(f"reprice_frontier: frontier = {type(frontier).__name__}; expected a Frontier")
     price = price_usd_per_hour(cost)
-    columns = dict(frontier.columns)
-    if "gpu_s_per_token" in columns and len(frontier):
-        columns["usd_per_million_tokens"] = np.asarray(columns["gpu_s_per_token"], float) * price / 3600.0 * 1e6
-    meta = {**frontier.meta, "price_usd_per_hour": price}
+    if frontier.price_usd_per_hour is None:  # an empty frontier: nothing to re-price, record the price
+        return frontier.with_meta(price_usd_per_hour=price)
+    f = frontier.with_price(price)
     if isinstance(cost, (OwnershipCost, RentalCost, HourlyCostBreakdown)):
-        meta["hourly_cost"] = (cost if isinstance(cost, HourlyCostBreakdown) else hourly_cost(cost)).to_dict()
-    return Frontier(columns, meta=meta, reason=frontier.reason, default_alpha=frontier.default_alpha)
+        f = f.with_meta(hourly_cost=(cost if isinstance(cost, HourlyCostBreakdown) else hourly_cost(cost)).to_dict())
+    return f
 
 
 def _strip_sources(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -34,18 +34,16 @@ without one) has elasticity 0.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from infereco.economics.hourly_cost import (
-    HOURS_PER_YEAR,
     HourlyCostBreakdown,
     OwnershipCost,
     RentalCost,
@@ -54,7 +52,13 @@ from infereco.economics.hourly_cost import (
 )
 from infereco.economics.hourly_cost import price_usd_per_hour as _price_from_cost
 from infereco.errors import InfeasibleError, SpecError
-from infereco.physics.structs import Conventions, HardwareArrays, hardware_arrays, model_arrays
+from infereco.physics.latency import bound_term
+from infereco.physics.structs import HardwareArrays, ModelArrays, pytree_dataclass, static_field
+from infereco.search.discrete import explicit_layout
+from infereco.search.evaluate import Layout, SpecArrays, deployment_arrays, evaluate_configs
+from infereco.specs.conventions import Conventions
+from infereco.specs.deployment import resolve
+from infereco.units import HOURS_PER_YEAR, SECONDS_PER_HOUR, TOKENS_PER_MILLION
 
 HARDWARE_INPUTS: tuple[str, ...] = (
     "price_usd_per_hour",
@@ -130,33 +134,23 @@ DOMAINS: dict[str, tuple[float, bool, float]] = {
 
 
 # ------------------------------------------------------------------------------------------- the traced core
-@dataclasses.dataclass(frozen=True)
-class _Static:
-    """Hashable switches of the traced function (recompiles only when these change)."""
+@pytree_dataclass
+class _Traced:
+    """The traced function's inputs besides the varied values: model and hardware arrays, the draft's (None
+    without speculative decoding), the configuration, base values needed for ratios; `conv` and `ownership` are
+    static (jit recompiles only when they change)."""
 
-    conv: Conventions
-    parallel_attention: bool
-    draft_parallel_attention: bool
-    max_draft_tokens: int
-    has_spec: bool
-    has_layout: bool
-    ownership: bool
-
-
-class _Consts(NamedTuple):
-    """Traced constants: model and hardware arrays, configuration, and base values needed for ratios."""
-
-    model: Any
+    model: ModelArrays
     hardware: HardwareArrays
-    draft: Any
-    draft_hardware: HardwareArrays
-    acceptance: Any
+    spec: SpecArrays | None
     n_gpu: Any
     batch: Any
     context_tokens: Any
     layout: Any  # search.evaluate.Layout of 0-d arrays, or None
     base_flop_per_s: Any  # peak FLOP/s of the target precision at the nominal inputs
     base_price_usd_per_hour: Any
+    conv: Conventions = static_field()
+    ownership: bool = static_field(default=False)
 
 
 def _v(values, name: str):
@@ -167,7 +161,7 @@ def _hardware(values, ha: HardwareArrays, base_flop, draft: bool) -> HardwareArr
     """HardwareArrays with the input values substituted (a draft model at another precision keeps its ratio)."""
     peak = ha.peak_flop_per_s * (_v(values, "flop_per_s") / base_flop) if draft else _v(values, "flop_per_s")
     lat = _v(values, "collective_latency_scale")
-    return ha._replace(
+    return dataclasses.replace(ha, 
         flop_per_s=peak * _v(values, "flop_utilization"),
         peak_flop_per_s=peak,
         hbm_bandwidth_bytes_per_s=_v(values, "hbm_bandwidth_bytes_per_s") * _v(values, "bandwidth_utilization"),
@@ -195,50 +189,44 @@ def _ownership_price(values):
     return per_hour / _v(values, "currency_per_usd")
 
 
-def _outputs(values, consts: _Consts, static: _Static):
+def _outputs(values, t: _Traced):
     """([USD per M tokens, tokens/s per request], Evaluation) at one configuration for one input vector."""
-    from infereco.search.evaluate import SpecArrays, evaluate_configs
-
-    hw = _hardware(values, consts.hardware, consts.base_flop_per_s, draft=False)
-    spec = None
-    if static.has_spec:
-        spec = SpecArrays(consts.draft, _hardware(values, consts.draft_hardware, consts.base_flop_per_s, draft=True),
-                          consts.acceptance, static.max_draft_tokens)
-    kwargs = {"layout": consts.layout} if static.has_layout else {}
-    ev = evaluate_configs(consts.model, hw, static.conv, consts.n_gpu, consts.batch, consts.context_tokens,
-                          static.parallel_attention, spec, static.draft_parallel_attention, xp=jnp, **kwargs)
+    hw = _hardware(values, t.hardware, t.base_flop_per_s, draft=False)
+    spec = None if t.spec is None else dataclasses.replace(
+        t.spec, draft_hw=_hardware(values, t.spec.draft_hw, t.base_flop_per_s, draft=True))
+    ev = evaluate_configs(t.model, hw, t.conv, t.n_gpu, t.batch, t.context_tokens, spec, xp=jnp, layout=t.layout)
     price = _v(values, "price_usd_per_hour")
-    if static.ownership:
-        price = _ownership_price(values) * (price / consts.base_price_usd_per_hour)
-    usd_per_m = ev.gpu_s_per_token * price / 3600.0 * 1e6
+    if t.ownership:
+        price = _ownership_price(values) * (price / t.base_price_usd_per_hour)
+    usd_per_m = ev.gpu_s_per_token * price / SECONDS_PER_HOUR * TOKENS_PER_MILLION
     speed = 1.0 / ev.latency_s
     return jnp.stack([usd_per_m, speed]), ev
 
 
-@functools.partial(jax.jit, static_argnames=("static",))
-def _evaluate_many(values, consts: _Consts, static: _Static):
+@jax.jit
+def _evaluate_many(values, t: _Traced):
     """`_outputs` for each row of `values` (n, len(INPUTS)), vectorised with jax.vmap."""
-    return jax.vmap(lambda v: _outputs(v, consts, static))(values)
+    return jax.vmap(lambda v: _outputs(v, t))(values)
 
 
-def _evaluate_rows(values: np.ndarray, consts: _Consts, static: _Static):
+def _evaluate_rows(values: np.ndarray, t: _Traced):
     """`_evaluate_many` on rows padded to a power of two (≥ 64) with copies of the last row, so calls with
     similar numbers of rows share one compiled function; returns numpy arrays for the given rows only."""
     n = values.shape[0]
     size = max(64, 1 << (n - 1).bit_length())
     padded = np.vstack([values, np.repeat(values[-1:], size - n, axis=0)])
-    out, ev = _evaluate_many(jnp.asarray(padded), consts, static)
+    out, ev = _evaluate_many(jnp.asarray(padded), t)
     return np.asarray(out)[:n], type(ev)(*(np.broadcast_to(np.asarray(a), (size,))[:n] for a in ev))
 
 
-@functools.partial(jax.jit, static_argnames=("static",))
-def _log_jacobian(base, finite, consts: _Consts, static: _Static):
+@jax.jit
+def _log_jacobian(base, finite, t: _Traced):
     """d ln(outputs) / d ln(inputs) at `base` (2 × len(INPUTS)), by forward-mode AD; plus the outputs."""
     safe = jnp.where(finite, base, 1.0)
 
     def f(theta):
         values = jnp.where(finite, safe * jnp.exp(theta), base)
-        out, ev = _outputs(values, consts, static)
+        out, ev = _outputs(values, t)
         return jnp.log(out), (out, ev)
 
     jac, (out, ev) = jax.jacfwd(f, has_aux=True)(jnp.zeros_like(base))
@@ -248,8 +236,7 @@ def _log_jacobian(base, finite, consts: _Consts, static: _Static):
 # ------------------------------------------------------------------------------------------- set-up
 @dataclasses.dataclass(frozen=True)
 class _Prepared:
-    consts: _Consts
-    static: _Static
+    traced: _Traced
     base: np.ndarray  # nominal value of every input (len(INPUTS)); unused ownership slots hold 1.0
     inputs: tuple[str, ...]  # the inputs that apply to this problem
     config: dict[str, Any]
@@ -289,9 +276,6 @@ def _split_price(price) -> tuple[float, OwnershipCost | None]:
 def _prepare(model, hardware, *, n_gpu=None, batch_size=None, tp=None, ep=1, pp=1, tp_2d=False, point=None,
              context_length=0, preset="default", speculative=None, price_usd_per_hour=None, engine="vllm",
              where: str = "cost_elasticities") -> _Prepared:
-    from infereco.api import build_problem
-    from infereco.search.evaluate import Layout
-
     if point is not None:
         if n_gpu is not None or tp is not None or batch_size is not None:
             raise SpecError(f"{where}: give point=... or (n_gpu or tp) with batch_size, not both")
@@ -315,19 +299,12 @@ def _prepare(model, hardware, *, n_gpu=None, batch_size=None, tp=None, ep=1, pp=
         raise SpecError(f"{where}: give exactly one of n_gpu (best layout at that GPU count) or tp "
                         "(explicit layout with ep, pp, tp_2d)")
     price_value, ownership = _split_price(price_usd_per_hour)
-    problem = build_problem(model, hardware, context_length=context_length, preset=preset, speculative=speculative,
-                            price_usd_per_hour=None if price_usd_per_hour is None else price_value)
+    problem = resolve(model, hardware, context_length=context_length, preset=preset, speculative=speculative,
+                      price_usd_per_hour=None if price_usd_per_hour is None else price_value, space={"engine": engine})
     m, hw, p = problem.model, problem.hardware, problem.preset
-    bits = p.operand_bits(m.weight_bits, m.activation_bits)
-    ma, ha = model_arrays(m), hardware_arrays(hw, bits)
-    has_spec = problem.speculative is not None
-    if has_spec:
-        d = problem.speculative.draft
-        dma = model_arrays(d)
-        dha = hardware_arrays(hw, p.operand_bits(d.weight_bits, d.activation_bits))
-        acceptance, max_draft = float(problem.speculative.acceptance), int(problem.speculative.max_draft_tokens)
-    else:
-        dma, dha, acceptance, max_draft = ma, ha, 0.0, 0
+    bits = problem.operand_bits
+    ma, ha, spec = deployment_arrays(problem)
+    has_spec = spec is not None
     ctx = float(context_length)
     layout = None
     config: dict[str, Any] = {"batch_size": b, "context_length": ctx}
@@ -344,13 +321,10 @@ def _prepare(model, hardware, *, n_gpu=None, batch_size=None, tp=None, ep=1, pp=
         if not (math.isfinite(n) and n > 0):
             raise SpecError(f"{where}: n_gpu = {n_gpu!r}: expected a positive finite number of accelerators")
         config.update(n_gpu=n, layout="best of the preset's candidate layouts at this GPU count")
-    static = _Static(conv=problem.conventions, parallel_attention=bool(m.parallel_attention),
-                     draft_parallel_attention=bool(has_spec and problem.speculative.draft.parallel_attention),
-                     max_draft_tokens=max_draft, has_spec=has_spec, has_layout=layout is not None,
-                     ownership=ownership is not None)
     price = hw.price_usd_per_hour
-    consts = _Consts(ma, ha, dma, dha, jnp.float64(acceptance), jnp.float64(n), jnp.float64(b), jnp.float64(ctx),
-                     layout, jnp.float64(hw.peak_flop_per_s(bits)), jnp.float64(price))
+    traced = _Traced(ma, ha, spec, jnp.float64(n), jnp.float64(b), jnp.float64(ctx), layout,
+                     jnp.float64(hw.peak_flop_per_s(bits)), jnp.float64(price), conv=problem.conventions,
+                     ownership=ownership is not None)
     base = np.ones(len(INPUTS))
     nominal = {
         "price_usd_per_hour": price,
@@ -372,36 +346,17 @@ def _prepare(model, hardware, *, n_gpu=None, batch_size=None, tp=None, ep=1, pp=
         base[_IDX[k]] = float(v)
     meta = {"model": m.name, "hardware": hw.name, "preset": p.name,
             "speculative": None if not has_spec else problem.speculative.draft.name}
-    return _Prepared(consts, static, base, tuple(inputs), config, meta, price_usd_per_hour)
+    return _Prepared(traced, base, tuple(inputs), config, meta, price_usd_per_hour)
 
 
 def _explicit_layout(problem, tp, ep, pp, tp_2d, batch, engine, where):
     """The Layout row of an explicit (tp, ep, pp, 2D) layout, checked as `evaluate_point` checks it."""
-    from infereco.search.discrete import DiscreteSpace, enumerate_layouts
-
-    for name, v in (("tp", tp), ("ep", ep), ("pp", pp)):
-        if not _integral(v):
-            raise SpecError(f"{where}: {name} = {v!r}: expected a positive integer")
-    tp, ep, pp = int(tp), int(ep), int(pp)
-    m, hw = problem.model, problem.hardware
-    space = DiscreteSpace(max_gpus_per_instance=tp * ep * pp, pp_degrees=(pp,), engine=engine,
-                          max_batch=max(1 << 16, math.ceil(batch)))
-    draft = problem.speculative.draft if problem.speculative is not None else None
-    table = enumerate_layouts(m, hw.hbm_capacity_bytes, problem.workload.context_length, space, draft=draft)
-    sel = (table.tp == tp) & (table.ep == ep) & (table.pp == pp) & (table.two_d == float(bool(tp_2d)))
-    if not sel.any():
-        raise InfeasibleError(
-            f"{where}: tp={tp}, ep={ep}, pp={pp}, tp_2d={bool(tp_2d)} is not a valid layout of {m.name}: tp·ep must "
-            f"divide n_heads = {m.n_heads}, ep must divide n_experts = {m.n_experts}, 2D needs a square stage size")
-    i = int(np.flatnonzero(sel)[0])
-    if batch > table.max_batch[i]:
-        raise InfeasibleError(
-            f"{where}: batch_size = {batch:g} does not fit: at most {int(table.max_batch[i])} sequences of "
-            f"{problem.workload.context_length} tokens fit on tp={tp}, ep={ep}, pp={pp} ({engine} memory rule)")
-    if batch < pp:
-        raise InfeasibleError(f"{where}: batch_size = {batch:g} is below the pipeline degree pp = {pp}")
-    row = tuple(np.asarray(a)[i] for a in table.as_layout(column=False))
-    return row, {"max_batch": float(table.max_batch[i])}
+    try:
+        layout, extra = explicit_layout(problem, tp=tp, ep=ep, pp=pp, tp_2d=bool(tp_2d), batch_size=batch,
+                                        engine=engine)
+    except (InfeasibleError, SpecError) as exc:
+        raise type(exc)(f"{where}: {exc}") from None
+    return tuple(np.asarray(a)[0] for a in layout), {"max_batch": float(extra["max_batch"][0])}
 
 
 # ------------------------------------------------------------------------------------------- results
@@ -474,8 +429,6 @@ def _metric(obj, metric: str) -> dict[str, float]:
 
 
 def _bound(ev) -> str:
-    from infereco.frontier import bound_term
-
     parts = [np.atleast_1d(np.asarray(getattr(ev, k), float))
              for k in ("memory_s", "compute_s", "network_bandwidth_s", "network_latency_s", "launch_s")]
     return str(bound_term(*parts)[0])
@@ -503,17 +456,17 @@ def cost_elasticities(model, hardware, *, n_gpu: float | None = None, batch_size
     prep = _prepare(model, hardware, n_gpu=n_gpu, batch_size=batch_size, tp=tp, ep=ep, pp=pp, tp_2d=tp_2d,
                     point=point, context_length=context_length, preset=preset, speculative=speculative,
                     price_usd_per_hour=price_usd_per_hour, engine=engine)
-    static, config = prep.static, dict(prep.config)
-    if not static.has_layout:
+    traced, config = prep.traced, dict(prep.config)
+    if traced.layout is None:
         # Differentiate the layout that is fastest at the nominal inputs (what the min over layouts' gradient
         # follows anyway); tracing one layout instead of all compiles several times faster.
         two_d, pp_degree = _active_layout(prep)
-        static = dataclasses.replace(static, conv=dataclasses.replace(static.conv, tp_2d_options=(two_d,),
+        traced = dataclasses.replace(traced, conv=dataclasses.replace(traced.conv, tp_2d_options=(two_d,),
                                                                       pp_degrees=(pp_degree,)))
         config.update(tp_2d=two_d, pp=pp_degree)
     base = jnp.asarray(prep.base)
     finite = jnp.asarray(np.isfinite(prep.base))
-    jac, out, ev = _log_jacobian(base, finite, prep.consts, static)
+    jac, out, ev = _log_jacobian(base, finite, traced)
     out = np.asarray(out)
     if not np.all(np.isfinite(out)) or not np.all(out > 0):
         raise InfeasibleError(f"cost_elasticities: the configuration is infeasible ({prep.config}): it does not fit, "
@@ -533,12 +486,10 @@ def cost_elasticities(model, hardware, *, n_gpu: float | None = None, batch_size
 
 def _active_layout(prep: _Prepared) -> tuple[bool, float]:
     """(2D tensor parallelism?, pipeline degree) of the fastest candidate layout at the nominal inputs (numpy)."""
-    from infereco.search.evaluate import SpecArrays, evaluate_configs
-
-    c, st = prep.consts, prep.static
-    spec = SpecArrays(c.draft, c.draft_hardware, float(c.acceptance), st.max_draft_tokens) if st.has_spec else None
-    ev = evaluate_configs(c.model, c.hardware, st.conv, np.float64(c.n_gpu), np.float64(c.batch),
-                          float(c.context_tokens), st.parallel_attention, spec, st.draft_parallel_attention, xp=np)
+    t = prep.traced
+    spec = None if t.spec is None else dataclasses.replace(t.spec, acceptance=float(t.spec.acceptance))
+    ev = evaluate_configs(t.model, t.hardware, t.conv, np.float64(t.n_gpu), np.float64(t.batch),
+                          float(t.context_tokens), spec, xp=np)
     if not np.isfinite(np.asarray(ev.latency_s, float)).all():
         raise InfeasibleError(f"cost_elasticities: the configuration is infeasible ({prep.config}): it does not fit, "
                               "or the pipeline degree exceeds the batch")
@@ -614,7 +565,7 @@ def sensitivity_ranges(model, hardware, *, factors: Mapping[str, tuple[float, fl
             row[_IDX[k]] = v
             rows.append(row)
         lows[k], highs[k] = vals
-    out, _ = _evaluate_rows(np.stack(rows), prep.consts, prep.static)
+    out, _ = _evaluate_rows(np.stack(rows), prep.traced)
     nominal = out[0]
     if not np.all(np.isfinite(nominal)):
         raise InfeasibleError(f"sensitivity_ranges: the configuration is infeasible ({prep.config})")

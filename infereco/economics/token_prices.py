@@ -25,14 +25,8 @@ import numpy as np
 
 from infereco.physics.arithmetic import step_flop
 from infereco.physics.prefill import prefill_flop, prefill_time
-from infereco.physics.requests import Deployment, resolve_deployment
-
-SECONDS_PER_HOUR = 3600.0
-
-
-def usd_per_million_tokens(gpu_s_per_token, price_usd_per_hour: float):
-    """$ per million tokens from accelerator-seconds per token and $ per accelerator-hour."""
-    return np.asarray(gpu_s_per_token, float) * price_usd_per_hour / SECONDS_PER_HOUR * 1e6
+from infereco.physics.requests import DeploymentArrays, resolve_deployment
+from infereco.units import usd_per_million_tokens
 
 
 def gpu_s_per_token_at_utilisation(flop_per_token, peak_flop_per_s: float, utilisation):
@@ -43,12 +37,12 @@ def gpu_s_per_token_at_utilisation(flop_per_token, peak_flop_per_s: float, utili
     return np.asarray(flop_per_token, float) / (u * peak_flop_per_s)
 
 
-def decode_flop_per_token(dep: Deployment, context_tokens: float) -> float:
+def decode_flop_per_token(dep: DeploymentArrays, context_tokens: float) -> float:
     """FLOP to generate one token at `context_tokens` of context: 2·N_active + 4·width·h·L·c."""
     return float(step_flop(dep.arrays, 1.0, 1.0, float(context_tokens)))
 
 
-def prefill_flop_per_token(dep: Deployment, prompt_tokens: float, context_tokens: float = 0.0) -> float:
+def prefill_flop_per_token(dep: DeploymentArrays, prompt_tokens: float, context_tokens: float = 0.0) -> float:
     """Mean FLOP per prompt token of a causal prefill: 2·N_active + 4·width·h·L·(c₀ + (P − 1)/2)."""
     return float(prefill_flop(dep.arrays, 1.0, float(prompt_tokens), float(context_tokens))) / float(prompt_tokens)
 
@@ -139,25 +133,3 @@ def token_prices(model, hardware, point: Any, *, prompt_tokens: float, prefill_u
     gout = pt["gpu_s_per_token"]
     return TokenPrices(float(usd_per_million_tokens(gin, price)), float(usd_per_million_tokens(gout, price)), gin, gout,
                        u_in, pt["mfu"], price)
-
-
-def frontier_token_prices(frontier, model, hardware, *, prompt_tokens: float, prefill_batch: float = 1.0,
-                          chunk_tokens: float | None = None, preset="default",
-                          price_usd_per_hour: float | None = None) -> dict[str, np.ndarray]:
-    """Per frontier point: input and output $/M and the TTFT of a prompt prefilled on the point's instance.
-
-    Returns columns `usd_per_million_input_tokens`, `usd_per_million_output_tokens`, `ttft_s`, `prefill_mfu`
-    (arrays in the frontier's order), ready to add to a table or a `Frontier`'s columns.
-    """
-    dep = resolve_deployment(model, hardware, preset=preset, price_usd_per_hour=price_usd_per_hour)
-    n = np.asarray(frontier.columns["n_gpu"], float)
-    pf = prefill_time(dep.arrays, dep.prefill_hw_arrays, dep.conventions, n, prefill_batch, float(prompt_tokens),
-                      chunk_tokens, 0.0, dep.model.parallel_attention, xp=np)
-    price = dep.price_usd_per_hour
-    return {
-        "usd_per_million_input_tokens": usd_per_million_tokens(np.asarray(pf.gpu_s_per_token), price),
-        "usd_per_million_output_tokens": np.asarray(frontier.columns["usd_per_million_tokens"], float),
-        "ttft_s": np.asarray(pf.time_s, float),
-        "prefill_mfu": np.asarray(pf.mfu, float),
-    }
-

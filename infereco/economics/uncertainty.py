@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from infereco.economics.hourly_cost import price_usd_per_hour
 from infereco.economics.sensitivity import (
     _IDX,
     DOMAINS,
@@ -43,6 +44,9 @@ from infereco.economics.sensitivity import (
     _prepare,
 )
 from infereco.errors import SpecError
+from infereco.frontier import decode_frontier
+from infereco.physics.latency import bound_term
+from infereco.specs.deployment import resolve
 
 DISTRIBUTION_KINDS: tuple[str, ...] = ("lognormal", "uniform", "normal")
 MODES: tuple[str, ...] = ("preferred", "frontier-min-cost", "max-speed")
@@ -219,18 +223,15 @@ class CostUncertainty:
 
 def _config_from_mode(mode, alpha, model, hardware, config: dict[str, Any]) -> dict[str, Any]:
     """Replace mode='preferred' | 'frontier-min-cost' | 'max-speed' by the nominal frontier's point."""
-    from infereco.api import pareto_frontier
-    from infereco.economics.hourly_cost import price_usd_per_hour
-
     if mode not in MODES:
         raise SpecError(f"mode = {mode!r}: expected one of {', '.join(MODES)} (or give n_gpu/tp and batch_size)")
     given = [k for k in ("n_gpu", "tp", "batch_size", "point") if config.get(k) is not None]
     if given:
         raise SpecError(f"cost_uncertainty: mode={mode!r} chooses the configuration; do not also give {given[0]}")
     price = config.get("price_usd_per_hour")
-    f = pareto_frontier(model, hardware, context_length=config.get("context_length", 0),
-                        preset=config.get("preset", "default"), speculative=config.get("speculative"),
-                        price_usd_per_hour=None if price is None else price_usd_per_hour(price), alpha=alpha)
+    f = decode_frontier(resolve(model, hardware, context_length=config.get("context_length", 0),
+                                preset=config.get("preset", "default"), speculative=config.get("speculative"),
+                                price_usd_per_hour=None if price is None else price_usd_per_hour(price), alpha=alpha))
     point = {"preferred": lambda: f.preferred(alpha), "frontier-min-cost": f.min_cost, "max-speed": f.max_speed}[mode]()
     return {**{k: v for k, v in config.items() if k not in ("n_gpu", "tp", "batch_size")}, "point": point}
 
@@ -298,7 +299,7 @@ def cost_uncertainty(model, hardware, *, distributions: Mapping[str, Any], n_sam
         valid &= ok
         values[:, _IDX[field]] = np.where(ok, x, prep.base[_IDX[field]])  # keep invalid rows computable
     # The nominal inputs ride along as the last row: one compiled call for everything.
-    out, ev = _evaluate_rows(np.vstack([values, prep.base[None, :]]), prep.consts, prep.static)
+    out, ev = _evaluate_rows(np.vstack([values, prep.base[None, :]]), prep.traced)
     nominal, out = out[-1], out[:-1]
     valid &= np.all(np.isfinite(out), axis=1) & np.all(out > 0, axis=1)
     n_invalid = int(n - valid.sum())
@@ -309,8 +310,6 @@ def cost_uncertainty(model, hardware, *, distributions: Mapping[str, Any], n_sam
                       stacklevel=2)
     cost = np.where(valid, out[:, 0], np.nan)
     speed = np.where(valid, out[:, 1], np.nan)
-    from infereco.frontier import bound_term
-
     parts = [np.asarray(getattr(ev, k), float)[:n][valid]
              for k in ("memory_s", "compute_s", "network_bandwidth_s", "network_latency_s", "launch_s")]
     names, counts = np.unique(bound_term(*parts), return_counts=True) if valid.any() else ([], [])

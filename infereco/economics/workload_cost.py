@@ -27,8 +27,7 @@ from pydantic import Field
 from infereco.economics.hourly_cost import HourlyCostBreakdown, OwnershipCost, RentalCost, price_usd_per_hour
 from infereco.errors import SpecError
 from infereco.specs._base import FrozenSpec
-
-SECONDS_PER_HOUR = 3600.0
+from infereco.units import SECONDS_PER_HOUR
 
 
 class MeasuredRun(FrozenSpec):

@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import jax.numpy as jnp
+import numpy as np
 
 from infereco.physics.arithmetic import step_flop
 from infereco.physics.collectives import collective_time_s
 from infereco.physics.memory import fits_in_memory, step_bytes
-from infereco.physics.structs import Conventions, HardwareArrays, ModelArrays
+from infereco.physics.structs import Conventions, ModelArrays
 
 
 class StepTime(NamedTuple):
@@ -216,3 +217,20 @@ def explicit_step_time(m, hw, conv: Conventions, tp, ep, pp, two_d, batch, seq_l
     full = lambda a: xp.broadcast_to(xp.asarray(a, dtype=xp.float64), shape)  # noqa: E731
     return StepTime(latency, full(memory_s), full(compute_s), full(net_lat), full(net_bw), full(launch_s),
                     full(two_d), full(pp))
+
+
+BOUND_NAMES = ("memory", "compute", "network", "latency")
+
+
+def bound_term(memory_s, compute_s, network_bandwidth_s, network_latency_s, launch_s) -> np.ndarray:
+    """Name of the largest contribution to step time: the max(memory, compute) winner, network or latency.
+
+    >>> bound_term(np.array([2.0, 1.0]), np.array([1.0, 3.0]), 0.0, 0.5, 0.0).tolist()
+    ['memory', 'compute']
+    """
+    memory_s, compute_s, network_bandwidth_s, network_latency_s, launch_s = np.broadcast_arrays(
+        *(np.asarray(a, float) for a in (memory_s, compute_s, network_bandwidth_s, network_latency_s, launch_s)))
+    overlapped_memory = np.where(memory_s >= compute_s, memory_s, 0.0)
+    overlapped_compute = np.where(compute_s > memory_s, compute_s, 0.0)
+    stack = np.stack([overlapped_memory, overlapped_compute, network_bandwidth_s, network_latency_s + launch_s])
+    return np.asarray(BOUND_NAMES)[np.argmax(stack, axis=0)]

@@ -30,13 +30,14 @@ All functions are xp-generic (numpy or jax.numpy) and broadcast over `n_gpu` and
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
 
-from infereco.physics.latency import step_time
+from infereco.physics.latency import bound_term, step_time
 from infereco.physics.memory import fits_in_memory
 from infereco.physics.structs import Conventions, HardwareArrays, ModelArrays
 
@@ -90,7 +91,7 @@ def prefill_flop(m: ModelArrays, batch, prompt_tokens, context_tokens=0.0):
 
 def without_embedding_flop(m: ModelArrays) -> ModelArrays:
     """`m` with the embedding and unembedding (2·V·d parameters) left out of the per-token matmul FLOP."""
-    return m._replace(active_params=m.active_params - 2.0 * m.vocab_size * m.d_model)
+    return dataclasses.replace(m, active_params=m.active_params - 2.0 * m.vocab_size * m.d_model)
 
 
 def prefill_time(m: ModelArrays, hw: HardwareArrays, conv: Conventions, n_gpu, batch, prompt_tokens: float,
@@ -127,7 +128,5 @@ def prefill_time(m: ModelArrays, hw: HardwareArrays, conv: Conventions, n_gpu, b
 
 def prefill_bound(p: PrefillTime):
     """Name of the term that bounds a prefill (memory, compute, network or latency), numpy strings."""
-    from infereco.frontier import bound_term
-
     return bound_term(np.asarray(p.memory_s), np.asarray(p.compute_s), np.asarray(p.network_bandwidth_s),
                       np.asarray(p.network_latency_s), np.asarray(p.launch_s))

@@ -23,29 +23,39 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from infereco.errors import SpecError
 from infereco.physics.latency import step_time
-from infereco.physics.prefill import prefill_flop, prefill_time
+from infereco.physics.prefill import prefill_bound, prefill_flop, prefill_time
 from infereco.physics.structs import Conventions, HardwareArrays, ModelArrays, hardware_arrays, model_arrays
+from infereco.specs.deployment import Deployment, resolve
 from infereco.specs.hardware import HardwareSpec
+from infereco.specs.lengths import RequestLengths
 from infereco.specs.model import ModelSpec
+from infereco.units import SECONDS_PER_HOUR, usd_per_million_tokens
 
 
 # ---- a model on an accelerator under a preset, flattened for the physics ------------------------------------
 @dataclasses.dataclass(frozen=True)
-class Deployment:
-    """A resolved model + accelerator + preset conventions, with the arrays the physics consumes."""
+class DeploymentArrays:
+    """A resolved `Deployment`'s model, hardware and conventions with the arrays the physics consumes."""
 
     model: ModelSpec
     hardware: HardwareSpec
     conventions: Conventions
     arrays: ModelArrays
     hw_arrays: HardwareArrays
+
+    @classmethod
+    def of(cls, dep: Deployment) -> DeploymentArrays:
+        try:
+            ha = hardware_arrays(dep.hardware, dep.operand_bits)
+        except ValueError as exc:
+            raise SpecError(str(exc)) from None
+        return cls(dep.model, dep.hardware, dep.conventions, model_arrays(dep.model), ha)
 
     @property
     def price_usd_per_hour(self) -> float:
@@ -58,111 +68,15 @@ class Deployment:
         u = getattr(self.hardware, "prefill_flop_utilization", None)
         if u is None:
             return self.hw_arrays
-        return self.hw_arrays._replace(flop_per_s=self.hw_arrays.peak_flop_per_s * float(u))
+        return dataclasses.replace(self.hw_arrays, flop_per_s=self.hw_arrays.peak_flop_per_s * float(u))
 
 
-def resolve_deployment(model: ModelSpec | str | Mapping, hardware: HardwareSpec | str | Mapping, *,
-                       preset="default", price_usd_per_hour: float | None = None) -> Deployment:
-    """Resolve catalog ids / specs / `{base: id, ...}` mappings under a preset (as `pareto_frontier` does)."""
-    from infereco.specs.catalog import resolve_hardware, resolve_model
-    from infereco.specs.presets import get_preset
-
-    p = get_preset(preset)
-    m = resolve_model(model, base_override=p.apply_model)
-    hw = resolve_hardware(hardware, base_override=p.apply)
-    if isinstance(hardware, HardwareSpec) and p.hardware_defaults:
-        hw = p.apply(hw)
-    if price_usd_per_hour is not None:
-        hw = hw.replace(price_usd_per_hour=price_usd_per_hour)
-    bits = p.operand_bits(m.weight_bits, m.activation_bits)
-    try:
-        ha = hardware_arrays(hw, bits)
-    except ValueError as exc:
-        raise SpecError(str(exc)) from None
-    conv = dataclasses.replace(p.conventions, collectives=hw.collectives)
-    return Deployment(m, hw, conv, model_arrays(m), ha)
-
-
-# ---- workloads ---------------------------------------------------------------------------------------------
-def _positive_array(name: str, values) -> np.ndarray:
-    a = np.atleast_1d(np.asarray(values, dtype=float)).ravel()
-    if a.size == 0:
-        raise SpecError(f"{name}: expected at least one value")
-    bad = ~(np.isfinite(a) & (a > 0))
-    if bad.any():
-        raise SpecError(f"{name} = {a[bad][0]!r}: expected positive finite token counts")
-    return a
-
-
-@dataclasses.dataclass(frozen=True)
-class RequestLengths:
-    """Input and output lengths of the requests a deployment serves: paired samples (P_i, O_i) with weights.
-
-    >>> w = RequestLengths.fixed(1000, 200)
-    >>> w.mean_input_tokens, w.mean_output_tokens, w.decode_context_tokens
-    (1000.0, 200.0, 1099.5)
-    """
-
-    input_tokens: np.ndarray
-    output_tokens: np.ndarray
-    weights: np.ndarray  # normalised to sum 1
-
-    @classmethod
-    def fixed(cls, input_tokens: float, output_tokens: float) -> RequestLengths:
-        return cls.from_samples(input_tokens, output_tokens)
-
-    @classmethod
-    def from_samples(cls, input_tokens, output_tokens, weights=None) -> RequestLengths:
-        """Paired samples; a scalar on either side is broadcast (e.g. sampled prompts, fixed output length)."""
-        p = _positive_array("input_tokens", input_tokens)
-        o = _positive_array("output_tokens", output_tokens)
-        if p.size != o.size and 1 not in (p.size, o.size):
-            raise SpecError(f"input_tokens has {p.size} samples and output_tokens {o.size}: expected equal "
-                            "counts (paired samples) or a single value on one side")
-        p, o = np.broadcast_arrays(p, o)
-        if weights is None:
-            w = np.full(p.size, 1.0 / p.size)
-        else:
-            w = np.atleast_1d(np.asarray(weights, dtype=float)).ravel()
-            if w.size != p.size or not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
-                raise SpecError(f"weights: expected {p.size} non-negative finite numbers with a positive sum")
-            w = w / w.sum()
-        return cls(p.copy(), o.copy(), w)
-
-    @classmethod
-    def coerce(cls, value: RequestLengths | Mapping[str, Any] | tuple) -> RequestLengths:
-        """From a `RequestLengths`, `{input_tokens, output_tokens[, weights]}` or an `(input, output)` pair."""
-        if isinstance(value, RequestLengths):
-            return value
-        if isinstance(value, Mapping):
-            unknown = set(value) - {"input_tokens", "output_tokens", "weights"}
-            if unknown:
-                raise SpecError(f"request lengths: unknown keys {sorted(unknown)}; expected input_tokens, "
-                                "output_tokens, weights")
-            if "input_tokens" not in value or "output_tokens" not in value:
-                raise SpecError("request lengths: expected both input_tokens and output_tokens")
-            return cls.from_samples(value["input_tokens"], value["output_tokens"], value.get("weights"))
-        if isinstance(value, tuple) and len(value) == 2:
-            return cls.from_samples(*value)
-        raise SpecError(f"request lengths: expected RequestLengths, a mapping or (input, output), got {value!r}")
-
-    def expect(self, per_sample) -> float:
-        """Weighted mean of per-sample values."""
-        return float(np.sum(self.weights * np.asarray(per_sample, dtype=float)))
-
-    @property
-    def mean_input_tokens(self) -> float:
-        return self.expect(self.input_tokens)
-
-    @property
-    def mean_output_tokens(self) -> float:
-        return self.expect(self.output_tokens)
-
-    @property
-    def decode_context_tokens(self) -> float:
-        """Mean KV context of a steady-state decode batch: E[O·(P + (O − 1)/2)] / E[O]."""
-        p, o = self.input_tokens, self.output_tokens
-        return self.expect(o * (p + (o - 1.0) / 2.0)) / self.mean_output_tokens
+def resolve_deployment(model, hardware, *, preset="default", price_usd_per_hour: float | None = None,
+                       **kwargs) -> DeploymentArrays:
+    """`infereco.specs.deployment.resolve` followed by the physics arrays (a `Deployment` passes through)."""
+    dep = model if isinstance(model, Deployment) else resolve(model, hardware, preset=preset,
+                                                              price_usd_per_hour=price_usd_per_hour, **kwargs)
+    return DeploymentArrays.of(dep)
 
 
 # ---- pure pieces -------------------------------------------------------------------------------------------
@@ -177,7 +91,7 @@ def end_to_end_latency_s(ttft_s, time_per_output_token_s, output_tokens, first_t
     return float(out) if np.ndim(out) == 0 else out
 
 
-def decode_step_time_s(dep: Deployment, n_gpu, batch, context_tokens: float) -> np.ndarray | float:
+def decode_step_time_s(dep: DeploymentArrays, n_gpu, batch, context_tokens: float) -> np.ndarray | float:
     """Decode step time (no speculative decoding) of `batch` sequences at mean context `context_tokens`.
 
     For speculative decoding take `latency_s` of a frontier point instead.
@@ -188,7 +102,7 @@ def decode_step_time_s(dep: Deployment, n_gpu, batch, context_tokens: float) -> 
     return float(out) if out.ndim == 0 else out
 
 
-def prefill_times_s(dep: Deployment, n_gpu, batch, prompt_tokens, chunk_tokens: float | None = None,
+def prefill_times_s(dep: DeploymentArrays, n_gpu, batch, prompt_tokens, chunk_tokens: float | None = None,
                     context_tokens: float = 0.0) -> np.ndarray:
     """Prefill time of a batch of prompts for each prompt length in `prompt_tokens` (axis last), broadcasting
     `n_gpu` and `batch` over the leading axes."""
@@ -200,7 +114,7 @@ def prefill_times_s(dep: Deployment, n_gpu, batch, prompt_tokens, chunk_tokens: 
     return np.stack(cols, axis=-1)[..., inverse]
 
 
-def ttft_s(dep: Deployment, n_gpu, prompt_tokens, *, prefill_batch: float = 1.0, chunk_tokens: float | None = None,
+def ttft_s(dep: DeploymentArrays, n_gpu, prompt_tokens, *, prefill_batch: float = 1.0, chunk_tokens: float | None = None,
            context_tokens: float = 0.0, queue_s: float = 0.0, kv_transfer_s: float = 0.0):
     """Time to first token: queueing + prefill of the request's batch of `prefill_batch` prompts + KV transfer."""
     t = prefill_times_s(dep, n_gpu, prefill_batch, prompt_tokens, chunk_tokens, context_tokens) + queue_s + kv_transfer_s
@@ -272,7 +186,7 @@ def request_metrics(model, hardware, lengths, *, decode_n_gpu: float, decode_bat
     prefill_gpu_s = n_p * t_pre / prefill_batch
     decode_steps = w.output_tokens - (1.0 if first_token_from_prefill else 0.0)
     decode_gpu_s = decode_steps * float(decode_n_gpu) * tpot / float(decode_batch)
-    usd_per_gpu_s = dep.price_usd_per_hour / 3600.0
+    price = dep.price_usd_per_hour
     e_pre, e_dec = w.expect(prefill_gpu_s), w.expect(decode_gpu_s)
     e_in, e_out = w.mean_input_tokens, w.mean_output_tokens
     flop = prefill_flop(dep.arrays, 1.0, w.input_tokens, 0.0)
@@ -281,10 +195,10 @@ def request_metrics(model, hardware, lengths, *, decode_n_gpu: float, decode_bat
         ttft_s=w.expect(ttft), time_per_output_token_s=float(tpot), e2e_latency_s=w.expect(e2e),
         input_tokens=e_in, output_tokens=e_out, decode_context_tokens=ctx,
         prefill_gpu_s_per_request=e_pre, decode_gpu_s_per_request=e_dec,
-        usd_per_request=(e_pre + e_dec) * usd_per_gpu_s,
-        usd_per_million_input_tokens=e_pre / e_in * usd_per_gpu_s * 1e6,
-        usd_per_million_output_tokens=e_dec / e_out * usd_per_gpu_s * 1e6,
-        usd_per_million_tokens=(e_pre + e_dec) / (e_in + e_out) * usd_per_gpu_s * 1e6,
+        usd_per_request=(e_pre + e_dec) * price / SECONDS_PER_HOUR,
+        usd_per_million_input_tokens=usd_per_million_tokens(e_pre / e_in, price),
+        usd_per_million_output_tokens=usd_per_million_tokens(e_dec / e_out, price),
+        usd_per_million_tokens=usd_per_million_tokens((e_pre + e_dec) / (e_in + e_out), price),
         prefill_mfu=float(mfu), ttft_p90_s=_weighted_quantile(np.asarray(ttft, float), w.weights, 0.9),
     )
 
@@ -307,7 +221,7 @@ class PrefillChoice:
         return dataclasses.asdict(self)
 
 
-def prefill_grid(dep: Deployment, prompt_tokens: float, n_gpu=None, batch=None):
+def prefill_grid(dep: DeploymentArrays, prompt_tokens: float, n_gpu=None, batch=None):
     """Default search axes for prefill instances: GPU counts 2^v from the weights' minimum to 2^10 (81 values,
     continuous like the reference grid) and prompts per step 2^u, u = 0..8 (33 values)."""
     if n_gpu is None:
@@ -318,13 +232,11 @@ def prefill_grid(dep: Deployment, prompt_tokens: float, n_gpu=None, batch=None):
     return np.asarray(n_gpu, float).ravel(), np.asarray(batch, float).ravel()
 
 
-def cheapest_prefill(dep: Deployment, prompt_tokens: float, *, max_ttft_s: float | None = None,
+def cheapest_prefill(dep: DeploymentArrays, prompt_tokens: float, *, max_ttft_s: float | None = None,
                      chunk_tokens: float | None = None, n_gpu=None, batch=None) -> PrefillChoice:
     """The prefill configuration with the fewest accelerator-seconds per input token (ties: shorter TTFT),
     among instance sizes `n_gpu` × prompts per step `batch` (defaults: `prefill_grid`), with prefill time
     ≤ `max_ttft_s` if given."""
-    from infereco.physics.prefill import prefill_bound
-
     ns, bs = prefill_grid(dep, prompt_tokens, n_gpu, batch)
     pf = prefill_time(dep.arrays, dep.prefill_hw_arrays, dep.conventions, ns[:, None], bs[None, :], float(prompt_tokens),
                       chunk_tokens, 0.0, dep.model.parallel_attention, xp=np)

@@ -1,19 +1,39 @@
 """Small frozen numeric structures that traced physics code consumes (never pydantic objects).
 
-`ModelArrays` and `HardwareArrays` are NamedTuples of float64 scalars, hence JAX pytrees: a second model with the
-same structure reuses the compiled function. `Conventions` holds the static switches (hashable, not traced).
+`ModelArrays` and `HardwareArrays` are frozen dataclasses registered as JAX pytrees
+(`jax.tree_util.register_dataclass`): their numbers are traced leaves, so a second model with the same
+structure reuses the compiled function, while fields marked `static` (metadata) are part of the tree structure
+and jit specialises on them, as equinox's `field(static=True)` does. `Conventions` (specs) holds the static
+switches of a preset.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal, NamedTuple
 
+import jax
+
+from infereco.specs.conventions import Conventions  # noqa: F401  (re-exported for the physics)
 from infereco.specs.hardware import HardwareSpec
 from infereco.specs.model import ModelSpec
 
 
-class ModelArrays(NamedTuple):
+def static_field(**kwargs):
+    """A dataclass field that is part of a pytree's structure (jit specialises on it), not a traced leaf."""
+    return dataclasses.field(metadata={"static": True}, **kwargs)
+
+
+def pytree_dataclass(cls):
+    """A frozen dataclass registered as a JAX pytree; fields made with `static_field` are static."""
+    cls = dataclasses.dataclass(frozen=True)(cls)
+    fields = dataclasses.fields(cls)
+    return jax.tree_util.register_dataclass(
+        cls, data_fields=[f.name for f in fields if not f.metadata.get("static")],
+        meta_fields=[f.name for f in fields if f.metadata.get("static")])
+
+
+@pytree_dataclass
+class ModelArrays:
     d_model: float
     d_ff: float
     m_up: float
@@ -37,9 +57,11 @@ class ModelArrays(NamedTuple):
     active_params: float
     kv_cache_bytes_per_token: float
     mla_latent: float  # kv_lora_rank + q_lora_rank for MLA, else 0
+    parallel_attention: bool = static_field(default=False)  # PaLM-style parallel attention + FFN blocks
 
 
-class HardwareArrays(NamedTuple):
+@pytree_dataclass
+class HardwareArrays:
     flop_per_s: float  # sustained, at the model's operand precision
     peak_flop_per_s: float  # theoretical, for MFU
     hbm_bandwidth_bytes_per_s: float  # sustained
@@ -61,31 +83,6 @@ class HardwareArrays(NamedTuple):
     kv_read_time_scale: float = 1.0
     # 1 = memory traffic and arithmetic overlap fully (roofline max); 0 = they add up.
     memory_compute_overlap: float = 1.0
-
-
-@dataclasses.dataclass(frozen=True)
-class Conventions:
-    """Static modelling switches. The defaults are the library's; presets pick the reference's.
-
-    - `tp_2d_options`: which tensor-parallel layouts to try (True = 2D, False = 1D).
-    - `pp_degrees`: pipeline degrees to try (microbatches = degree, bubble-free).
-    - `collectives`: 'nccl' or 'ring'.
-    - `parallel_attention_merges_collectives`: PaLM-style blocks need half the serial all-reduces and kernels
-      (Erdil Eq. 7). The reference notebook ignores this.
-    - `spec_convention`: 'notebook' ((1 − α^(γ+1))/(1 − α) tokens, a (γ+1)-token target pass) or
-      'paper' (Eq. 46: (1 − α^γ)/(1 − α), a γ-token target pass).
-    - `reference_qkv_bytes`: the notebook omits the activation precision on the QKV outputs it re-reads.
-    - `draft_shares_memory`: the draft model's weights and KV cache count against the same HBM as the target's
-      (the notebook checks each model's fit on its own).
-    """
-
-    tp_2d_options: tuple[bool, ...] = (True, False)
-    pp_degrees: tuple[float, ...] = (1.0, 2.0, 4.0, 6.0)
-    collectives: Literal["nccl", "ring"] = "nccl"
-    parallel_attention_merges_collectives: bool = True
-    spec_convention: Literal["notebook", "paper"] = "notebook"
-    reference_qkv_bytes: bool = False  # count QKV outputs at 1 byte per element, as the reference notebook does
-    draft_shares_memory: bool = True  # speculative decoding: target and draft weights + KV must fit together
 
 
 def model_arrays(model: ModelSpec) -> ModelArrays:
@@ -115,6 +112,7 @@ def model_arrays(model: ModelSpec) -> ModelArrays:
         active_params=float(model.active_params),
         kv_cache_bytes_per_token=float(model.kv_cache_bytes_per_token),
         mla_latent=float((model.kv_lora_rank or 0) + (model.q_lora_rank or 0)) if mla else 0.0,
+        parallel_attention=bool(model.parallel_attention),
     )
 
 

@@ -13,36 +13,14 @@ import math
 
 import numpy as np
 
-from infereco.search.engines import EngineMemory, get_engine
-from infereco.search.evaluate import Layout
+from infereco.errors import InfeasibleError, SpecError
+from infereco.search.base import Candidates, check_backend, no_point_reason, served_at_demand
+from infereco.search.evaluate import Evaluation, Layout, deployment_arrays, evaluate
+from infereco.search.select import pareto_indices
+from infereco.specs.deployment import Deployment, positive_number
+from infereco.specs.engines import EngineMemory, get_engine
 from infereco.specs.model import ModelSpec
-
-DEFAULT_PP = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64)
-
-
-@dataclasses.dataclass(frozen=True)
-class DiscreteSpace:
-    """Bounds of the discrete search.
-
-    - `max_gpus_per_instance`: largest tp·ep·pp considered.
-    - `pp_degrees`: pipeline degrees tried (uneven layer splits allowed; bubble-free unless `pp_bubble`).
-    - `allow_2d`: also try 2D tensor parallelism where the stage size is a perfect square ≥ 4.
-    - `n_batch`, `max_batch`: integer batches, log-spaced from 1 up to the largest KV-cache capacity (capped).
-    - `engine`, `gpu_memory_utilization`: memory-fit rule ('vllm', 'sglang', 'trtllm', 'ideal').
-    - `attention_dp`: for MLA models also try data-parallel attention with expert parallelism (how DeepSeek
-      models are served), since tensor-parallel MLA replicates the latent cache on every rank.
-    """
-
-    max_gpus_per_instance: int = 1024
-    pp_degrees: tuple[int, ...] = DEFAULT_PP
-    allow_2d: bool = True
-    n_batch: int = 96
-    max_batch: int = 1 << 16
-    engine: str = "vllm"
-    gpu_memory_utilization: float | None = None
-    pp_bubble: bool = False
-    max_configs_per_call: int = 1 << 22  # layouts × batches evaluated per jitted call (memory bound)
-    attention_dp: bool = True  # for MLA models, also try data-parallel attention layouts
+from infereco.specs.space import DiscreteSpace
 
 
 @dataclasses.dataclass
@@ -178,3 +156,129 @@ def batch_sizes(largest: float, n: int) -> np.ndarray:
     """Distinct integer batch sizes, log-spaced from 1 to `largest` (always including 1 and `largest`)."""
     largest = max(1, int(largest))
     return np.unique(np.round(np.geomspace(1, largest, n))).astype(float)
+
+
+def _as_grid(a, shape):
+    """A (layouts × batches) view of an evaluation array, flat (numpy backend) or broadcastable (JAX)."""
+    a = np.asarray(a)
+    return a.reshape(shape) if a.size == np.prod(shape) else np.broadcast_to(a, shape)
+
+
+def _evaluate_table(dep: Deployment, table: LayoutTable, batches: np.ndarray, backend: str) -> Evaluation:
+    """Every layout × batch of the table, as (layouts × batches) arrays (numpy) or broadcastable ones (JAX)."""
+    ma, ha, spec = deployment_arrays(dep)
+    space, ctx = dep.space, float(dep.workload.context_length)
+    n_lay, n_b = len(table), batches.size
+    if backend == "numpy":
+        lay_idx, b_idx = np.divmod(np.arange(n_lay * n_b), n_b)
+        layout = Layout(*(np.asarray(a)[lay_idx] for a in table.as_layout(column=False)))
+        return evaluate(ma, ha, dep.conventions, None, batches[b_idx], ctx, spec, backend="numpy", layout=layout)
+    # Pad to bucketed shapes (layouts to a power of two, batches to n_batch) so that the next model or context
+    # reuses the compiled function; padded entries repeat the last real one and are dropped below.
+    b_pad = np.concatenate([batches, np.full(max(space.n_batch, n_b) - n_b, batches[-1])])
+    lay_pad = max(64, 1 << (n_lay - 1).bit_length())
+    # Very large spaces run in equal chunks of layouts (bounded memory, one compiled shape).
+    chunk = min(lay_pad, max(64, 1 << int(np.log2(max(space.max_configs_per_call // b_pad.size, 1)))))
+    lay_pad = -(-lay_pad // chunk) * chunk
+    lay_rows = np.minimum(np.arange(lay_pad), n_lay - 1)
+    full_layout = table.as_layout(column=False)
+    parts = []
+    for start in range(0, lay_pad, chunk):
+        rows = lay_rows[start:start + chunk]
+        layout = Layout(*(np.asarray(a)[rows][:, None] for a in full_layout))
+        out = evaluate(ma, ha, dep.conventions, None, b_pad[None, :], ctx, spec, backend=backend, layout=layout,
+                       on_device=True)
+        parts.append([np.broadcast_to(np.asarray(a), (chunk, b_pad.size)) for a in out])
+    return Evaluation(*(np.concatenate([p[i] for p in parts])[:n_lay, :n_b] for i in range(len(Evaluation._fields))))
+
+
+def layout_table(dep: Deployment, space: DiscreteSpace | None = None) -> LayoutTable:
+    """The deployment's integer layouts under `space` (default: the deployment's own)."""
+    draft = dep.speculative.draft if dep.speculative else None
+    return enumerate_layouts(dep.model, dep.hardware.hbm_capacity_bytes, dep.workload.context_length,
+                             space or dep.space, draft=draft)
+
+
+@dataclasses.dataclass(frozen=True)
+class DiscreteSearch:
+    """Integer TP × EP × PP layouts (1D or 2D TP, attention-DP for MLA) and integer batches, each with the
+    serving engine's memory fit; exact Pareto selection. The default search."""
+
+    name: str = "discrete"
+
+    def run(self, dep: Deployment, backend: str = "jax") -> Candidates:
+        check_backend(backend)
+        space, cap = dep.space, dep.workload.max_throughput_tokens_per_s
+        table = layout_table(dep)
+        rejected = dict(table.rejected)
+        meta = {"engine": space.engine}
+        if len(table) == 0 or not np.any(table.max_batch >= 1):
+            rejected["does not fit in memory"] = rejected.get("does not fit in memory", 0) + len(table)
+            return Candidates(Evaluation(*([np.zeros(0)] * len(Evaluation._fields))), np.zeros(0), np.zeros(0),
+                              rejected=rejected, reason=no_point_reason(dep, False, float(space.max_gpus_per_instance)),
+                              meta=meta)
+        batches = batch_sizes(float(np.max(table.max_batch)), space.n_batch)
+        ev = _evaluate_table(dep, table, batches, backend)
+        shape = (len(table), batches.size)
+        lat = np.asarray(ev.latency_s).reshape(shape)
+        fits = batches[None, :] <= table.max_batch[:, None]
+        pp_ok = batches[None, :] >= table.min_batch[:, None]
+        finite = np.isfinite(lat)
+        rejected["does not fit in memory"] = rejected.get("does not fit in memory", 0) + int((~fits).sum())
+        rejected["batch smaller than pipeline stages × DP-attention ranks"] = int((fits & ~pp_ok).sum())
+        ok = fits & pp_ok & finite
+        gpu_s = _as_grid(ev.gpu_s_per_token, shape)
+        if cap is not None:
+            gpu_s = np.maximum(gpu_s, table.n_gpu[:, None] / cap)
+        idx = pareto_indices(np.where(ok, lat, np.inf).ravel(), np.where(ok, gpu_s, np.inf).ravel())
+        lay_i, b_i = np.divmod(idx, batches.size)
+        flat = Evaluation(*(_as_grid(a, shape).ravel()[idx] for a in ev))
+        flat = served_at_demand(flat, gpu_s.ravel()[idx], batches[b_i], cap)
+        extra = {"tp": table.tp[lay_i], "ep": table.ep[lay_i], "pp": table.pp[lay_i],
+                 "attn_dp": table.attn_dp[lay_i] > 0.5, "max_batch": table.max_batch[lay_i],
+                 "kv_capacity_tokens": table.kv_capacity_tokens[lay_i]}
+        if cap is not None:
+            throughput = np.minimum(batches[b_i] / np.asarray(flat.latency_s, float), cap)
+            extra["dp"] = np.maximum(1.0, np.floor(cap / throughput))
+        reason = None if len(idx) else no_point_reason(dep, bool(ok.any()), float(np.max(table.n_gpu)))
+        return Candidates(flat, table.n_gpu[lay_i], batches[b_i], extra=extra, served_cap_tokens_per_s=cap,
+                          rejected=rejected, configurations=int(len(table) * batches.size), reason=reason, meta=meta)
+
+
+def layout_integer(name: str, value, upper: int = 1 << 16) -> int:
+    return int(positive_number(name, value, upper=upper, integer=True))
+
+
+def explicit_layout(dep: Deployment, *, tp, ep=1, pp=1, tp_2d=False, attn_dp=False, batch_size: float,
+                    engine: str = "vllm") -> tuple[Layout, dict[str, np.ndarray]]:
+    """The one-row `Layout` of an explicit integer layout, checked for divisibility and memory fit under `engine`
+    (raises `InfeasibleError` naming why not), with its layout columns."""
+    tp, ep, pp = layout_integer("tp", tp), layout_integer("ep", ep), layout_integer("pp", pp)
+    for name, flag in (("tp_2d", tp_2d), ("attn_dp", attn_dp)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise SpecError(f"{name}={flag!r}: expected true or false")
+    m = dep.model
+    space = DiscreteSpace(max_gpus_per_instance=tp * ep * pp, pp_degrees=(pp,), engine=engine,
+                          max_batch=int(max(1 << 16, math.ceil(batch_size))))
+    table = layout_table(dep, space)
+    sel = ((table.tp == tp) & (table.ep == ep) & (table.pp == pp) & (table.two_d == float(tp_2d))
+           & (table.attn_dp == float(attn_dp)))
+    if not sel.any():
+        why = "; ".join(table.rejected) or (
+            f"tp·ep = {tp * ep} must divide n_heads = {m.n_heads}, ep must divide n_experts = {m.n_experts}, "
+            "2D needs a square stage size, pp ≤ n_layers, attn_dp needs an MLA model")
+        raise InfeasibleError(f"tp={tp}, ep={ep}, pp={pp}, tp_2d={bool(tp_2d)}, attn_dp={bool(attn_dp)} is not a "
+                              f"valid layout of {m.name}: {why}")
+    i = int(np.flatnonzero(sel)[0])
+    if batch_size > table.max_batch[i]:
+        raise InfeasibleError(f"batch_size={batch_size:g} does not fit: at most {int(table.max_batch[i])} sequences "
+                              f"of {dep.workload.context_length} tokens fit on tp={tp}, ep={ep}, pp={pp} "
+                              f"({engine} memory rule)")
+    if batch_size < table.min_batch[i]:
+        raise InfeasibleError(f"batch_size={batch_size:g} is below {int(table.min_batch[i])}, the pipeline stages × "
+                              "DP-attention ranks")
+    layout = Layout(*(np.asarray(a)[i:i + 1] for a in table.as_layout(column=False)))
+    extra = {"tp": np.array([float(tp)]), "ep": np.array([float(ep)]), "pp": np.array([float(pp)]),
+             "attn_dp": np.array([bool(attn_dp)]), "max_batch": table.max_batch[i:i + 1],
+             "kv_capacity_tokens": table.kv_capacity_tokens[i:i + 1]}
+    return layout, extra

@@ -16,16 +16,26 @@ import numpy as np
 from infereco.physics.arithmetic import step_flop
 from infereco.physics.latency import explicit_step_time, step_time
 from infereco.physics.speculative import expected_tokens_per_pass, target_tokens_per_pass
-from infereco.physics.structs import Conventions, HardwareArrays, ModelArrays
+from infereco.physics.structs import (
+    Conventions,
+    HardwareArrays,
+    ModelArrays,
+    hardware_arrays,
+    model_arrays,
+    pytree_dataclass,
+    static_field,
+)
+from infereco.specs.deployment import Deployment
 
 
-class SpecArrays(NamedTuple):
-    """Speculative decoding inputs for traced code."""
+@pytree_dataclass
+class SpecArrays:
+    """Speculative decoding inputs for traced code; `max_draft_tokens` is static (it sets the loop length)."""
 
     draft: ModelArrays
     draft_hw: HardwareArrays
     acceptance: float
-    max_draft_tokens: int  # static
+    max_draft_tokens: int = static_field()
 
 
 class Layout(NamedTuple):
@@ -69,8 +79,7 @@ def _fold(xp, n: int, body, init):
 
 
 def evaluate_configs(m: ModelArrays, hw: HardwareArrays, conv: Conventions, n_gpu, batch, context_tokens,
-                     parallel_attention: bool = False, spec: SpecArrays | None = None,
-                     draft_parallel_attention: bool = False, xp=jnp, layout: Layout | None = None) -> Evaluation:
+                     spec: SpecArrays | None = None, xp=jnp, layout: Layout | None = None) -> Evaluation:
     """Latency per token and cost for every (n_gpu, batch) pair (broadcast), best layout per pair.
 
     With `layout` (explicit integer layouts), `n_gpu` is ignored and each layout is evaluated as given.
@@ -91,13 +100,14 @@ def evaluate_configs(m: ModelArrays, hw: HardwareArrays, conv: Conventions, n_gp
             return explicit_step_time(model, hwa, conv, layout.tp, layout.ep, layout.pp, layout.two_d, batch, seq,
                                       context_tokens, rep, layout.stage_imbalance, pa, xp=xp, attn_dp=layout.attn_dp)
 
+    parallel_attention = m.parallel_attention
     plain = step(m, hw, 1.0, parallel_attention)
     latency = plain.latency_s
     parts = plain
     draft_s = xp.zeros_like(latency)
     gamma_best = xp.zeros_like(latency)
     if spec is not None:
-        draft = step(spec.draft, spec.draft_hw, 1.0, draft_parallel_attention, draft=True).latency_s
+        draft = step(spec.draft, spec.draft_hw, 1.0, spec.draft.parallel_attention, draft=True).latency_s
 
         def body(gamma, carry):
             latency, parts, draft_s, gamma_best = carry
@@ -128,12 +138,9 @@ def evaluate_configs(m: ModelArrays, hw: HardwareArrays, conv: Conventions, n_gp
                       parts.network_bandwidth_s, parts.launch_s, draft_s, parts.tp_2d, parts.pp_degree, gamma_best)
 
 
-@functools.partial(jax.jit, static_argnames=("conv", "parallel_attention", "max_draft_tokens", "draft_parallel_attention", "has_spec"))
-def _evaluate_jit(m, hw, conv, n_gpu, batch, context_tokens, parallel_attention, draft, draft_hw, acceptance,
-                  max_draft_tokens, draft_parallel_attention, has_spec, layout):
-    spec = SpecArrays(draft, draft_hw, acceptance, max_draft_tokens) if has_spec else None
-    return evaluate_configs(m, hw, conv, n_gpu, batch, context_tokens, parallel_attention, spec,
-                            draft_parallel_attention, xp=jnp, layout=layout)
+@functools.partial(jax.jit, static_argnames=("conv",))
+def _evaluate_jit(m, hw, conv, n_gpu, batch, context_tokens, spec, layout):
+    return evaluate_configs(m, hw, conv, n_gpu, batch, context_tokens, spec, xp=jnp, layout=layout)
 
 
 def shard_leading_axis(x):
@@ -148,29 +155,34 @@ def shard_leading_axis(x):
     return jax.device_put(x, jax.sharding.NamedSharding(mesh, spec))
 
 
-def evaluate(m, hw, conv, n_gpu, batch, context_tokens, parallel_attention=False, spec: SpecArrays | None = None,
-             draft_parallel_attention=False, backend: str = "jax", on_device: bool = False,
-             layout: Layout | None = None) -> Evaluation:
+def evaluate(m, hw, conv, n_gpu, batch, context_tokens, spec: SpecArrays | None = None, backend: str = "jax",
+             on_device: bool = False, layout: Layout | None = None) -> Evaluation:
     """Evaluate configurations with the JAX (jitted, cached by structure) or numpy backend.
 
     Returns numpy arrays, or JAX arrays when `on_device` (to keep selecting on device).
     """
     if backend == "numpy":
         out = evaluate_configs(m, hw, conv, None if n_gpu is None else np.asarray(n_gpu, float),
-                               np.asarray(batch, float), float(context_tokens), parallel_attention, spec,
-                               draft_parallel_attention, xp=np,
+                               np.asarray(batch, float), float(context_tokens), spec, xp=np,
                                layout=None if layout is None else Layout(*(np.asarray(a, float) for a in layout)))
         return Evaluation(*(np.broadcast_to(np.asarray(a, float), np.shape(out.latency_s)) for a in out))
     if backend != "jax":
         raise ValueError(f"backend={backend!r}: expected 'jax' or 'numpy'")
-    has_spec = spec is not None
-    out = _evaluate_jit(
-        m, hw, conv, None if n_gpu is None else shard_leading_axis(n_gpu), jnp.asarray(batch, jnp.float64),
-        jnp.float64(context_tokens),
-        parallel_attention,
-        spec.draft if has_spec else m, spec.draft_hw if has_spec else hw,
-        jnp.float64(spec.acceptance if has_spec else 0.0), spec.max_draft_tokens if has_spec else 0,
-        draft_parallel_attention, has_spec,
-        None if layout is None else Layout(*(shard_leading_axis(a) for a in layout)),
-    )
+    out = _evaluate_jit(m, hw, conv, None if n_gpu is None else shard_leading_axis(n_gpu),
+                        jnp.asarray(batch, jnp.float64), jnp.float64(context_tokens), spec,
+                        None if layout is None else Layout(*(shard_leading_axis(a) for a in layout)))
     return out if on_device else Evaluation(*(np.asarray(a) for a in out))
+
+
+def deployment_arrays(dep: Deployment) -> tuple[ModelArrays, HardwareArrays, SpecArrays | None]:
+    """The traced inputs of a deployment: model and hardware arrays at the model's operand precision, and the
+    speculative-decoding arrays (None without a draft)."""
+    ma = model_arrays(dep.model)
+    ha = hardware_arrays(dep.hardware, dep.operand_bits)
+    spec = None
+    if dep.speculative is not None:
+        d = dep.speculative.draft
+        spec = SpecArrays(model_arrays(d), hardware_arrays(dep.hardware, dep.preset.operand_bits(d.weight_bits,
+                                                                                                   d.activation_bits)),
+                          float(dep.speculative.acceptance), int(dep.speculative.max_draft_tokens))
+    return ma, ha, spec

@@ -1,4 +1,8 @@
-"""Frontier selection on device, in O(n): bucket configurations by latency, keep per-bucket minima.
+"""Point selection: every way infereco picks frontier points out of evaluated configurations lives here.
+
+Exact, on the host: `pareto_indices` (non-dominated (latency, cost) points, O(n log n)) and
+`threshold_scan_indices` (the reference notebook's threshold scan). On device, in O(n): bucket configurations
+by latency, keep per-bucket minima.
 
 `threshold_select` gives exactly the reference's threshold-scan frontier (cheapest configuration strictly under
 each latency threshold, ties to the lower latency). `pareto_candidates` marks every configuration that no
@@ -11,6 +15,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 def _bucket_best(latency, cost, bucket, n_buckets):
@@ -59,3 +64,46 @@ def pareto_candidates(latency, cost, n_buckets: int = 4096):
     # cheapest cost in all strictly faster buckets
     faster = jnp.concatenate([jnp.array([jnp.inf]), jax.lax.cummin(best)[:-1]])
     return (finite & (cost < faster[bucket])).reshape(shape)
+
+
+def _by_latency(latency_s, cost):
+    """Finite points sorted by latency (ties: cheaper first): their indices, and where each sets a new
+    running minimum of cost (cheaper than every faster point)."""
+    latency_s = np.asarray(latency_s, float).ravel()
+    cost = np.asarray(cost, float).ravel()
+    idx = np.flatnonzero(np.isfinite(latency_s) & np.isfinite(cost))
+    order = idx[np.lexsort((cost[idx], latency_s[idx]))]
+    c = cost[order]
+    new_min = np.ones(c.size, bool)
+    if c.size:
+        new_min[1:] = c[1:] < np.minimum.accumulate(c)[:-1]
+    return order, new_min
+
+
+def pareto_indices(latency_s: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Indices of the non-dominated (latency, cost) points, fastest first, in O(n log n).
+
+    Sort by latency (ties: cheaper first), then keep each point cheaper than every faster one.
+    """
+    order, new_min = _by_latency(latency_s, cost)
+    return order[new_min]
+
+
+def threshold_scan_indices(latency_s: np.ndarray, cost: np.ndarray, thresholds_s: np.ndarray) -> np.ndarray:
+    """The reference notebook's frontier: for each latency threshold, the cheapest point strictly under it
+    (ties: the lowest latency), each point kept once, fastest first.
+
+    Computed as a prefix arg-min over points sorted by latency plus a binary search per threshold, which gives
+    the same points as scanning every threshold over all points.
+    """
+    order, new_min = _by_latency(latency_s, cost)
+    if order.size == 0:
+        return order
+    lat_sorted = np.asarray(latency_s, float).ravel()[order]
+    # prefix argmin: position of the first minimum among sorted[0..i]; a later equal cost never replaces it,
+    # so ties go to the lower latency.
+    prefix_arg = np.maximum.accumulate(np.where(new_min, np.arange(order.size), 0))
+    count_below = np.searchsorted(lat_sorted, np.asarray(thresholds_s, float), side="left")
+    chosen = prefix_arg[count_below[count_below > 0] - 1]
+    _, first = np.unique(chosen, return_index=True)
+    return order[chosen[np.sort(first)]]

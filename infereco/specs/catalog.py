@@ -11,8 +11,6 @@ import functools
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
 from infereco.errors import CatalogError, SpecError
 from infereco.specs.hardware import HardwareSpec
 from infereco.specs.model import ModelSpec
@@ -188,3 +186,16 @@ def resolve_hardware(
             start = spec.model_dump()
         return HardwareSpec.validated({**start, **data}, where=where)
     raise SpecError(f"{where + ': ' if where else ''}hardware must be a catalog id or a mapping, got {type(value).__name__}")
+
+
+def check_catalog_ids(scenario, where: str) -> None:
+    """Unknown catalog ids of a scenario (model, hardware, speculative.draft), reported with the file and the key."""
+    draft = (scenario.speculative or {}).get("draft")
+    for key, kind, value in (("model", "model", scenario.model), ("hardware", "hardware", scenario.hardware),
+                             ("speculative.draft", "model", draft)):
+        cid = value.get("base") if isinstance(value, Mapping) else value
+        if isinstance(cid, str):
+            try:
+                _lookup(kind, cid)
+            except CatalogError as exc:
+                raise CatalogError(f"{where}: {key}: {exc}") from None

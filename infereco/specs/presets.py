@@ -14,8 +14,8 @@ import dataclasses
 from typing import Any, Literal, Mapping
 
 from infereco.errors import SpecError
-from infereco.physics.structs import Conventions
 from infereco.specs.catalog import normalise_id
+from infereco.specs.conventions import Conventions
 from infereco.specs.hardware import HardwareSpec
 from infereco.specs.model import ModelSpec
 

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from pydantic import Field, ValidationError, field_validator
 
-from infereco.errors import CatalogError, ScenarioError, SpecError
+from infereco.errors import ScenarioError, SpecError
 from infereco.specs._base import FrozenSpec, format_validation_error
 from infereco.specs.yaml_io import load_yaml_mapping, parse_yaml_text
 
@@ -90,73 +90,3 @@ def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(format_validation_error(exc, Scenario, where)) from None
-
-
-def _check_catalog_ids(scenario: Scenario, where: str) -> None:
-    """Unknown catalog ids, reported with the file and the key they appear under."""
-    from infereco.specs.catalog import _lookup
-
-    draft = (scenario.speculative or {}).get("draft")
-    for key, kind, value in (("model", "model", scenario.model), ("hardware", "hardware", scenario.hardware),
-                             ("speculative.draft", "model", draft)):
-        cid = value.get("base") if isinstance(value, Mapping) else value
-        if isinstance(cid, str):
-            try:
-                _lookup(kind, cid)
-            except CatalogError as exc:
-                raise CatalogError(f"{where}: {key}: {exc}") from None
-
-
-def frontier_from_scenario(source: str | Path | Mapping[str, Any], *, where: str | None = None, **overrides):
-    """The `Frontier` a scenario file (path, YAML text or mapping) describes; `where` names the source in errors
-    (default: the path, or 'scenario' for a mapping).
-
-    >>> f = frontier_from_scenario({"model": "llama-3-8b", "hardware": "h100-sxm"})   # doctest: +SKIP
-    """
-    from infereco.api import pareto_frontier
-
-    where = where or (str(source) if not isinstance(source, Mapping) else "scenario")
-    try:
-        scenario = load_scenario(source)
-    except ScenarioError as exc:
-        msg = str(exc)
-        raise ScenarioError(msg.replace("scenario:", f"{where}:", 1) if msg.startswith("scenario:") else msg) from None
-    kwargs = {**scenario.frontier_kwargs(), **overrides}
-    _check_catalog_ids(scenario, where)
-    try:
-        f = pareto_frontier(**kwargs)
-    except SpecError as exc:
-        raise ScenarioError(f"{where}: {exc}") from None
-    except CatalogError as exc:
-        raise CatalogError(f"{where}: {exc}") from None
-    if scenario.name:
-        f.meta["scenario"] = scenario.name
-    if scenario.observed is not None:
-        f.meta["observed"] = _observed_placements(scenario, f, where)
-    return f
-
-
-def _observed_placements(scenario: Scenario, f, where: str) -> list[dict[str, Any]]:
-    """Where each observed provider point lies against the frontier: inside, on or beyond (infereco.observed)."""
-    from infereco.observed import PAPER_POINTS, ObservedPoint, placement
-
-    if scenario.observed == "paper":
-        base = scenario.model if isinstance(scenario.model, str) else scenario.model.get("base")
-        points = [p for p in PAPER_POINTS if p.model_id == base]
-    elif isinstance(scenario.observed, str):
-        raise ScenarioError(f"{where}: observed = {scenario.observed!r}: expected 'paper' or a list of points")
-    else:
-        points = []
-        for i, item in enumerate(scenario.observed):
-            try:
-                points.append(ObservedPoint(str(item.get("name", f"point {i + 1}")), str(item.get("model_id", "")),
-                                            item["tokens_per_s"], item["usd_per_million_tokens"],
-                                            str(item.get("source", "user"))))
-            except KeyError as exc:
-                raise ScenarioError(f"{where}: observed[{i}]: missing {exc.args[0]}; expected name, tokens_per_s, "
-                                    "usd_per_million_tokens") from None
-            except ValueError as exc:
-                raise ScenarioError(f"{where}: observed[{i}]: {exc}") from None
-    if f.empty:
-        return [{**p.to_dict(), "placement": "beyond"} for p in points]
-    return [placement(f, p) for p in points]

@@ -6,7 +6,9 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from infereco.errors import SpecError
 from infereco.specs._base import FrozenSpec
+from infereco.specs.lengths import RequestLengths
 
 
 class WorkloadSpec(FrozenSpec):
@@ -42,8 +44,6 @@ class WorkloadSpec(FrozenSpec):
     def _default_context_from_lengths(cls, data: Any) -> Any:
         if isinstance(data, dict) and "context_length" not in data and data.get("input_tokens") is not None \
                 and data.get("output_tokens") is not None:
-            from infereco.physics.requests import RequestLengths
-
             try:
                 lengths = RequestLengths.from_samples(data["input_tokens"], data["output_tokens"], data.get("weights"))
             except Exception:
@@ -69,8 +69,6 @@ class WorkloadSpec(FrozenSpec):
         if self.weights is not None and self.input_tokens is None:
             raise ValueError("weights need input_tokens and output_tokens samples")
         if self.input_tokens is not None:
-            from infereco.errors import SpecError
-
             try:
                 self.lengths()
             except SpecError as exc:
@@ -81,6 +79,4 @@ class WorkloadSpec(FrozenSpec):
         """The request lengths as `RequestLengths`, or None when the workload has none."""
         if self.input_tokens is None:
             return None
-        from infereco.physics.requests import RequestLengths
-
         return RequestLengths.from_samples(self.input_tokens, self.output_tokens, self.weights)

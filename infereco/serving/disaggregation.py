@@ -36,17 +36,17 @@ from typing import Any
 
 import numpy as np
 
-from infereco.frontier import Frontier, pareto_indices
+from infereco.errors import InfeasibleError
+from infereco.frontier import Frontier
 from infereco.physics.requests import (
     PrefillChoice,
-    RequestLengths,
     cheapest_prefill,
     kv_transfer_s,
     prefill_times_s,
     resolve_deployment,
 )
-
-SECONDS_PER_HOUR = 3600.0
+from infereco.search.select import pareto_indices
+from infereco.specs.lengths import RequestLengths
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,20 +80,20 @@ def pool_sizes(decode_point: dict[str, float], prefill: PrefillChoice, mean_outp
     }
 
 
-def _frontier(cols: dict[str, np.ndarray], meta: dict[str, Any], alpha: float) -> Frontier:
+def _frontier(cols: dict[str, np.ndarray], meta: dict[str, Any], alpha: float, price: float) -> Frontier:
     idx = pareto_indices(cols["latency_s"], cols["gpu_s_per_token"])
-    return Frontier({k: np.asarray(v)[idx] for k, v in cols.items()}, meta=meta, default_alpha=alpha)
+    return Frontier({k: np.asarray(v)[idx] for k, v in cols.items()}, meta=meta, default_alpha=alpha,
+                    price_usd_per_hour=price)
 
 
-
-def _usd_fields(gpu_s_per_token, decode_gpu_s_per_token, prefill_gpu_s_per_request, e_in, e_out, usd_per_gpu_s):
-    """Price columns of a serving mode: all accelerators per output token (`gpu_s_per_token`), the prefill's share
-    per input token, the decode's per output token, and the total blended over input + output tokens (USD/M)."""
-    k = usd_per_gpu_s * 1e6
-    return {"usd_per_million_tokens": gpu_s_per_token * k, "gpu_s_per_token": gpu_s_per_token,
-            "usd_per_million_input_tokens": prefill_gpu_s_per_request / e_in * k,
-            "usd_per_million_output_tokens": decode_gpu_s_per_token * k,
-            "usd_per_million_tokens_blended": gpu_s_per_token * e_out / (e_in + e_out) * k}
+def _gpu_s_fields(gpu_s_per_token, decode_gpu_s_per_token, prefill_gpu_s_per_request, e_in, e_out):
+    """Accelerator-time columns of a serving mode (the Frontier derives each $ column from one): all accelerators
+    per output token, the prefill's share per input token, the decode's per output token, and the total over
+    input + output tokens."""
+    return {"gpu_s_per_token": gpu_s_per_token,
+            "gpu_s_per_input_token": prefill_gpu_s_per_request / e_in,
+            "gpu_s_per_output_token": decode_gpu_s_per_token,
+            "gpu_s_per_token_blended": gpu_s_per_token * e_out / (e_in + e_out)}
 
 def compare_serving(decode_frontier: Frontier, model, hardware, lengths, *, preset="default",
                     price_usd_per_hour: float | None = None, colocated_prefill_batch: float = 1.0,
@@ -108,12 +108,11 @@ def compare_serving(decode_frontier: Frontier, model, hardware, lengths, *, pres
     transfer to the disaggregated TTFT (its accelerator time is not charged: transfers overlap compute).
     """
     if decode_frontier.empty:
-        raise ValueError(f"the decode frontier is empty: {decode_frontier.reason}")
+        raise InfeasibleError(f"the decode frontier is empty: {decode_frontier.reason}")
     dep = resolve_deployment(model, hardware, preset=preset, price_usd_per_hour=price_usd_per_hour)
     w = RequestLengths.coerce(lengths)
     e_in, e_out = w.mean_input_tokens, w.mean_output_tokens
-    usd_per_gpu_s = dep.price_usd_per_hour / SECONDS_PER_HOUR
-    c = {k: np.asarray(v) for k, v in decode_frontier.columns.items()}
+    c = {k: np.asarray(v) for k, v in decode_frontier.columns.items() if not k.startswith("usd_per_million")}
     n_d, b_d = c["n_gpu"].astype(float), c["batch_size"].astype(float)
     t_d, g_d = c["latency_s"].astype(float), c["gpu_s_per_token"].astype(float)
 
@@ -132,7 +131,7 @@ def compare_serving(decode_frontier: Frontier, model, hardware, lengths, *, pres
     dis = dict(c)
     dis.update({
         "tokens_per_s_per_request": 1.0 / t_d,
-        **_usd_fields(g_dis, g_d, np.full_like(t_d, prefill_gpu_s_per_request), e_in, e_out, usd_per_gpu_s),
+        **_gpu_s_fields(g_dis, g_d, np.full_like(t_d, prefill_gpu_s_per_request), e_in, e_out),
         "latency_s": t_d,
         "ttft_s": np.full_like(t_d, t_p + transfer),
         "e2e_latency_s": t_p + transfer + e_out * t_d,
@@ -152,7 +151,7 @@ def compare_serving(decode_frontier: Frontier, model, hardware, lengths, *, pres
     col = dict(c)
     col.update({
         "tokens_per_s_per_request": 1.0 / tpot,
-        **_usd_fields(g_col, g_d, n_d * tau, e_in, e_out, usd_per_gpu_s),
+        **_gpu_s_fields(g_col, g_d, n_d * tau, e_in, e_out),
         "latency_s": tpot,
         "mfu": c["mfu"] * t_d / tpot if "mfu" in c else np.zeros_like(t_d),
         "ttft_s": t_c,
@@ -165,10 +164,11 @@ def compare_serving(decode_frontier: Frontier, model, hardware, lengths, *, pres
         "throughput_tokens_per_s": b_d / tpot,
     })
     for d in (dis, col):
-        d["latency_s"] = np.where(np.isfinite(d["usd_per_million_tokens"]), d["latency_s"], np.inf)
+        d["latency_s"] = np.where(np.isfinite(d["gpu_s_per_token"]), d["latency_s"], np.inf)
     meta = dict(decode_frontier.meta)
     meta.update(input_tokens=e_in, output_tokens=e_out, decode_context_tokens=w.decode_context_tokens,
                 usd_per_million_tokens="all accelerators (prefill included) per million output tokens")
     alpha = decode_frontier.default_alpha
-    return ServingComparison(_frontier(col, {**meta, "serving": "colocated"}, alpha),
-                             _frontier(dis, {**meta, "serving": "disaggregated"}, alpha), pre, w)
+    price = dep.price_usd_per_hour
+    return ServingComparison(_frontier(col, {**meta, "serving": "colocated"}, alpha, price),
+                             _frontier(dis, {**meta, "serving": "disaggregated"}, alpha, price), pre, w)

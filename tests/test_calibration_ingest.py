@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infereco.calibration.ingest import (
+from infereco.calibration.readers import (
     CSV_COLUMNS,
     Measurement,
     MeasurementTable,
@@ -404,17 +404,17 @@ def test_bursty_streaming_is_recognised_from_itl_and_tpot():
 
 @pytest.mark.skipif(not CPU_FILES, reason="no committed vLLM CPU runs")
 def test_committed_runs_flag_only_the_bursty_ones():
-    from infereco.calibration.serving import ServingRuns
+    from infereco.calibration.readers import serving_runs
 
     t = load_vllm_results(CPU_FILES)
     flagged = sorted(Path(m.source).name for m in t if m.bursty_streaming)
     # The README beside the files lists these two with median ITL 0.00 ms and mean TPOT 0.2 / 0.4 ms.
     assert flagged == ["in128_out64_c1_r2.json", "in128_out64_c1_r3.json"]
-    runs = ServingRuns.from_measurements(t)
+    runs = serving_runs(t)
     bad = np.array([bool(m.bursty_streaming) for m in t])
     assert np.isnan(runs.measured["tpot_s"][bad]).all() and np.isnan(runs.measured["ttft_s"][bad]).all()
     assert np.isfinite(runs.measured["output_throughput_tokens_per_s"]).all()  # throughput stays
     assert np.isfinite(runs.measured["tpot_s"][~bad]).all()
     assert [why for _, why in runs.excluded] == [m.bursty_streaming for m in t if m.bursty_streaming]
-    kept = ServingRuns.from_measurements(t, drop_bursty=False)
+    kept = serving_runs(t, drop_bursty=False)
     assert np.isfinite(kept.measured["tpot_s"]).all() and not kept.excluded

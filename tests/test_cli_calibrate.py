@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infereco.calibration.fit import load_calibrated_hardware
-from infereco.calibration.serving import EngineConfig, ServingModel, ServingRuns
+from infereco.calibration.deploy import resolve_model_arg, serving_model
+from infereco.calibration.result import load_calibrated_hardware
+from infereco.physics.serving import EngineConfig, ServingRuns
 from infereco.cli.main import main
 from infereco.specs.hardware import HardwareSpec
 
@@ -22,11 +23,9 @@ CPU_RUNS = DATA / "vllm_cpu_runs"
 @pytest.fixture(scope="module")
 def synthetic_csv(tmp_path_factory):
     """Runs of the tiny model on the sandbox CPU spec, generated from known terms (+3% noise), as a plain CSV."""
-    from infereco.calibration.fit import load_calibrated_hardware, resolve_model_arg
-
     m = resolve_model_arg(CAL / "tiny-llama.yaml")
     hw = load_calibrated_hardware(CAL / "cpu-2core-sandbox.yaml")
-    sm = ServingModel(m, hw, engine=EngineConfig.vllm_cpu())
+    sm = serving_model(m, hw, engine=EngineConfig.vllm_cpu())
     conc = [1, 2, 4, 8, 16, 32] * 2
     p_in = [128] * 6 + [512] * 6
     p_out = [64] * 6 + [128] * 6

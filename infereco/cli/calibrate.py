@@ -16,7 +16,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from infereco.calibration.fit import calibrate
+from infereco.calibration.readers import load_measurements
+from infereco.calibration.result import FIT_QUANTITIES
 from infereco.cli._common import print_json
+from infereco.physics.serving import EngineConfig
+from infereco.specs.terms import CALIBRATION_TERMS
 
 ENGINES = ("vllm-gpu", "vllm-cpu", "static")
 
@@ -25,10 +30,10 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "calibrate",
         help="fit achieved bandwidth/FLOP fractions and overheads to measured runs; write a calibrated spec",
-        description="Fit interpretable calibration terms (achieved HBM bandwidth and FLOP fractions, KV-read "
-        "bandwidth of attention, per-step and per-layer overhead, collective latency scale, per-request overhead) "
-        "to measured runs by robust least squares on log TPOT, TTFT and output throughput; print them with standard errors and fit quality, "
-        "and write the calibrated hardware spec.",
+        description="Fit interpretable calibration terms to measured runs by robust least squares on log TPOT, "
+        "TTFT and output throughput; print them with standard errors and fit quality, and write the calibrated "
+        "hardware spec.\n\ncalibration terms (--fit names):\n" + "\n".join(
+            f"  {t.name} [{t.unit}]: {t.description}" for t in CALIBRATION_TERMS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n")[1],
     )
@@ -41,7 +46,8 @@ def register(subparsers: Any) -> None:
                    "static (offline static batches)")
     p.add_argument("--max-num-batched-tokens", type=float, default=None, help="override the engine's token budget")
     p.add_argument("--fit", default="auto",
-                   help="comma-separated parameters to fit, or 'auto' (identifiable ones; the default)")
+                   help="comma-separated terms to fit (" + ", ".join(t.name for t in CALIBRATION_TERMS)
+                   + "), or 'auto' (identifiable ones; the default)")
     p.add_argument("--loss", default="soft_l1", choices=("soft_l1", "huber", "cauchy", "arctan", "linear"),
                    help="robust loss of the least-squares fit (default soft_l1)")
     p.add_argument("--bootstrap", type=int, default=0, metavar="N", help="also N case-resampling bootstrap refits")
@@ -54,9 +60,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args) -> int:
-    from infereco.calibration.fit import FIT_QUANTITIES, calibrate, load_measurements
-    from infereco.calibration.serving import EngineConfig
-
     engine = {"vllm-gpu": EngineConfig.vllm_gpu, "vllm-cpu": EngineConfig.vllm_cpu,
               "static": EngineConfig.static_batch}[args.engine]()
     if args.max_num_batched_tokens is not None:

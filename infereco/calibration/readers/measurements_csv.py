@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from infereco.calibration.readers._numbers import _as_float, _as_int
+from infereco.calibration.readers._numbers import _as_float, _as_int, check_run_values
 from infereco.calibration.readers.record import _INT_FIELDS, _STR_FIELDS, Measurement, MeasurementTable
 from infereco.calibration.readers.vllm import _LATENCIES, _STATS
 from infereco.errors import SpecError
@@ -92,6 +92,7 @@ def load_measurements_csv(path: str | os.PathLike, **defaults: Any) -> Measureme
         for lineno, row in enumerate(reader, start=2):
             where = f"{path}:{lineno}"
             vals: dict[str, Any] = dict(defaults)
+            cells: dict[str, tuple[str, str]] = {}  # field -> (column, cell) as the file has them
             for h_raw, cell in row.items():
                 if h_raw is None:
                     raise SpecError(f"{where}: more cells than header columns")
@@ -102,15 +103,19 @@ def load_measurements_csv(path: str | os.PathLike, **defaults: Any) -> Measureme
                     continue
                 if name in _STR_FIELDS:
                     vals[name] = cell
-                elif name in _INT_FIELDS:
+                    continue
+                if name in _INT_FIELDS:
                     vals[name] = _as_int(cell, where=where, key=h)
                 else:
                     vals[name] = _as_float(cell, where=where, key=h) * scale
+                cells[name] = (h, cell)
             if not any(vals.get(k) is not None for k in ("model", "input_len", "output_len")):
                 continue  # blank line
             for req in ("model", "input_len", "output_len"):
                 if vals.get(req) is None:
                     raise SpecError(f"{where}: column {req!r} is blank")
+            check_run_values({k: (vals[k], h, c) for k, (h, c) in cells.items()}, where=where,
+                             output_len=vals.get("output_len"))
             vals.setdefault("source", where)
             vals = {k: v for k, v in vals.items() if v is not None}
             try:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from infereco.calibration.readers._numbers import _as_float, _as_int
+from infereco.calibration.readers._numbers import _as_float, _as_int, check_run_values
 from infereco.calibration.readers.record import Measurement, MeasurementTable
 from infereco.errors import SpecError
 
@@ -43,12 +43,16 @@ def _expand_paths(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> lis
     return out
 
 
-def _latency(d: Mapping[str, Any], base: str, *, where: str, required: bool) -> float | None:
-    """`base` (e.g. 'mean_ttft') in seconds: from `base_ms` (ms) or `base_s` / `base` (already seconds)."""
+def _latency(d: Mapping[str, Any], base: str, *, where: str, required: bool,
+             used: dict[str, str] | None = None) -> float | None:
+    """`base` (e.g. 'mean_ttft') in seconds: from `base_ms` (ms) or `base_s` / `base` (already seconds); `used`
+    (optional) records which key it came from."""
     for key, scale in ((f"{base}_ms", 1e-3), (f"{base}_s", 1.0), (base, 1.0)):
         if key in d:
             if d[key] is None and not required:
                 return None
+            if used is not None:
+                used[base] = key
             return _as_float(d[key], where=where, key=key) * scale
     if required:
         raise SpecError(f"{where}: missing required key {base + '_ms'!r} (or {base!r} in seconds)")
@@ -114,13 +118,16 @@ def _parse_vllm_run(
     else:
         tot_thr = (tin + tout) / duration
     lat: dict[str, float | None] = {}
+    used: dict[str, str] = {}
     for m in _LATENCIES:
         for s in _STATS:
             base = f"{s}_{m}"
             req = base in _VLLM_REQUIRED_LATENCIES
-            val = _latency(d, base, where=where, required=req)
+            val = _latency(d, base, where=where, required=req, used=used)
             if val is None and m == "e2el":  # old schema calls end-to-end latency "latency"
-                val = _latency(d, f"{s}_latency", where=where, required=False)
+                val = _latency(d, f"{s}_latency", where=where, required=False, used=used)
+                if f"{s}_latency" in used:
+                    used[base] = used[f"{s}_latency"]
             lat[f"{base}_s"] = val
     rate = d.get("request_rate", "inf")
     rate = math.inf if rate is None else _as_float(rate, where=where, key="request_rate")
@@ -128,6 +135,18 @@ def _parse_vllm_run(
     conc = math.inf if conc is None else _as_float(conc, where=where, key="max_concurrency")
     if conc <= 0:
         raise SpecError(f"{where}: key 'max_concurrency' = {conc}: expected a positive number or null")
+    raw = {"num_prompts": num_prompts, "total_input_tokens": tin, "total_output_tokens": tout,
+           "request_rate": rate, "request_throughput": req_thr, "output_throughput": out_thr}
+    values = {k: (v, k, v) for k, v in raw.items()}
+    values["request_throughput_per_s"] = values.pop("request_throughput")
+    values["output_throughput_tokens_per_s"] = values.pop("output_throughput")
+    tot_key = "total_token_throughput" if d.get("total_token_throughput") is not None else "input_throughput"
+    values["total_token_throughput"] = (tot_thr, tot_key, d.get(tot_key, tot_thr))
+    for name, v in lat.items():
+        key = used.get(name[:-2])
+        if key is not None:
+            values[name] = (v, key, d[key])
+    check_run_values(values, where=where, output_len=tout / completed)
     model_id = d.get("model_id")
     if model is None:
         if not isinstance(model_id, str) or not model_id:

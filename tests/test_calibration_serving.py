@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from infereco.calibration.deploy import predict_serving, serving_model
-from infereco.physics.serving import EngineConfig, MultiServingModel, ServingRuns
 from infereco.errors import SpecError
 from infereco.physics.latency import explicit_step_time
+from infereco.physics.serving import EngineConfig, MultiServingModel, ServingRuns
 from infereco.specs.hardware import HardwareSpec
 from infereco.specs.model import ModelSpec
 

@@ -371,7 +371,7 @@ class CalibrationResult:
         Read it back with `load_calibrated_hardware(path)` (or `infereco calibrate ... --hardware path`), or drop
         it into `hardware_specs/` to make it a catalog id.
         """
-        p = _output_path(path)
+        p = output_path(path)
         hw = self.hardware_spec()
         data = hw.model_dump()
         sources = data.pop("sources", {}) or {}
@@ -392,7 +392,7 @@ class CalibrationResult:
         return p
 
 
-def _output_path(path: str | os.PathLike) -> Path:
+def output_path(path: str | os.PathLike) -> Path:
     """`path` to write, when its folder exists: no folders are created that the user did not make."""
     p = Path(path)
     if p.is_dir():

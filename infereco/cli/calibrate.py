@@ -14,13 +14,15 @@ the fit's provenance under `notes`; pass it back as `--hardware FILE` anywhere, 
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 from infereco.calibration.fit import calibrate
 from infereco.calibration.readers import load_measurements
-from infereco.calibration.result import FIT_QUANTITIES
+from infereco.calibration.result import FIT_QUANTITIES, output_path
 from infereco.cli._common import print_json
 from infereco.physics.serving import EngineConfig
+from infereco.plot.calibration import plot_measured_vs_predicted
 from infereco.specs.terms import CALIBRATION_TERMS
 
 ENGINES = ("vllm-gpu", "vllm-cpu", "static")
@@ -64,15 +66,15 @@ def run(args) -> int:
               "static": EngineConfig.static_batch}[args.engine]()
     if args.max_num_batched_tokens is not None:
         engine = engine.replace(max_num_batched_tokens=args.max_num_batched_tokens)
+    if args.out:
+        output_path(args.out)  # a folder that does not exist is an error before the fit, never created
     table = load_measurements(args.runs, tp=args.tp)
     fit = "auto" if args.fit.strip() == "auto" else [s.strip() for s in args.fit.split(",") if s.strip()]
     res = calibrate(table, args.model, args.hardware, tp=args.tp, engine=engine, preset=args.preset, fit=fit,
                     loss=args.loss, bootstrap=args.bootstrap, static=args.engine == "static")
     path = res.save_yaml(args.out) if args.out else None
     if args.plot:
-        import matplotlib.pyplot as plt
-
-        from infereco.plot.calibration import plot_measured_vs_predicted
+        import matplotlib.pyplot as plt  # optional dependency: only for --plot
 
         qs = [q for q in FIT_QUANTITIES if q in res.sigma_fitted]
         fig, axes = plt.subplots(1, len(qs), figsize=(5.0 * len(qs), 4.4), dpi=110, squeeze=False)
@@ -95,8 +97,6 @@ def run(args) -> int:
 
 def _finite(x):
     """JSON-safe: non-finite floats become None."""
-    import math
-
     if isinstance(x, dict):
         return {k: _finite(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):

@@ -200,3 +200,19 @@ def test_bad_calibration_values_are_rejected_naming_them(sm, name, value, expect
         sm.predict(ServingRuns.make(128, 64, concurrency=1), {name: value})
     # nan is the one allowed "value" of the attention fraction: unset, tied to bandwidth_utilization.
     sm.predict(ServingRuns.make(128, 64, concurrency=1), {"attention_bandwidth_utilization": float("nan")})
+
+
+def test_serving_physics_imports_no_higher_layer():
+    """infereco/physics/serving.py sits in physics: it imports errors, specs and physics only, all at module level."""
+    import ast
+    from pathlib import Path
+
+    import infereco.physics.serving as mod
+
+    tree = ast.parse(Path(mod.__file__).read_text(encoding="utf-8"))
+    names = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
+    names += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    ours = [n for n in names if n.startswith("infereco")]
+    assert ours and all(n.split(".")[1] in ("errors", "specs", "physics") for n in ours), ours
+    top = {n.module for n in tree.body if isinstance(n, ast.ImportFrom) and n.module}
+    assert set(ours) <= top, "function-local infereco imports"

@@ -284,6 +284,9 @@ _BUDGET_SLACK = 1.0 - 1e-2
 class ServingModel:
     """A model on a base hardware spec, ready to predict runs under any values of the calibration terms.
 
+    Built from a resolved `Deployment` (model, hardware, conventions and their arrays under a preset); the
+    layers above resolve catalog ids, specs and files (`infereco.calibration.serving_model`).
+
     `predict(runs, params)` evaluates the closed forms of this module's docstring; `params` (a mapping of
     `CALIBRATION_PARAMS` names) overrides the hardware spec's calibration fields and the engine's request
     overhead without re-validating specs, which keeps fitting fast. `hardware_spec(params)` returns the
@@ -292,8 +295,8 @@ class ServingModel:
 
     def __init__(self, deployment: Deployment, *, engine: EngineConfig | None = None):
         if not isinstance(deployment, Deployment):
-            raise SpecError(f"ServingModel: expected a resolved Deployment (physics.requests), got "
-                            f"{type(deployment).__name__}; infereco.calibration.serving_model resolves ids and specs")
+            raise SpecError(f"ServingModel: expected a resolved Deployment (infereco.physics.requests), got "
+                            f"{type(deployment).__name__}")
         dep = deployment
         self.model: ModelSpec = dep.model
         self.hardware: HardwareSpec = dep.hardware

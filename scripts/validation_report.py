@@ -25,8 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from infereco.calibration.result import FIT_QUANTITIES, _text_table  # noqa: E402
-from infereco.calibration.validate import (  # noqa: E402
+from infereco.calibration.result import FIT_QUANTITIES, _text_table
+from infereco.calibration.validate import (
     CPU_SPLITS,
     PUBLIC_SPLITS,
     TARGETS,
@@ -37,7 +37,7 @@ from infereco.calibration.validate import (  # noqa: E402
     validate_gpu_decode,
     validate_public_static,
 )
-from infereco.plot.calibration import plot_validation_cases  # noqa: E402
+from infereco.plot.calibration import plot_validation_cases
 
 DATA = REPO / "tests" / "data"
 DEFAULT_CPU_RUNS = DATA / "vllm_cpu_runs"

@@ -60,7 +60,13 @@ from infereco.calibration.result import (
     resolve_hardware_arg,
 )
 from infereco.errors import SpecError
-from infereco.physics.serving import CALIBRATION_PARAMS, EngineConfig, MultiServingModel, ServingModel, ServingRuns
+from infereco.physics.serving import (
+    CALIBRATION_PARAMS,
+    EngineConfig,
+    MultiServingModel,
+    ServingModel,
+    ServingRuns,
+)
 from infereco.specs.model import ModelSpec
 from infereco.specs.terms import TERMS
 

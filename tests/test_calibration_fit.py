@@ -1,7 +1,7 @@
 """Calibration fits (infereco.calibration.fit) and their validation on real runs (infereco.calibration.validate).
 
-- synthetic runs generated from known parameters (plus log-normal noise) are fitted back within their standard
-  errors, with honest intervals;
+- synthetic runs generated from known parameters (plus log-normal noise) by a hand-written reference closed form
+  (not the serving model being fitted) are fitted back within their standard errors, with honest intervals;
 - the calibrated spec round-trips through YAML and works in `pareto_frontier`;
 - the real vLLM CPU runs in tests/data/vllm_cpu_runs/ (when present) are calibrated on part and predicted on the
   rest; the issue's targets (median |error| ≤ 10% TPOT and output throughput, ≤ 25% TTFT, ≥ 80% of held-out
@@ -18,20 +18,29 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infereco.calibration.fit import (
-    CalibrationResult,
-    calibrate,
-    load_calibrated_hardware,
-    resolve_model_arg,
+from infereco.calibration.deploy import resolve_model_arg, serving_model
+from infereco.calibration.fit import calibrate
+from infereco.calibration.readers import load_public_measurements
+from infereco.calibration.result import CalibrationResult, load_calibrated_hardware
+from infereco.calibration.validate import (
+    cpu_model_and_hardware,
+    load_cpu_runs,
+    uncalibrated_public,
+    validate_cpu_runs,
+    validate_gpu_decode,
+    validate_public_static,
 )
-from infereco.calibration.serving import EngineConfig, ServingModel, ServingRuns
 from infereco.errors import SpecError
+from infereco.physics.serving import EngineConfig, ServingRuns
 from infereco.specs.hardware import HardwareSpec
 from infereco.specs.model import ModelSpec
 
 DATA = Path(__file__).parent / "data"
 CPU_RUNS = DATA / "vllm_cpu_runs"
+CAL_DIR = DATA / "calibration"
+GPU_DECODE = DATA / "gpu_decode" / "h200_llama3_8b_bf16.json"
 TINY = ModelSpec(name="tiny", d_model=512, d_ff=1408, n_layers=4, n_heads=8, n_kv_heads=2, vocab_size=4096)
+BIG = TINY.replace(n_layers=8, d_model=768, d_ff=2048, name="tiny-b")
 CPU = HardwareSpec(name="cpu", flop_per_s={16: 4e11}, hbm_bandwidth_bytes_per_s=3e10, hbm_capacity_bytes=2e10,
                    kernel_launch_s=0.0, node_size=1)
 TRUTH = {"step_overhead_s": 1.5e-3, "flop_utilization": 0.5, "prefill_flop_utilization": 0.8,
@@ -39,21 +48,81 @@ TRUTH = {"step_overhead_s": 1.5e-3, "flop_utilization": 0.5, "prefill_flop_utili
 FITTED = tuple(TRUTH)
 
 
-def _synthetic(noise: float, seed: int, conc=(1, 2, 4, 8, 16, 32), mixes=((128, 64), (512, 128)), reps: int = 1):
-    sm = ServingModel(TINY, CPU, engine=EngineConfig.vllm_cpu())
-    p_in, p_out, c = [], [], []
-    for (i, o) in mixes:
-        for cc in conc:
-            for _ in range(reps):
-                p_in.append(i)
-                p_out.append(o)
-                c.append(cc)
-    runs = ServingRuns.make(p_in, p_out, concurrency=c)
-    pr = sm.predict(runs, TRUTH)
+# --------------------------------------------------------------------------------------------- reference model
+# The synthetic runs come from this hand-written closed form, not from the serving model being fitted, so that a
+# bug in the model cannot cancel itself out. It covers what the runs below need: a dense 16-bit SwiGLU model with
+# grouped-query attention on one device without kernel launches or collectives, a closed loop whose C prompts fit
+# one step's token budget (one prefill cohort), and the paper's roofline (memory and compute overlap fully).
+PEAK_FLOP, PEAK_BW, BUDGET, BYTES = 4e11, 3e10, 2048, 2.0
+
+
+def _dims(m: ModelSpec) -> dict[str, float]:
+    d, h, kv, dh, layers, vocab = m.d_model, m.n_heads, m.n_kv_heads, m.d_model // m.n_heads, m.n_layers, m.vocab_size
+    attn = d * h * dh + 2 * d * kv * dh + h * dh * d  # Q, K, V, O
+    params = layers * (attn + 3 * d * m.d_ff) + 2 * vocab * d  # + untied embedding and unembedding
+    return {"d": d, "f": m.d_ff, "h": h, "kv": kv, "dh": dh, "L": layers, "V": vocab, "attn": attn, "params": params,
+            "kv_bytes": 2 * kv * dh * layers * BYTES}
+
+
+def _ref_step(z, p, batch, seq, ctx, prefill):
+    """(memory s, compute s) of one step of `batch` sequences × `seq` new tokens at context `ctx`."""
+    d, f, n = z["d"], z["f"], batch * seq
+    # Weights once; each matmul reads its input and writes its output activations (SwiGLU: two up matrices).
+    ffn = 3 * BYTES * d * f + 2 * BYTES * (d + f) * n + BYTES * (f + d) * n
+    attn = BYTES * z["attn"] + BYTES * d * n + BYTES * (z["h"] + 2 * z["kv"]) * z["dh"] * n + BYTES * (d + z["dh"] * z["h"]) * n
+    mem = z["kv_bytes"] * ctx * batch + z["L"] * (ffn + attn) + BYTES * z["V"] * d
+    matmul = z["params"] - (2 * z["V"] * d if prefill else 0)  # prefill: logits of the last position only
+    flop = 2 * matmul * n + 4 * z["dh"] * z["h"] * z["L"] * (ctx + (seq - 1) / 2) * n
+    util = p["prefill_flop_utilization"] if prefill else p["flop_utilization"]
+    return mem / PEAK_BW, flop / (PEAK_FLOP * util)
+
+
+def _ref_mixed(z, p, n_prompts, prompt, decoding, ctx):
+    """One step prefilling n prompts while `decoding` sequences decode: weights read once, the rest adds up."""
+    w0, _ = _ref_step(z, p, 0.0, 1, 0, False)
+    md, cd = _ref_step(z, p, decoding, 1, ctx, False)
+    mp, cp = _ref_step(z, p, n_prompts, prompt, 0, True)
+    return p["step_overhead_s"] + max(md + mp - w0, cd + cp)
+
+
+def reference_closed_loop(m: ModelSpec, p, prompt, out, conc):
+    """Mean TPOT, TTFT (s) and output throughput (tokens/s) of `conc` clients sending fixed-length requests."""
+    assert conc * prompt <= BUDGET, "one prefill cohort only"
+    z = _dims(m)
+    ctx = prompt + (out - 1) / 2
+    md, cd = _ref_step(z, p, conc, 1, ctx, False)
+    t_d = p["step_overhead_s"] + max(md, cd)
+    if conc == 1:
+        ttft, tpot = p["request_overhead_s"] + _ref_mixed(z, p, 1, prompt, 0, ctx), t_d
+    else:
+        # The C requests reach an idle engine one after another: the first is prefilled alone, the other C − 1
+        # in the next step, beside the first one's first decode.
+        t_p1, t_pr = _ref_mixed(z, p, 1, prompt, 0, ctx), _ref_mixed(z, p, conc - 1, prompt, 1, ctx)
+        ttft = p["request_overhead_s"] + t_p1 + (conc - 1) / conc * t_pr
+        tpot = t_d + (t_pr - t_d) / (conc * (out - 1))
+    return tpot, ttft, conc * out / (ttft + (out - 1) * tpot)
+
+
+RUNS = [(128, 64, c) for c in (1, 2, 4, 8, 16)] + [(256, 96, c) for c in (1, 2, 4, 8)] + [(512, 128, c) for c in (1, 2, 4)]
+QS = ("tpot_s", "ttft_s", "output_throughput_tokens_per_s")
+
+
+def _synthetic(noise: float, seed: int, runs=RUNS, model: ModelSpec = TINY, key: str | None = None):
+    """Runs measured from the reference model at TRUTH, with log-normal noise."""
+    p_in, p_out, c = (list(x) for x in zip(*runs))
+    exact = np.array([reference_closed_loop(model, TRUTH, *r) for r in runs])
     rng = np.random.default_rng(seed)
-    meas = {q: pr.quantity(q) * np.exp(rng.normal(0.0, noise, len(runs)))
-            for q in ("tpot_s", "ttft_s", "output_throughput_tokens_per_s")}
-    return ServingRuns.make(p_in, p_out, concurrency=c, measured=meas), pr
+    meas = {q: exact[:, j] * np.exp(rng.normal(0.0, noise, len(runs))) for j, q in enumerate(QS)}
+    models = None if key is None else [key] * len(runs)
+    return ServingRuns.make(p_in, p_out, concurrency=c, measured=meas, models=models), exact
+
+
+def test_serving_model_matches_the_reference_closed_form():
+    sm = serving_model(TINY, CPU, engine=EngineConfig.vllm_cpu())
+    runs, exact = _synthetic(0.0, seed=0)
+    pr = sm.predict(runs, TRUTH)
+    got = np.column_stack([pr.quantity(q) for q in QS])
+    np.testing.assert_allclose(got, exact, rtol=1e-9)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +158,8 @@ def test_standard_errors_are_calibrated_across_noise_draws():
 
 
 def test_prediction_intervals_cover_new_noisy_runs(synthetic_fit):
-    new, _truth = _synthetic(0.03, seed=99, conc=(3, 6, 12, 24), mixes=((256, 96),))
+    new, _truth = _synthetic(0.03, seed=99, runs=[(256, 96, 3), (256, 96, 6), (128, 64, 12), (512, 128, 3),
+                                                  (384, 100, 5)])
     pt = synthetic_fit.predict(new)
     inside = np.concatenate([pt.inside(q) for q in ("tpot_s", "ttft_s", "output_throughput_tokens_per_s")])
     assert inside.mean() >= 0.8
@@ -149,23 +219,18 @@ def test_predict_other_model_and_keyword_runs(synthetic_fit):
 
 
 def test_several_models_share_the_hardware_terms():
-    sm_a = ServingModel(TINY, CPU, engine=EngineConfig.vllm_cpu())
-    big = TINY.replace(n_layers=8, d_model=768, d_ff=2048, name="tiny-b")
-    sm_b = ServingModel(big, CPU, engine=EngineConfig.vllm_cpu())
-    runs_a = ServingRuns.make(128, 64, concurrency=[1, 4, 16], models=["a"] * 3)
-    runs_b = ServingRuns.make(128, 64, concurrency=[1, 4, 16], models=["b"] * 3)
-    ma = {q: sm_a.predict(runs_a, TRUTH).quantity(q) for q in ("tpot_s", "ttft_s", "output_throughput_tokens_per_s")}
-    mb = {q: sm_b.predict(runs_b, TRUTH).quantity(q) for q in ma}
+    runs_a, _ = _synthetic(0.0, seed=0, runs=[(128, 64, c) for c in (1, 4, 16)], key="a")
+    runs_b, _ = _synthetic(0.0, seed=0, runs=[(128, 64, c) for c in (1, 4, 16)], model=BIG, key="b")
     runs = ServingRuns.make(128, 64, concurrency=[1, 4, 16] * 2, models=["a"] * 3 + ["b"] * 3,
-                            measured={q: np.concatenate([ma[q], mb[q]]) for q in ma})
-    r = calibrate(runs, {"a": TINY, "b": big}, CPU, engine=EngineConfig.vllm_cpu(), fit=list(FITTED))
+                            measured={q: np.concatenate([runs_a.measured[q], runs_b.measured[q]]) for q in QS})
+    r = calibrate(runs, {"a": TINY, "b": BIG}, CPU, engine=EngineConfig.vllm_cpu(), fit=list(FITTED))
     for k, v in TRUTH.items():
         assert r.params[k] == pytest.approx(v, rel=1e-3)
     assert "tiny-b" in r.report(runs=False)
 
 
 def test_bad_inputs():
-    runs, _ = _synthetic(0.03, seed=3, conc=(1,), mixes=((128, 64),))
+    runs, _ = _synthetic(0.03, seed=3, runs=[(128, 64, 1)])
     with pytest.raises(SpecError):
         calibrate(runs, TINY, CPU, fit=["not_a_parameter"])
     with pytest.raises(SpecError):
@@ -186,10 +251,8 @@ needs_cpu_runs = pytest.mark.skipif(not any(CPU_RUNS.glob("*.json")), reason="no
 
 @needs_cpu_runs
 def test_real_cpu_calibration_all_runs():
-    from infereco.calibration.validate import cpu_model_and_hardware, load_cpu_runs
-
-    m, hw = cpu_model_and_hardware()
-    r = calibrate(load_cpu_runs(), m, hw, engine=EngineConfig.vllm_cpu())
+    m, hw = cpu_model_and_hardware(CAL_DIR)
+    r = calibrate(load_cpu_runs(CPU_RUNS), m, hw, engine=EngineConfig.vllm_cpu())
     assert isinstance(r, CalibrationResult) and r.success
     # The tiny model's step is dominated by a fixed per-step overhead (vllm-cpu.md): it is fitted, positive,
     # between 0.1 and 5 ms, and known to better than ±50%.
@@ -205,9 +268,7 @@ _CPU_CASES: dict[str, object] = {}
 
 def _cpu_case(split):
     if split not in _CPU_CASES:
-        from infereco.calibration.validate import validate_cpu_runs
-
-        _CPU_CASES[split] = validate_cpu_runs(split)
+        _CPU_CASES[split] = validate_cpu_runs(split, runs_dir=CPU_RUNS, calibration_dir=CAL_DIR)
     return _CPU_CASES[split]
 
 
@@ -242,15 +303,11 @@ def test_real_cpu_held_out_targets(split, target):
 
 
 def test_gpu_decode_validation_meets_the_tpot_target():
-    from infereco.calibration.validate import validate_gpu_decode
-
-    g = validate_gpu_decode()
+    g = validate_gpu_decode(GPU_DECODE)
     assert g.targets()["tpot_s"][2]  # the H200 decode steps meet the 10% TPOT target when held out
 
 
 def _public_table_found() -> bool:
-    from infereco.calibration.ingest import load_public_measurements
-
     try:
         load_public_measurements()
     except SpecError:
@@ -260,8 +317,6 @@ def _public_table_found() -> bool:
 
 @pytest.mark.skipif(not _public_table_found(), reason="shared/reference/measured/public_measurements.csv not found")
 def test_public_validation_runs():
-    from infereco.calibration.validate import uncalibrated_public, validate_public_static
-
     c = validate_public_static("model")
     assert c.summary["output_throughput_tokens_per_s"]["n"] == 4
     assert math.isfinite(c.summary["output_throughput_tokens_per_s"]["median_abs_pct_error"])

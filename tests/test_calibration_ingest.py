@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infereco.calibration.ingest import (
+from infereco.calibration.readers import (
     CSV_COLUMNS,
     Measurement,
     MeasurementTable,
@@ -180,6 +180,44 @@ def test_zero_completed_and_missing_file(tmp_path):
         load_vllm_results(_write(tmp_path, "z.json", _good_run(completed=0)))
     with pytest.raises(SpecError, match="nope.json"):
         load_vllm_results(tmp_path / "nope.json")
+
+
+# Hostile values: a negative or zero time, NaN (Python's json reads a bare NaN), a negative token count. Each is a
+# SpecError naming the file and the key as the file spells it, never a record that poisons a fit.
+HOSTILE = [("mean_tpot_ms", -3, "expected a positive number"), ("mean_ttft_ms", 0, "expected a positive number"),
+           ("mean_ttft_ms", float("nan"), "NaN"), ("p99_tpot_ms", float("nan"), "NaN"),
+           ("total_input_tokens", -100, "expected a positive number"),
+           ("output_throughput", -1.0, "expected a positive number"), ("std_ttft_ms", -1.0, "≥ 0"),
+           ("duration", float("nan"), "NaN")]
+
+
+@pytest.mark.parametrize("key,value,why", HOSTILE)
+def test_hostile_values_name_file_and_key(tmp_path, key, value, why):
+    p = _write(tmp_path, "hostile.json", _good_run(**{key: value}))
+    with pytest.raises(SpecError) as e:
+        load_vllm_results(p)
+    msg = str(e.value)
+    assert "hostile.json" in msg and repr(key) in msg and why in msg
+    assert "\n" not in msg
+
+
+def test_hostile_csv_cells_name_file_line_and_column(tmp_path):
+    head = "model,input_len,output_len,max_concurrency,mean_tpot_ms,mean_ttft_ms,total_token_throughput\n"
+    for row, col in (("m,128,64,1,-3,50,10", "mean_tpot_ms"), ("m,128,64,1,10,0,10", "mean_ttft_ms"),
+                     ("m,128,64,1,10,nan,10", "mean_ttft_ms"), ("m,-100,64,1,10,50,10", "input_len")):
+        p = tmp_path / "hostile.csv"
+        p.write_text(head + row + "\n")
+        with pytest.raises(SpecError) as e:
+            load_measurements_csv(p)
+        assert "hostile.csv:2" in str(e.value) and repr(col) in str(e.value)
+
+
+def test_one_output_token_may_have_zero_tpot(tmp_path):
+    # vLLM reports TPOT 0 when every request produced a single token (no inter-token time to measure).
+    run = _good_run(total_output_tokens=4, mean_tpot_ms=0.0, median_tpot_ms=0.0, p99_tpot_ms=0.0)
+    assert load_vllm_results(_write(tmp_path, "one.json", run))[0].mean_tpot_s == 0.0
+    # A median inter-token latency of 0 is bursty streaming, flagged rather than rejected.
+    assert load_vllm_results(_write(tmp_path, "b.json", _good_run(median_itl_ms=0.0)))[0].bursty_streaming
 
 
 def test_skip_mode_collects_errors(tmp_path):
@@ -404,17 +442,17 @@ def test_bursty_streaming_is_recognised_from_itl_and_tpot():
 
 @pytest.mark.skipif(not CPU_FILES, reason="no committed vLLM CPU runs")
 def test_committed_runs_flag_only_the_bursty_ones():
-    from infereco.calibration.serving import ServingRuns
+    from infereco.calibration.readers import serving_runs
 
     t = load_vllm_results(CPU_FILES)
     flagged = sorted(Path(m.source).name for m in t if m.bursty_streaming)
     # The README beside the files lists these two with median ITL 0.00 ms and mean TPOT 0.2 / 0.4 ms.
     assert flagged == ["in128_out64_c1_r2.json", "in128_out64_c1_r3.json"]
-    runs = ServingRuns.from_measurements(t)
+    runs = serving_runs(t)
     bad = np.array([bool(m.bursty_streaming) for m in t])
     assert np.isnan(runs.measured["tpot_s"][bad]).all() and np.isnan(runs.measured["ttft_s"][bad]).all()
     assert np.isfinite(runs.measured["output_throughput_tokens_per_s"]).all()  # throughput stays
     assert np.isfinite(runs.measured["tpot_s"][~bad]).all()
     assert [why for _, why in runs.excluded] == [m.bursty_streaming for m in t if m.bursty_streaming]
-    kept = ServingRuns.from_measurements(t, drop_bursty=False)
+    kept = serving_runs(t, drop_bursty=False)
     assert np.isfinite(kept.measured["tpot_s"]).all() and not kept.excluded

@@ -9,9 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infereco.calibration.fit import load_calibrated_hardware
-from infereco.calibration.serving import EngineConfig, ServingModel, ServingRuns
+from infereco.calibration.deploy import resolve_model_arg, serving_model
+from infereco.calibration.fit import calibrate
+from infereco.calibration.result import load_calibrated_hardware
 from infereco.cli.main import main
+from infereco.errors import SpecError
+from infereco.physics.serving import EngineConfig, ServingRuns
 from infereco.specs.hardware import HardwareSpec
 
 DATA = Path(__file__).parent / "data"
@@ -22,11 +25,9 @@ CPU_RUNS = DATA / "vllm_cpu_runs"
 @pytest.fixture(scope="module")
 def synthetic_csv(tmp_path_factory):
     """Runs of the tiny model on the sandbox CPU spec, generated from known terms (+3% noise), as a plain CSV."""
-    from infereco.calibration.fit import load_calibrated_hardware, resolve_model_arg
-
     m = resolve_model_arg(CAL / "tiny-llama.yaml")
     hw = load_calibrated_hardware(CAL / "cpu-2core-sandbox.yaml")
-    sm = ServingModel(m, hw, engine=EngineConfig.vllm_cpu())
+    sm = serving_model(m, hw, engine=EngineConfig.vllm_cpu())
     conc = [1, 2, 4, 8, 16, 32] * 2
     p_in = [128] * 6 + [512] * 6
     p_out = [64] * 6 + [128] * 6
@@ -104,6 +105,31 @@ def test_errors_are_reported(tmp_path, capsys):
     assert "infereco calibrate: error" in err and "bad.json" in err
     assert main(_args(tmp_path / "missing.json")) == 1
     assert "missing.json" in capsys.readouterr().err
+
+
+def test_out_in_a_missing_folder_is_an_error_and_creates_nothing(synthetic_csv, tmp_path, capsys):
+    path, _ = synthetic_csv
+    target = tmp_path / "nonexistent" / "deeper" / "x.yaml"
+    assert main(_args(path, "--out", str(target))) == 1
+    err = capsys.readouterr().err
+    assert "infereco calibrate: error" in err and "does not exist" in err and str(target.parent) in err
+    assert "Traceback" not in err and not (tmp_path / "nonexistent").exists()
+    assert main(_args(path, "--out", "/nonexistent/x.yaml")) == 1
+    assert "/nonexistent" in capsys.readouterr().err and not Path("/nonexistent").exists()
+    assert main(_args(path, "--out", str(tmp_path))) == 1  # a folder, not a file
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_save_yaml_creates_no_folders(tmp_path):
+    m = resolve_model_arg(CAL / "tiny-llama.yaml")
+    hw = load_calibrated_hardware(CAL / "cpu-2core-sandbox.yaml")
+    runs = ServingRuns.make([128] * 4, [64] * 4, concurrency=[1, 2, 4, 8],
+                            measured={"tpot_s": [2e-3, 2.2e-3, 2.5e-3, 3e-3]})
+    res = calibrate(runs, m, hw, engine=EngineConfig.vllm_cpu(), quantities=("tpot_s",))
+    with pytest.raises(SpecError, match="does not exist"):
+        res.save_yaml(tmp_path / "a" / "b.yaml")
+    assert not (tmp_path / "a").exists()
+    assert res.save_yaml(tmp_path / "b.yaml").is_file()
 
 
 def test_unknown_fit_parameter(synthetic_csv, capsys):

@@ -1,19 +1,7 @@
 """Fit interpretable calibration terms to measured serving runs, with standard errors and prediction intervals.
 
-Parameters (`CALIBRATION_PARAMS`; every one has a physical meaning and a unit):
-
-| name | meaning |
-|---|---|
-| `bandwidth_utilization` | achieved fraction of peak memory bandwidth (weight reads; KV reads too unless the next is set) |
-| `attention_bandwidth_utilization` | achieved fraction of peak memory bandwidth when attention kernels read the KV cache |
-| `memory_compute_overlap` | 1 = a step takes max(memory, compute) (the paper), 0 = memory + compute; fitted only when named |
-| `flop_utilization` | achieved fraction of peak FLOP/s in decode steps |
-| `prefill_flop_utilization` | achieved fraction of peak FLOP/s in prefill |
-| `step_overhead_s` | fixed time per engine step (scheduler, sampling, Python), s |
-| `layer_overhead_s` | extra time per layer per step (small kernels), s |
-| `collective_latency_scale` | multiplier on the modelled collective latency (TP > 1 only) |
-| `request_overhead_s` | per-request time outside the engine's steps (client, HTTP, tokenisation), s |
-| `first_token_delay_s` | client-side delay of the first token, made up by a burst later (moves time from TPOT to TTFT), s |
+Parameters: the calibration terms of `infereco.specs.terms` (name, unit, valid range, fit range, default and
+meaning of each; the table is in docs/validation.md). The fit searches each term's `fit_lo`..`fit_hi` box.
 
 Which are fitted: `fit="auto"` keeps, in the priority order step overhead, decode FLOP fraction, prefill FLOP
 fraction, attention bandwidth fraction, bandwidth fraction, request overhead, layer overhead, collective scale, each
@@ -51,72 +39,50 @@ and the report says so.
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
 import math
-import os
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
 
-from infereco.calibration.ingest import (
-    Measurement,
-    MeasurementTable,
-    load_measurements_csv,
-    load_vllm_results,
+from infereco.calibration.deploy import resolve_model_arg, serving_model
+from infereco.calibration.result import (
+    FIT_QUANTITIES,
+    PREDICTED,
+    QUANTITY_LABELS,
+    CalibrationResult,
+    as_runs,
+    grad_log_pred,
+    load_calibrated_hardware,
+    log_pred,
+    predict_with_intervals,
+    resolve_hardware_arg,
 )
-from infereco.calibration.serving import (
+from infereco.errors import SpecError
+from infereco.physics.serving import (
     CALIBRATION_PARAMS,
-    HARDWARE_PARAMS,
-    SERVING_PARAMS,
     EngineConfig,
     MultiServingModel,
     ServingModel,
-    ServingPrediction,
     ServingRuns,
 )
-from infereco.errors import SpecError
-from infereco.specs.hardware import HardwareSpec
 from infereco.specs.model import ModelSpec
+from infereco.specs.terms import TERMS
 
 __all__ = [
+    "AUTO_PRIORITY",
     "FIT_QUANTITIES",
+    "NAMED_ONLY",
     "PARAM_BOUNDS",
-    "CalibrationResult",
-    "PredictionTable",
     "calibrate",
     "load_calibrated_hardware",
-    "load_measurements",
-    "resolve_hardware_arg",
-    "resolve_model_arg",
 ]
+# `CalibrationResult` and `load_calibrated_hardware` live in `infereco.calibration.result`; the package root
+# still imports them from here (imported above).
 
-FIT_QUANTITIES = ("tpot_s", "ttft_s", "output_throughput_tokens_per_s")
-PREDICTED = ("tpot_s", "ttft_s", "output_throughput_tokens_per_s", "request_throughput_per_s")
-QUANTITY_LABELS = {
-    "tpot_s": "mean TPOT",
-    "ttft_s": "mean TTFT",
-    "output_throughput_tokens_per_s": "output throughput",
-    "request_throughput_per_s": "request throughput",
-}
-QUANTITY_UNITS = {"tpot_s": "s", "ttft_s": "s", "output_throughput_tokens_per_s": "tok/s",
-                  "request_throughput_per_s": "req/s"}
-PARAM_BOUNDS: dict[str, tuple[float, float]] = {
-    "bandwidth_utilization": (1e-3, 1.0),
-    "attention_bandwidth_utilization": (1e-3, 1.0),
-    "memory_compute_overlap": (1e-3, 1.0),
-    "flop_utilization": (1e-3, 1.0),
-    "prefill_flop_utilization": (1e-3, 1.0),
-    "step_overhead_s": (1e-7, 10.0),
-    "layer_overhead_s": (1e-9, 1.0),
-    "collective_latency_scale": (1e-2, 1e3),
-    "request_overhead_s": (1e-6, 100.0),
-    "first_token_delay_s": (1e-6, 100.0),
-}
-PARAM_UNITS = {"step_overhead_s": "s", "layer_overhead_s": "s", "request_overhead_s": "s",
-               "first_token_delay_s": "s"}
+# The fit's search box per term (from the registry, `infereco.specs.terms`).
+PARAM_BOUNDS: dict[str, tuple[float, float]] = {k: (t.fit_lo, t.fit_hi) for k, t in TERMS.items()}
 AUTO_PRIORITY = ("step_overhead_s", "flop_utilization", "prefill_flop_utilization", "attention_bandwidth_utilization",
                  "bandwidth_utilization", "memory_compute_overlap",
                  "request_overhead_s", "first_token_delay_s", "layer_overhead_s", "collective_latency_scale")
@@ -127,452 +93,11 @@ NAMED_ONLY = ("memory_compute_overlap", "first_token_delay_s")
 _PENALTY = 10.0  # log-residual used where a prediction is not finite (an infeasible parameter region)
 
 
-# --------------------------------------------------------------------------------------------- inputs
-def load_measurements(paths: str | os.PathLike | Iterable[str | os.PathLike], **kwargs: Any) -> MeasurementTable:
-    """Measurements from result files: `*.json` (vLLM result files, or directories of them) and `*.csv` (plain
-    CSV); `kwargs` go to the loader (`model=`, `hardware=`, `tp=` for JSON; column defaults for CSV)."""
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    table = MeasurementTable()
-    json_paths = []
-    for p in paths:
-        p = Path(p)
-        if p.suffix.lower() == ".csv":
-            table = table + load_measurements_csv(p, **{k: v for k, v in kwargs.items() if v is not None})
-        else:
-            json_paths.append(p)
-    if json_paths:
-        table = table + load_vllm_results(json_paths, **{k: v for k, v in kwargs.items() if v is not None})
-    if len(table) == 0:
-        raise SpecError("no measurements found in " + ", ".join(map(str, paths)))
-    return table
-
-
 def _is_model_map(value: Any) -> bool:
     """True for {run model name: model} (several models), False for one model's `{base: id, ...}` mapping."""
     if not isinstance(value, Mapping) or not value:
         return False
     return not (set(value) & (set(ModelSpec.model_fields) | {"base"}))
-
-
-def _yaml_spec_fields(path: Path) -> dict[str, Any]:
-    from infereco.specs.catalog import _spec_fields
-
-    fields, sources = _spec_fields(path)
-    return fields | ({"__sources__": sources} if sources else {})
-
-
-def resolve_model_arg(value: str | os.PathLike | Mapping | ModelSpec) -> ModelSpec:
-    """A model from a catalog id, a spec, a `{base: ...}` mapping, a model YAML file or a HF `config.json`."""
-    from infereco.specs.catalog import resolve_model
-    from infereco.specs.hf_config import load_hf_config
-
-    if isinstance(value, (str, os.PathLike)):
-        p = Path(value)
-        if p.suffix.lower() == ".json" or p.is_dir():
-            return load_hf_config(p)
-        if p.suffix.lower() in (".yaml", ".yml"):
-            fields = _yaml_spec_fields(p)
-            src = fields.pop("__sources__", None)
-            if src and "source" not in fields:
-                fields["source"] = "; ".join(f"{k}: {v}" for k, v in src.items())
-            return ModelSpec.validated(fields, where=str(p))
-    return resolve_model(value, where="model")
-
-
-def resolve_hardware_arg(value: str | os.PathLike | Mapping | HardwareSpec) -> HardwareSpec:
-    """Hardware from a catalog id, a spec, a `{base: ...}` mapping or a hardware YAML file (catalog format, e.g.
-    one written by `CalibrationResult.save_yaml`)."""
-    from infereco.specs.catalog import resolve_hardware
-
-    if isinstance(value, (str, os.PathLike)) and Path(value).suffix.lower() in (".yaml", ".yml"):
-        return load_calibrated_hardware(value)
-    return resolve_hardware(value, where="hardware")
-
-
-def load_calibrated_hardware(path: str | os.PathLike) -> HardwareSpec:
-    """A `HardwareSpec` from a hardware YAML file in the catalog's format (`{value, source}` numbers; `id`,
-    `aliases`, `description`, `notes` ignored), e.g. one written by `CalibrationResult.save_yaml`.
-
-    The same file dropped into `hardware_specs/` is a catalog entry (`load_hardware(id)`).
-    """
-    p = Path(path)
-    fields = _yaml_spec_fields(p)
-    sources = fields.pop("__sources__", {})
-    fields["sources"] = {**sources, **(fields.get("sources") or {})}
-    return HardwareSpec.validated(fields, where=str(p))
-
-
-def _as_runs(measurements, tp, static) -> tuple[ServingRuns, list[str]]:
-    files: list[str] = []
-    if isinstance(measurements, ServingRuns):
-        return measurements, files
-    if isinstance(measurements, (str, os.PathLike)) or (
-        isinstance(measurements, (list, tuple)) and measurements and isinstance(measurements[0], (str, os.PathLike))
-    ):
-        measurements = load_measurements(measurements)
-    recs = list(measurements)
-    if not recs or not all(isinstance(r, Measurement) for r in recs):
-        raise SpecError("calibrate: expected Measurement records, a MeasurementTable, ServingRuns or result paths")
-    files = sorted({str(r.source).split(" (")[0] for r in recs})
-    return ServingRuns.from_measurements(recs, tp=tp, static=static), files
-
-
-# --------------------------------------------------------------------------------------------- predictions
-@dataclasses.dataclass(frozen=True)
-class PredictionTable:
-    """Predictions with intervals for a set of runs: `pred[q]`, `lo[q]`, `hi[q]` (arrays), measured (nan if not),
-    and the raw `ServingPrediction`."""
-
-    runs: ServingRuns
-    pred: dict[str, np.ndarray]
-    lo: dict[str, np.ndarray]
-    hi: dict[str, np.ndarray]
-    level: float
-    raw: ServingPrediction
-
-    def measured(self, q: str) -> np.ndarray:
-        return self.runs.measured.get(q, np.full(len(self.runs), np.nan))
-
-    def pct_error(self, q: str) -> np.ndarray:
-        """100·(pred − measured)/measured (nan where not measured)."""
-        m = self.measured(q)
-        return 100.0 * (self.pred[q] - m) / m
-
-    def inside(self, q: str) -> np.ndarray:
-        """True where the measured value lies in the interval (False/nan-safe: only measured entries are real)."""
-        m = self.measured(q)
-        return (m >= self.lo[q]) & (m <= self.hi[q])
-
-    def summary(self, quantities: Sequence[str] = FIT_QUANTITIES) -> dict[str, dict[str, float]]:
-        """Per quantity: n, median |% error|, MAPE, fraction inside the interval."""
-        out = {}
-        for q in quantities:
-            m = self.measured(q)
-            ok = np.isfinite(m) & np.isfinite(self.pred[q])
-            e = np.abs(self.pct_error(q)[ok])
-            out[q] = {"n": int(ok.sum()),
-                      "median_abs_pct_error": float(np.median(e)) if e.size else math.nan,
-                      "mape": float(np.mean(e)) if e.size else math.nan,
-                      "coverage": float(np.mean(self.inside(q)[ok])) if e.size else math.nan}
-        return out
-
-    def to_records(self) -> list[dict[str, Any]]:
-        rows = []
-        for i in range(len(self.runs)):
-            row: dict[str, Any] = {"run": self.runs.labels[i], "input_len": float(self.runs.input_len[i]),
-                                   "output_len": float(self.runs.output_len[i]),
-                                   "concurrency": float(self.runs.concurrency[i]),
-                                   "request_rate": float(self.runs.request_rate[i]), "tp": float(self.runs.tp[i])}
-            for q in PREDICTED:
-                row[q] = float(self.pred[q][i])
-                row[q + "_lo"] = float(self.lo[q][i])
-                row[q + "_hi"] = float(self.hi[q][i])
-                row[q + "_measured"] = float(self.measured(q)[i])
-            rows.append(row)
-        return rows
-
-    def table(self, quantities: Sequence[str] = FIT_QUANTITIES) -> str:
-        """Text table: run, then per quantity measured, predicted [lo, hi], error %."""
-        heads = ["run"]
-        for q in quantities:
-            u = QUANTITY_UNITS[q]
-            heads += [f"{_short_q(q)} meas {_unit(u)}", f"{_short_q(q)} pred [{int(self.level * 100)}% PI]", "err %"]
-        rows = []
-        for i in range(len(self.runs)):
-            row = [self.runs.labels[i]]
-            for q in quantities:
-                sc = _scale(QUANTITY_UNITS[q])
-                m = self.measured(q)[i]
-                row += [_num(m * sc), (f"{_num(self.pred[q][i] * sc)} [{_num(self.lo[q][i] * sc)}, "
-                        f"{_num(self.hi[q][i] * sc)}]"), _num(self.pct_error(q)[i], pct=True)]
-            rows.append(row)
-        return _text_table(rows, heads)
-
-
-def _short_q(q):
-    return {"tpot_s": "TPOT", "ttft_s": "TTFT", "output_throughput_tokens_per_s": "out tok/s",
-            "request_throughput_per_s": "req/s"}[q]
-
-
-def _unit(u):
-    return {"s": "ms", "tok/s": "", "req/s": ""}[u]
-
-
-def _scale(u):
-    return 1e3 if u == "s" else 1.0
-
-
-def _num(x, pct=False) -> str:
-    if x is None or not np.isfinite(x):
-        return "—"
-    if pct:
-        return f"{x:+.1f}"
-    a = abs(x)
-    if a >= 1000:
-        return f"{x:,.0f}"
-    if a >= 10:
-        return f"{x:.1f}"
-    return f"{x:.3g}"
-
-
-def _text_table(rows, heads) -> str:
-    cells = [[str(c) for c in r] for r in rows]
-    w = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(heads)]
-    fmt = lambda r: "  ".join(c.ljust(w[i]) if i == 0 else c.rjust(w[i]) for i, c in enumerate(r))
-    return "\n".join([fmt(heads), fmt(["-" * x for x in w])] + [fmt(r) for r in cells])
-
-
-# --------------------------------------------------------------------------------------------- result
-@dataclasses.dataclass
-class CalibrationResult:
-    """A fitted serving model: parameters with standard errors, fit statistics, predictions with intervals.
-
-    `params` holds every calibration term (fitted and fixed), `stderr` the fitted ones' standard errors (nan for
-    fixed), `fitted` their names. `predict(...)` gives predictions with prediction intervals, `report()` a text
-    table, `hardware_spec()` the calibrated `HardwareSpec` (use it anywhere a hardware spec is accepted:
-    `pareto_frontier(model, result.hardware_spec())`), `save_yaml(path)` writes it with its provenance.
-    """
-
-    model: ModelSpec
-    base_hardware: HardwareSpec
-    engine: EngineConfig
-    preset: Any
-    params: dict[str, float]
-    fitted: tuple[str, ...]
-    stderr: dict[str, float]
-    covariance_log: np.ndarray  # of the fitted log-parameters, order = `fitted`
-    sigma: dict[str, float]  # residual SD of log(pred/measured) per quantity
-    sigma_fitted: tuple[str, ...]  # quantities whose sigma comes from the data
-    dof: int
-    n_residuals: int
-    cost: float
-    success: bool
-    message: str
-    loss: str
-    weights: dict[str, float]
-    train: PredictionTable
-    data_files: tuple[str, ...] = ()
-    bootstrap_stderr: dict[str, float] | None = None
-    at_bound: tuple[str, ...] = ()
-    auto_dropped: dict[str, str] = dataclasses.field(default_factory=dict)
-    created: str = dataclasses.field(default_factory=lambda: _dt.datetime.now().isoformat(timespec="seconds"))
-    models: dict[str, ModelSpec] = dataclasses.field(default_factory=dict)  # run key -> model (several models)
-    _serving: MultiServingModel | None = dataclasses.field(default=None, repr=False)
-
-    # -- predictions
-    @property
-    def serving_model(self) -> MultiServingModel:
-        if self._serving is None:
-            models = self.models or {"": self.model}
-            self._serving = MultiServingModel({k: ServingModel(m, self.base_hardware, engine=self.engine,
-                                                               preset=self.preset) for k, m in models.items()})
-        return self._serving
-
-    def predict(self, runs=None, *, model=None, engine: EngineConfig | None = None, level: float = 0.9,
-                tp: int | None = None, static=False, **run_kwargs: Any) -> PredictionTable:
-        """Predictions with `level` prediction intervals for `runs` (ServingRuns, Measurement records or result
-        paths) or for runs given as keywords (`input_len=, output_len=, concurrency=, request_rate=, tp=`).
-
-        `model` predicts another model (id, spec, path) on the calibrated hardware with the fitted terms (their
-        covariance propagates as for the calibrated model); `engine` another engine configuration."""
-        if runs is None:
-            if tp is not None:
-                run_kwargs["tp"] = tp
-            runs = ServingRuns.make(static=static, **run_kwargs)
-        elif not isinstance(runs, ServingRuns):
-            runs, _ = _as_runs(runs, tp, static)
-        sm = self.serving_model
-        if model is not None or engine is not None:
-            m = resolve_model_arg(model) if model is not None else self.model
-            sm = MultiServingModel({"": ServingModel(m, self.base_hardware, engine=engine or self.engine,
-                                                     preset=self.preset)})
-            runs = dataclasses.replace(runs, models=("",) * len(runs))
-        return _predict_with_intervals(sm, runs, self.params, self.fitted, self.covariance_log,
-                                       self.sigma, self.dof, level)
-
-    @property
-    def model_names(self) -> str:
-        return ", ".join(m.name for m in self.models.values()) if self.models else self.model.name
-
-    # -- outputs
-    def hardware_spec(self) -> HardwareSpec:
-        """The calibrated hardware spec (calibration fields set; sources say where each came from)."""
-        hw = self.serving_model.hardware_spec(self.params)
-        sources = dict(hw.sources)
-        for k in HARDWARE_PARAMS:
-            sources[k] = self._source_text(k)
-        name = hw.name if hw.name.endswith("(calibrated)") else f"{hw.name} (calibrated)"
-        return hw.replace(name=name, sources=sources)
-
-    def _source_text(self, k: str) -> str:
-        if k in self.fitted:
-            se = self.stderr.get(k, math.nan)
-            return (f"calibrated by infereco.calibration ({self.created[:10]}): {self.params[k]:.6g} ± {se:.2g} "
-                    f"(1 s.e.) from {len(self.train.runs)} runs ({', '.join(self._file_names()) or 'in memory'})")
-        if not math.isfinite(self.params[k]):  # an unset, tied term (attention bandwidth = bandwidth)
-            return f"left unset during calibration ({self.created[:10]}): KV reads at bandwidth_utilization"
-        return f"fixed during calibration ({self.created[:10]}) at {self.params[k]:.6g}"
-
-    def _file_names(self, n: int = 4) -> list[str]:
-        names = [Path(f).name for f in self.data_files]
-        return names if len(names) <= n else names[:n] + [f"… {len(names) - n} more"]
-
-    def fit_summary(self) -> dict[str, dict[str, float]]:
-        return self.train.summary([q for q in FIT_QUANTITIES if np.isfinite(self.train.measured(q)).any()])
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: parameters, standard errors, fit statistics and provenance."""
-        def f(x):
-            return None if x is None or not np.isfinite(x) else float(x)
-
-        return {
-            "model": self.model_names, "hardware": self.base_hardware.name,
-            "params": {k: f(v) for k, v in self.params.items()},
-            "fitted": list(self.fitted),
-            "stderr": {k: f(self.stderr.get(k)) for k in self.fitted},
-            "bootstrap_stderr": None if self.bootstrap_stderr is None else {
-                k: f(v) for k, v in self.bootstrap_stderr.items()},
-            "at_bound": list(self.at_bound), "not_identifiable": dict(self.auto_dropped),
-            "residual_sigma_log": {k: f(v) for k, v in self.sigma.items()},
-            "fit": {q: {k: f(v) for k, v in s.items()} for q, s in self.fit_summary().items()},
-            "n_runs": len(self.train.runs), "n_residuals": self.n_residuals, "dof": self.dof,
-            "cost": f(self.cost), "success": bool(self.success), "message": self.message, "loss": self.loss,
-            "weights": dict(self.weights),
-            "engine": dataclasses.asdict(self.engine), "data_files": list(self.data_files), "created": self.created,
-        }
-
-    def report(self, *, runs: bool = True) -> str:
-        """Text report: fitted parameters with standard errors, fit quality per quantity, and per-run residuals."""
-        lines = [(f"Calibration of {self.model_names} on {self.base_hardware.name}: {len(self.train.runs)} runs, "
-                 f"{self.n_residuals} residuals, {len(self.fitted)} fitted parameters "
-                 f"(loss {self.loss}, {'converged' if self.success else 'NOT converged: ' + self.message})"), ""]
-        rows = []
-        for k in CALIBRATION_PARAMS:
-            v = self.params[k]
-            unit = PARAM_UNITS.get(k, "")
-            sc, u = (1e3, "ms") if unit == "s" else (1.0, "")
-            if k in self.fitted:
-                se = self.stderr[k]
-                rel = se / v * 100 if v else math.nan
-                bs = "" if self.bootstrap_stderr is None else _num(self.bootstrap_stderr.get(k, math.nan) * sc)
-                status = "fitted" + (" (at bound)" if k in self.at_bound else "")
-                rows.append([k, _num(v * sc) + (f" {u}" if u else ""), _num(se * sc), f"{rel:.0f}%", bs, status])
-            else:
-                why = self.auto_dropped.get(k, "fixed")
-                rows.append([k, _num(v * sc) + (f" {u}" if u else ""), "", "", "", why])
-        heads = ["parameter", "value", "s.e.", "rel. s.e.", "bootstrap s.e." if self.bootstrap_stderr else "", "status"]
-        lines.append(_text_table(rows, heads))
-        lines.append("")
-        qrows = []
-        for q, s in self.fit_summary().items():
-            qrows.append([QUANTITY_LABELS[q], s["n"], f"{s['median_abs_pct_error']:.1f}", f"{s['mape']:.1f}",
-                          f"{self.sigma[q]:.3f}", f"{s['coverage'] * 100:.0f}%"])
-        lines.append(_text_table(qrows, ["quantity", "n", "median |err| %", "MAPE %", "σ(log)",
-                                         f"in {int(self.train.level * 100)}% PI"]))
-        missing = [q for q in FIT_QUANTITIES if q not in self.sigma_fitted]
-        if missing:
-            lines.append(f"not measured in the fit: {', '.join(QUANTITY_LABELS[q] for q in missing)} "
-                         "(intervals use the largest fitted σ; uncalibrated terms stay at their starting values)")
-        if runs:
-            lines += ["", self.train.table([q for q in FIT_QUANTITIES if q in self.sigma_fitted])]
-        return "\n".join(lines)
-
-    def save_yaml(self, path: str | os.PathLike, *, id: str | None = None) -> Path:
-        """Write the calibrated hardware spec as catalog-format YAML with its provenance under `notes`.
-
-        Read it back with `load_calibrated_hardware(path)` (or `infereco calibrate ... --hardware path`), or drop
-        it into `hardware_specs/` to make it a catalog id.
-        """
-        import yaml
-
-        p = Path(path)
-        hw = self.hardware_spec()
-        data = hw.model_dump()
-        sources = data.pop("sources", {}) or {}
-        out: dict[str, Any] = {"id": id or _slug(f"{self.base_hardware.name.split(' (')[0]}-calibrated"),
-                               "name": hw.name,
-                               "description": f"{self.base_hardware.name} calibrated against measured runs of "
-                               f"{self.model_names} (infereco.calibration)"}
-        for k, v in data.items():
-            if k in HARDWARE_PARAMS:
-                out[k] = {"value": v, "source": sources.pop(k, self._source_text(k))}
-            else:
-                out[k] = v
-        out["sources"] = sources
-        notes = self.to_dict()
-        notes["serving_terms"] = {k: self.params[k] for k in SERVING_PARAMS}
-        out["notes"] = {"calibration": notes}
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(yaml.safe_dump(_plain(out), sort_keys=False, allow_unicode=True), encoding="utf-8")
-        return p
-
-
-def _slug(s: str) -> str:
-    import re
-
-    return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")
-
-
-def _plain(x):
-    if isinstance(x, dict):
-        return {str(k) if not isinstance(k, int) else k: _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    if isinstance(x, (np.floating, float)):
-        return float(x) if np.isfinite(x) else (None if np.isnan(x) else float(x))
-    if isinstance(x, np.integer):
-        return int(x)
-    return x
-
-
-# --------------------------------------------------------------------------------------------- machinery
-def _log_pred(sm: ServingModel, runs: ServingRuns, params: Mapping[str, float]) -> dict[str, np.ndarray]:
-    pr = sm.predict(runs, params, check=False)  # finite differences may step just past a bound
-    out = {}
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for q in PREDICTED:
-            v = pr.quantity(q)
-            out[q] = np.where(np.isfinite(v) & (v > 0), np.log(np.where(v > 0, v, 1.0)), np.nan)
-    return out
-
-
-def _grad_log_pred(sm, runs, params, fitted, h=1e-4) -> dict[str, np.ndarray]:
-    """d log(pred_q)/d log(θ_j), central differences: {q: (n_runs, n_fitted)}."""
-    g = {q: np.zeros((len(runs), len(fitted))) for q in PREDICTED}
-    for j, k in enumerate(fitted):
-        up, dn = dict(params), dict(params)
-        up[k] = params[k] * math.exp(h)
-        dn[k] = params[k] * math.exp(-h)
-        a, b = _log_pred(sm, runs, up), _log_pred(sm, runs, dn)
-        for q in PREDICTED:
-            g[q][:, j] = np.nan_to_num((a[q] - b[q]) / (2 * h))
-    return g
-
-
-def _predict_with_intervals(sm, runs, params, fitted, cov, sigma, dof, level) -> PredictionTable:
-    raw = sm.predict(runs, params)
-    grads = _grad_log_pred(sm, runs, params, fitted) if fitted else {q: np.zeros((len(runs), 0)) for q in PREDICTED}
-    tq = float(stats.t.ppf(0.5 + level / 2.0, max(dof, 1)))
-    pred, lo, hi = {}, {}, {}
-    for q in PREDICTED:
-        v = raw.quantity(q)
-        g = grads[q]
-        if g.shape[1]:
-            finite = np.isfinite(cov)
-            var_p = np.einsum("ij,jk,ik->i", g, np.where(finite, cov, 0.0), g)
-            null = ~np.isfinite(np.diag(cov))  # undetermined parameters: infinite where they matter
-            if null.any():
-                var_p = np.where(np.any(np.abs(g[:, null]) > 1e-12, axis=1), np.inf, var_p)
-        else:
-            var_p = np.zeros(len(runs))
-        s = sigma.get(q, max(sigma.values()) if sigma else 0.0)
-        half = tq * np.sqrt(np.maximum(var_p, 0.0) + s**2)
-        pred[q] = v
-        with np.errstate(over="ignore", invalid="ignore"):
-            lo[q] = v * np.exp(-half)
-            hi[q] = v * np.exp(half)
-    return PredictionTable(runs, pred, lo, hi, level, raw)
 
 
 def _auto_select(sm, runs, start, candidates, meas_q, wq, tol) -> tuple[list[str], dict[str, str]]:
@@ -587,7 +112,7 @@ def _auto_select(sm, runs, start, candidates, meas_q, wq, tol) -> tuple[list[str
     points.append({k: (v * 0.2 if k.endswith("overhead_s") else v) for k, v in start.items()})
     cols = []
     for pt in points:
-        grads = _grad_log_pred(sm, runs, pt, candidates, h=1e-3)
+        grads = grad_log_pred(sm, runs, pt, candidates, h=1e-3)
         for q, mask in meas_q.items():
             cols.append(grads[q][mask] * wq[q])
     J = np.vstack(cols) if cols else np.zeros((0, len(candidates)))
@@ -677,7 +202,7 @@ def calibrate(measurements, model, hardware, *, tp: int | None = None, engine: E
     >>> print(r.report()); r.save_yaml("calibrated.yaml")                     # doctest: +SKIP
     """
     hw = resolve_hardware_arg(hardware)
-    runs, files = _as_runs(measurements, tp, static)
+    runs, files = as_runs(measurements, tp, static)
     if data_files is not None:
         files = list(data_files)
     if _is_model_map(model):
@@ -691,7 +216,7 @@ def calibrate(measurements, model, hardware, *, tp: int | None = None, engine: E
         models = {"": resolve_model_arg(model)}
         runs = dataclasses.replace(runs, models=("",) * len(runs))
     m = next(iter(models.values()))
-    sm = MultiServingModel({k: ServingModel(v, hw, engine=engine, preset=preset) for k, v in models.items()})
+    sm = MultiServingModel({k: serving_model(v, hw, engine=engine, preset=preset) for k, v in models.items()})
     for q in quantities:
         if q not in FIT_QUANTITIES:
             raise SpecError(f"calibrate: cannot fit quantity {q!r}; choose from {', '.join(FIT_QUANTITIES)}")
@@ -761,7 +286,7 @@ def calibrate(measurements, model, hardware, *, tp: int | None = None, engine: E
     def resid_fn(names_, sub_runs, sub_mask, sub_logm, wq):
         def f(x):
             p = {**base_values, **{k: math.exp(xi) for k, xi in zip(names_, x)}}
-            lp = _log_pred(sm, sub_runs, p)
+            lp = log_pred(sm, sub_runs, p)
             parts = []
             for q, mk in sub_mask.items():
                 r = lp[q][mk] - sub_logm[q][mk]
@@ -782,7 +307,7 @@ def calibrate(measurements, model, hardware, *, tp: int | None = None, engine: E
         x0_ = np.log([fit_starts[k] for k in names_]) if names_ else np.zeros(0)
         wq_ = {q: w_user[q] for q in meas_q}
         x1_, *_ = solve(names_, resid_fn(names_, runs, meas_q, logm, wq_), x0_)
-        lp1 = _log_pred(sm, runs, {**base_values, **{k: math.exp(v) for k, v in zip(names_, x1_)}})
+        lp1 = log_pred(sm, runs, {**base_values, **{k: math.exp(v) for k, v in zip(names_, x1_)}})
         for q, mk in meas_q.items():
             r = lp1[q][mk] - logm[q][mk]
             r = r[np.isfinite(r)]
@@ -790,7 +315,9 @@ def calibrate(measurements, model, hardware, *, tp: int | None = None, engine: E
             wq_[q] = w_user[q] / max(mad, 0.01)
         f2_ = resid_fn(names_, runs, meas_q, logm, wq_)
         xh, ok_, msg_, cost_ = solve(names_, f2_, x1_)
-        # Covariance of log-parameters from the whitened residuals' Jacobian (central differences).
+        # Covariance of log-parameters from the whitened residuals' Jacobian. Central differences, not jax.jacfwd:
+        # the serving model is numpy with discrete queueing (cohort and chunk counts, an MVA loop, a bisection),
+        # neither traceable nor differentiable everywhere (see infereco.calibration.result).
         pn = len(names_)
         rh = f2_(xh)
         if pn:
@@ -831,7 +358,7 @@ def calibrate(measurements, model, hardware, *, tp: int | None = None, engine: E
     dof = max(n_res - p_n, 1)
     stderr = {k: p_hat[k] * float(s) for k, s in zip(names, se_log)}
     # Residual scatter per quantity (raw log residuals, dof-corrected) for prediction intervals.
-    lp = _log_pred(sm, runs, p_hat)
+    lp = log_pred(sm, runs, p_hat)
     sigma: dict[str, float] = {}
     for q, mk in meas_q.items():
         r = lp[q][mk] - logm[q][mk]
@@ -861,7 +388,7 @@ def calibrate(measurements, model, hardware, *, tp: int | None = None, engine: E
         if len(draws) >= 2:
             arr = np.array(draws)
             boot = {k: float(np.std(arr[:, j], ddof=1)) for j, k in enumerate(names)}
-    train = _predict_with_intervals(sm, runs, p_hat, tuple(names), cov, sigma, dof, level)
+    train = predict_with_intervals(sm, runs, p_hat, tuple(names), cov, sigma, dof, level)
     return CalibrationResult(
         model=m, base_hardware=hw, engine=sm.engine, preset=preset, params=p_hat, fitted=tuple(names),
         stderr=stderr, covariance_log=cov, sigma=sigma, sigma_fitted=sigma_fitted, dof=dof, n_residuals=n_res,

@@ -26,31 +26,34 @@ mean of its repeats: no model of the mean can beat it by much.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from infereco.calibration.fit import (
-    FIT_QUANTITIES,
-    QUANTITY_LABELS,
-    CalibrationResult,
-    PredictionTable,
-    calibrate,
-    load_calibrated_hardware,
-    resolve_model_arg,
-)
-from infereco.calibration.ingest import (
+from infereco.calibration.deploy import resolve_model_arg, serving_model
+from infereco.calibration.fit import calibrate
+from infereco.calibration.readers import (
     Measurement,
     MeasurementTable,
     load_public_measurements,
     load_vllm_results,
+    serving_runs,
 )
-from infereco.calibration.serving import EngineConfig, ServingModel, ServingRuns
+from infereco.calibration.result import (
+    FIT_QUANTITIES,
+    QUANTITY_LABELS,
+    CalibrationResult,
+    PredictionTable,
+    load_calibrated_hardware,
+    predict_with_intervals,
+)
 from infereco.errors import SpecError
-from infereco.specs.catalog import load_hardware, load_model
+from infereco.physics.serving import EngineConfig, MultiServingModel, ServingRuns
+from infereco.specs.catalog import load_hardware, load_model, normalise_id
 from infereco.specs.model import ModelSpec
 
 __all__ = [
@@ -60,9 +63,9 @@ __all__ = [
     "UncalibratedReport",
     "ValidationCase",
     "cpu_model_and_hardware",
+    "load_cpu_runs",
+    "load_gpu_decode",
     "public_model",
-    "run_all",
-    "summary_table",
     "uncalibrated_gpu_decode",
     "uncalibrated_public",
     "validate_cpu_runs",
@@ -70,10 +73,12 @@ __all__ = [
     "validate_public_static",
 ]
 
-REPO = Path(__file__).resolve().parents[2]
-CPU_RUNS_DIR = REPO / "tests" / "data" / "vllm_cpu_runs"
-CALIBRATION_DATA = REPO / "tests" / "data" / "calibration"
-GPU_DECODE_FILE = REPO / "tests" / "data" / "gpu_decode" / "h200_llama3_8b_bf16.json"
+# Every function takes the paths of its data (nothing is found relative to this file, which in an installed
+# package has no data beside it). In the repository they are:
+#   CPU runs            tests/data/vllm_cpu_runs/           (vLLM result files)
+#   CPU specs           tests/data/calibration/             (tiny-llama.yaml, cpu-2core-sandbox.yaml)
+#   H200 decode steps   tests/data/gpu_decode/h200_llama3_8b_bf16.json
+#   public table        shared/reference/measured/public_measurements.csv (or $INFERECO_PUBLIC_MEASUREMENTS)
 
 # The issue's held-out targets: median |% error| per quantity, and the share of held-out values inside the 90% PI.
 TARGETS = {"tpot_s": 10.0, "output_throughput_tokens_per_s": 10.0, "ttft_s": 25.0, "coverage": 0.8}
@@ -144,10 +149,11 @@ def _noise_floor(runs: ServingRuns, quantities) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------------------------- CPU runs
-def cpu_model_and_hardware() -> tuple[ModelSpec, Any]:
-    """The tiny Llama of the CPU runs and the single-core CPU spec (tests/data/calibration/)."""
-    return (resolve_model_arg(CALIBRATION_DATA / "tiny-llama.yaml"),
-            load_calibrated_hardware(CALIBRATION_DATA / "cpu-2core-sandbox.yaml"))
+def cpu_model_and_hardware(calibration_dir: str | Path) -> tuple[ModelSpec, Any]:
+    """The tiny Llama of the CPU runs and the single-core CPU spec (tiny-llama.yaml and cpu-2core-sandbox.yaml
+    in `calibration_dir`, the repository's tests/data/calibration/)."""
+    d = Path(calibration_dir)
+    return resolve_model_arg(d / "tiny-llama.yaml"), load_calibrated_hardware(d / "cpu-2core-sandbox.yaml")
 
 
 CPU_SPLITS: dict[str, tuple[str, Callable[[Measurement], bool]]] = {
@@ -160,23 +166,25 @@ CPU_SPLITS: dict[str, tuple[str, Callable[[Measurement], bool]]] = {
 }
 
 
-def load_cpu_runs(path: str | Path = CPU_RUNS_DIR) -> MeasurementTable:
+def load_cpu_runs(path: str | Path) -> MeasurementTable:
+    """The vLLM CPU result files (*.json) in `path`."""
     files = sorted(Path(path).glob("*.json"))
     if not files:
         raise SpecError(f"{path}: no vLLM result files (*.json) yet; run scripts/measure_vllm_cpu.py")
     return load_vllm_results(files, model="tiny-llama", hardware="cpu-2core-sandbox")
 
 
-def validate_cpu_runs(split: str = "brief", *, path: str | Path = CPU_RUNS_DIR, **calibrate_kwargs: Any
-                      ) -> ValidationCase:
-    """Calibrate on part of the real vLLM CPU runs (see `CPU_SPLITS`), predict the rest."""
+def validate_cpu_runs(split: str = "brief", *, runs_dir: str | Path, calibration_dir: str | Path,
+                      **calibrate_kwargs: Any) -> ValidationCase:
+    """Calibrate on part of the real vLLM CPU runs in `runs_dir` (see `CPU_SPLITS`), predict the rest; the model
+    and hardware specs come from `calibration_dir` (`cpu_model_and_hardware`)."""
     if split not in CPU_SPLITS:
         raise SpecError(f"validate_cpu_runs: split {split!r}; choose from {', '.join(CPU_SPLITS)}")
     desc, in_train = CPU_SPLITS[split]
-    table = load_cpu_runs(path)
+    table = load_cpu_runs(runs_dir)
     train = table.filter(in_train)
     test = table.filter(lambda r: not in_train(r))
-    m, hw = cpu_model_and_hardware()
+    m, hw = cpu_model_and_hardware(calibration_dir)
     kwargs = {"engine": EngineConfig.vllm_cpu(), **calibrate_kwargs}
     res = calibrate(train, m, hw, **kwargs)
     pt = res.predict(test)
@@ -229,8 +237,6 @@ def public_model(name: str, precision: str | None) -> ModelSpec | None:
 
 
 def _public_hardware(gpu: str):
-    from infereco.specs.catalog import normalise_id
-
     g = normalise_id(gpu.split(" (")[0])
     for cand in (g, g.replace("-sxm4", "-sxm"), g.replace("-480gb", ""), g.replace("-141gb", "")):
         try:
@@ -240,8 +246,7 @@ def _public_hardware(gpu: str):
     return None
 
 
-def _static_public_rows(pm=None) -> MeasurementTable:
-    pm = pm if pm is not None else load_public_measurements()
+def _static_public_rows(pm) -> MeasurementTable:
     table = pm.to_table()
     return table.filter(lambda r: r.output_throughput_tokens_per_s is not None and math.isfinite(r.max_concurrency)
                         and r.engine in ("TensorRT-LLM 0.6.1", "TensorRT-LLM 0.5.0"))
@@ -256,16 +261,17 @@ PUBLIC_SPLITS: dict[str, tuple[str, Callable[[Measurement], bool], Callable[[Mea
 }
 
 
-def validate_public_static(split: str = "model", **calibrate_kwargs: Any) -> ValidationCase:
+def validate_public_static(split: str = "model", *, public_csv: str | Path | None = None,
+                           **calibrate_kwargs: Any) -> ValidationCase:
     """Public TensorRT-LLM 0.6.1 static-batch tables on H100 SXM (FP8): calibrate on some models, predict others
-    (`PUBLIC_SPLITS`). The held-out models are predicted with the fitted terms and their covariance."""
-    from infereco.calibration.fit import _predict_with_intervals
-    from infereco.calibration.serving import MultiServingModel
-
+    (`PUBLIC_SPLITS`). The held-out models are predicted with the fitted terms and their covariance.
+    `public_csv`: the public table (None: `load_public_measurements`' lookup, $INFERECO_PUBLIC_MEASUREMENTS or
+    shared/reference/measured/ from the working directory)."""
     if split not in PUBLIC_SPLITS:
         raise SpecError(f"validate_public_static: split {split!r}; choose from {', '.join(PUBLIC_SPLITS)}")
     desc, in_train, in_test = PUBLIC_SPLITS[split]
-    rows = _static_public_rows().filter(hardware="H100-SXM-80GB", precision="FP8")
+    rows = _static_public_rows(load_public_measurements(public_csv)).filter(hardware="H100-SXM-80GB",
+                                                                            precision="FP8")
     train = rows.filter(in_train)
     test = rows.filter(in_test)
     if len(train) == 0 or len(test) == 0:
@@ -274,19 +280,18 @@ def validate_public_static(split: str = "model", **calibrate_kwargs: Any) -> Val
     hw = load_hardware("h100-sxm")
     kwargs = {"engine": EngineConfig.static_batch(), "static": True, **calibrate_kwargs}
     res = calibrate(train, {k: models[k] for k in {r.model for r in train}}, hw, **kwargs)
-    sm = MultiServingModel({k: ServingModel(models[k], hw, engine=res.engine, preset=res.preset)
+    sm = MultiServingModel({k: serving_model(models[k], hw, engine=res.engine, preset=res.preset)
                             for k in {r.model for r in test}})
-    runs = ServingRuns.from_measurements(test, static=True)
-    pt = _predict_with_intervals(sm, runs, res.params, res.fitted, res.covariance_log, res.sigma, res.dof, 0.9)
+    runs = serving_runs(test, static=True)
+    pt = predict_with_intervals(sm, runs, res.params, res.fitted, res.covariance_log, res.sigma, res.dof, 0.9)
     return ValidationCase(f"public H100 FP8 static batch ({split})", desc, res, pt,
                           ("output_throughput_tokens_per_s",))
 
 
 # --------------------------------------------------------------------------------------------- GPU decode steps
-def load_gpu_decode(path: str | Path = GPU_DECODE_FILE) -> ServingRuns:
-    """The H200 decode-step timings as static runs (batch = concurrency, context = input_len, one step)."""
-    import json
-
+def load_gpu_decode(path: str | Path) -> ServingRuns:
+    """The H200 decode-step timings (a JSON file, the repository's tests/data/gpu_decode/h200_llama3_8b_bf16.json)
+    as static runs (batch = concurrency, context = input_len, one step)."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     res = data["results"]
     b = np.array([r["batch"] for r in res], float)
@@ -296,7 +301,7 @@ def load_gpu_decode(path: str | Path = GPU_DECODE_FILE) -> ServingRuns:
                             labels=[f"Llama 3 8B H200 decode b={x:g} ctx={y:g}" for x, y in zip(b, c)])
 
 
-def validate_gpu_decode(path: str | Path = GPU_DECODE_FILE, **calibrate_kwargs: Any) -> ValidationCase:
+def validate_gpu_decode(path: str | Path, **calibrate_kwargs: Any) -> ValidationCase:
     """Decode steps timed on a lent H200: calibrate on batch ≤ 16 at context 1024, predict the rest."""
     runs = load_gpu_decode(path)
     train_mask = (runs.concurrency <= 16) & (runs.input_len == 1024)
@@ -331,10 +336,12 @@ class UncalibratedReport:
 PAPER_CAPS = {"flop_utilization": 0.7, "bandwidth_utilization": 0.75}
 
 
-def uncalibrated_public(include_max_throughput: bool = True) -> UncalibratedReport:
+def uncalibrated_public(include_max_throughput: bool = True, *, public_csv: str | Path | None = None
+                        ) -> UncalibratedReport:
     """Theory with the paper's caps (70% of peak FLOP/s, 75% of HBM bandwidth) and the catalog's datasheet
-    numbers, no calibration terms, against the public table's measured output throughput."""
-    pm = load_public_measurements()
+    numbers, no calibration terms, against the public table's measured output throughput (`public_csv` as for
+    `validate_public_static`)."""
+    pm = load_public_measurements(public_csv)
     rows: list[dict[str, Any]] = []
     sets = [("static batch", _static_public_rows(pm), EngineConfig.static_batch(), True)]
     if include_max_throughput:
@@ -351,7 +358,7 @@ def uncalibrated_public(include_max_throughput: bool = True) -> UncalibratedRepo
                 continue
             hw = hw.replace(**PAPER_CAPS)
             try:
-                sm = ServingModel(m, hw, engine=engine)
+                sm = serving_model(m, hw, engine=engine)
                 runs = ServingRuns.make(r.input_len, r.output_len, concurrency=r.max_concurrency, tp=r.tp,
                                         static=static)
                 pred = float(sm.predict(runs).output_throughput_tokens_per_s[0])
@@ -369,59 +376,16 @@ def uncalibrated_public(include_max_throughput: bool = True) -> UncalibratedRepo
     return UncalibratedReport(rows, note)
 
 
-def uncalibrated_gpu_decode(path: str | Path = GPU_DECODE_FILE) -> dict[str, float]:
-    """Paper-caps theory vs the H200 decode steps: median measured/predicted step time."""
+def uncalibrated_gpu_decode(path: str | Path) -> dict[str, float]:
+    """Paper-caps theory vs the H200 decode steps (`load_gpu_decode(path)`): median measured/predicted step time."""
     runs = load_gpu_decode(path)
-    sm = ServingModel(load_model("llama-3-8b"), load_hardware("h200").replace(**PAPER_CAPS),
-                      engine=EngineConfig.static_batch())
+    sm = serving_model(load_model("llama-3-8b"), load_hardware("h200").replace(**PAPER_CAPS),
+                       engine=EngineConfig.static_batch())
     pred = sm.predict(runs).tpot_s
     ratio = runs.measured["tpot_s"] / pred
     return {"n": int(ratio.size), "median_measured_over_predicted": float(np.median(ratio)),
             "median_abs_pct_error": float(np.median(100 * np.abs(pred / runs.measured["tpot_s"] - 1)))}
 
 
-# --------------------------------------------------------------------------------------------- summary
-def summary_table(cases: Sequence[ValidationCase]) -> str:
-    """One line per case: median |% error| per quantity (held-out), 90% PI coverage, noise floor."""
-    from infereco.calibration.fit import _text_table
-
-    rows = []
-    for c in cases:
-        s = c.summary
-        t = c.targets()
-
-        def cell(q, s=s, t=t, c=c):
-            if q not in s:
-                return "—"
-            mark = "" if t[q][2] else " ✗"
-            nf = c.noise_floor.get(q)
-            return f"{s[q]['median_abs_pct_error']:.1f}{mark}" + (f" (floor {nf:.0f})" if nf is not None else "")
-
-        n = max(s[q]["n"] for q in c.quantities)
-        cov = c.coverage
-        rows.append([c.name, n, cell("tpot_s"), cell("output_throughput_tokens_per_s"), cell("ttft_s"),
-                     f"{cov * 100:.0f}%" + ("" if cov >= TARGETS["coverage"] else " ✗")])
-    heads = ["case (held-out)", "n", "TPOT med|err|%", "out tok/s med|err|%", "TTFT med|err|%", "in 90% PI"]
-    return _text_table(rows, heads) + (
-        "\ntargets: TPOT and output throughput ≤ 10%, TTFT ≤ 25%, ≥ 80% inside the 90% PI; ✗ = missed; "
-        "(floor N) = median |% deviation| of repeated runs from their mean")
-
-
-def run_all(*, cpu: bool = True) -> dict[str, Any]:
-    """Every validation case that has data here (CPU runs only when the result files exist)."""
-    cases: list[ValidationCase] = []
-    if cpu and any(CPU_RUNS_DIR.glob("*.json")):
-        for split in CPU_SPLITS:
-            cases.append(validate_cpu_runs(split))
-    for split in PUBLIC_SPLITS:
-        cases.append(validate_public_static(split))
-    if GPU_DECODE_FILE.is_file():
-        cases.append(validate_gpu_decode())
-    return {"cases": cases, "uncalibrated": uncalibrated_public(),
-            "uncalibrated_gpu_decode": uncalibrated_gpu_decode() if GPU_DECODE_FILE.is_file() else None}
-
-
 def quantity_label(q: str) -> str:
     return QUANTITY_LABELS.get(q, q)
-
-

@@ -14,9 +14,16 @@ the fit's provenance under `notes`; pass it back as `--hardware FILE` anywhere, 
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
+from infereco.calibration.fit import calibrate
+from infereco.calibration.readers import load_measurements
+from infereco.calibration.result import FIT_QUANTITIES, output_path
 from infereco.cli._common import print_json
+from infereco.physics.serving import EngineConfig
+from infereco.plot.calibration import plot_measured_vs_predicted
+from infereco.specs.terms import CALIBRATION_TERMS
 
 ENGINES = ("vllm-gpu", "vllm-cpu", "static")
 
@@ -25,10 +32,10 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "calibrate",
         help="fit achieved bandwidth/FLOP fractions and overheads to measured runs; write a calibrated spec",
-        description="Fit interpretable calibration terms (achieved HBM bandwidth and FLOP fractions, KV-read "
-        "bandwidth of attention, per-step and per-layer overhead, collective latency scale, per-request overhead) "
-        "to measured runs by robust least squares on log TPOT, TTFT and output throughput; print them with standard errors and fit quality, "
-        "and write the calibrated hardware spec.",
+        description="Fit interpretable calibration terms to measured runs by robust least squares on log TPOT, "
+        "TTFT and output throughput; print them with standard errors and fit quality, and write the calibrated "
+        "hardware spec.\n\ncalibration terms (--fit names):\n" + "\n".join(
+            f"  {t.name} [{t.unit}]: {t.description}" for t in CALIBRATION_TERMS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n")[1],
     )
@@ -41,7 +48,8 @@ def register(subparsers: Any) -> None:
                    "static (offline static batches)")
     p.add_argument("--max-num-batched-tokens", type=float, default=None, help="override the engine's token budget")
     p.add_argument("--fit", default="auto",
-                   help="comma-separated parameters to fit, or 'auto' (identifiable ones; the default)")
+                   help="comma-separated terms to fit (" + ", ".join(t.name for t in CALIBRATION_TERMS)
+                   + "), or 'auto' (identifiable ones; the default)")
     p.add_argument("--loss", default="soft_l1", choices=("soft_l1", "huber", "cauchy", "arctan", "linear"),
                    help="robust loss of the least-squares fit (default soft_l1)")
     p.add_argument("--bootstrap", type=int, default=0, metavar="N", help="also N case-resampling bootstrap refits")
@@ -54,22 +62,19 @@ def register(subparsers: Any) -> None:
 
 
 def run(args) -> int:
-    from infereco.calibration.fit import FIT_QUANTITIES, calibrate, load_measurements
-    from infereco.calibration.serving import EngineConfig
-
     engine = {"vllm-gpu": EngineConfig.vllm_gpu, "vllm-cpu": EngineConfig.vllm_cpu,
               "static": EngineConfig.static_batch}[args.engine]()
     if args.max_num_batched_tokens is not None:
         engine = engine.replace(max_num_batched_tokens=args.max_num_batched_tokens)
+    if args.out:
+        output_path(args.out)  # a folder that does not exist is an error before the fit, never created
     table = load_measurements(args.runs, tp=args.tp)
     fit = "auto" if args.fit.strip() == "auto" else [s.strip() for s in args.fit.split(",") if s.strip()]
     res = calibrate(table, args.model, args.hardware, tp=args.tp, engine=engine, preset=args.preset, fit=fit,
                     loss=args.loss, bootstrap=args.bootstrap, static=args.engine == "static")
     path = res.save_yaml(args.out) if args.out else None
     if args.plot:
-        import matplotlib.pyplot as plt
-
-        from infereco.plot.calibration import plot_measured_vs_predicted
+        import matplotlib.pyplot as plt  # optional dependency: only for --plot
 
         qs = [q for q in FIT_QUANTITIES if q in res.sigma_fitted]
         fig, axes = plt.subplots(1, len(qs), figsize=(5.0 * len(qs), 4.4), dpi=110, squeeze=False)
@@ -92,8 +97,6 @@ def run(args) -> int:
 
 def _finite(x):
     """JSON-safe: non-finite floats become None."""
-    import math
-
     if isinstance(x, dict):
         return {k: _finite(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):

@@ -10,6 +10,8 @@ import numpy as np
 
 from infereco.economics.workload_cost import MeasuredRun
 from infereco.errors import SpecError
+from infereco.physics.requests import resolve_deployment
+from infereco.physics.serving import predict_runs
 
 
 def modelled_runs(model, hardware, concurrencies: Sequence[int], *, n_requests: int, input_tokens: float,
@@ -18,7 +20,7 @@ def modelled_runs(model, hardware, concurrencies: Sequence[int], *, n_requests: 
     """Predicted `MeasuredRun`s (source 'predicted') for a closed-loop sweep of `n_requests` requests with
     `input_tokens` / `output_tokens` each, served by one instance of `tp` accelerators at each concurrency.
 
-    Uses `infereco.calibration.serving.predict_serving` (TPOT, TTFT, throughput); total time = requests /
+    Uses the serving model `infereco.physics.serving.predict_runs` (TPOT, TTFT, throughput); total time = requests /
     request throughput. `hardware` may be a calibrated spec; `params` passes serving-level fitted terms.
 
     >>> runs = modelled_runs("llama-3-8b", "a800-80g", [8, 48], n_requests=2993, input_tokens=440,
@@ -26,8 +28,6 @@ def modelled_runs(model, hardware, concurrencies: Sequence[int], *, n_requests: 
     >>> runs[1].total_time_s < runs[0].total_time_s
     True
     """
-    from infereco.calibration.serving import predict_serving
-
     conc = np.asarray(list(concurrencies), dtype=float)
     if conc.size == 0 or np.any(conc < 1) or np.any(conc != np.round(conc)):
         raise SpecError(f"concurrencies = {list(concurrencies)}: expected positive integers")
@@ -36,9 +36,9 @@ def modelled_runs(model, hardware, concurrencies: Sequence[int], *, n_requests: 
     for name, v in (("input_tokens", input_tokens), ("output_tokens", output_tokens)):
         if not (v >= 1 and math.isfinite(v)):
             raise SpecError(f"{name} = {v!r}: expected a token count ≥ 1")
-    pred = predict_serving(model, hardware, input_len=float(input_tokens), output_len=float(output_tokens),
-                           concurrency=conc, tp=tp, preset=preset, engine=engine, params=params,
-                           num_prompts=float(n_requests))
+    pred = predict_runs(resolve_deployment(model, hardware, preset=preset), input_len=float(input_tokens),
+                        output_len=float(output_tokens), concurrency=conc, tp=tp, engine=engine, params=params,
+                        num_prompts=float(n_requests))
     runs = []
     for i, c in enumerate(conc):
         req_per_s = float(np.asarray(pred.request_throughput_per_s).ravel()[i])

@@ -7,6 +7,9 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from infereco.specs._base import FrozenSpec
+from infereco.specs.terms import TERMS
+
+_B = {k: t.pydantic_bounds() for k, t in TERMS.items()}  # calibration terms' valid ranges (one registry)
 
 
 class NcclProtocol(FrozenSpec):
@@ -58,25 +61,25 @@ class HardwareSpec(FrozenSpec):
     collectives: Literal["nccl", "ring"] = Field(default="nccl", description="Collective latency model.")
     nccl_protocols: tuple[NcclProtocol, ...] = Field(default_factory=default_nccl_protocols, min_length=1)
     ring_hop_s: float = Field(default=1e-6, ge=0, le=1.0, allow_inf_nan=False, description="Per-hop latency of the ring model, s.")
-    flop_utilization: float = Field(default=1.0, gt=0, le=1, description="Sustained fraction of peak FLOP/s.")
-    bandwidth_utilization: float = Field(default=1.0, gt=0, le=1, description="Sustained fraction of HBM bandwidth.")
+    flop_utilization: float = Field(default=1.0, **_B["flop_utilization"], description="Sustained fraction of peak FLOP/s.")
+    bandwidth_utilization: float = Field(default=1.0, **_B["bandwidth_utilization"], description="Sustained fraction of HBM bandwidth.")
     price_usd_per_hour: float = Field(default=2.0, gt=0, le=1e6, allow_inf_nan=False,
                                       description="Price per accelerator-hour, USD.")
     # Calibration terms (0 / 1 in the catalog; fitted by infereco.calibration from measured runs).
-    step_overhead_s: float = Field(default=0.0, ge=0, le=10.0, allow_inf_nan=False,
+    step_overhead_s: float = Field(default=0.0, **_B["step_overhead_s"], allow_inf_nan=False,
                                    description="Fixed time per step (scheduler, sampling, launches not modelled), s.")
-    layer_overhead_s: float = Field(default=0.0, ge=0, le=1.0, allow_inf_nan=False,
+    layer_overhead_s: float = Field(default=0.0, **_B["layer_overhead_s"], allow_inf_nan=False,
                                     description="Extra time per layer per step (small kernels), s.")
-    collective_latency_scale: float = Field(default=1.0, gt=0, le=1e3, allow_inf_nan=False,
+    collective_latency_scale: float = Field(default=1.0, **_B["collective_latency_scale"], allow_inf_nan=False,
                                             description="Multiplier on collective latency.")
     prefill_flop_utilization: float | None = Field(
-        default=None, gt=0, le=1, description="Sustained fraction of peak FLOP/s in prefill; None = flop_utilization.")
+        default=None, **_B["prefill_flop_utilization"], description="Sustained fraction of peak FLOP/s in prefill; None = flop_utilization.")
     attention_bandwidth_utilization: float | None = Field(
-        default=None, gt=0, le=1,
+        default=None, **_B["attention_bandwidth_utilization"],
         description="Sustained fraction of HBM bandwidth when attention kernels read the KV cache (paged-attention "
                     "kernels often reach less than weight-streaming GEMMs); None = bandwidth_utilization.")
     memory_compute_overlap: float = Field(
-        default=1.0, ge=0, le=1, allow_inf_nan=False,
+        default=1.0, **_B["memory_compute_overlap"], allow_inf_nan=False,
         description="How far a step's memory traffic and arithmetic overlap: 1 = fully (step time max(memory, "
                     "compute), the roofline of the paper); 0 = not at all (memory + compute). A step takes "
                     "max + (1 − overlap)·min.")

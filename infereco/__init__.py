@@ -6,8 +6,10 @@
 
 from infereco import _jaxconfig  # noqa: F401  (float64 before anything is traced)
 from infereco.api import evaluate_point, frontier_from_scenario, layouts, pareto_frontier
-from infereco.calibration.fit import CalibrationResult, calibrate, load_calibrated_hardware
-from infereco.calibration.serving import EngineConfig, predict_serving
+from infereco.calibration.deploy import predict_serving
+from infereco.calibration.fit import calibrate
+from infereco.calibration.result import CalibrationResult, load_calibrated_hardware
+from infereco.physics.serving import EngineConfig
 from infereco.economics import (
     CostUncertainty,
     Elasticities,

@@ -49,7 +49,7 @@ EXPECT: dict[str, tuple[type[InferecoError], tuple[str, ...]]] = {
     "scenario_yaml_bomb.yaml": (ScenarioError, ("aliases", "line 3")),
     "scenario_huge_float.yaml": (ScenarioError, ("hbm_bandwidth_bytes_per_s", "finite")),
     "scenario_huge_int.yaml": (ScenarioError, ("d_model", "implausibly large")),
-    "scenario_huge_price.yaml": (ScenarioError, ("price_usd_per_hour", "less than or equal")),
+    "scenario_huge_price.yaml": (ScenarioError, ("price_usd_per_hour", "up to")),
     "scenario_nan.yaml": (ScenarioError, ("kernel_launch_s", "finite")),
     "scenario_infinite_price.yaml": (ScenarioError, ("price_usd_per_hour", "finite")),
     "scenario_infinite_capacity.yaml": (ScenarioError, ("hbm_capacity_bytes", "finite")),

@@ -14,6 +14,7 @@ import dataclasses
 import math
 from typing import Any
 
+import jax
 import numpy as np
 import pytest
 
@@ -280,7 +281,7 @@ def test_corner_models_are_valid():
 def test_random_models_are_valid_and_within_the_size_range(m):
     assert 1e5 <= m.total_params <= MAX_PARAMS
     assert m.head_dim >= 1 and m.n_heads % m.n_kv_heads == 0
-    assert all(math.isfinite(v) for v in model_arrays(m))
+    assert all(math.isfinite(v) for v in jax.tree_util.tree_leaves(model_arrays(m)))
 
 
 @given(hardware_specs())

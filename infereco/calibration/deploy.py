@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from infereco.physics.requests import Deployment, resolve_deployment
+from infereco.physics.requests import DeploymentArrays, resolve_deployment
 from infereco.physics.serving import EngineConfig, ServingModel, ServingPrediction, predict_runs
 from infereco.specs.catalog import _spec_fields, resolve_hardware, resolve_model
 from infereco.specs.hardware import HardwareSpec
@@ -24,7 +24,7 @@ __all__ = ["deployment", "predict_serving", "resolve_model_arg", "serving_model"
 
 
 def deployment(model: ModelSpec | str | Mapping, hardware: HardwareSpec | str | Mapping, *,
-               preset: Any = "default") -> Deployment:
+               preset: Any = "default") -> DeploymentArrays:
     """The resolved deployment of `model` on `hardware` under `preset` (the one place calibration resolves)."""
     return resolve_deployment(model, hardware, preset=preset)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from infereco.cli._common import add_output_options, print_json, print_records_csv, table
 from infereco.plot.frontier import plot_frontier
-from infereco.specs.scenario import frontier_from_scenario
+from infereco.api import frontier_from_scenario
 
 
 def register(sub) -> None:

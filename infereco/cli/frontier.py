@@ -8,7 +8,8 @@ import json
 import numpy as np
 
 from infereco.cli._common import add_output_options, print_records_csv, table
-from infereco.specs.scenario import DEFAULT_SCENARIO, frontier_from_scenario, load_scenario
+from infereco.api import frontier_from_scenario
+from infereco.specs.scenario import DEFAULT_SCENARIO, load_scenario
 
 COLUMNS = [
     ("tok/s/req", "tokens_per_s_per_request"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from infereco.api import evaluate_point
+from infereco.errors import InfeasibleError
 from infereco.cli._common import add_output_options, fmt, print_json, print_records_csv, table
 
 SHOW = [("tokens/s per request", "tokens_per_s_per_request"), ("$ per M output tokens", "usd_per_million_tokens"),
@@ -40,18 +41,23 @@ def register(sub) -> None:
 def run(args) -> int:
     if args.tp is None and args.n_gpu is None:
         args.tp = 1
-    q = evaluate_point(args.model, args.hardware, batch_size=args.batch, n_gpu=args.n_gpu, tp=args.tp, ep=args.ep,
-                       pp=args.pp, tp_2d=args.tp_2d, attn_dp=args.attn_dp, context_length=args.context_length, preset=args.preset,
-                       engine=args.engine, price_usd_per_hour=args.price)
+    try:
+        q = evaluate_point(args.model, args.hardware, batch_size=args.batch, n_gpu=args.n_gpu, tp=args.tp, ep=args.ep,
+                           pp=args.pp, tp_2d=args.tp_2d, attn_dp=args.attn_dp, context_length=args.context_length,
+                           preset=args.preset, engine=args.engine, price_usd_per_hour=args.price)
+    except InfeasibleError as exc:  # exit 3: the input is valid, the deployment cannot run
+        if args.json:
+            print_json({"feasible": False, "reason": str(exc)})
+        else:
+            print(f"infeasible: {exc}")
+        return 3
+    q["feasible"] = True
     if args.json:
         print_json(q)
-        return 0 if q["feasible"] else 3
+        return 0
     if args.csv:
         print_records_csv([q])
-        return 0 if q["feasible"] else 3
-    if not q["feasible"]:
-        print(f"infeasible: {q['reason']}")
-        return 3
+        return 0
     for k in ("latency", "memory", "compute", "network_bandwidth", "network_latency", "launch"):
         q[f"{k}_ms"] = q[f"{k}_s"] * 1e3
     rows = [[label, q.get(key)] for label, key in SHOW if key in q]

@@ -96,7 +96,7 @@ import numpy as np
 from infereco.errors import SpecError
 from infereco.physics.latency import explicit_step_time, roofline_s
 from infereco.physics.prefill import without_embedding_flop
-from infereco.physics.requests import Deployment
+from infereco.physics.requests import DeploymentArrays
 from infereco.physics.structs import HardwareArrays
 from infereco.specs.hardware import HardwareSpec
 from infereco.specs.model import ModelSpec
@@ -284,7 +284,7 @@ _BUDGET_SLACK = 1.0 - 1e-2
 class ServingModel:
     """A model on a base hardware spec, ready to predict runs under any values of the calibration terms.
 
-    Built from a resolved `Deployment` (model, hardware, conventions and their arrays under a preset); the
+    Built from a resolved `DeploymentArrays` (model, hardware, conventions and their arrays under a preset); the
     layers above resolve catalog ids, specs and files (`infereco.calibration.serving_model`).
 
     `predict(runs, params)` evaluates the closed forms of this module's docstring; `params` (a mapping of
@@ -293,9 +293,9 @@ class ServingModel:
     validated `HardwareSpec` with those values.
     """
 
-    def __init__(self, deployment: Deployment, *, engine: EngineConfig | None = None):
-        if not isinstance(deployment, Deployment):
-            raise SpecError(f"ServingModel: expected a resolved Deployment (infereco.physics.requests), got "
+    def __init__(self, deployment: DeploymentArrays, *, engine: EngineConfig | None = None):
+        if not isinstance(deployment, DeploymentArrays):
+            raise SpecError(f"ServingModel: expected a resolved DeploymentArrays (infereco.physics.requests), got "
                             f"{type(deployment).__name__}")
         dep = deployment
         self.model: ModelSpec = dep.model
@@ -349,8 +349,8 @@ class ServingModel:
                       "memory_compute_overlap": p["memory_compute_overlap"]}
         attn = p["attention_bandwidth_utilization"]
         common["kv_read_time_scale"] = p["bandwidth_utilization"] / attn if math.isfinite(attn) else 1.0
-        dec = b._replace(flop_per_s=b.peak_flop_per_s * p["flop_utilization"], **common)
-        pre = b._replace(flop_per_s=b.peak_flop_per_s * p["prefill_flop_utilization"], **common)
+        dec = dataclasses.replace(b, flop_per_s=b.peak_flop_per_s * p["flop_utilization"], **common)
+        pre = dataclasses.replace(b, flop_per_s=b.peak_flop_per_s * p["prefill_flop_utilization"], **common)
         return dec, pre
 
     def hardware_spec(self, params: Mapping[str, float] | None = None, **changes: Any) -> HardwareSpec:
@@ -577,11 +577,11 @@ class MultiServingModel:
         return ServingPrediction(**out)
 
 
-def predict_runs(deployment: Deployment, *, input_len, output_len, concurrency=math.inf, request_rate=math.inf,
+def predict_runs(deployment: DeploymentArrays, *, input_len, output_len, concurrency=math.inf, request_rate=math.inf,
                  tp=1, static=False, num_prompts=math.inf, engine: EngineConfig | None = None,
                  params: Mapping[str, float] | None = None) -> ServingPrediction:
     """Predict mean TPOT, TTFT, output and request throughput of benchmark runs (arrays broadcast) of a resolved
-    deployment (`infereco.physics.requests.Deployment`; `infereco.predict_serving` takes catalog ids).
+    deployment (`infereco.physics.requests.DeploymentArrays`; `infereco.predict_serving` takes catalog ids).
 
     `concurrency` C (closed loop, `--max-concurrency`), or `request_rate` λ (open loop, Poisson); `static=True`
     for an offline static batch of C prompts. `params` overrides calibration terms (see `CALIBRATION_PARAMS`).

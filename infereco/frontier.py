@@ -19,10 +19,7 @@ from infereco.physics.latency import bound_term
 from infereco.search.base import Candidates, check_backend
 from infereco.search.strategies import get_search
 from infereco.specs.deployment import Deployment
-from infereco.units import gpu_s_per_token_from_usd, usd_per_million_tokens
-
-# A price below a millionth of a dollar per accelerator-hour is a unit mistake (or a subnormal float).
-MIN_PRICE_USD_PER_HOUR = 1e-6
+from infereco.units import MAX_PRICE_USD_PER_HOUR, MIN_PRICE_USD_PER_HOUR, gpu_s_per_token_from_usd, usd_per_million_tokens
 
 # Columns every frontier point carries, in display order, with their units.
 POINT_COLUMNS: dict[str, str] = {
@@ -341,9 +338,9 @@ def _check_price(price) -> float:
         p = float(price)
     except (TypeError, ValueError):
         p = math.nan
-    if not (MIN_PRICE_USD_PER_HOUR <= p < math.inf):
-        raise SpecError(f"price_usd_per_hour={price!r}: expected a positive price in USD per accelerator-hour "
-                        f"(at least {MIN_PRICE_USD_PER_HOUR:g})")
+    if not (MIN_PRICE_USD_PER_HOUR <= p <= MAX_PRICE_USD_PER_HOUR):
+        raise SpecError(f"price_usd_per_hour={price!r}: expected a price in USD per accelerator-hour from "
+                        f"{MIN_PRICE_USD_PER_HOUR:g} to {MAX_PRICE_USD_PER_HOUR:g}")
     return p
 
 

@@ -15,6 +15,8 @@ from infereco._progress import ProgressMeter, as_meter
 from infereco.api import resolve_inputs, solve
 from infereco.errors import SpecError
 from infereco.frontier import Frontier, _counts_as_int
+from infereco.specs.deployment import positive_number
+from infereco.units import MAX_PRICE_USD_PER_HOUR, MIN_PRICE_USD_PER_HOUR
 
 
 @dataclasses.dataclass
@@ -88,6 +90,9 @@ def sweep(models: Sequence | Any, hardware: Sequence | Any, context_lengths: Seq
     if not (model_list and hw_list and ctx_list and price_list):
         raise SpecError("sweep: models, hardware, context_lengths and prices each need at least one value")
     # Resolve every combination first, so that a bad input fails before minutes of computing.
+    for price in price_list:
+        if price is not None:
+            positive_number("prices_usd_per_hour", price, lower=MIN_PRICE_USD_PER_HOUR, upper=MAX_PRICE_USD_PER_HOUR)
     deployments = [resolve_inputs(model, hw, context_length=ctx, preset=preset, search=search, alpha=alpha,
                                   **frontier_kwargs) for model, hw, ctx in combos]
     with as_meter(progress).start(len(combos) * len(price_list), "sweep") as bar:

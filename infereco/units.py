@@ -17,6 +17,9 @@ SECONDS_PER_HOUR = 3600.0
 HOURS_PER_YEAR = 8760.0
 TOKENS_PER_MILLION = 1e6
 BYTES_PER_GB = 1e9
+# A price below a millionth of a dollar per accelerator-hour is a unit mistake (or a subnormal float).
+MIN_PRICE_USD_PER_HOUR = 1e-6
+MAX_PRICE_USD_PER_HOUR = 1e6
 
 
 def usd_per_million_tokens(gpu_s_per_token, price_usd_per_hour):

@@ -24,6 +24,7 @@ from infereco.specs.serving import ServingSpec
 from infereco.specs.space import DiscreteSpace, GridSpec, discrete_space
 from infereco.specs.speculative import SpeculativeSpec
 from infereco.specs.workload import WorkloadSpec
+from infereco.units import MAX_PRICE_USD_PER_HOUR, MIN_PRICE_USD_PER_HOUR
 
 SEARCHES = ("discrete", "erdil-grid", "continuous")
 
@@ -87,13 +88,23 @@ class Deployment:
         }
 
 
-def positive_number(name: str, value: Any, *, upper: float = math.inf, integer: bool = False) -> float:
-    """`value` as a float in (0, upper]; a `SpecError` naming `name` otherwise (bools and strings rejected)."""
+def positive_number(name: str, value: Any, *, upper: float = math.inf, integer: bool = False,
+                    lower: float = 0.0) -> float:
+    """`value` as a float in (0, upper] (and ≥ `lower`); a `SpecError` naming `name` otherwise (bools and
+    strings rejected).
+
+    >>> positive_number("batch_size", 8)
+    8.0
+    >>> positive_number("tp", 1.5, integer=True)
+    Traceback (most recent call last):
+    ...
+    infereco.errors.SpecError: tp=1.5: expected a positive integer
+    """
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
     v = float(value) if ok else math.nan
-    if not (0 < v <= upper and math.isfinite(v)) or (integer and v != int(v)):
+    if not (0 < v <= upper and v >= lower and math.isfinite(v)) or (integer and v != int(v)):
         kind = "a positive integer" if integer else "a positive finite number"
-        bound = f" up to {upper:g}" if math.isfinite(upper) else ""
+        bound = (f" from {lower:g}" if lower > 0 else "") + (f" up to {upper:g}" if math.isfinite(upper) else "")
         raise SpecError(f"{name}={value!r}: expected {kind}{bound}")
     return v
 
@@ -142,7 +153,8 @@ def resolve(model: ModelSpec | str | Mapping, hardware: HardwareSpec | str | Map
     if isinstance(hardware, HardwareSpec) and p.hardware_defaults:
         hw = p.apply(hw)
     if price_usd_per_hour is not None:
-        hw = hw.replace(price_usd_per_hour=positive_number("price_usd_per_hour", price_usd_per_hour, upper=1e6))
+        hw = hw.replace(price_usd_per_hour=positive_number("price_usd_per_hour", price_usd_per_hour,
+                                                           lower=MIN_PRICE_USD_PER_HOUR, upper=MAX_PRICE_USD_PER_HOUR))
     w = _workload(workload, context_length, max_throughput_tokens_per_s)
     spec = _speculative(speculative, p)
     s = search or p.search

@@ -59,7 +59,18 @@ class Scenario(FrozenSpec):
     @classmethod
     def _mode_shorthand(cls, v: Any) -> Any:
         # `serving: disaggregated` is shorthand for `serving: {mode: disaggregated}`
+        if v is not None and not isinstance(v, (str, Mapping)):
+            raise ValueError("expected a mode name (decode_only, colocated, disaggregated) or a mapping such as "
+                             f"{{mode: colocated, colocated_prefill_batch: 8}}, got {type(v).__name__}")
         return {"mode": v} if isinstance(v, str) else v
+
+    @field_validator("discrete", mode="before")
+    @classmethod
+    def _discrete_mapping(cls, v: Any) -> Any:
+        if v is not None and not isinstance(v, Mapping):
+            raise ValueError("expected a mapping of search options such as {engine: sglang, n_batch: 64}, "
+                             f"got {type(v).__name__}")
+        return v
 
     @field_validator("price_usd_per_hour")
     @classmethod
@@ -134,8 +145,9 @@ def _hardware_file_relative_to(data: dict[str, Any], folder: Path) -> dict[str, 
     from infereco.specs.catalog import is_hardware_file
 
     def rebase(value: Any) -> Any:
+        # absolute, so that the scenario saved elsewhere (Scenario.save) still points at the same file
         if is_hardware_file(value) and isinstance(value, str) and not Path(value).expanduser().is_absolute():
-            return str(folder / value)
+            return os.path.abspath(folder / value)
         return value
 
     hw = data.get("hardware")

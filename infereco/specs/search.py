@@ -102,7 +102,8 @@ def validate_discrete_space(mapping: Any, where: str = "discrete") -> dict[str, 
         if not isinstance(key, str) or key not in KNOWN_KEYS:
             close = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            raise SpecError(f"{where}.{key!s}: unknown option; {hint}known options: {', '.join(KNOWN_KEYS)}")
+            shown = key if isinstance(key, str) and key.isprintable() and len(key) <= 60 else _short(key)
+            raise SpecError(f"{where}.{shown}: unknown option; {hint}known options: {', '.join(KNOWN_KEYS)}")
         if key in _INTEGER_BOUNDS:
             out[key] = _integer(value, name, *_INTEGER_BOUNDS[key])
         elif key in _BOOLEANS:

@@ -133,7 +133,7 @@ def _mixtral_fields(cfg: _Config) -> dict[str, Any]:
 def _leading_dense_layers(cfg: _Config, key: str, n_layers: int) -> int:
     """Count of leading dense layers from a list of layer indices; other patterns cannot be represented."""
     layers = cfg.data.get(key) or []
-    if not isinstance(layers, list) or not all(isinstance(i, int) for i in layers):
+    if not isinstance(layers, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in layers):
         raise SpecError(f"{cfg.where}: key {key!r} = {layers!r}: expected a list of layer indices")
     if sorted(layers) != list(range(len(layers))) or len(layers) >= n_layers:
         raise SpecError(

@@ -164,3 +164,31 @@ def test_plots_return_axes():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+# ---- hostile inputs ("One pipeline", item 6) ------------------------------------------------------------------
+@pytest.mark.parametrize("bad", [1e-320, 5e-324, True, None, [2.0]])
+def test_subnormal_and_non_numeric_cloud_rates(bad):
+    for fn in (lambda: breakeven_utilization(zhuang2025_a800(), bad),
+               lambda: capex_vs_opex(zhuang2025_a800(), bad, 3.0)):
+        with pytest.raises(SpecError, match="cloud_usd_per_hour"):
+            fn()
+
+
+def test_breakeven_never_returns_an_overflowed_inf():
+    spec = zhuang2025_a800()
+    _, running = calendar_and_running_usd_per_hour(spec)
+    # the cloud rate does not cover the running costs: inf is the documented answer ("never breaks even")
+    assert breakeven_utilization(spec, running) == math.inf
+    # a margin so small that F / (c − R) overflows is refused rather than returned as inf
+    huge = OwnershipCost(purchase_price=1e308, depreciation_years=1, power_kw=0.0, electricity_price_per_kwh=0.0)
+    with pytest.raises(SpecError, match="breakeven_utilization.*overflows"):
+        breakeven_utilization(huge, 1e-6)
+
+
+@pytest.mark.parametrize("changes, field", [({"utilization": 0}, "utilization"),
+                                            ({"depreciation_years": 0}, "depreciation_years"),
+                                            ({"depreciation_years": 1e-320}, "depreciation_years")])
+def test_degenerate_ownership_raises_with_the_field(changes, field):
+    with pytest.raises(SpecError, match=field):
+        breakeven_utilization(zhuang2025_a800(**changes), 3.0)

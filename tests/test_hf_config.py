@@ -255,3 +255,75 @@ def test_no_warning_for_exact_configs():
         for f in FIXTURES.glob("*.json"):
             if "unsupported" not in f.name:
                 load_hf_config(f)
+
+
+# ---- hostile configs ("One pipeline", item 6) -----------------------------------------------------------------
+@pytest.mark.parametrize("key", ["num_attention_heads", "hidden_size", "num_hidden_layers", "intermediate_size",
+                                 "num_key_value_heads", "head_dim"])
+@pytest.mark.parametrize("value", [0, -1, 2.5, "8", True, None, [8]])
+def test_zero_negative_and_non_integer_sizes_name_the_key(tmp_path: Path, key: str, value):
+    cfg = _fixture("llama-3-8b.json") | {key: value}
+    if value is None and key in ("num_key_value_heads", "head_dim"):
+        load_hf_config(cfg)  # null means the HF default (multi-head attention / hidden_size // heads)
+        return
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg))
+    with pytest.raises(SpecError) as exc:
+        load_hf_config(path)
+    msg = str(exc.value)
+    assert str(path) in msg and repr(key) in msg and "\n" not in msg
+    assert ("positive integer" in msg) or ("missing key" in msg and value is None)
+
+
+def test_zero_is_allowed_where_it_means_none():
+    spec = load_hf_config(_fixture("deepseek-v3.json") | {"n_shared_experts": 0, "first_k_dense_replace": 0})
+    assert (spec.n_shared_experts, spec.n_dense_layers) == (0, 0)
+
+
+def test_default_head_dim_of_zero_is_refused_with_the_keys():
+    cfg = _fixture("llama-3-8b.json") | {"hidden_size": 16}
+    cfg.pop("head_dim", None)
+    with pytest.raises(SpecError, match=r"'hidden_size' = 16 is smaller than 'num_attention_heads' = 32.*head_dim"):
+        load_hf_config(cfg)
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, '{"a": ' * 100_000 + "1" + "}" * 100_000])
+def test_deeply_nested_json_names_the_file(tmp_path: Path, text: str):
+    path = tmp_path / "config.json"
+    path.write_text(text)
+    with pytest.raises(SpecError) as exc:
+        load_hf_config(path)
+    assert str(exc.value) == f"{path}: not a valid JSON config: nested too deeply"
+    assert exc.value.__context__ is None or exc.value.__suppress_context__
+
+
+@pytest.mark.parametrize("value", [None, 3, b"config.json", "", ["config.json"]])
+def test_not_a_path_or_dict(value):
+    with pytest.raises(SpecError) as exc:
+        load_hf_config(value)
+    assert "load_hf_config" in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_a_folder_named_config_json(tmp_path: Path):
+    (tmp_path / "config.json").mkdir()
+    with pytest.raises(SpecError, match="is a folder"):
+        load_hf_config(tmp_path)  # the model folder's config.json is itself a folder
+
+
+@pytest.mark.parametrize("qc", [{"quant_method": "hqq"}, {"quant_method": "awq", "bits": 3},
+                                {"quant_method": "bitsandbytes"}, {"quant_method": None}])
+def test_unreadable_quantization_names_the_format_and_the_fix(tmp_path: Path, qc):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(_fixture("llama-3-8b.json") | {"quantization_config": qc}))
+    with pytest.raises(SpecError) as exc:
+        load_hf_config(path)
+    msg = str(exc.value)
+    assert str(path) in msg and "quantization_config.quant_method" in msg and repr(qc["quant_method"]) in msg
+    assert "weight_bits=" in msg and "\n" not in msg
+    assert load_hf_config(path, weight_bits=4).weight_bits == 4  # the fix the message names
+
+
+@pytest.mark.parametrize("bits", [3, 0, True, "8", 8.5])
+def test_bad_weight_bits_override(bits):
+    with pytest.raises(SpecError, match="weight_bits"):
+        load_hf_config(_fixture("llama-3-8b.json"), weight_bits=bits)

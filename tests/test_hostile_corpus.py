@@ -78,6 +78,34 @@ EXPECT: dict[str, tuple[type[InferecoError], tuple[str, ...]]] = {
     "scenario_null_hardware.yaml": (ScenarioError, ("hardware", "catalog id string or a mapping")),
     "scenario_weight_bits_unsupported.yaml": (ScenarioError, ("weight_bits", "4, 8, 16 or 32")),
     "scenario_non_utf8.yaml": (ScenarioError, ("UTF-8",)),
+    # serving options (infereco.specs.serving), checked when the scenario is read
+    "scenario_serving_batch_many.yaml": (ScenarioError, ("colocated_prefill_batch", "'many'", "a number")),
+    "scenario_serving_batch_zero.yaml": (ScenarioError, ("colocated_prefill_batch", "greater than or equal to 1")),
+    "scenario_serving_batch_negative.yaml": (ScenarioError, ("colocated_prefill_batch", "greater than or equal to 1")),
+    "scenario_serving_negative_kv_bandwidth.yaml": (ScenarioError, ("kv_transfer_bandwidth_bytes_per_s", "greater than 0")),
+    "scenario_serving_kv_bandwidth_list.yaml": (ScenarioError, ("kv_transfer_bandwidth_bytes_per_s", "[None]", "bytes/s")),
+    "scenario_serving_kv_bandwidth_in_gbps.yaml": (ScenarioError, ("kv_transfer_bandwidth_bytes_per_s", "expected bytes/s")),
+    "scenario_serving_unknown_option.yaml": (ScenarioError, ("colocated_prefil_batch", "did you mean 'colocated_prefill_batch'")),
+    "scenario_serving_unknown_mode.yaml": (ScenarioError, ("disagregated", "did you mean 'disaggregated'")),
+    "scenario_serving_not_a_mapping.yaml": (ScenarioError, ("serving", "mode name", "mapping")),
+    # discrete search options (infereco.specs.search)
+    "scenario_discrete_n_batch_huge.yaml": (ScenarioError, ("discrete.n_batch", "integer from 1 to 4096")),
+    "scenario_discrete_n_batch_1e8.yaml": (ScenarioError, ("discrete.n_batch", "100000000", "integer from 1 to 4096")),
+    "scenario_discrete_n_batch_string.yaml": (ScenarioError, ("discrete.n_batch", "'1e6'", "write 1.0e6")),
+    "scenario_discrete_boolean_batch.yaml": (ScenarioError, ("discrete.n_batch", "boolean")),
+    "scenario_discrete_memory_string.yaml": (ScenarioError, ("discrete.gpu_memory_utilization", "'0.9'", "a number")),
+    "scenario_discrete_memory_above_one.yaml": (ScenarioError, ("discrete.gpu_memory_utilization", "(0, 1]")),
+    "scenario_discrete_unknown_key.yaml": (ScenarioError, ("discrete.nbatch", "did you mean 'n_batch'")),
+    "scenario_discrete_unknown_engine.yaml": (ScenarioError, ("discrete.engine", "did you mean 'vllm'")),
+    "scenario_discrete_pp_degrees_zero.yaml": (ScenarioError, ("discrete.pp_degrees[1]", "integer from 1")),
+    # prices below the floor MIN_PRICE_USD_PER_HOUR (1e-6 $/h), e.g. subnormal floats
+    "scenario_subnormal_price.yaml": (ScenarioError, ("price_usd_per_hour", "1e-320", "at least 1e-06")),
+    "scenario_hardware_subnormal_price.yaml": (ScenarioError, ("price_usd_per_hour", "1e-320", "at least 1e-06")),
+    "scenario_workload_list.yaml": (ScenarioError, ("workload", "valid dictionary")),
+    # hardware YAML files (calibrated profiles), read relative to the scenario's folder
+    "scenario_hardware_file_missing.yaml": (ScenarioError, ("no-such-profile.yaml", "file not found")),
+    "scenario_hardware_file_broken.yaml": (ScenarioError, ("hw_bandwidth_in_tbps.yaml", "hbm_bandwidth_bytes_per_s",
+                                                           "expected bytes/s")),
     # catalog-style hardware files
     "hw_missing_capacity.yaml": (SpecError, ("hbm_capacity_bytes", "missing")),
     "hw_bandwidth_in_tbps.yaml": (SpecError, ("hbm_bandwidth_bytes_per_s", "expected bytes/s")),
@@ -92,6 +120,7 @@ EXPECT: dict[str, tuple[type[InferecoError], tuple[str, ...]]] = {
     "hw_utilization_above_one.yaml": (SpecError, ("flop_utilization", "less than or equal to 1")),
     "hw_huge_node_size.yaml": (SpecError, ("node_size", "less than or equal")),
     "hw_duplicate_key.yaml": (SpecError, ("duplicate key 'hbm_capacity_bytes'",)),
+    "hw_subnormal_price.yaml": (SpecError, ("price_usd_per_hour", "at least 1e-06")),
     # catalog-style model files
     "model_zero_layers.yaml": (SpecError, ("n_layers", "greater than 0")),
     "model_heads_not_divisible.yaml": (SpecError, ("n_kv_heads", "divide n_heads")),

@@ -37,8 +37,9 @@ SCENARIO_KEYS = ["name", "preset", "search", "model", "hardware", "workload", "s
 WORKLOAD_KEYS = sorted(WorkloadSpec.model_fields)
 SPEC_KEYS = sorted(SpeculativeSpec.model_fields)
 DISCRETE_KEYS = ["max_gpus_per_instance", "pp_degrees", "allow_2d", "n_batch", "max_batch", "engine",
-                 "gpu_memory_utilization", "pp_bubble", "attention_dp"]
-SERVING_KEYS = ["mode", "prefill_n_gpu", "decode_n_gpu", "chunk_tokens", "kv_link_bandwidth_bytes_per_s"]
+                 "gpu_memory_utilization", "pp_bubble", "attention_dp", "max_configs_per_call"]
+SERVING_KEYS = ["mode", "colocated_prefill_batch", "kv_transfer_bandwidth_bytes_per_s", "prefill_n_gpu",
+                "chunk_tokens"]
 OBSERVED_KEYS = ["name", "model_id", "tokens_per_s", "usd_per_million_tokens", "source"]
 MODEL_IDS = ["llama-3-8b", "llama-3-70b", "mixtral-8x7b", "deepseek-v3", "palm-8b", "nope", ""]
 HW_IDS = ["h100-sxm", "h200", "tpu-v4", "groq-lpu", "a100-sxm-80g", "H100_SXM", "h900", ""]
@@ -215,3 +216,78 @@ def test_fuzzed_hf_configs(cfg, workdir):
         except InferecoError:
             continue
         assert all(math.isfinite(v) for v in jax.tree_util.tree_leaves(model_arrays(m)))
+
+
+# ---- serving and discrete options, scenario sources ("One pipeline", item 6) ---------------------------------
+option_values = st.one_of(junk, st.sampled_from(["decode_only", "colocated", "disaggregated", "vllm", "sglang",
+                                                 "trtllm", "ideal", "VLLM", "0.9", "1e6"]),
+                          st.floats(0, 1), st.integers(-2, 5000), st.lists(st.integers(-1, 70), max_size=5))
+
+
+@FUZZ
+@given(value=st.one_of(junk, st.sampled_from(["decode_only", "colocated", "disaggregated"]),
+                       _mapping(SERVING_KEYS, option_values, 3)))
+def test_fuzzed_serving_options(value):
+    from infereco.specs.serving import ServingSpec
+
+    try:
+        spec = ServingSpec.validated(value)
+    except InferecoError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    assert spec.mode in ("decode_only", "colocated", "disaggregated")
+    assert math.isfinite(spec.colocated_prefill_batch) and spec.colocated_prefill_batch >= 1
+    bw = spec.kv_transfer_bandwidth_bytes_per_s
+    assert bw is None or (math.isfinite(bw) and bw >= 1e6)
+    assert ServingSpec.validated(spec.to_mapping()) == spec
+
+
+@FUZZ
+@given(value=st.one_of(junk, _mapping(DISCRETE_KEYS, option_values, 4)))
+def test_fuzzed_discrete_options(value):
+    from infereco.search.discrete import DiscreteSpace
+    from infereco.specs.space import validate_discrete_space
+
+    try:
+        out = validate_discrete_space(value)
+    except InferecoError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    space = DiscreteSpace(**out)
+    assert 1 <= space.n_batch <= 4096 and 1 <= space.max_batch <= 2 ** 20
+    assert 1 <= space.max_gpus_per_instance <= 4096 and 1 <= space.max_configs_per_call <= 2 ** 24
+    assert space.gpu_memory_utilization is None or 0 < space.gpu_memory_utilization <= 1
+    assert all(type(p) is int and p >= 1 for p in space.pp_degrees)
+    assert validate_discrete_space(out) == out
+
+
+@FUZZ
+@given(source=st.one_of(st.text(max_size=30), st.none(), st.integers(), st.binary(max_size=10),
+                        st.sampled_from(["", " ", ".", "..", "/", "tests", "tests/data", "x.yaml", "\n", "{}",
+                                         "model: x\nhardware: y\nserving: disaggregated\n"])))
+def test_fuzzed_scenario_sources(source):
+    from infereco.specs.scenario import load_scenario
+
+    try:
+        load_scenario(source)
+    except InferecoError as exc:
+        assert str(exc) and "\n" not in str(exc)
+
+
+@FUZZ
+@given(value=st.one_of(junk, st.sampled_from(["h100-sxm", "x.yaml", "tests/data/calibration/cpu-2core-sandbox.yaml",
+                                              "tests", "tests/data/hostile/hw_empty.yaml"])))
+def test_fuzzed_hardware_values_and_paths(value):
+    try:
+        resolve_hardware(value)
+    except InferecoError as exc:
+        assert str(exc) and "\n" not in str(exc)
+
+
+@FUZZ
+@given(source=st.one_of(junk, st.sampled_from(["", ".", "tests"])), weight_bits=st.one_of(st.none(), junk))
+def test_fuzzed_hf_sources_and_weight_bits(source, weight_bits):
+    try:
+        load_hf_config(source, weight_bits=weight_bits)
+    except InferecoError as exc:
+        assert str(exc) and "\n" not in str(exc)

@@ -147,7 +147,7 @@ def test_evaluate_point_rejects_hostile_numbers(kwargs, match):
     ({"space": {"n_batch": True}}, "n_batch"),
     ({"space": {"max_gpus_per_instance": 10**9}}, "max_gpus_per_instance"),
     ({"space": {"engine": "tgi"}}, "engine"),
-    ({"space": {"n_bacth": 8}}, "did you mean n_batch"),
+    ({"space": {"n_bacth": 8}}, "did you mean 'n_batch'"),
     ({"space": "fast"}, "discrete"),
     ({"serving": "disaggregated"}, "request lengths"),
     ({"serving": "split", "workload": LENGTHS}, "serving.mode"),

@@ -30,7 +30,7 @@ from pydantic import Field, field_validator, model_validator
 
 from infereco.errors import SpecError
 from infereco.specs._base import FrozenSpec
-from infereco.units import HOURS_PER_YEAR
+from infereco.units import HOURS_PER_YEAR, MIN_PRICE_USD_PER_HOUR
 
 # Relative tolerance for "currency_per_usd and usd_per_currency are reciprocals" (rates are often quoted
 # to 4 significant digits, so 1e-3 accepts 7.09 with 0.141 but rejects a swapped pair).
@@ -141,6 +141,14 @@ class RentalCost(FrozenSpec):
     price_usd_per_hour: float = Field(gt=0, allow_inf_nan=False, description="Price per GPU-hour, USD.")
     n_gpus: int = Field(default=1, ge=1, le=10_000_000, description="GPUs in the deployment.")
     sources: dict[str, str] = Field(default_factory=dict, description="Where each number comes from.")
+
+    @field_validator("price_usd_per_hour")
+    @classmethod
+    def _price_floor(cls, v: float) -> float:
+        if v < MIN_PRICE_USD_PER_HOUR:
+            raise ValueError(f"expected at least {MIN_PRICE_USD_PER_HOUR:g} USD per GPU-hour "
+                             "(a smaller price is a unit slip or an underflow, not a price)")
+        return v
 
 
 # Components in display order, with the label each gets in tables.
@@ -268,7 +276,7 @@ def hourly_cost(spec: OwnershipCost | RentalCost) -> HourlyCostBreakdown:
     if not isinstance(spec, OwnershipCost):
         raise SpecError(f"hourly_cost: spec = {type(spec).__name__}; expected an OwnershipCost or RentalCost")
     s, u = spec, spec.utilization
-    return HourlyCostBreakdown(
+    out = HourlyCostBreakdown(
         depreciation_usd_per_hour=s.to_usd(s.purchase_price / (s.depreciation_years * HOURS_PER_YEAR * u)),
         power_usd_per_hour=s.to_usd(s.power_kw * s.pue * s.electricity_price_per_kwh),
         maintenance_usd_per_hour=s.to_usd(s.purchase_price * s.maintenance_rate_per_year / HOURS_PER_YEAR),
@@ -280,6 +288,34 @@ def hourly_cost(spec: OwnershipCost | RentalCost) -> HourlyCostBreakdown:
         name=s.name,
         kind="ownership",
     )
+    _check_finite_components(out, s)
+    return out
+
+
+# Which inputs set each ownership component (named in the error when a component overflows).
+_COMPONENT_INPUTS = {
+    "depreciation": "purchase_price / (depreciation_years · 8760 · utilization)",
+    "power": "power_kw · pue · electricity_price_per_kwh",
+    "maintenance": "purchase_price · maintenance_rate_per_year / 8760",
+    "cost_of_capital": "purchase_price · cost_of_capital_rate_per_year / (8760 · utilization)",
+    "host_and_network": "host_and_network_share_per_hour / utilization",
+}
+
+
+def _check_finite_components(b: HourlyCostBreakdown, s: OwnershipCost) -> None:
+    """Every component a finite number: extreme inputs (depreciation_years=1e-320, utilization=1e-310, ...) pass
+    their own `> 0` checks but overflow the quotients; name the inputs instead of returning inf."""
+    for key, formula in _COMPONENT_INPUTS.items():
+        value = getattr(b, f"{key}_usd_per_hour")
+        total = value * b.n_gpus
+        if not (math.isfinite(value) and math.isfinite(total)):
+            inputs = {f: getattr(s, f) for f in ("purchase_price", "depreciation_years", "utilization", "power_kw",
+                                                  "pue", "electricity_price_per_kwh", "maintenance_rate_per_year",
+                                                  "cost_of_capital_rate_per_year", "host_and_network_share_per_hour")
+                      if f in formula}
+            shown = ", ".join(f"{k}={v!r}" for k, v in inputs.items())
+            raise SpecError(f"hourly_cost: {key} = {formula} is not a finite number of USD per GPU-hour with {shown}; "
+                            "expected realistic inputs (depreciation_years and utilization far from 0)")
 
 
 def price_usd_per_hour(
@@ -316,6 +352,9 @@ def price_usd_per_hour(
         raise SpecError(f"price_usd_per_hour: cost = {type(cost).__name__}; {expected}")
     if not (math.isfinite(value) and value > 0):
         raise SpecError(f"price_usd_per_hour: cost = {value!r}; expected a positive finite USD per GPU-hour")
+    if value < MIN_PRICE_USD_PER_HOUR:
+        raise SpecError(f"price_usd_per_hour: cost = {value!r}; expected at least {MIN_PRICE_USD_PER_HOUR:g} USD "
+                        "per GPU-hour (a smaller price is a unit slip or an underflow, not a price)")
     return value
 
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from infereco.economics.hourly_cost import HOURS_PER_YEAR, OwnershipCost, hourly_cost
 from infereco.errors import SpecError
+from infereco.specs.hardware import MIN_PRICE_USD_PER_HOUR
 
 
 def _check_rate(name: str, value: float) -> float:
@@ -32,8 +33,14 @@ def _check_rate(name: str, value: float) -> float:
         v = float(value)
     except (TypeError, ValueError):
         raise SpecError(f"{name} = {value!r}: expected a positive number of USD per GPU-hour") from None
+    if isinstance(value, (bool, str, bytes)):
+        raise SpecError(f"{name} = {value!r}: expected a positive number of USD per GPU-hour, "
+                        f"got {type(value).__name__}")
     if not (math.isfinite(v) and v > 0):
         raise SpecError(f"{name} = {value!r}: expected a positive finite number of USD per GPU-hour")
+    if v < MIN_PRICE_USD_PER_HOUR:
+        raise SpecError(f"{name} = {value!r}: expected at least {MIN_PRICE_USD_PER_HOUR:g} USD per GPU-hour "
+                        "(a smaller price is a unit slip or an underflow, not a price)")
     return v
 
 
@@ -66,7 +73,9 @@ def breakeven_utilization(ownership_spec: OwnershipCost, cloud_usd_per_hour: flo
 
     `cloud_usd_per_hour` is per GPU-hour, paid only for hours used. The spec's own `utilization` is ignored
     (it is what is solved for). Above u* owning is cheaper. A result above 1 means owning never wins even at
-    full use; `math.inf` means the cloud rate does not even cover the running costs R.
+    full use; `math.inf` (an answer, not an error) means the cloud rate does not even cover the running costs
+    R, so no utilisation breaks even. Inputs whose quotient overflows (a margin c − R of 1e-320) raise
+    `SpecError` naming them rather than return a meaningless inf.
     Consistency: for u* ≤ 1, hourly_cost(spec with utilization=u*).per_gpu_usd_per_hour == cloud_usd_per_hour.
 
     >>> from infereco.economics.hourly_cost import zhuang2025_a800
@@ -79,7 +88,12 @@ def breakeven_utilization(ownership_spec: OwnershipCost, cloud_usd_per_hour: flo
     margin = cloud - running
     if margin <= 0:
         return math.inf
-    return calendar / margin
+    u_star = calendar / margin
+    if not math.isfinite(u_star):
+        raise SpecError(f"breakeven_utilization: calendar costs {calendar!r} / (cloud_usd_per_hour {cloud!r} − "
+                        f"running costs {running!r}) overflows; expected a cloud_usd_per_hour clearly above or "
+                        "below the running costs")
+    return u_star
 
 
 @dataclass(frozen=True)

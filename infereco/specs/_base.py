@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import typing
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
@@ -12,10 +12,32 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 from infereco.errors import SpecError
 
 
-class FrozenSpec(BaseModel):
+try:  # pydantic's metaclass; `type(BaseModel)` is the same class, spelled without the private module
+    from pydantic._internal._model_construction import ModelMetaclass as _ModelMeta
+except ImportError:  # pragma: no cover
+    _ModelMeta = type(BaseModel)
+
+
+class _SpecMeta(_ModelMeta):
+    """Direct construction (`OwnershipCost(purchase_price=-1)`) reports like `validated()`: the library's
+    `SpecError` on one line, never pydantic's multi-line ValidationError. (A metaclass `__call__` rather than an
+    `__init__` override: pydantic calls a custom `__init__` for nested models too, which would wrap errors twice.)
+    """
+
+    def __call__(cls, *args: Any, **kwargs: Any):
+        try:
+            return super().__call__(*args, **kwargs)
+        except pydantic.ValidationError as exc:
+            raise SpecError(format_validation_error(exc, cls)) from None
+
+
+class FrozenSpec(BaseModel, metaclass=_SpecMeta):
     """Frozen pydantic model that rejects unknown fields; build with `validated()` for friendly errors."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # How users name this spec (the scenario key / argument), used when the whole value has the wrong type.
+    edge_name: ClassVar[str] = ""
+
 
     @field_validator("*", mode="before")
     @classmethod
@@ -33,6 +55,14 @@ class FrozenSpec(BaseModel):
     @classmethod
     def validated(cls, data: Mapping[str, Any], *, where: str | None = None):
         """Validate `data`, turning pydantic's report into one `SpecError` line per problem."""
+        if not isinstance(data, Mapping):
+            # dict([]) would silently give the defaults; dict("ab") a confusing error.
+            name = cls.edge_name or cls.__name__
+            prefix = f"{where}: " if where and where != name else ""
+            shown = repr(data)
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            raise SpecError(f"{prefix}{name} = {shown}: expected a mapping of {cls.__name__} fields "
+                            f"({', '.join(list(cls.model_fields)[:4])}, ...), got {type(data).__name__}")
         try:
             return cls.model_validate(dict(data))
         except pydantic.ValidationError as exc:

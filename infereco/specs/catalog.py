@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -125,6 +126,43 @@ def load_model(name: str) -> ModelSpec:
     return ModelSpec.validated(fields, where=str(path))
 
 
+HARDWARE_FILE_SUFFIXES = (".yaml", ".yml")
+
+
+def is_hardware_file(value: Any) -> bool:
+    """Whether `value` names a hardware YAML file rather than a catalog id: a `Path`, or a string ending in
+    .yaml / .yml (catalog ids never do)."""
+    if isinstance(value, os.PathLike):
+        return True
+    return isinstance(value, str) and value.strip().lower().endswith(HARDWARE_FILE_SUFFIXES)
+
+
+def load_hardware_file(path: str | os.PathLike) -> HardwareSpec:
+    """A `HardwareSpec` from a hardware YAML file in the catalog's format, e.g. a calibrated profile written by
+    `infereco calibrate --out PROFILE.yaml` (`CalibrationResult.save_yaml`): `{value, source}` numbers with
+    their sources kept in `.sources`; `id`, `aliases`, `description` and `notes` (the calibration record) are
+    ignored. The same reading as `infereco.calibration.load_calibrated_hardware`, without importing calibration.
+
+    >>> load_hardware_file("tests/data/calibration/cpu-2core-sandbox.yaml").node_size   # doctest: +SKIP
+    1
+    """
+    p = Path(os.fspath(path)).expanduser()
+    if p.suffix.lower() not in HARDWARE_FILE_SUFFIXES:
+        raise SpecError(f"{p}: expected a hardware YAML file (.yaml or .yml) or a catalog id "
+                        f"(see list_hardware())")
+    if p.is_dir():
+        raise SpecError(f"{p}: is a folder; expected a hardware YAML file")
+    if not p.exists():
+        raise SpecError(f"{p}: file not found (a hardware YAML file; catalog ids have no .yaml suffix, "
+                        f"see list_hardware())")
+    fields, sources = _spec_fields(p)
+    given = fields.get("sources") or {}
+    if not isinstance(given, Mapping):
+        raise SpecError(f"{p}: sources = {given!r}: expected a mapping of field name to where the number comes from")
+    fields["sources"] = {**sources, **given}
+    return HardwareSpec.validated(fields, where=str(p))
+
+
 def list_hardware() -> list[str]:
     """Canonical ids of every catalog accelerator."""
     return _canonical_ids("hardware")
@@ -136,7 +174,7 @@ def list_models() -> list[str]:
 
 
 def _check_base(base: Any, where: str) -> None:
-    if base is not None and not isinstance(base, str):
+    if base is not None and not isinstance(base, (str, os.PathLike)):
         raise SpecError(f"{where}.base = {base!r}: expected a catalog id string (see list_models() / list_hardware())")
 
 
@@ -165,12 +203,16 @@ def resolve_model(value: str | Mapping[str, Any] | ModelSpec, *, where: str | No
 def resolve_hardware(
     value: str | Mapping[str, Any] | HardwareSpec, *, where: str | None = None, base_override=None
 ) -> HardwareSpec:
-    """A hardware spec from a catalog id, a `HardwareSpec`, or `{base: id, field: override, ...}`.
+    """A hardware spec from a catalog id, a hardware YAML file (a path ending in .yaml / .yml, e.g. a calibrated
+    profile from `infereco calibrate --out`), a `HardwareSpec`, or `{base: id or file, field: override, ...}`.
 
-    `base_override(spec) -> spec` lets a preset replace the catalog numbers before user overrides apply.
+    `base_override(spec) -> spec` lets a preset replace the catalog numbers before user overrides apply; it is
+    not applied to a file, whose numbers are the user's own (as for a `HardwareSpec`).
     """
     if isinstance(value, HardwareSpec):
         return value
+    if is_hardware_file(value):
+        return load_hardware_file(value)
     if isinstance(value, str):
         spec = load_hardware(value)
         return base_override(spec, value) if base_override else spec
@@ -179,7 +221,9 @@ def resolve_hardware(
         base = data.pop("base", None)
         _check_base(base, where or "hardware")
         start: dict[str, Any] = {}
-        if base is not None:
+        if base is not None and is_hardware_file(base):
+            start = load_hardware_file(base).model_dump()
+        elif base is not None:
             spec = load_hardware(base)
             if base_override:
                 spec = base_override(spec, base)
@@ -194,6 +238,8 @@ def check_catalog_ids(scenario, where: str) -> None:
     for key, kind, value in (("model", "model", scenario.model), ("hardware", "hardware", scenario.hardware),
                              ("speculative.draft", "model", draft)):
         cid = value.get("base") if isinstance(value, Mapping) else value
+        if kind == "hardware" and is_hardware_file(cid):
+            continue  # a hardware YAML file, read (and its errors reported) when the frontier is built
         if isinstance(cid, str):
             try:
                 _lookup(kind, cid)

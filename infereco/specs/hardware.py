@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from infereco.specs._base import FrozenSpec
+from infereco.units import MIN_PRICE_USD_PER_HOUR
 from infereco.specs.terms import TERMS
 
 _B = {k: t.pydantic_bounds() for k, t in TERMS.items()}  # calibration terms' valid ranges (one registry)
+
+# Smallest price per accelerator-hour accepted anywhere a price enters (hardware specs, scenarios, the economics
+# `price_usd_per_hour`): one millionth of a dollar an hour is far below any real rental or ownership cost (a
+# datacentre GPU is $0.1-$10/h), so anything smaller is a unit slip or an underflow (1e-320 is a subnormal
+# float whose costs per token would be meaningless).
 
 
 class NcclProtocol(FrozenSpec):
@@ -44,6 +50,8 @@ class HardwareSpec(FrozenSpec):
     >>> h.sustained_flop_per_s(16)
     1000000000000000.0
     """
+
+    edge_name: ClassVar[str] = "hardware"
 
     name: str = "custom"
     flop_per_s: dict[int, float] = Field(description="Dense peak FLOP/s by operand bits, e.g. {16: 9.89e14, 8: 1.98e15}.")
@@ -85,6 +93,14 @@ class HardwareSpec(FrozenSpec):
                     "max + (1 − overlap)·min.")
     power_kw: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="Typical board power, kW (economics).")
     sources: dict[str, str] = Field(default_factory=dict, description="Where each number comes from.")
+
+    @field_validator("price_usd_per_hour")
+    @classmethod
+    def _price_floor(cls, v: float) -> float:
+        if v < MIN_PRICE_USD_PER_HOUR:
+            raise ValueError(f"expected at least {MIN_PRICE_USD_PER_HOUR:g} USD per accelerator-hour "
+                             "(a smaller price is a unit slip or an underflow, not a price)")
+        return v
 
     @field_validator("flop_per_s")
     @classmethod

@@ -32,6 +32,7 @@ Key mapping (HF name -> ModelSpec field):
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -66,18 +67,29 @@ class _Config:
     def has(self, key: str) -> bool:
         return self.data.get(key) is not None
 
-    def get_int(self, key: str, default: int | None = None) -> int:
+    def get_int(self, key: str, default: int | None = None, *, minimum: int | None = None) -> int:
+        """An integer config value. Sizes and counts must be ≥ 1 (`minimum` defaults to 1); the keys where 0
+        means "none" (`_MAY_BE_ZERO`) may be 0."""
+        if minimum is None:
+            minimum = 0 if key in _MAY_BE_ZERO else 1
         value = self.data.get(key)
         if value is None:
             if default is not None:
                 return default
             raise SpecError(f"{self.where}: missing key {key!r} (needed to build a ModelSpec)")
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise SpecError(f"{self.where}: key {key!r} = {value!r}: expected a non-negative integer")
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            what = "a positive integer" if minimum >= 1 else "a non-negative integer"
+            raise SpecError(f"{self.where}: key {key!r} = {value!r}: expected {what}")
         return value
 
     def optional_int(self, key: str) -> int | None:
         return self.get_int(key) if self.has(key) else None
+
+
+# Config keys where 0 is meaningful (no shared experts, no leading dense layers, no RoPE key, no vocabulary in
+# a headless config); every other size or count must be at least 1.
+_MAY_BE_ZERO = frozenset({"vocab_size", "n_shared_experts", "first_k_dense_replace", "qk_rope_head_dim",
+                          "shared_expert_intermediate_size"})
 
 
 # ---- per-family field extraction -------------------------------------------------------------------------
@@ -94,9 +106,20 @@ def _dense_fields(cfg: _Config) -> dict[str, Any]:
         "n_heads": n_heads,
         # HF semantics: a missing/null num_key_value_heads means multi-head attention.
         "n_kv_heads": cfg.get_int("num_key_value_heads", default=n_heads),
-        "d_head": cfg.get_int("head_dim", default=d_model // n_heads),
+        "d_head": cfg.get_int("head_dim", default=_default_head_dim(cfg, d_model, n_heads)),
         "vocab_size": cfg.get_int("vocab_size"),
     }
+
+
+def _default_head_dim(cfg: _Config, d_model: int, n_heads: int) -> int:
+    """HF's default head_dim, hidden_size // num_attention_heads (when the config has no head_dim)."""
+    if not cfg.has("head_dim") and d_model // n_heads < 1:
+        raise SpecError(
+            f"{cfg.where}: key 'hidden_size' = {d_model} is smaller than 'num_attention_heads' = {n_heads}, so the "
+            "default head_dim hidden_size // num_attention_heads is 0; expected hidden_size >= num_attention_heads "
+            "or an explicit head_dim"
+        )
+    return max(d_model // n_heads, 1)
 
 
 def _mixtral_fields(cfg: _Config) -> dict[str, Any]:
@@ -110,7 +133,7 @@ def _mixtral_fields(cfg: _Config) -> dict[str, Any]:
 def _leading_dense_layers(cfg: _Config, key: str, n_layers: int) -> int:
     """Count of leading dense layers from a list of layer indices; other patterns cannot be represented."""
     layers = cfg.data.get(key) or []
-    if not isinstance(layers, list) or not all(isinstance(i, int) for i in layers):
+    if not isinstance(layers, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in layers):
         raise SpecError(f"{cfg.where}: key {key!r} = {layers!r}: expected a list of layer indices")
     if sorted(layers) != list(range(len(layers))) or len(layers) >= n_layers:
         raise SpecError(
@@ -257,9 +280,13 @@ def _quantized_weight_bits(cfg: _Config) -> int | None:
             return 4
         if qc.get("load_in_8bit"):
             return 8
+    fmt = qc.get("quant_method")
+    bits_text = f" with bits = {bits!r}" if bits is not None else ""
     raise SpecError(
-        f"{cfg.where}: key 'quantization_config.quant_method' = {qc.get('quant_method')!r}: "
-        "cannot tell the weight precision; pass weight_bits=4, 8 or 16 to load_hf_config"
+        f"{cfg.where}: key 'quantization_config.quant_method' = {fmt!r}{bits_text}: this quantization format is "
+        "not one the loader can read the weight precision of (readable: fp8, fbgemm_fp8, mxfp4, bitsandbytes, "
+        "or an explicit bits of 4, 8 or 16); state the bits with load_hf_config(..., weight_bits=4 | 8 | 16), "
+        "which skips quantization_config"
     )
 
 
@@ -269,6 +296,12 @@ def _quantized_weight_bits(cfg: _Config) -> int | None:
 def _read(path_or_dict: str | Path | Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
     if isinstance(path_or_dict, Mapping):
         return path_or_dict, "<config dict>"
+    if not isinstance(path_or_dict, (str, os.PathLike)) or isinstance(path_or_dict, bytes):
+        raise SpecError(f"load_hf_config: path_or_dict = {type(path_or_dict).__name__}; expected the path of a "
+                        "Hugging Face config.json, a folder holding one, or a parsed dict")
+    if isinstance(path_or_dict, str) and not path_or_dict.strip():
+        raise SpecError("load_hf_config: path_or_dict = '': expected the path of a Hugging Face config.json, "
+                        "a folder holding one, or a parsed dict")
     path = Path(path_or_dict)
     if path.is_dir():
         path = path / "config.json"
@@ -277,12 +310,20 @@ def _read(path_or_dict: str | Path | Mapping[str, Any]) -> tuple[Mapping[str, An
         raw = path.read_bytes()
     except FileNotFoundError:
         raise SpecError(f"{where}: file not found") from None
+    except IsADirectoryError:
+        raise SpecError(f"{where}: is a folder; expected a config.json file") from None
+    except OSError as exc:
+        raise SpecError(f"{where}: cannot be read: {exc.strerror or type(exc).__name__}") from None
     if len(raw) > MAX_CONFIG_BYTES:
         raise SpecError(f"{where}: file is {len(raw)} bytes; the limit is {MAX_CONFIG_BYTES}")
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise SpecError(f"{where}: not a valid JSON config: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
         raise SpecError(f"{where}: not a valid JSON config: {exc}") from None
+    except RecursionError:
+        raise SpecError(f"{where}: not a valid JSON config: nested too deeply") from None
     if not isinstance(data, dict):
         raise SpecError(f"{where}: expected a JSON object at top level, got {type(data).__name__}")
     return data, where
@@ -325,6 +366,8 @@ def load_hf_config(
     key for unsupported architectures, missing keys and shapes ModelSpec cannot represent.
     """
     data, where = _read(path_or_dict)
+    if weight_bits is not None and (isinstance(weight_bits, bool) or weight_bits not in (4, 8, 16, 32)):
+        raise SpecError(f"{where}: weight_bits = {weight_bits!r}: expected 4, 8, 16 or 32 (bits per weight)")
     cfg = _Config(data, where)
     arch = _architecture(cfg)
     fields = _ARCHITECTURES[arch](cfg)

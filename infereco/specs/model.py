@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -27,6 +27,8 @@ class ModelSpec(FrozenSpec):
     >>> round(m.total_params / 1e6, 2)
     15.93
     """
+
+    edge_name: ClassVar[str] = "model"
 
     name: str = Field(default="custom", description="Human-readable name.")
     d_model: int = Field(gt=0, description="Residual stream width.")

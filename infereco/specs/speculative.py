@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -21,7 +21,12 @@ class SpeculativeSpec(FrozenSpec):
     20
     """
 
+    edge_name: ClassVar[str] = "speculative"
+
     draft: ModelSpec
-    acceptance: float = Field(gt=0.0, le=1.0, description="Per-token acceptance probability α.")
+    # α = 0 is the no-speculation limit (every draft rejected: one token per pass, the best γ is 0), where
+    # sweeps over α start; α = 1 accepts every draft token (γ + 1 tokens per pass, the geometric-series limit).
+    acceptance: float = Field(ge=0.0, le=1.0, allow_inf_nan=False,
+                              description="Per-token acceptance probability α, 0 ≤ α ≤ 1.")
     max_draft_tokens: int = Field(default=20, ge=1, le=64, description="Largest γ tried.")
     convention: Literal["notebook", "paper"] | None = None

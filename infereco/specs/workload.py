@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator, model_validator
 
@@ -27,6 +27,8 @@ class WorkloadSpec(FrozenSpec):
     >>> WorkloadSpec(context_length=1000).context_length
     1000
     """
+
+    edge_name: ClassVar[str] = "workload"
 
     context_length: int = Field(default=1000, ge=0, le=100_000_000, description="Tokens in context, ℓ_input.")
     max_throughput_tokens_per_s: float | None = Field(

@@ -67,6 +67,10 @@ def load_yaml_mapping(path: str | Path) -> dict[str, Any]:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError(f"{p}: file not found") from None
+    except IsADirectoryError:
+        raise SpecError(f"{p}: is a folder; expected a YAML file") from None
+    except OSError as exc:  # permission denied, a device, ...
+        raise SpecError(f"{p}: cannot be read: {exc.strerror or type(exc).__name__}") from None
     except UnicodeDecodeError:
         raise SpecError(f"{p}: not a UTF-8 text file") from None
     data = parse_yaml_text(text, str(p))

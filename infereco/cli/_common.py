@@ -100,7 +100,8 @@ def check_config(path: str | None) -> None:
         raise SpecError(f"--config {path}: file not found")
 
 
-def check_output_file(path: str | None, flag: str, formats: Sequence[str] | None = None) -> None:
+def check_output_file(path: str | None, flag: str, formats: Sequence[str] | None = None,
+                      formats_are: str = "") -> None:
     """A file the command will write: its folder must exist (nothing creates it), it must not be a folder, and
     with `formats` its extension must be one of them."""
     if path is None:
@@ -113,12 +114,12 @@ def check_output_file(path: str | None, flag: str, formats: Sequence[str] | None
     if formats is not None:
         ext = os.path.splitext(path)[1].lower().lstrip(".")
         if ext not in formats:
-            got = f"extension .{ext}" if ext else "no extension"
-            raise SpecError(f"{flag} {path}: {got}; matplotlib writes {', '.join(formats)}")
+            got = f"unsupported extension .{ext}" if ext else "no file extension"
+            raise SpecError(f"{flag} {path}: {got}; expected one of {', '.join(formats)}{formats_are}")
 
 
 def check_plot_file(path: str | None, flag: str = "--plot") -> None:
-    check_output_file(path, flag, PLOT_FORMATS)
+    check_output_file(path, flag, PLOT_FORMATS, " (formats matplotlib writes)")
 
 
 def plot_path(args: argparse.Namespace) -> str | None:
@@ -127,6 +128,8 @@ def plot_path(args: argparse.Namespace) -> str | None:
 
 
 def fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):

@@ -13,7 +13,7 @@ from infereco.specs.hf_config import load_hf_config
 
 SHOW = [("tokens/s per request", "tokens_per_s_per_request"), ("$ per M output tokens", "usd_per_million_tokens"),
         ("GPUs", "n_gpu"), ("batch", "batch_size"), ("TP", "tp"), ("EP", "ep"), ("PP", "pp"), ("2D TP", "tp_2d"),
-        ("MFU, %", "mfu_pct"), ("bound", "bound"), ("step time, ms", "latency_ms"), ("HBM time, ms", "memory_ms"),
+        ("MFU %", "mfu_pct"), ("bound", "bound"), ("step time, ms", "latency_ms"), ("HBM time, ms", "memory_ms"),
         ("arithmetic, ms", "compute_ms"), ("network bandwidth, ms", "network_bandwidth_ms"),
         ("collective latency, ms", "network_latency_ms"), ("kernel launches, ms", "launch_ms"),
         ("instance throughput, tok/s", "throughput_tokens_per_s"), ("KV capacity, tokens", "kv_capacity_tokens"),

@@ -114,7 +114,7 @@ class _X64BeforeSubmodules:
         return None
 
 
-if not any(isinstance(f, _X64BeforeSubmodules) for f in sys.meta_path):
+if not any(type(f).__name__ == _X64BeforeSubmodules.__name__ for f in sys.meta_path):  # once, even on reload
     sys.meta_path.insert(0, _X64BeforeSubmodules())
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from matplotlib.figure import Figure  # no pyplot: no global figure state
+
 from infereco.calibration.fit import FIT_QUANTITIES, calibrate, load_measurements
 from infereco.calibration.serving import EngineConfig
 from infereco.cli._common import print_json
@@ -21,10 +23,9 @@ def run(args) -> int:
                     loss=args.loss, bootstrap=args.bootstrap, static=args.engine == "static")
     path = res.save_yaml(args.out) if args.out else None
     if args.plot:
-        import matplotlib.pyplot as plt  # pyplot loads on the first plot, as in infereco.plot
-
         qs = [q for q in FIT_QUANTITIES if q in res.sigma_fitted]
-        fig, axes = plt.subplots(1, len(qs), figsize=(5.0 * len(qs), 4.4), dpi=110, squeeze=False)
+        fig = Figure(figsize=(5.0 * len(qs), 4.4), dpi=110)
+        axes = fig.subplots(1, len(qs), squeeze=False)
         for ax, q in zip(axes[0], qs):
             plot_measured_vs_predicted(res.train, q, ax=ax, label="calibration runs (in-sample, 90% PI)")
         fig.tight_layout()

@@ -9,6 +9,8 @@ import math
 import sys
 from typing import Any
 
+from matplotlib.figure import Figure  # no pyplot: no global figure state
+
 from infereco.economics.hourly_cost import OwnershipCost, cost_from_mapping, hourly_cost
 from infereco.economics.ownership import breakeven_utilization
 from infereco.economics.production_frontier import cost_effectiveness_zone, production_frontier
@@ -131,10 +133,9 @@ def run(args: argparse.Namespace) -> int:
         for b in breakevens:
             print(_describe(b), file=out)
     if args.plot:
-        import matplotlib.pyplot as plt  # pyplot loads on the first plot, as in infereco.plot
-
         n = 2 if args.cloud_usd_per_hour else 1
-        fig, axes = plt.subplots(1, n, figsize=(6.5 * n, 4.2), dpi=110, squeeze=False)
+        fig = Figure(figsize=(6.5 * n, 4.2), dpi=110)
+        axes = fig.subplots(1, n, squeeze=False)
         plot_hourly_cost(breakdown, ax=axes[0][0])
         if n == 2:
             plot_breakeven(spec, args.cloud_usd_per_hour, ax=axes[0][1])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from matplotlib.figure import Figure  # no pyplot: no global figure state
+
 from infereco.api import evaluate_point
 from infereco.cli._common import fmt, print_json, print_records_csv, table
 from infereco.cli._run_common import describe_model
@@ -57,9 +59,8 @@ def run(args) -> int:
         ax.figure.savefig(args.tornado, dpi=130, bbox_inches="tight")
         print(f"tornado plot written to {args.tornado}")
     if args.plot:
-        import matplotlib.pyplot as plt  # pyplot loads on the first plot, as in infereco.plot
-
-        fig, ax = plt.subplots(figsize=(6, 3))
+        fig = Figure(figsize=(6, 3))
+        ax = fig.subplots()
         parts = [("HBM", q["memory_ms"]), ("arithmetic", q["compute_ms"]), ("net bw", q["network_bandwidth_ms"]),
                  ("collective lat.", q["network_latency_ms"]), ("launches", q["launch_ms"])]
         ax.barh([p[0] for p in parts], [p[1] for p in parts], color="#1b4f72", hatch="//")

@@ -175,3 +175,13 @@ def test_catalog_list_takes_no_id(capsys, no_compute):
     assert "show" in line and "h100-sxm" in line
     line = _fails(capsys, ["catalog", "show"], 1)
     assert "give an id" in line
+
+
+def test_compare_unknown_id_names_the_item(capsys):
+    line = _fails(capsys, ["compare", "llama-3-8b@no-such-gpu", "--no-plot"], 1)
+    assert line.startswith("infereco compare: error: llama-3-8b@no-such-gpu: ") and "h100-sxm" in line
+
+
+def test_contexts_must_be_integers(capsys, no_compute):
+    line = _fails(capsys, ["sweep", "--models", "llama-3-8b", "--hardware", "h100-sxm", "--contexts", "1e3"], 2)
+    assert "'1e3' is not an integer" in line

@@ -53,7 +53,7 @@ def id_list(text: str) -> list[str]:
     return items
 
 
-def _number_list(text: str, cast: Callable[[str], float], what: str, example: str) -> list:
+def _number_list(text: str, cast: Callable[[str], float], what: str, example: str, a: str = "a number") -> list:
     items = [x.strip() for x in text.split(",")]
     if not all(items):
         raise argparse.ArgumentTypeError(f"expected comma-separated {what}, e.g. {example}; got {text!r}")
@@ -62,7 +62,7 @@ def _number_list(text: str, cast: Callable[[str], float], what: str, example: st
         try:
             value = cast(item)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{item!r} is not a number: expected comma-separated {what}, "
+            raise argparse.ArgumentTypeError(f"{item!r} is not {a}: expected comma-separated {what}, "
                                              f"e.g. {example}") from None
         if not (math.isfinite(value) and value > 0):
             raise argparse.ArgumentTypeError(f"{item!r}: expected comma-separated positive {what}, e.g. {example}")
@@ -71,7 +71,7 @@ def _number_list(text: str, cast: Callable[[str], float], what: str, example: st
 
 
 def context_list(text: str) -> list[int]:
-    return _number_list(text, int, "context lengths in tokens (integers)", "1000,32000")
+    return _number_list(text, int, "context lengths in tokens", "1000,32000", "an integer")
 
 
 def price_list(text: str) -> list[float]:

@@ -24,7 +24,7 @@ def run(args) -> int:
     frontiers, labels = [], []
     for item in args.items:
         s, label = _scenario(item, args.preset)
-        frontiers.append(frontier_from_scenario(s))
+        frontiers.append(frontier_from_scenario(s, where=label))
         labels.append(label)
     summary = []
     for label, f in zip(labels, frontiers):

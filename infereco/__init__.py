@@ -7,7 +7,8 @@ The package is lazy (PEP 562): `import infereco` loads only this file and `infer
 below is imported from its submodule on first use, so the command line answers `--help` without importing
 JAX. JAX runs in float64 everywhere in infereco: `infereco._jaxconfig` is applied before any infereco
 submodule other than the JAX-free ones (`errors`, `cli`, `__main__`) is imported, whether through a name of this package
-or directly (`from infereco.physics.latency import step_time`).
+or directly (`from infereco.physics.latency import step_time`), and at once by `import infereco` when JAX is
+already imported.
 """
 
 from __future__ import annotations
@@ -116,6 +117,8 @@ class _X64BeforeSubmodules:
 
 if not any(type(f).__name__ == _X64BeforeSubmodules.__name__ for f in sys.meta_path):  # once, even on reload
     sys.meta_path.insert(0, _X64BeforeSubmodules())
+if "jax" in sys.modules:  # JAX is loaded already: float64 now costs nothing (as before the package was lazy)
+    importlib.import_module("infereco._jaxconfig")
 
 
 def __getattr__(name: str) -> Any:

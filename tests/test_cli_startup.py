@@ -144,3 +144,8 @@ def test_every_handler_named_by_a_parser_exists():
         target = p.get_default("func")
         assert isinstance(target, str) and target == f"infereco.cli._run_{name}:run"
         assert callable(resolve(target))
+
+
+def test_import_infereco_after_jax_sets_float64_at_once(tmp_path):
+    out = _run_python("import jax\nimport infereco\nimport jax.numpy as jnp\nprint(jnp.zeros(1).dtype)", tmp_path)
+    assert out == "float64"

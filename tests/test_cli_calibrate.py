@@ -117,7 +117,7 @@ def test_out_in_a_missing_folder_is_an_error_and_creates_nothing(synthetic_csv, 
     assert main(_args(path, "--out", "/nonexistent/x.yaml")) == 1
     assert "/nonexistent" in capsys.readouterr().err and not Path("/nonexistent").exists()
     assert main(_args(path, "--out", str(tmp_path))) == 1  # a folder, not a file
-    assert "is a directory" in capsys.readouterr().err
+    assert "is a folder" in capsys.readouterr().err
 
 
 def test_save_yaml_creates_no_folders(tmp_path):

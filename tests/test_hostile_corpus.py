@@ -228,3 +228,29 @@ def test_cli_message_names_the_file_for_errors_found_while_building_the_frontier
     name = "scenario_negative_layers.yaml"
     assert main(["frontier", str(HOSTILE / name)]) == 1
     assert name in capsys.readouterr().err
+
+
+# Hostile command-line arguments (folders, missing output folders, bad extensions, malformed lists and items,
+# exclusive options) are in tests/test_cli_hostile.py; here, the corpus through the other commands that read
+# scenario files.
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_cli_compare_exits_1_with_a_one_line_message_naming_the_file(name, capsys, tmp_path, monkeypatch):
+    from infereco.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    rc = main(["compare", str(HOSTILE / name)])
+    out, err = capsys.readouterr()
+    assert rc == 1, f"{name}: exit code {rc}"
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("infereco compare: error: ") and name in lines[0], err
+    assert "Traceback" not in err and out == ""
+    assert not list(tmp_path.iterdir()), "a failed run wrote files"
+
+
+def test_cli_folder_as_scenario(capsys, tmp_path, monkeypatch):
+    from infereco.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["frontier", str(HOSTILE)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a folder" in err and str(HOSTILE) in err

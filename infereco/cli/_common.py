@@ -1,4 +1,8 @@
-"""Shared CLI helpers: output options, tables, number formatting."""
+"""Shared CLI helpers: argument types, checks of the paths a command reads and writes, tables, number formatting.
+
+Cheap to import (standard library and `infereco.errors` only): the parser modules use it before any of the
+library, or JAX, is loaded.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +11,125 @@ import csv
 import io
 import json
 import math
+import os
 import sys
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
+
+from infereco.errors import SpecError
+
+# Image formats matplotlib's savefig writes without extra software (a subset of
+# matplotlib.backend_bases.FigureCanvasBase.get_supported_filetypes(); checked in tests/test_cli_hostile.py).
+PLOT_FORMATS = ("png", "pdf", "svg", "svgz", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "webp")
+
+MFU_UNITS = "MFU is a fraction of peak FLOP/s in JSON and CSV, a percentage in tables"
 
 
 def add_output_options(parser: argparse.ArgumentParser, plot_default: str | None = None) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    group.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    group.add_argument("--json", action="store_true", help="print JSON instead of a table (mfu: a fraction)")
+    group.add_argument("--csv", action="store_true", help="print CSV instead of a table (mfu: a fraction)")
     parser.add_argument("--plot", metavar="FILE", default=plot_default,
-                        help=f"write a PNG plot to FILE{f' (default: {plot_default})' if plot_default else ''}")
+                        help=f"write a plot to FILE, format from the extension ({', '.join(PLOT_FORMATS[:3])}, ...)"
+                        f"{f' (default: {plot_default})' if plot_default else ''}")
     if plot_default:
         parser.add_argument("--no-plot", action="store_true", help="do not write a plot")
 
 
+# ---- argument types (argparse turns their errors into usage errors, exit 2) ------------------------------------
+def catalog_id(text: str) -> str:
+    """A non-empty id or path (`--model ''` must not silently mean the default)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a catalog id or a file, got {text!r}")
+    return text.strip()
+
+
+def id_list(text: str) -> list[str]:
+    """Comma-separated non-empty ids."""
+    items = [x.strip() for x in text.split(",")]
+    if not any(items):
+        raise argparse.ArgumentTypeError(f"expected comma-separated ids, e.g. llama-3-8b,llama-3-70b; got {text!r}")
+    if not all(items):
+        raise argparse.ArgumentTypeError(f"empty item in {text!r}: expected comma-separated ids without blanks")
+    return items
+
+
+def _number_list(text: str, cast: Callable[[str], float], what: str, example: str, a: str = "a number") -> list:
+    items = [x.strip() for x in text.split(",")]
+    if not all(items):
+        raise argparse.ArgumentTypeError(f"expected comma-separated {what}, e.g. {example}; got {text!r}")
+    out = []
+    for item in items:
+        try:
+            value = cast(item)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{item!r} is not {a}: expected comma-separated {what}, "
+                                             f"e.g. {example}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"{item!r}: expected comma-separated positive {what}, e.g. {example}")
+        out.append(value)
+    return out
+
+
+def context_list(text: str) -> list[int]:
+    return _number_list(text, int, "context lengths in tokens", "1000,32000", "an integer")
+
+
+def price_list(text: str) -> list[float]:
+    return _number_list(text, float, "USD per accelerator-hour", "2,3.5")
+
+
+# ---- paths, checked before anything is computed (SpecError: exit 1) --------------------------------------------
+def check_input_file(path: str | None, what: str) -> None:
+    """An existing regular file (not a folder)."""
+    if path is None:
+        return
+    if os.path.isdir(path):
+        raise SpecError(f"{what} {path}: is a folder; expected a file")
+    if not os.path.exists(path):
+        raise SpecError(f"{what} {path}: file not found")
+
+
+def check_config(path: str | None) -> None:
+    """--config: a Hugging Face config.json, or a folder holding one."""
+    if path is None:
+        return
+    if os.path.isdir(path):
+        if not os.path.isfile(os.path.join(path, "config.json")):
+            raise SpecError(f"--config {path}: folder has no config.json; give a Hugging Face config.json or its folder")
+    elif not os.path.exists(path):
+        raise SpecError(f"--config {path}: file not found")
+
+
+def check_output_file(path: str | None, flag: str, formats: Sequence[str] | None = None,
+                      formats_are: str = "") -> None:
+    """A file the command will write: its folder must exist (nothing creates it), it must not be a folder, and
+    with `formats` its extension must be one of them."""
+    if path is None:
+        return
+    if not path or os.path.isdir(path):
+        raise SpecError(f"{flag} {path!r}: is a folder; expected a file name")
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise SpecError(f"{flag} {path}: folder {folder} does not exist; create it first or write elsewhere")
+    if formats is not None:
+        ext = os.path.splitext(path)[1].lower().lstrip(".")
+        if ext not in formats:
+            got = f"unsupported extension .{ext}" if ext else "no file extension"
+            raise SpecError(f"{flag} {path}: {got}; expected one of {', '.join(formats)}{formats_are}")
+
+
+def check_plot_file(path: str | None, flag: str = "--plot") -> None:
+    check_output_file(path, flag, PLOT_FORMATS, " (formats matplotlib writes)")
+
+
+def plot_path(args: argparse.Namespace) -> str | None:
+    """The --plot file, unless --no-plot."""
+    return None if getattr(args, "no_plot", False) else getattr(args, "plot", None)
+
+
 def fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):

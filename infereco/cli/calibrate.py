@@ -9,21 +9,17 @@ them, or plain CSV files of the same quantities. `--model` and `--hardware` take
 model may also be a Hugging Face config.json). The written YAML is a hardware spec in the catalog's format, with
 the fit's provenance under `notes`; pass it back as `--hardware FILE` anywhere, or load it in Python with
 `infereco.calibration.load_calibrated_hardware`.
+
+Parser only; the handler is infereco/cli/_run_calibrate.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Any
 
-from infereco.calibration.fit import calibrate
-from infereco.calibration.readers import load_measurements
-from infereco.calibration.result import FIT_QUANTITIES, output_path
-from infereco.cli._common import print_json
-from infereco.physics.serving import EngineConfig
-from infereco.plot.calibration import plot_measured_vs_predicted
-from infereco.specs.terms import CALIBRATION_TERMS
+from infereco.cli._common import catalog_id, check_output_file, check_plot_file
+from infereco.specs.terms import CALIBRATION_TERMS  # stdlib only: no JAX at --help
 
 ENGINES = ("vllm-gpu", "vllm-cpu", "static")
 
@@ -40,8 +36,8 @@ def register(subparsers: Any) -> None:
         epilog=__doc__.split("\n\n")[1],
     )
     p.add_argument("runs", nargs="+", metavar="RUNS", help="result files (*.json, *.csv) or directories of *.json")
-    p.add_argument("--model", required=True, help="catalog model id, model YAML or HF config.json")
-    p.add_argument("--hardware", required=True, help="catalog hardware id or hardware YAML")
+    p.add_argument("--model", required=True, type=catalog_id, help="catalog model id, model YAML or HF config.json")
+    p.add_argument("--hardware", required=True, type=catalog_id, help="catalog hardware id or hardware YAML")
     p.add_argument("--tp", type=int, default=None, help="tensor-parallel degree of the runs (files do not record it)")
     p.add_argument("--engine", choices=ENGINES, default="vllm-gpu",
                    help="engine defaults for the token budget: vllm-gpu (8192 tokens/step), vllm-cpu (2048), "
@@ -58,49 +54,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--plot", default=None, metavar="FILE", help="write measured vs predicted (PNG) here")
     p.add_argument("--no-runs", action="store_true", help="leave the per-run table out of the report")
     p.add_argument("--json", action="store_true", help="print JSON instead of a report")
-    p.set_defaults(func=run)
+    p.set_defaults(func="infereco.cli._run_calibrate:run", check=check)
 
 
-def run(args) -> int:
-    engine = {"vllm-gpu": EngineConfig.vllm_gpu, "vllm-cpu": EngineConfig.vllm_cpu,
-              "static": EngineConfig.static_batch}[args.engine]()
-    if args.max_num_batched_tokens is not None:
-        engine = engine.replace(max_num_batched_tokens=args.max_num_batched_tokens)
-    if args.out:
-        output_path(args.out)  # a folder that does not exist is an error before the fit, never created
-    table = load_measurements(args.runs, tp=args.tp)
-    fit = "auto" if args.fit.strip() == "auto" else [s.strip() for s in args.fit.split(",") if s.strip()]
-    res = calibrate(table, args.model, args.hardware, tp=args.tp, engine=engine, preset=args.preset, fit=fit,
-                    loss=args.loss, bootstrap=args.bootstrap, static=args.engine == "static")
-    path = res.save_yaml(args.out) if args.out else None
-    if args.plot:
-        import matplotlib.pyplot as plt  # optional dependency: only for --plot
-
-        qs = [q for q in FIT_QUANTITIES if q in res.sigma_fitted]
-        fig, axes = plt.subplots(1, len(qs), figsize=(5.0 * len(qs), 4.4), dpi=110, squeeze=False)
-        for ax, q in zip(axes[0], qs):
-            plot_measured_vs_predicted(res.train, q, ax=ax, label="calibration runs (in-sample, 90% PI)")
-        fig.tight_layout()
-        fig.savefig(args.plot)
-    if args.json:
-        d = res.to_dict()
-        d["written"] = str(path) if path else None
-        print_json(_finite(d))
-        return 0
-    print(res.report(runs=not args.no_runs))
-    if path:
-        print(f"\ncalibrated hardware spec written to {path} (use it as --hardware {path})")
-    if args.plot:
-        print(f"plot written to {args.plot}")
-    return 0
-
-
-def _finite(x):
-    """JSON-safe: non-finite floats become None."""
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
+def check(args) -> None:
+    check_output_file(args.out, "--out", ("yaml", "yml"))
+    check_plot_file(args.plot)

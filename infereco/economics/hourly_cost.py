@@ -30,6 +30,7 @@ from pydantic import Field, field_validator, model_validator
 
 from infereco.errors import SpecError
 from infereco.specs._base import FrozenSpec
+from infereco.specs.yaml_io import load_yaml_mapping
 from infereco.units import HOURS_PER_YEAR, MIN_PRICE_USD_PER_HOUR
 
 # Relative tolerance for "currency_per_usd and usd_per_currency are reciprocals" (rates are often quoted
@@ -413,8 +414,6 @@ def cost_from_mapping(data: Mapping[str, Any], *, where: str | None = None) -> O
 
 def load_cost(path) -> OwnershipCost | RentalCost:
     """Read a cost YAML file (see examples/a800_zhuang2025.yaml)."""
-    from infereco.specs.yaml_io import load_yaml_mapping
-
     return cost_from_mapping(load_yaml_mapping(path), where=str(path))
 
 

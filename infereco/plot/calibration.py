@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from infereco.plot.style import COLORS, MARKERS, finish, new_axes
@@ -67,7 +68,6 @@ def plot_measured_vs_predicted(table: Any, quantity: str = "output_throughput_to
 def plot_validation_cases(cases: Sequence[Any], path: str | None = None, *, quantities: Sequence[str] | None = None):
     """One panel per (case, quantity measured): held-out predictions with intervals against measurements, with
     the calibration runs beside. Writes `path` (PNG) when given; returns the Figure."""
-    import matplotlib.pyplot as plt
 
     panels = [(c, q) for c in cases for q in (quantities or c.quantities)
               if np.isfinite(np.asarray(c.test.measured(q), float)).any()]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from infereco.economics.hourly_cost import HourlyCostBreakdown, OwnershipCost, hourly_cost
@@ -27,6 +28,8 @@ from infereco.economics.production_frontier import (
     ProductionFrontier,
     production_frontier,
 )
+from infereco.economics.sensitivity import LABELS, Elasticities, SensitivityRanges
+from infereco.economics.uncertainty import CostUncertainty
 from infereco.economics.workload_cost import MeasuredRun, SlaChoice, WorkloadCostTable, workload_cost
 from infereco.errors import SpecError
 
@@ -37,7 +40,6 @@ if TYPE_CHECKING:
 def _axes(ax: Axes | None) -> Axes:
     if ax is not None:
         return ax
-    import matplotlib.pyplot as plt
 
     _, new_ax = plt.subplots(figsize=(6.4, 4.2))
     return new_ax
@@ -252,8 +254,6 @@ _OUTPUT_LABELS = {
 
 def _tornado_rows(data: Any, metric: str, baseline: float | None):
     """(kind, baseline, [(label, a, b)]) from Elasticities, SensitivityRanges or mappings."""
-    from infereco.economics.sensitivity import LABELS, Elasticities, SensitivityRanges
-
     if metric not in _OUTPUT_LABELS:
         raise SpecError(f"metric = {metric!r}: expected one of {', '.join(_OUTPUT_LABELS)}")
     if isinstance(data, Elasticities):
@@ -338,8 +338,6 @@ def plot_cost_uncertainty(result: Any, *, max_points: int = 4000, ax: Axes | Non
 
     >>> # plot_cost_uncertainty(cost_uncertainty(...))   # see examples/beyond_benchmarks.ipynb
     """
-    from infereco.economics.uncertainty import CostUncertainty
-
     if not isinstance(result, CostUncertainty):
         raise SpecError(f"plot_cost_uncertainty: result = {type(result).__name__}; expected a CostUncertainty")
     ax = _axes(ax)

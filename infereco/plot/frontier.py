@@ -6,6 +6,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from infereco.frontier import Frontier
 from infereco.plot.style import finish, new_axes, series_styles
 
 SPEED_LABEL = "tokens/s per request (serial speed)"
@@ -21,8 +22,6 @@ def plot_frontier(frontiers, ax=None, labels: Sequence[str] | None = None, alpha
 
     >>> ax = pareto_frontier("llama-3-8b", "h100-sxm").plot()   # doctest: +SKIP
     """
-    from infereco.frontier import Frontier
-
     if isinstance(frontiers, Frontier):
         frontiers = [frontiers]
     ax = new_axes(ax)
@@ -53,8 +52,6 @@ def plot_frontier(frontiers, ax=None, labels: Sequence[str] | None = None, alpha
 
 def plot_mfu(frontiers, ax=None, labels: Sequence[str] | None = None, title: str | None = None):
     """Model FLOP utilisation along the frontier against tokens/s per request; returns the Axes."""
-    from infereco.frontier import Frontier
-
     if isinstance(frontiers, Frontier):
         frontiers = [frontiers]
     ax = new_axes(ax)

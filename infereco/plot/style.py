@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
+
 import itertools
 
 COLORS = ("#1b4f72", "#c0392b", "#1e8449", "#7d3c98", "#b9770e", "#2e4053", "#a04000", "#117a65")
@@ -15,7 +17,6 @@ def series_styles():
 
 
 def new_axes(ax=None, figsize=(7.0, 4.6)):
-    import matplotlib.pyplot as plt
 
     if ax is not None:
         return ax

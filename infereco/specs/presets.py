@@ -14,7 +14,7 @@ import dataclasses
 from typing import Any, Literal, Mapping
 
 from infereco.errors import SpecError
-from infereco.specs.catalog import normalise_id
+from infereco.specs.catalog import _index, normalise_id
 from infereco.specs.conventions import Conventions
 from infereco.specs.hardware import HardwareSpec
 from infereco.specs.model import ModelSpec
@@ -62,8 +62,6 @@ class Preset:
 
 
 def _canonical(key: str, kind: str = "hardware") -> str:
-    from infereco.specs.catalog import _index
-
     idx = _index(kind)
     return idx[key][1][0] if key in idx else key
 

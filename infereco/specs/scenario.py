@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
+import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from infereco.errors import ScenarioError, SpecError
@@ -90,8 +91,6 @@ class Scenario(FrozenSpec):
 
     def to_yaml(self) -> str:
         """YAML text that `load_scenario` reads back to an identical scenario."""
-        import yaml
-
         return yaml.safe_dump(self.model_dump(exclude_none=True), sort_keys=False, allow_unicode=True)
 
     def save(self, path) -> None:

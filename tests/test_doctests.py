@@ -28,7 +28,7 @@ except ImportError:
 PACKAGE_DIR = Path(infereco.__file__).resolve().parent
 OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 # Below this the finder has stopped seeing the package's examples (a broken walk, a renamed package): the count
-# was ~130 when this test was written, so a drop under 60 means examples vanished, not that they were trimmed.
+# was 156 when this test was written, so a drop under 60 means examples vanished, not that they were trimmed.
 MIN_EXAMPLES = 60
 
 

@@ -27,7 +27,12 @@ CLOUD_LOW, CLOUD_HIGH = 20 / 7.09, 40 / 7.09  # ¥20–40 per card-hour = $2.82�
 
 
 def test_paper_cloud_range_is_yuan_converted():
-    assert round(CLOUD_LOW, 2) == 2.82 and round(CLOUD_HIGH, 2) == 5.64
+    # The paper's ¥20–40 per card-hour at its ¥7.09/$ is $2.82–5.64 (hand: 20 / 7.09 = 2.821, 40 / 7.09 = 5.642);
+    # the library's A800 spec must carry that currency and rate.
+    spec = zhuang2025_a800()
+    assert spec.currency == "CNY"
+    assert round(spec.to_usd(20), 2) == 2.82 and round(spec.to_usd(40), 2) == 5.64
+    assert spec.to_usd(20) == pytest.approx(CLOUD_LOW, rel=1e-12)
 
 
 def test_breakeven_hand_calculation():

@@ -80,11 +80,11 @@ class TokenPrices:
 
 
 def token_prices_at_utilization(model, hardware, *, decode_utilization: float, prefill_utilization: float = 0.5,
-                                prompt_tokens: float = 1000.0, decode_context_tokens: float | None = None,
+                                input_tokens: float = 1000.0, decode_context_tokens: float | None = None,
                                 preset="default", price_usd_per_hour: float | None = None) -> TokenPrices:
     """Input and output prices from FLOP per token and utilizations alone (Erdil §4.3's argument).
 
-    `decode_context_tokens` defaults to `prompt_tokens` (output tokens attend to the prompt).
+    `decode_context_tokens` defaults to `input_tokens` (output tokens attend to the prompt).
 
     >>> p = token_prices_at_utilization("llama-3-70b", "h100-sxm", decode_utilization=0.17, preset="erdil-paper")
     >>> round(p.output_to_input_ratio, 2)   # ≈ 0.5 / 0.17 = 2.94, a little more: decode attends to all 1000 tokens
@@ -92,8 +92,8 @@ def token_prices_at_utilization(model, hardware, *, decode_utilization: float, p
     """
     dep = resolve_deployment(model, hardware, preset=preset, price_usd_per_hour=price_usd_per_hour)
     peak = dep.hw_arrays.peak_flop_per_s
-    ctx = float(prompt_tokens if decode_context_tokens is None else decode_context_tokens)
-    gin = float(gpu_s_per_token_at_utilization(prefill_flop_per_token(dep, prompt_tokens), peak, prefill_utilization))
+    ctx = float(input_tokens if decode_context_tokens is None else decode_context_tokens)
+    gin = float(gpu_s_per_token_at_utilization(prefill_flop_per_token(dep, input_tokens), peak, prefill_utilization))
     gout = float(gpu_s_per_token_at_utilization(decode_flop_per_token(dep, ctx), peak, decode_utilization))
     price = dep.price_usd_per_hour
     return TokenPrices(float(usd_per_million_tokens(gin, price)), float(usd_per_million_tokens(gout, price)), gin, gout,
@@ -109,18 +109,18 @@ def _point_fields(point) -> dict[str, float]:
     return {k: float(d[k]) for k in need}
 
 
-def token_prices(model, hardware, point: Any, *, prompt_tokens: float, prefill_utilization: float | None = None,
+def token_prices(model, hardware, point: Any, *, input_tokens: float, prefill_utilization: float | None = None,
                  prefill_n_gpu: float | None = None, prefill_batch: float = 1.0, chunk_tokens: float | None = None,
                  preset="default", price_usd_per_hour: float | None = None) -> TokenPrices:
     """Input and output prices of a deployment whose decode runs at frontier `point`.
 
     Output: the point's accelerator-seconds per token (its MFU is the decode utilization). Input: with
     `prefill_utilization`, F_in / (u · C_peak); otherwise the prefill physics: `prefill_batch` prompts of
-    `prompt_tokens` on `prefill_n_gpu` accelerators (default: the point's instance), chunked if `chunk_tokens`.
+    `input_tokens` on `prefill_n_gpu` accelerators (default: the point's instance), chunked if `chunk_tokens`.
     `model`, `hardware`, `preset`, `price_usd_per_hour` must be those the frontier was computed with.
 
     >>> f = pareto_frontier("llama-3-8b", "h100-sxm", space={"max_gpus_per_instance": 8})
-    >>> t = token_prices("llama-3-8b", "h100-sxm", f.preferred(), prompt_tokens=1000)
+    >>> t = token_prices("llama-3-8b", "h100-sxm", f.preferred(), input_tokens=1000)
     >>> t.output_usd_per_million_tokens == f.preferred().usd_per_million_tokens, t.output_to_input_ratio > 1
     (True, True)
     """
@@ -128,16 +128,16 @@ def token_prices(model, hardware, point: Any, *, prompt_tokens: float, prefill_u
     pt = _point_fields(point)
     price = dep.price_usd_per_hour
     if prefill_utilization is not None:
-        gin = float(gpu_s_per_token_at_utilization(prefill_flop_per_token(dep, prompt_tokens),
+        gin = float(gpu_s_per_token_at_utilization(prefill_flop_per_token(dep, input_tokens),
                                                    dep.hw_arrays.peak_flop_per_s, prefill_utilization))
         u_in = float(prefill_utilization)
     else:
         n = pt["n_gpu"] if prefill_n_gpu is None else float(prefill_n_gpu)
-        pf = prefill_time(dep.arrays, dep.prefill_hw_arrays, dep.conventions, n, prefill_batch, float(prompt_tokens),
+        pf = prefill_time(dep.arrays, dep.prefill_hw_arrays, dep.conventions, n, prefill_batch, float(input_tokens),
                           chunk_tokens, 0.0, dep.model.parallel_attention, xp=np)
         gin, u_in = float(pf.gpu_s_per_token), float(pf.mfu)
         if not np.isfinite(gin):
-            raise ValueError(f"prefill of {prefill_batch:g} × {prompt_tokens:g} tokens does not fit on {n:g} "
+            raise ValueError(f"prefill of {prefill_batch:g} × {input_tokens:g} tokens does not fit on {n:g} "
                              f"{dep.hardware.name}")
     gout = pt["gpu_s_per_token"]
     return TokenPrices(float(usd_per_million_tokens(gin, price)), float(usd_per_million_tokens(gout, price)), gin, gout,

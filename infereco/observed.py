@@ -99,8 +99,8 @@ def classify(frontier, point: ObservedPoint | tuple[float, float], rtol: float =
 
     >>> f = pareto_frontier("llama-3-8b", "h100-sxm", space={"max_gpus_per_instance": 8})
     >>> p = f.preferred()
-    >>> [classify(f, (p.tokens_per_s_per_request * k, p.usd_per_million_tokens)) for k in (0.5, 1.0, 2.0)]
-    ['inside', 'on', 'beyond']
+    >>> tuple(classify(f, (p.tokens_per_s_per_request * k, p.usd_per_million_tokens)) for k in (0.5, 1.0, 2.0))
+    ('inside', 'on', 'beyond')
     """
     s, c = (point.tokens_per_s, point.usd_per_million_tokens) if isinstance(point, ObservedPoint) else map(float, point)
     if not rtol >= 0:

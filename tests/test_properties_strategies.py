@@ -300,12 +300,12 @@ def physics_cases(draw, structure: str = "any", speculative: bool | None = None,
 # ---- the strategies' own checks -----------------------------------------------------------------------------
 def test_strategy_field_names_exist():
     # Imported here, not at the top: tests/test_hostile_fuzz.py imports this module.
+    from infereco.observed import ObservedPoint
     from infereco.specs.scenario import Scenario
     from infereco.specs.serving import ServingSpec
     from infereco.specs.space import DiscreteSpace
     from infereco.specs.speculative import SpeculativeSpec
     from infereco.specs.workload import WorkloadSpec
-    from infereco.observed import ObservedPoint
     from tests import test_hostile_fuzz as fuzz
 
     def dataclass_fields(cls):

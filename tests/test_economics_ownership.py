@@ -1,4 +1,4 @@
-"""Self-host vs cloud (docs/papers.md §2.3, §2.7): break-even utilisation against a hand calculation and the
+"""Self-host vs cloud (docs/papers.md §2.3, §2.7): break-even utilization against a hand calculation and the
 paper's $2.82–5.64/h cloud range, and CapEx vs OpEx cumulative curves with their crossover."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def test_breakeven_hand_calculation():
     assert round(breakeven_utilization(zhuang2025_a800(), CLOUD_HIGH), 4) == 0.1171
 
 
-def test_breakeven_ignores_the_specs_own_utilisation():
+def test_breakeven_ignores_the_specs_own_utilization():
     assert breakeven_utilization(zhuang2025_a800(utilization=0.3), 3.0) == breakeven_utilization(zhuang2025_a800(), 3.0)
 
 
@@ -121,7 +121,7 @@ def test_capex_vs_opex_by_hand():
     assert np.all(np.diff(c.time_years) > 0)
 
 
-def test_crossover_sits_at_end_of_life_at_the_breakeven_utilisation():
+def test_crossover_sits_at_end_of_life_at_the_breakeven_utilization():
     spec = zhuang2025_a800()
     u = breakeven_utilization(spec, CLOUD_LOW)
     assert capex_vs_opex(spec, CLOUD_LOW, 3, u * 1.01).crossover_years < 3
@@ -129,7 +129,7 @@ def test_crossover_sits_at_end_of_life_at_the_breakeven_utilisation():
     assert capex_vs_opex(spec, CLOUD_LOW, 3, u * 0.99, replace_at_end_of_life=False).crossover_years > 3
 
 
-def test_capex_vs_opex_defaults_to_the_specs_utilisation():
+def test_capex_vs_opex_defaults_to_the_specs_utilization():
     c = capex_vs_opex(zhuang2025_a800(utilization=0.25), 3.0, 2)
     assert c.utilization == 0.25
 

@@ -318,7 +318,7 @@ class Frontier:
 
     def plot(self, ax=None, kind: str = "frontier", **kwargs):
         """Plot the frontier and return the Axes. `kind`: 'frontier' ($/M tokens against tokens/s per request,
-        log y, preferred point marked), 'mfu' (utilisation along the frontier) or 'breakdown' (stacked
+        log y, preferred point marked), 'mfu' (utilization along the frontier) or 'breakdown' (stacked
         step-time components along the frontier)."""
         kinds = {"frontier": "plot_frontier", "mfu": "plot_mfu", "breakdown": "plot_breakdown"}
         if kind not in kinds:

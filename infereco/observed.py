@@ -97,8 +97,10 @@ def speed_ratio_at_equal_cost(faster, slower, costs: Iterable[float]) -> np.ndar
 def classify(frontier, point: ObservedPoint | tuple[float, float], rtol: float = DEFAULT_RTOL) -> Placement:
     """'inside', 'on' or 'beyond': where an observed (tokens/s, $/M) point lies against `frontier`.
 
-    >>> classify(f, (150.0, 0.90))   # doctest: +SKIP
-    'beyond'
+    >>> f = pareto_frontier("llama-3-8b", "h100-sxm", space={"max_gpus_per_instance": 8})
+    >>> p = f.preferred()
+    >>> tuple(classify(f, (p.tokens_per_s_per_request * k, p.usd_per_million_tokens)) for k in (0.5, 1.0, 2.0))
+    ('inside', 'on', 'beyond')
     """
     s, c = (point.tokens_per_s, point.usd_per_million_tokens) if isinstance(point, ObservedPoint) else map(float, point)
     if not rtol >= 0:

@@ -1,4 +1,4 @@
-"""Self-host vs cloud (docs/papers.md §2.3, §2.7): break-even utilisation against a hand calculation and the
+"""Self-host vs cloud (docs/papers.md §2.3, §2.7): break-even utilization against a hand calculation and the
 paper's $2.82–5.64/h cloud range, and CapEx vs OpEx cumulative curves with their crossover."""
 
 from __future__ import annotations
@@ -27,7 +27,12 @@ CLOUD_LOW, CLOUD_HIGH = 20 / 7.09, 40 / 7.09  # ¥20–40 per card-hour = $2.82�
 
 
 def test_paper_cloud_range_is_yuan_converted():
-    assert round(CLOUD_LOW, 2) == 2.82 and round(CLOUD_HIGH, 2) == 5.64
+    # The paper's ¥20–40 per card-hour at its ¥7.09/$ is $2.82–5.64 (hand: 20 / 7.09 = 2.821, 40 / 7.09 = 5.642);
+    # the library's A800 spec must carry that currency and rate.
+    spec = zhuang2025_a800()
+    assert spec.currency == "CNY"
+    assert round(spec.to_usd(20), 2) == 2.82 and round(spec.to_usd(40), 2) == 5.64
+    assert spec.to_usd(20) == pytest.approx(CLOUD_LOW, rel=1e-12)
 
 
 def test_breakeven_hand_calculation():
@@ -40,7 +45,7 @@ def test_breakeven_hand_calculation():
     assert round(breakeven_utilization(zhuang2025_a800(), CLOUD_HIGH), 4) == 0.1171
 
 
-def test_breakeven_ignores_the_specs_own_utilisation():
+def test_breakeven_ignores_the_specs_own_utilization():
     assert breakeven_utilization(zhuang2025_a800(utilization=0.3), 3.0) == breakeven_utilization(zhuang2025_a800(), 3.0)
 
 
@@ -116,7 +121,7 @@ def test_capex_vs_opex_by_hand():
     assert np.all(np.diff(c.time_years) > 0)
 
 
-def test_crossover_sits_at_end_of_life_at_the_breakeven_utilisation():
+def test_crossover_sits_at_end_of_life_at_the_breakeven_utilization():
     spec = zhuang2025_a800()
     u = breakeven_utilization(spec, CLOUD_LOW)
     assert capex_vs_opex(spec, CLOUD_LOW, 3, u * 1.01).crossover_years < 3
@@ -124,7 +129,7 @@ def test_crossover_sits_at_end_of_life_at_the_breakeven_utilisation():
     assert capex_vs_opex(spec, CLOUD_LOW, 3, u * 0.99, replace_at_end_of_life=False).crossover_years > 3
 
 
-def test_capex_vs_opex_defaults_to_the_specs_utilisation():
+def test_capex_vs_opex_defaults_to_the_specs_utilization():
     c = capex_vs_opex(zhuang2025_a800(utilization=0.25), 3.0, 2)
     assert c.utilization == 0.25
 

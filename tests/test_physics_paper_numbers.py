@@ -105,6 +105,12 @@ def test_palm_latency_ratios_against_pope():
 
 
 def test_hbm_bound_regime_numbers():
-    # Erdil §3.5: reading 80 GB at 3.3 TB/s takes ≈24 ms → ≈41 tok/s.
-    assert 80e9 / 3.3e12 == pytest.approx(0.0242, rel=0.01)
-    assert 3.3e12 / 80e9 == pytest.approx(41.25, rel=0.001)
+    # Erdil §3.5: reading 80 GB at 3.3 TB/s takes ≈24 ms → ≈41 tok/s. The library's H100 has the datasheet's
+    # 3.35 TB/s (erdil-2024: no bandwidth cap), so by hand 80e9 / 3.35e12 = 23.88 ms and 3.35e12 / 80e9 =
+    # 41.875 tok/s, within 2% of the paper's rounded figures. Eq. 9 on one GPU (no reduction term, √1 − 1 = 0)
+    # for 40e9 16-bit parameters must give both.
+    hw = _h100()
+    latency = toy.toy_token_latency_s(1.0, 40e9, 2, 80, hw.hbm_bandwidth_bytes_per_s)
+    assert latency == pytest.approx(80e9 / 3.35e12, rel=1e-12)
+    assert 1.0 / latency == pytest.approx(41.875, rel=1e-12)
+    assert latency == pytest.approx(0.024, rel=0.02) and 1.0 / latency == pytest.approx(41, rel=0.03)

@@ -33,6 +33,32 @@ SMALL_GRID = GridSpec(n_batch=40, n_gpu=40, n_thresholds=60)
 JAX_AXIS = 40  # configuration axes for JAX checks: same shapes as SMALL_GRID, so one compilation serves both
 
 
+# Every spec field name the strategies below put in the dicts they validate. A renamed field would otherwise not
+# fail: the strategies would build invalid dicts (rejected, so hypothesis shrinks to fewer and fewer examples) or
+# skip a conditional block. test_strategy_field_names_exist checks each against the pydantic model, and
+# `_known_keys` makes the strategies use no key outside these lists, so the lists stay what is used.
+MODEL_STRATEGY_FIELDS = (
+    "name", "d_model", "n_layers", "n_heads", "n_kv_heads", "d_head", "vocab_size", "ffn_matrices", "weight_bits",
+    "activation_bits", "parallel_attention", "d_ff", "n_experts", "n_active_experts", "n_shared_experts",
+    "n_dense_layers", "d_ff_dense", "kv_lora_rank", "q_lora_rank", "qk_rope_head_dim",
+)
+HARDWARE_CALIBRATION_FIELDS = (
+    "step_overhead_s", "layer_overhead_s", "collective_latency_scale", "memory_compute_overlap",
+    "attention_bandwidth_utilization",
+)
+HARDWARE_STRATEGY_FIELDS = (
+    "name", "flop_per_s", "hbm_bandwidth_bytes_per_s", "hbm_capacity_bytes", "l2_bytes",
+    "intra_node_bandwidth_bytes_per_s", "inter_node_bandwidth_bytes_per_s", "node_size", "kernel_launch_s",
+    "collectives", "nccl_protocols", "ring_hop_s", "flop_utilization", "bandwidth_utilization", "price_usd_per_hour",
+) + HARDWARE_CALIBRATION_FIELDS
+
+
+def _known_keys(fields: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
+    unlisted = sorted(set(fields) - set(known))
+    assert not unlisted, f"strategy uses fields {unlisted} missing from its *_STRATEGY_FIELDS list"
+    return fields
+
+
 def profile_name() -> str:
     """The hypothesis profile this run loaded (tests/conftest.py): 'ci' unless HYPOTHESIS_PROFILE says otherwise."""
     import os
@@ -105,7 +131,7 @@ def model_specs(draw, kind: str | None = None, parallel_attention: bool | None =
             qk_rope_head_dim=draw(st.sampled_from([0, 32, 64, 128])),
             n_kv_heads=n_heads,  # MLA: every head has its own (latent-derived) K and V
         )
-    spec = ModelSpec.validated(fields)
+    spec = ModelSpec.validated(_known_keys(fields, MODEL_STRATEGY_FIELDS))
     # Shrink the depth (not the shape) of models above the size cap, then give up on the rare leftovers.
     if spec.total_params > max_params:
         layers = max(1, int(spec.n_layers * max_params / spec.total_params))
@@ -167,7 +193,7 @@ def hardware_specs(draw, collectives: str | None = None, jax_structure: bool = F
             calibration.update(
                 memory_compute_overlap=draw(st.one_of(st.just(1.0), st.just(0.0), st.floats(0.0, 1.0))),
                 attention_bandwidth_utilization=draw(st.one_of(st.none(), st.floats(0.01, 1.0))))
-    return HardwareSpec.validated(dict(
+    return HardwareSpec.validated(_known_keys(dict(
         **calibration,
         name="random-accelerator",
         flop_per_s=flop,
@@ -184,7 +210,7 @@ def hardware_specs(draw, collectives: str | None = None, jax_structure: bool = F
         flop_utilization=draw(st.floats(0.05, 1.0)),
         bandwidth_utilization=draw(st.floats(0.05, 1.0)),
         price_usd_per_hour=draw(log_uniform(0.01, 100.0)),
-    ))
+    ), HARDWARE_STRATEGY_FIELDS))
 
 
 def context_lengths(max_tokens: int = 1_000_000) -> st.SearchStrategy[int]:
@@ -272,6 +298,36 @@ def physics_cases(draw, structure: str = "any", speculative: bool | None = None,
 
 
 # ---- the strategies' own checks -----------------------------------------------------------------------------
+def test_strategy_field_names_exist():
+    # Imported here, not at the top: tests/test_hostile_fuzz.py imports this module.
+    from infereco.observed import ObservedPoint
+    from infereco.specs.scenario import Scenario
+    from infereco.specs.serving import ServingSpec
+    from infereco.specs.space import DiscreteSpace
+    from infereco.specs.speculative import SpeculativeSpec
+    from infereco.specs.workload import WorkloadSpec
+    from tests import test_hostile_fuzz as fuzz
+
+    def dataclass_fields(cls):
+        return {f.name for f in dataclasses.fields(cls)}
+
+    checks = {
+        "MODEL_STRATEGY_FIELDS": (MODEL_STRATEGY_FIELDS, set(ModelSpec.model_fields)),
+        "HARDWARE_STRATEGY_FIELDS": (HARDWARE_STRATEGY_FIELDS, set(HardwareSpec.model_fields)),
+        "fuzz.MODEL_KEYS": (fuzz.MODEL_KEYS, set(ModelSpec.model_fields)),
+        "fuzz.HARDWARE_KEYS": (fuzz.HARDWARE_KEYS, set(HardwareSpec.model_fields)),
+        "fuzz.WORKLOAD_KEYS": (fuzz.WORKLOAD_KEYS, set(WorkloadSpec.model_fields)),
+        "fuzz.SPEC_KEYS": (fuzz.SPEC_KEYS, set(SpeculativeSpec.model_fields)),
+        "fuzz.SCENARIO_KEYS": (fuzz.SCENARIO_KEYS, set(Scenario.model_fields)),
+        "fuzz.DISCRETE_KEYS": (fuzz.DISCRETE_KEYS, dataclass_fields(DiscreteSpace)),
+        "fuzz.SERVING_KEYS": (fuzz.SERVING_KEYS, dataclass_fields(ServingSpec)),
+        "fuzz.OBSERVED_KEYS": (fuzz.OBSERVED_KEYS, dataclass_fields(ObservedPoint)),
+    }
+    stale = {name: sorted(set(keys) - fields) for name, (keys, fields) in checks.items() if set(keys) - fields}
+    assert not stale, f"field names used by the strategies that the specs no longer have: {stale}"
+    assert len(MODEL_STRATEGY_FIELDS) == len(set(MODEL_STRATEGY_FIELDS)) > 10
+
+
 def test_corner_models_are_valid():
     assert two_trillion_moe().total_params > 1.5e12
     assert tiny_model().total_params < 1e6

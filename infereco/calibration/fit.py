@@ -6,7 +6,7 @@ meaning of each; the table is in docs/validation.md). The fit searches each term
 Which are fitted: `fit="auto"` keeps, in the priority order step overhead, decode FLOP fraction, prefill FLOP
 fraction, attention bandwidth fraction, bandwidth fraction, request overhead, layer overhead, collective scale, each
 parameter whose column of the (weighted, log–log) Jacobian — stacked over the starting point and perturbed
-points (each utilisation ×0.3 in turn; all overheads ×0.2) — has at least `identify_tol` (default 10%) of its norm
+points (each utilization ×0.3 in turn; all overheads ×0.2) — has at least `identify_tol` (default 10%) of its norm
 outside the span of the columns kept before it; then, while a fitted one is poorly determined (s.e. of its log
 > 0.5, or at a bound), it fixes the lowest-priority such one and refits. The rest stay at their starting value
 (the hardware spec's value, or `init`). E.g. with one model the weight-read time is a constant per step, so the
@@ -102,7 +102,7 @@ def _is_model_map(value: Any) -> bool:
 
 def _auto_select(sm, runs, start, candidates, meas_q, wq, tol) -> tuple[list[str], dict[str, str]]:
     """Greedy identifiability check (see module docstring): returns (kept, {dropped: reason})."""
-    # Sensitivities at the starting point and at two perturbed points (utilisations ×0.3, overheads ×0.2), stacked:
+    # Sensitivities at the starting point and at two perturbed points (utilizations ×0.3, overheads ×0.2), stacked:
     # a parameter counts as visible if it matters anywhere in that plausible region, and as collinear only if it
     # is collinear everywhere there.
     points = [dict(start)]
@@ -198,8 +198,19 @@ def calibrate(measurements, model, hardware, *, tp: int | None = None, engine: E
     (default `EngineConfig()`). `fit`: "auto" or the names to fit; `fixed` pins values (never fitted);
     `init` sets starting values. `weights` per quantity (default 1). `static` marks static-batch runs.
 
-    >>> r = calibrate("tests/data/vllm_cpu_runs", "tiny.yaml", "cpu.yaml")   # doctest: +SKIP
-    >>> print(r.report()); r.save_yaml("calibrated.yaml")                     # doctest: +SKIP
+    Synthetic runs of a tiny model on a CPU, made with a 2 ms step overhead, give that overhead back:
+
+    >>> from infereco.calibration.readers.record import Measurement
+    >>> tiny = ModelSpec(name="tiny", d_model=512, d_ff=1408, n_layers=4, n_heads=8, n_kv_heads=2, vocab_size=4096)
+    >>> cpu = HardwareSpec(name="cpu", flop_per_s={16: 4e11}, hbm_bandwidth_bytes_per_s=3e10,
+    ...                    hbm_capacity_bytes=2e10, kernel_launch_s=0.0, node_size=1)
+    >>> cs = [1, 2, 4, 8, 16]
+    >>> p = predict_serving(tiny, cpu, input_len=128, output_len=64, concurrency=cs, params={"step_overhead_s": 2e-3})
+    >>> runs = [Measurement("synthetic", "tiny", 128, 64, max_concurrency=c, mean_tpot_s=float(p.tpot_s[i]),
+    ...                     mean_ttft_s=float(p.ttft_s[i])) for i, c in enumerate(cs)]
+    >>> r = calibrate(runs, tiny, cpu, fit=["step_overhead_s"])
+    >>> r.success, r.fitted, round(r.params["step_overhead_s"] * 1e3, 6)   # ms
+    (True, ('step_overhead_s',), 2.0)
     """
     hw = resolve_hardware_arg(hardware)
     runs, files = as_runs(measurements, tp, static)

@@ -366,7 +366,10 @@ def reprice_frontier(frontier, cost) -> Any:
     preferred point and every speed are unchanged; every $ column (output, input, blended) scales alike. `meta` records the new
     price (and the breakdown when a decomposition is given).
 
-    >>> f = reprice_frontier(pareto_frontier("llama-3-8b", "a800-80g"), zhuang2025_a800())   # doctest: +SKIP
+    >>> f0 = pareto_frontier("llama-3-8b", "a800-80g", space={"max_gpus_per_instance": 8})
+    >>> f = reprice_frontier(f0, zhuang2025_a800())   # CNY ownership cost -> USD per GPU-hour
+    >>> round(f.price_usd_per_hour, 3), len(f) == len(f0)
+    (0.787, True)
     """
     if not hasattr(frontier, "with_price") or not hasattr(frontier, "with_meta"):
         raise SpecError(f"reprice_frontier: frontier = {type(frontier).__name__}; expected a Frontier")

@@ -12,7 +12,7 @@ the same elasticities as the per-request speed). Inputs (`INPUTS`; units in the 
 - hardware: `price_usd_per_hour`, `hbm_bandwidth_bytes_per_s` (peak), `flop_per_s` (peak at the model's
   operand precision), `intra_node_bandwidth_bytes_per_s`, `inter_node_bandwidth_bytes_per_s`, `kernel_launch_s`,
   `collective_latency_scale` (one multiplier on every NCCL protocol's base and hop latencies and on the ring
-  model's hop latency), `bandwidth_utilization` and `flop_utilization` (sustained = peak × utilisation, so their
+  model's hop latency), `bandwidth_utilization` and `flop_utilization` (sustained = peak × utilization, so their
   elasticities equal those of the peaks);
 - with an ownership decomposition (`OwnershipCost`) as the price, its fields too (`OWNERSHIP_INPUTS`):
   `utilization` (the economic u: it divides depreciation, cost of capital and the host share),
@@ -26,9 +26,12 @@ nominal inputs (one-sided at an exact tie). Elasticities are local: across a kin
 elasticity is 0 while memory-bound). An input whose value is infinite (e.g. the scale-up bandwidth of a chip
 without one) has elasticity 0.
 
->>> e = cost_elasticities("llama-3-8b", "h100-sxm", tp=1, batch_size=16, context_length=1000)  # doctest: +SKIP
->>> e.usd_per_million_tokens["price_usd_per_hour"]                                           # doctest: +SKIP
-1.0
+>>> e = cost_elasticities("llama-3-8b", "h100-sxm", tp=1, batch_size=16, context_length=1000)
+>>> c = e.usd_per_million_tokens
+>>> round(c["price_usd_per_hour"], 6), round(c["flop_per_s"], 6), e.bound   # $ ∝ price; memory-bound
+(1.0, 0.0, 'memory')
+>>> round(c["hbm_bandwidth_bytes_per_s"] - c["kernel_launch_s"], 6)   # step = bytes/B + launches: shares sum to 1
+-1.0
 """
 
 from __future__ import annotations
@@ -176,7 +179,7 @@ def _hardware(values, ha: HardwareArrays, base_flop, draft: bool) -> HardwareArr
 
 
 def _ownership_price(values):
-    """USD per utilised GPU-hour from ownership inputs (the formula of `hourly_cost`, traceable)."""
+    """USD per utilized GPU-hour from ownership inputs (the formula of `hourly_cost`, traceable)."""
     u = _v(values, "utilization")
     p = _v(values, "purchase_price")
     per_hour = (
@@ -447,10 +450,10 @@ def cost_elasticities(model, hardware, *, n_gpu: float | None = None, batch_size
     `point=` a `FrontierPoint` (e.g. `f.preferred()`), whose explicit layout is used when it has one (integer
     tp·ep·pp = n_gpu; for a continuous-grid point pass `n_gpu=p.n_gpu, batch_size=p.batch_size`). Pass the
     same `context_length`, `preset` and price as the frontier it came from. `price_usd_per_hour` may be a number
-    or a cost decomposition; an `OwnershipCost` adds its fields (utilisation u, purchase price, ...) as inputs.
+    or a cost decomposition; an `OwnershipCost` adds its fields (utilization u, purchase price, ...) as inputs.
 
-    >>> e = cost_elasticities("llama-3-8b", "h100-sxm", tp=1, batch_size=16)   # doctest: +SKIP
-    >>> round(e["price_usd_per_hour"], 12), e.bound                              # doctest: +SKIP
+    >>> e = cost_elasticities("llama-3-8b", "h100-sxm", tp=1, batch_size=16)
+    >>> round(e["price_usd_per_hour"], 12), e.bound
     (1.0, 'memory')
     """
     prep = _prepare(model, hardware, n_gpu=n_gpu, batch_size=batch_size, tp=tp, ep=ep, pp=pp, tp_2d=tp_2d,
@@ -502,7 +505,7 @@ class SensitivityRanges:
     """Outputs when each input alone moves to its low and high value (exact re-evaluation, not linearised).
 
     `low_inputs[x]`, `high_inputs[x]`: the input values used (factors clipped to the input's domain, e.g. a
-    utilisation never exceeds 1); `usd_per_million_tokens[x]` = ($/M at low, $/M at high), likewise for speed.
+    utilization never exceeds 1); `usd_per_million_tokens[x]` = ($/M at low, $/M at high), likewise for speed.
     """
 
     usd_per_million_tokens: dict[str, tuple[float, float]]
@@ -534,12 +537,14 @@ def sensitivity_ranges(model, hardware, *, factors: Mapping[str, tuple[float, fl
                        **config: Any) -> SensitivityRanges:
     """One-at-a-time ranges for a tornado chart: each input × its (low, high) factors, the others nominal.
 
-    `factors` overrides `default_factors` per input; values are clipped into the input's domain (utilisations
+    `factors` overrides `default_factors` per input; values are clipped into the input's domain (utilizations
     ≤ 1, PUE ≥ 1). `inputs` restricts the inputs (default: all that apply). `config`: the arguments of
     `cost_elasticities` (configuration, context, preset, price). Evaluated exactly, vectorised with jax.vmap.
 
-    >>> r = sensitivity_ranges("llama-3-8b", "h100-sxm", tp=1, batch_size=16)   # doctest: +SKIP
-    >>> r.usd_per_million_tokens["price_usd_per_hour"]                            # doctest: +SKIP
+    >>> r = sensitivity_ranges("llama-3-8b", "h100-sxm", tp=1, batch_size=16)
+    >>> low, high = r.usd_per_million_tokens["price_usd_per_hour"]   # price × 0.8 and × 1.25
+    >>> round(low / r.nominal_usd_per_million_tokens, 6), round(high / r.nominal_usd_per_million_tokens, 6)
+    (0.8, 1.25)
     """
     prep = _prepare(model, hardware, where="sensitivity_ranges", **config)
     chosen = list(prep.inputs if inputs is None else inputs)

@@ -7,13 +7,13 @@ alike for both (short context), GPU-s per token = F / (u · C) and
 
     output price / input price = (F_out / u_decode) / (F_in / u_prefill) ≈ u_prefill / u_decode.
 
-Erdil (2025) §4.3: at ≥ 50% prefill utilisation against ≈ 17% decode utilisation (his Table 6 Llama 3 70B
-point), input tokens are ≈ 3× cheaper, as GPT-4o's pricing has it. `token_prices_at_utilisation` is that
+Erdil (2025) §4.3: at ≥ 50% prefill utilization against ≈ 17% decode utilization (his Table 6 Llama 3 70B
+point), input tokens are ≈ 3× cheaper, as GPT-4o's pricing has it. `token_prices_at_utilization` is that
 argument; `token_prices` prices a concrete deployment: output from a frontier point (its GPU-s per token and
-MFU), input from the prefill physics (`infereco.physics.prefill`) or a stated prefill utilisation.
+MFU), input from the prefill physics (`infereco.physics.prefill`) or a stated prefill utilization.
 
-Utilisations here are fractions of *peak* FLOP/s (MFU, as `Frontier` reports). The paper's "$0.11/M at 100%
-utilisation" for Llama 3 70B uses the 70%-capped rate (0.7 PFLOP/s), i.e. 70% MFU; ratios do not depend on it.
+Utilizations here are fractions of *peak* FLOP/s (MFU, as `Frontier` reports). The paper's "$0.11/M at 100%
+utilization" for Llama 3 70B uses the 70%-capped rate (0.7 PFLOP/s), i.e. 70% MFU; ratios do not depend on it.
 """
 
 from __future__ import annotations
@@ -29,11 +29,15 @@ from infereco.physics.requests import DeploymentArrays, resolve_deployment
 from infereco.units import usd_per_million_tokens
 
 
-def gpu_s_per_token_at_utilisation(flop_per_token, peak_flop_per_s: float, utilisation):
-    """Accelerator-seconds per token at a FLOP utilisation (fraction of peak): F / (u · C_peak)."""
-    u = np.asarray(utilisation, float)
+def gpu_s_per_token_at_utilization(flop_per_token, peak_flop_per_s: float, utilization):
+    """Accelerator-seconds per token at a FLOP utilization (fraction of peak): F / (u · C_peak).
+
+    >>> float(gpu_s_per_token_at_utilization(2e9, 1e15, 0.5))   # 2 GFLOP at half of 1 PFLOP/s
+    4e-06
+    """
+    u = np.asarray(utilization, float)
     if np.any(~(u > 0)) or np.any(u > 1):
-        raise ValueError(f"utilisation={utilisation}: expected a fraction of peak FLOP/s in (0, 1]")
+        raise ValueError(f"utilization={utilization}: expected a fraction of peak FLOP/s in (0, 1]")
     return np.asarray(flop_per_token, float) / (u * peak_flop_per_s)
 
 
@@ -55,8 +59,8 @@ class TokenPrices:
     output_usd_per_million_tokens: float
     input_gpu_s_per_token: float
     output_gpu_s_per_token: float
-    prefill_utilisation: float  # MFU of the prefill
-    decode_utilisation: float  # MFU of the decode
+    prefill_utilization: float  # MFU of the prefill
+    decode_utilization: float  # MFU of the decode
     price_usd_per_hour: float
 
     @property
@@ -75,25 +79,25 @@ class TokenPrices:
         return d
 
 
-def token_prices_at_utilisation(model, hardware, *, decode_utilisation: float, prefill_utilisation: float = 0.5,
-                                prompt_tokens: float = 1000.0, decode_context_tokens: float | None = None,
+def token_prices_at_utilization(model, hardware, *, decode_utilization: float, prefill_utilization: float = 0.5,
+                                input_tokens: float = 1000.0, decode_context_tokens: float | None = None,
                                 preset="default", price_usd_per_hour: float | None = None) -> TokenPrices:
-    """Input and output prices from FLOP per token and utilisations alone (Erdil §4.3's argument).
+    """Input and output prices from FLOP per token and utilizations alone (Erdil §4.3's argument).
 
-    `decode_context_tokens` defaults to `prompt_tokens` (output tokens attend to the prompt).
+    `decode_context_tokens` defaults to `input_tokens` (output tokens attend to the prompt).
 
-    >>> p = token_prices_at_utilisation("llama-3-70b", "h100-sxm", decode_utilisation=0.17, preset="erdil-paper")  # doctest: +SKIP
-    >>> round(p.output_to_input_ratio, 1)   # doctest: +SKIP
-    2.9
+    >>> p = token_prices_at_utilization("llama-3-70b", "h100-sxm", decode_utilization=0.17, preset="erdil-paper")
+    >>> round(p.output_to_input_ratio, 2)   # ≈ 0.5 / 0.17 = 2.94, a little more: decode attends to all 1000 tokens
+    2.97
     """
     dep = resolve_deployment(model, hardware, preset=preset, price_usd_per_hour=price_usd_per_hour)
     peak = dep.hw_arrays.peak_flop_per_s
-    ctx = float(prompt_tokens if decode_context_tokens is None else decode_context_tokens)
-    gin = float(gpu_s_per_token_at_utilisation(prefill_flop_per_token(dep, prompt_tokens), peak, prefill_utilisation))
-    gout = float(gpu_s_per_token_at_utilisation(decode_flop_per_token(dep, ctx), peak, decode_utilisation))
+    ctx = float(input_tokens if decode_context_tokens is None else decode_context_tokens)
+    gin = float(gpu_s_per_token_at_utilization(prefill_flop_per_token(dep, input_tokens), peak, prefill_utilization))
+    gout = float(gpu_s_per_token_at_utilization(decode_flop_per_token(dep, ctx), peak, decode_utilization))
     price = dep.price_usd_per_hour
     return TokenPrices(float(usd_per_million_tokens(gin, price)), float(usd_per_million_tokens(gout, price)), gin, gout,
-                       float(prefill_utilisation), float(decode_utilisation), price)
+                       float(prefill_utilization), float(decode_utilization), price)
 
 
 def _point_fields(point) -> dict[str, float]:
@@ -105,30 +109,35 @@ def _point_fields(point) -> dict[str, float]:
     return {k: float(d[k]) for k in need}
 
 
-def token_prices(model, hardware, point: Any, *, prompt_tokens: float, prefill_utilisation: float | None = None,
+def token_prices(model, hardware, point: Any, *, input_tokens: float, prefill_utilization: float | None = None,
                  prefill_n_gpu: float | None = None, prefill_batch: float = 1.0, chunk_tokens: float | None = None,
                  preset="default", price_usd_per_hour: float | None = None) -> TokenPrices:
     """Input and output prices of a deployment whose decode runs at frontier `point`.
 
-    Output: the point's accelerator-seconds per token (its MFU is the decode utilisation). Input: with
-    `prefill_utilisation`, F_in / (u · C_peak); otherwise the prefill physics: `prefill_batch` prompts of
-    `prompt_tokens` on `prefill_n_gpu` accelerators (default: the point's instance), chunked if `chunk_tokens`.
+    Output: the point's accelerator-seconds per token (its MFU is the decode utilization). Input: with
+    `prefill_utilization`, F_in / (u · C_peak); otherwise the prefill physics: `prefill_batch` prompts of
+    `input_tokens` on `prefill_n_gpu` accelerators (default: the point's instance), chunked if `chunk_tokens`.
     `model`, `hardware`, `preset`, `price_usd_per_hour` must be those the frontier was computed with.
+
+    >>> f = pareto_frontier("llama-3-8b", "h100-sxm", space={"max_gpus_per_instance": 8})
+    >>> t = token_prices("llama-3-8b", "h100-sxm", f.preferred(), input_tokens=1000)
+    >>> t.output_usd_per_million_tokens == f.preferred().usd_per_million_tokens, t.output_to_input_ratio > 1
+    (True, True)
     """
     dep = resolve_deployment(model, hardware, preset=preset, price_usd_per_hour=price_usd_per_hour)
     pt = _point_fields(point)
     price = dep.price_usd_per_hour
-    if prefill_utilisation is not None:
-        gin = float(gpu_s_per_token_at_utilisation(prefill_flop_per_token(dep, prompt_tokens),
-                                                   dep.hw_arrays.peak_flop_per_s, prefill_utilisation))
-        u_in = float(prefill_utilisation)
+    if prefill_utilization is not None:
+        gin = float(gpu_s_per_token_at_utilization(prefill_flop_per_token(dep, input_tokens),
+                                                   dep.hw_arrays.peak_flop_per_s, prefill_utilization))
+        u_in = float(prefill_utilization)
     else:
         n = pt["n_gpu"] if prefill_n_gpu is None else float(prefill_n_gpu)
-        pf = prefill_time(dep.arrays, dep.prefill_hw_arrays, dep.conventions, n, prefill_batch, float(prompt_tokens),
+        pf = prefill_time(dep.arrays, dep.prefill_hw_arrays, dep.conventions, n, prefill_batch, float(input_tokens),
                           chunk_tokens, 0.0, dep.model.parallel_attention, xp=np)
         gin, u_in = float(pf.gpu_s_per_token), float(pf.mfu)
         if not np.isfinite(gin):
-            raise ValueError(f"prefill of {prefill_batch:g} × {prompt_tokens:g} tokens does not fit on {n:g} "
+            raise ValueError(f"prefill of {prefill_batch:g} × {input_tokens:g} tokens does not fit on {n:g} "
                              f"{dep.hardware.name}")
     gout = pt["gpu_s_per_token"]
     return TokenPrices(float(usd_per_million_tokens(gin, price)), float(usd_per_million_tokens(gout, price)), gin, gout,

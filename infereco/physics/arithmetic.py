@@ -18,6 +18,11 @@ def attention_flop(m: ModelArrays, batch, seq_len, context_tokens):
 def step_flop(m: ModelArrays, batch, seq_len=1.0, context_tokens=0.0):
     """Total FLOP of one step of `batch` sequences with `seq_len` new tokens each (Erdil Eqs. 36–38).
 
-    >>> float(step_flop(m, 1.0))    # doctest: +SKIP  # = 2 · active parameters
+    >>> from infereco.physics.requests import resolve_deployment
+    >>> m = resolve_deployment("llama-3-8b", "h100-sxm").arrays
+    >>> float(step_flop(m, 1.0)) == 2 * m.active_params   # no context: 2 FLOP per active parameter
+    True
+    >>> round(float(step_flop(m, 1.0, context_tokens=1000.0) - step_flop(m, 1.0)) / 1e6)   # 4·128·32·32·1000
+    524
     """
     return 2.0 * m.active_params * batch * seq_len + attention_flop(m, batch, seq_len, context_tokens)

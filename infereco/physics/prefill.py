@@ -104,7 +104,14 @@ def prefill_time(m: ModelArrays, hw: HardwareArrays, conv: Conventions, n_gpu, b
     fastest layout `conv` allows (`step_time`). `prompt_tokens` and `chunk_tokens` are concrete numbers (the
     chunk count sets an array shape); `n_gpu` and `batch` broadcast and may be traced.
 
-    >>> t = prefill_time(m, hw, conv, 8.0, 1.0, 2000.0, xp=np)   # doctest: +SKIP
+    >>> from infereco.physics.requests import resolve_deployment
+    >>> d = resolve_deployment("llama-3-8b", "h100-sxm")
+    >>> t = prefill_time(d.arrays, d.hw_arrays, d.conventions, 1.0, 1.0, 2000.0, xp=np)
+    >>> round(float(t.time_s) * 1e3, 1), t.n_chunks, round(float(t.flop) / 1e12, 2)   # ms, chunks, TFLOP
+    (34.0, 1, 33.17)
+    >>> c = prefill_time(d.arrays, d.hw_arrays, d.conventions, 1.0, 1.0, 2000.0, chunk_tokens=512, xp=np)
+    >>> c.n_chunks, bool(c.time_s > t.time_s), bool(c.flop == t.flop)   # same FLOP, weights read 4 times
+    (4, True, True)
     """
     seq, ctx = prefill_chunks(prompt_tokens, chunk_tokens, context_tokens)
     mm = m if count_embedding_flop else without_embedding_flop(m)

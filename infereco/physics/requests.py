@@ -169,7 +169,11 @@ def request_metrics(model, hardware, lengths, *, decode_n_gpu: float, decode_bat
     Prefill runs `prefill_batch` prompts at a time on `prefill_n_gpu` (default: the decode instance).
     Accounting is separate: prefill accelerator time is charged to input tokens, decode time to output tokens.
 
-    >>> request_metrics("llama-3-70b", "h100-sxm", (2000, 300), decode_n_gpu=8, decode_batch=32).ttft_s > 0  # doctest: +SKIP
+    >>> r = request_metrics("llama-3-8b", "h100-sxm", (2000, 300), decode_n_gpu=1, decode_batch=32)
+    >>> round(r.ttft_s * 1e3, 1), round(r.time_per_output_token_s * 1e3, 2)   # ms
+    (34.0, 7.73)
+    >>> round(r.e2e_latency_s, 2) == round(r.ttft_s + 300 * r.time_per_output_token_s, 2)
+    True
     """
     dep = resolve_deployment(model, hardware, preset=preset, price_usd_per_hour=price_usd_per_hour)
     w = RequestLengths.coerce(lengths)

@@ -62,7 +62,7 @@ mean step t̄ solves t̄ = t_mix(b(t̄), k(t̄)); it is found by bisection (t_mi
 below the bound means the engine cannot keep up: TPOT = TTFT = inf). TPOT = t̄. A new request (Poisson
 arrivals see time averages) waits the residual of the step in progress, t̄/2, then queues for the prefill token
 budget, an M/D/1 queue whose server is the budget left by the decodes (B − b tokens per step): service
-s = P·t̄/(B − b), utilisation ρ = λ·s, Pollaczek–Khinchine wait W_q = ρ·s/(2(1 − ρ)); its prefill then rides
+s = P·t̄/(B − b), utilization ρ = λ·s, Pollaczek–Khinchine wait W_q = ρ·s/(2(1 − ρ)); its prefill then rides
 one step with the decodes and the k other prompts:
 
     TTFT = r₀ + t̄/2 + W_q + t_mix(b, k + 1).

@@ -50,7 +50,7 @@ _GRAYS = ("0.15", "0.45", "0.7", "0.85", "0.55", "0.3")
 
 
 def plot_hourly_cost(breakdown: HourlyCostBreakdown | OwnershipCost, *, ax: Axes | None = None) -> Axes:
-    """One horizontal stacked bar: each component of the per-GPU hourly cost, USD per utilised GPU-hour.
+    """One horizontal stacked bar: each component of the per-GPU hourly cost, USD per utilized GPU-hour.
 
     >>> from infereco.economics.hourly_cost import zhuang2025_a800
     >>> plot_hourly_cost(zhuang2025_a800()).get_xlabel()
@@ -77,7 +77,7 @@ def plot_breakeven(
     *,
     ax: Axes | None = None,
 ) -> Axes:
-    """Owning's cost per utilised GPU-hour against utilisation u, with cloud rates and their break-even u*.
+    """Owning's cost per utilized GPU-hour against utilization u, with cloud rates and their break-even u*.
 
     The default cloud rates are the paper's $2.82–5.64/h (¥20–40 per card-hour at 7.09 CNY/USD).
 
@@ -336,7 +336,11 @@ def plot_cost_uncertainty(result: Any, *, max_points: int = 4000, ax: Axes | Non
     """Monte Carlo samples of a deployment: $/M tokens against tokens/s per request, with the nominal point and
     the percentile intervals of both outputs (whiskers from the lowest to the highest percentile, tick at 50%).
 
-    >>> # plot_cost_uncertainty(cost_uncertainty(...))   # see examples/beyond_benchmarks.ipynb
+    >>> r = cost_uncertainty("llama-3-8b", "h100-sxm", tp=1, batch_size=16, n_samples=200,
+    ...                      distributions={"bandwidth_utilization": ("uniform", 0.6, 0.9)})
+    >>> ax = plot_cost_uncertainty(r)
+    >>> len(ax.collections) > 0   # the samples' scatter
+    True
     """
     if not isinstance(result, CostUncertainty):
         raise SpecError(f"plot_cost_uncertainty: result = {type(result).__name__}; expected a CostUncertainty")

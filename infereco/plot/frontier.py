@@ -20,7 +20,9 @@ def plot_frontier(frontiers, ax=None, labels: Sequence[str] | None = None, alpha
 
     `observed`: iterable of (label, tokens_per_s_per_request, usd_per_million_tokens) to overlay.
 
-    >>> ax = pareto_frontier("llama-3-8b", "h100-sxm").plot()   # doctest: +SKIP
+    >>> ax = plot_frontier(pareto_frontier("llama-3-8b", "h100-sxm", space={"max_gpus_per_instance": 8}))
+    >>> ax.get_yscale(), ax.get_xlabel()
+    ('log', 'tokens/s per request (serial speed)')
     """
     if isinstance(frontiers, Frontier):
         frontiers = [frontiers]
@@ -51,7 +53,7 @@ def plot_frontier(frontiers, ax=None, labels: Sequence[str] | None = None, alpha
 
 
 def plot_mfu(frontiers, ax=None, labels: Sequence[str] | None = None, title: str | None = None):
-    """Model FLOP utilisation along the frontier against tokens/s per request; returns the Axes."""
+    """Model FLOP utilization along the frontier against tokens/s per request; returns the Axes."""
     if isinstance(frontiers, Frontier):
         frontiers = [frontiers]
     ax = new_axes(ax)

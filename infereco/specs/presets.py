@@ -2,7 +2,7 @@
 
 - `default`: the catalog's datasheet numbers with the library's conventions.
 - `erdil-2024`: the reference notebook (ege-erdil/inference-economics @ 589a102) exactly: its GPU numbers and
-  prices, utilisation caps of 1, NCCL bandwidth halved twice (all-reduce bandwidth 900/4 GB/s and the LL factor),
+  prices, utilization caps of 1, NCCL bandwidth halved twice (all-reduce bandwidth 900/4 GB/s and the LL factor),
   the bonus-token speculative-decoding convention, 2D/1D TP and pipeline degrees {1, 2, 4, 6}, α = 4.
 - `erdil-paper`: the paper's text (Erdil 2025 §3–4): 70% FLOP and 75% bandwidth caps, $2/h H100, NVLink 450 GB/s
   per direction, Eq. 46 speculative decoding, α = 3, parallel attention halves the serial all-reduces.

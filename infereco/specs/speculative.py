@@ -17,8 +17,9 @@ class SpeculativeSpec(FrozenSpec):
     `convention`: 'notebook' counts the bonus token ((1 − α^(γ+1))/(1 − α) tokens per pass, a (γ+1)-token
     target pass); 'paper' is Erdil Eq. 46 ((1 − α^γ)/(1 − α), a γ-token pass). None = the preset's.
 
-    >>> SpeculativeSpec(draft=load_model("llama-3-8b"), acceptance=0.8).max_draft_tokens   # doctest: +SKIP
-    20
+    >>> s = SpeculativeSpec(draft=load_model("llama-3-8b"), acceptance=0.8)
+    >>> s.max_draft_tokens, s.draft.name   # the default bound on the draft length
+    (20, 'Llama 3 8B')
     """
 
     edge_name: ClassVar[str] = "speculative"

@@ -143,8 +143,9 @@ def load_hardware_file(path: str | os.PathLike) -> HardwareSpec:
     their sources kept in `.sources`; `id`, `aliases`, `description` and `notes` (the calibration record) are
     ignored. The same reading as `infereco.calibration.load_calibrated_hardware`, without importing calibration.
 
-    >>> load_hardware_file("tests/data/calibration/cpu-2core-sandbox.yaml").node_size   # doctest: +SKIP
-    1
+    >>> path = _lookup("hardware", "h100-sxm")   # the catalog's own file is in the same format
+    >>> load_hardware_file(path) == load_hardware("h100-sxm")
+    True
     """
     p = Path(os.fspath(path)).expanduser()
     if p.suffix.lower() not in HARDWARE_FILE_SUFFIXES:

@@ -30,14 +30,19 @@ COMMANDS: dict[str, tuple[list[str], tuple[int, ...]]] = {
     'python -c "pass"': (["-c", "pass"], (0,)),
     'python -c "import jax"': (["-c", "import jax"], (0,)),
     'python -c "import infereco"': (["-c", "import infereco"], (0,)),
-    'python -c "from infereco import pareto_frontier"': (["-c", "from infereco import pareto_frontier"], (0,)),
+    'python -c "from infereco import pareto_frontier"': (
+        ["-c", "from infereco import pareto_frontier"],
+        (0,),
+    ),
     "infereco --help": (["-c", ENTRY, "--help"], (0,)),
     "infereco frontier --help": (["-c", ENTRY, "frontier", "--help"], (0,)),
-    "infereco sweep --models llama-3-8b --hardware h100-sxm --contexts abc (usage error)":
-        (["-c", ENTRY, "sweep", "--models", "llama-3-8b", "--hardware", "h100-sxm", "--contexts", "abc"], (2,)),
+    "infereco sweep --models llama-3-8b --hardware h100-sxm --contexts abc (usage error)": (
+        ["-c", ENTRY, "sweep", "--models", "llama-3-8b", "--hardware", "h100-sxm", "--contexts", "abc"],
+        (2,),
+    ),
 }
 
-PROBE = ("import atexit, sys; atexit.register(lambda: sys.stderr.write('\\nJAX-IMPORTED=%s\\n' % ('jax' in sys.modules)))\n")
+PROBE = "import atexit, sys; atexit.register(lambda: sys.stderr.write('\\nJAX-IMPORTED=%s\\n' % ('jax' in sys.modules)))\n"
 
 
 def cpu_model() -> str:
@@ -59,8 +64,14 @@ def _env() -> dict[str, str]:
 
 def time_once(args: list[str], codes: tuple[int, ...]) -> float:
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, *args], cwd=REPO, env=_env(), stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, text=True)
+    r = subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     dt = time.perf_counter() - t0
     if r.returncode not in codes:
         raise SystemExit(f"{args}: exit code {r.returncode}, expected {codes}:\n{r.stderr}")
@@ -85,8 +96,16 @@ def main(argv: list[str] | None = None) -> int:
     for label, (args, codes) in COMMANDS.items():
         time_once(args, codes)  # warm the file cache; not counted
         times = [time_once(args, codes) for _ in range(a.runs)]
-        results.append({"command": label, "median_s": statistics.median(times), "min_s": min(times),
-                        "max_s": max(times), "runs": a.runs, "imports_jax": imports_jax(args)})
+        results.append(
+            {
+                "command": label,
+                "median_s": statistics.median(times),
+                "min_s": min(times),
+                "max_s": max(times),
+                "runs": a.runs,
+                "imports_jax": imports_jax(args),
+            }
+        )
     cpu = cpu_model()
     print(f"infereco start-up, fresh processes, median of {a.runs} runs")
     print(f"CPU: {cpu} ({os.cpu_count()} logical cores); Python {platform.python_version()}")
@@ -94,12 +113,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'command':<{w}}  {'median s':>8}  {'min s':>6}  {'max s':>6}  jax imported")
     print(f"{'─' * w}  {'─' * 8}  {'─' * 6}  {'─' * 6}  {'─' * 12}")
     for r in results:
-        print(f"{r['command']:<{w}}  {r['median_s']:8.3f}  {r['min_s']:6.3f}  {r['max_s']:6.3f}  "
-              f"{'yes' if r['imports_jax'] else 'no'}")
+        print(
+            f"{r['command']:<{w}}  {r['median_s']:8.3f}  {r['min_s']:6.3f}  {r['max_s']:6.3f}  "
+            f"{'yes' if r['imports_jax'] else 'no'}"
+        )
     if a.json:
         with open(a.json, "w", encoding="utf-8") as fh:
-            json.dump({"cpu": cpu, "cpu_count": os.cpu_count(), "python": platform.python_version(),
-                       "results": results}, fh, indent=1)
+            json.dump(
+                {
+                    "cpu": cpu,
+                    "cpu_count": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "results": results,
+                },
+                fh,
+                indent=1,
+            )
     return 0
 
 

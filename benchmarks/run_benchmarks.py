@@ -46,8 +46,13 @@ def _best_of(fn, repeat: int) -> float:
 
 
 def _cold(kw: dict) -> dict:
-    out = subprocess.run([sys.executable, "-c", COLD_SNIPPET.format(kw=repr(kw))], capture_output=True, text=True,
-                         check=True, env={**os.environ})
+    out = subprocess.run(
+        [sys.executable, "-c", COLD_SNIPPET.format(kw=repr(kw))],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ},
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -59,12 +64,10 @@ def main(argv=None) -> int:
     repeat = 2 if args.quick else 3
 
     import jax
-    import jax.numpy as jnp
 
     import infereco
     from infereco import pareto_frontier
     from infereco.api import _arrays, build_problem
-    from infereco.search import erdil_grid
     from infereco.search.evaluate import evaluate
     from infereco.sweep import sweep
 
@@ -81,7 +84,9 @@ def main(argv=None) -> int:
     from infereco.search.discrete import DiscreteSpace, enumerate_layouts
     from infereco.search.evaluate import Layout
 
-    p = build_problem("llama-3-70b", "h100-sxm", context_length=1000, preset="erdil-2024", search="erdil-grid")
+    p = build_problem(
+        "llama-3-70b", "h100-sxm", context_length=1000, preset="erdil-2024", search="erdil-grid"
+    )
     ma, ha, _ = _arrays(p)
     table = enumerate_layouts(p.model, 80e9, 1000, DiscreteSpace(max_gpus_per_instance=4096))
     rows_idx = np.arange(4096) % len(table)
@@ -98,7 +103,9 @@ def main(argv=None) -> int:
     record("configurations/s, integer layouts × batches (JAX)", n_cfg / t, "{:.3g}")
     lay_flat = Layout(*(np.broadcast_to(np.asarray(a), (4096, 1024)).ravel()[:200_000] for a in lay))
     b_flat = np.broadcast_to(b_row, (4096, 1024)).ravel()[:200_000]
-    t_np = _best_of(lambda: evaluate(ma, ha, p.conventions, None, b_flat, 1000.0, layout=lay_flat, backend="numpy"), 1)
+    t_np = _best_of(
+        lambda: evaluate(ma, ha, p.conventions, None, b_flat, 1000.0, layout=lay_flat, backend="numpy"), 1
+    )
     record("configurations/s, integer layouts × batches (numpy backend)", 200_000 / t_np, "{:.3g}")
     rng = np.random.default_rng(0)
     n_flat = 1_000_000
@@ -142,10 +149,30 @@ def main(argv=None) -> int:
 
     # 5. a market-wide sweep: 25 models × 10 accelerators × 8 contexts × 5 prices = 10,000 frontiers.
     models = infereco.list_models()
-    extra = [{"base": m, "weight_bits": 8} for m in ("llama-3-70b", "llama-3.1-405b", "mixtral-8x22b", "mistral-large-2",
-                                                     "llama-3-8b", "qwen3-8b")]
+    extra = [
+        {"base": m, "weight_bits": 8}
+        for m in (
+            "llama-3-70b",
+            "llama-3.1-405b",
+            "mixtral-8x22b",
+            "mistral-large-2",
+            "llama-3-8b",
+            "qwen3-8b",
+        )
+    ]
     model_set = (models + extra)[:25]
-    hw = ["h100-sxm", "h200", "b200", "a100-sxm-80g", "a800-80g", "v100-32g", "mi300x", "tpu-v4", "tpu-v5e", "gh200"]
+    hw = [
+        "h100-sxm",
+        "h200",
+        "b200",
+        "a100-sxm-80g",
+        "a800-80g",
+        "v100-32g",
+        "mi300x",
+        "tpu-v4",
+        "tpu-v5e",
+        "gh200",
+    ]
     ctx = [128, 1000, 2000, 4000, 8000, 16000, 32000, 100000]
     prices = [1.0, 1.5, 2.0, 3.0, 4.0]
     if args.quick:
@@ -160,8 +187,10 @@ def main(argv=None) -> int:
     record("peak resident memory, MiB", peak, "{:.0f}")
 
     width = max(len(k) for k, _ in rows)
-    print(f"\ninfereco {infereco.__version__} benchmarks — {platform.machine()}, {os.cpu_count()} CPUs, "
-          f"JAX {jax.__version__} on {jax.devices()[0].platform} × {jax.local_device_count()}, Python {platform.python_version()}")
+    print(
+        f"\ninfereco {infereco.__version__} benchmarks — {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"JAX {jax.__version__} on {jax.devices()[0].platform} × {jax.local_device_count()}, Python {platform.python_version()}"
+    )
     print("─" * (width + 14))
     for k, v in rows:
         print(f"{k:<{width}}  {v:>10}")

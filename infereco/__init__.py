@@ -76,31 +76,76 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     # pipeline
-    "pareto_frontier", "evaluate_point", "layouts", "frontier_from_scenario", "load_scenario", "sweep",
+    "pareto_frontier",
+    "evaluate_point",
+    "layouts",
+    "frontier_from_scenario",
+    "load_scenario",
+    "sweep",
     # results
-    "Frontier", "FrontierPoint", "SweepResult",
+    "Frontier",
+    "FrontierPoint",
+    "SweepResult",
     # specs & catalog
-    "ModelSpec", "HardwareSpec", "WorkloadSpec", "SpeculativeSpec", "PRESETS", "get_preset",
-    "list_models", "list_hardware", "load_model", "load_hardware", "load_hf_config",
+    "ModelSpec",
+    "HardwareSpec",
+    "WorkloadSpec",
+    "SpeculativeSpec",
+    "PRESETS",
+    "get_preset",
+    "list_models",
+    "list_hardware",
+    "load_model",
+    "load_hardware",
+    "load_hf_config",
     # economics
-    "OwnershipCost", "RentalCost", "hourly_cost", "price_usd_per_hour", "breakeven_utilization", "capex_vs_opex",
-    "workload_cost", "sla_optimal_concurrency", "reprice_frontier", "production_frontier", "cost_effectiveness_zone",
-    "Elasticities", "cost_elasticities", "sensitivity_ranges", "CostUncertainty", "cost_uncertainty",
-    "MeasuredRun", "modelled_runs",
+    "OwnershipCost",
+    "RentalCost",
+    "hourly_cost",
+    "price_usd_per_hour",
+    "breakeven_utilization",
+    "capex_vs_opex",
+    "workload_cost",
+    "sla_optimal_concurrency",
+    "reprice_frontier",
+    "production_frontier",
+    "cost_effectiveness_zone",
+    "Elasticities",
+    "cost_elasticities",
+    "sensitivity_ranges",
+    "CostUncertainty",
+    "cost_uncertainty",
+    "MeasuredRun",
+    "modelled_runs",
     # calibration
-    "calibrate", "CalibrationResult", "load_calibrated_hardware", "EngineConfig", "predict_serving",
+    "calibrate",
+    "CalibrationResult",
+    "load_calibrated_hardware",
+    "EngineConfig",
+    "predict_serving",
     # errors
-    "InferecoError", "SpecError", "ScenarioError", "CatalogError", "InfeasibleError",
+    "InferecoError",
+    "SpecError",
+    "ScenarioError",
+    "CatalogError",
+    "InfeasibleError",
 ]
 
 # Submodules that import no JAX (and may load before float64 is set).
-_JAX_FREE = ("infereco.errors", "infereco._jaxconfig", "infereco.cli", "infereco.__main__", "infereco.units",
-             "infereco.specs")  # the specs use no JAX
+_JAX_FREE = (
+    "infereco.errors",
+    "infereco._jaxconfig",
+    "infereco.cli",
+    "infereco.__main__",
+    "infereco.units",
+    "infereco.specs",
+)  # the specs use no JAX
 
 
 def _needs_x64(fullname: str) -> bool:
     return fullname.startswith("infereco.") and not any(
-        fullname == m or fullname.startswith(m + ".") for m in _JAX_FREE)
+        fullname == m or fullname.startswith(m + ".") for m in _JAX_FREE
+    )
 
 
 class _X64BeforeSubmodules:

@@ -101,5 +101,7 @@ def as_meter(progress) -> ProgressMeter:
         return TextProgress()
     if progress in (False, None):
         return NoProgress()
-    raise SpecError(f"progress={progress!r}: expected True, False or a ProgressMeter (NoProgress, TextProgress, "
-                    "TqdmProgress)")
+    raise SpecError(
+        f"progress={progress!r}: expected True, False or a ProgressMeter (NoProgress, TextProgress, "
+        "TqdmProgress)"
+    )

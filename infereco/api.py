@@ -51,14 +51,23 @@ def solve(dep: Deployment, *, backend: str = "jax", serve: bool = True) -> Front
     return serving_mode(dep.serving).apply(dep, f) if serve else f
 
 
-def pareto_frontier(model: ModelSpec | str | Mapping, hardware: HardwareSpec | str | Mapping, *,
-                    context_length: int | None = None, max_throughput_tokens_per_s: float | None = None,
-                    workload: WorkloadSpec | Mapping | None = None, preset: str | Preset = "default",
-                    search: str | None = None, speculative: SpeculativeSpec | Mapping | None = None,
-                    price_usd_per_hour: float | None = None, alpha: float | None = None,
-                    backend: str = "jax", grid: GridSpec | None = None,
-                    space: DiscreteSpace | Mapping | None = None,
-                    serving: Mapping | str | None = None) -> Frontier:
+def pareto_frontier(
+    model: ModelSpec | str | Mapping,
+    hardware: HardwareSpec | str | Mapping,
+    *,
+    context_length: int | None = None,
+    max_throughput_tokens_per_s: float | None = None,
+    workload: WorkloadSpec | Mapping | None = None,
+    preset: str | Preset = "default",
+    search: str | None = None,
+    speculative: SpeculativeSpec | Mapping | None = None,
+    price_usd_per_hour: float | None = None,
+    alpha: float | None = None,
+    backend: str = "jax",
+    grid: GridSpec | None = None,
+    space: DiscreteSpace | Mapping | None = None,
+    serving: Mapping | str | None = None,
+) -> Frontier:
     """Pareto frontier of $/M output tokens against tokens/s per request for one model on one accelerator.
 
     `model`, `hardware`: catalog ids, specs, or `{base: id, field: override}` mappings. `context_length` in
@@ -78,35 +87,80 @@ def pareto_frontier(model: ModelSpec | str | Mapping, hardware: HardwareSpec | s
     True
     """
     check_backend(backend)
-    dep = resolve_inputs(model, hardware, context_length=context_length,
-                         max_throughput_tokens_per_s=max_throughput_tokens_per_s, workload=workload, preset=preset,
-                         search=search, speculative=speculative, price_usd_per_hour=price_usd_per_hour, alpha=alpha,
-                         grid=grid, space=space, serving=serving)
+    dep = resolve_inputs(
+        model,
+        hardware,
+        context_length=context_length,
+        max_throughput_tokens_per_s=max_throughput_tokens_per_s,
+        workload=workload,
+        preset=preset,
+        search=search,
+        speculative=speculative,
+        price_usd_per_hour=price_usd_per_hour,
+        alpha=alpha,
+        grid=grid,
+        space=space,
+        serving=serving,
+    )
     return solve(dep, backend=backend)
 
 
-def layouts(model, hardware, *, context_length: int = 1000, preset: str | Preset = "default",
-            space: DiscreteSpace | Mapping | None = None) -> list[dict[str, Any]]:
+def layouts(
+    model,
+    hardware,
+    *,
+    context_length: int = 1000,
+    preset: str | Preset = "default",
+    space: DiscreteSpace | Mapping | None = None,
+) -> list[dict[str, Any]]:
     """Every integer layout of the discrete search with its KV capacity (tokens) and largest feasible batch.
 
     >>> rows = layouts("llama-3-70b", "h100-sxm", context_length=8000)
     >>> max(r["max_batch"] for r in rows if r["tp"] == 8 and r["pp"] == 1) > 0
     True
     """
-    dep = resolve(model, hardware, context_length=context_length, preset=preset, search="discrete", space=space)
+    dep = resolve(
+        model, hardware, context_length=context_length, preset=preset, search="discrete", space=space
+    )
     t = layout_table(dep)
-    return [{"tp": int(t.tp[i]), "ep": int(t.ep[i]), "pp": int(t.pp[i]), "tp_2d": bool(t.two_d[i]),
-             "attn_dp": bool(t.attn_dp[i] > 0.5), "n_gpu": int(t.n_gpu[i]),
-             "kv_replication": float(t.kv_replication[i]), "kv_capacity_tokens": float(t.kv_capacity_tokens[i]),
-             "max_batch": int(t.max_batch[i]), "fits": bool(t.max_batch[i] >= 1)} for i in range(len(t))]
+    return [
+        {
+            "tp": int(t.tp[i]),
+            "ep": int(t.ep[i]),
+            "pp": int(t.pp[i]),
+            "tp_2d": bool(t.two_d[i]),
+            "attn_dp": bool(t.attn_dp[i] > 0.5),
+            "n_gpu": int(t.n_gpu[i]),
+            "kv_replication": float(t.kv_replication[i]),
+            "kv_capacity_tokens": float(t.kv_capacity_tokens[i]),
+            "max_batch": int(t.max_batch[i]),
+            "fits": bool(t.max_batch[i] >= 1),
+        }
+        for i in range(len(t))
+    ]
 
 
-def evaluate_point(model, hardware, *, batch_size: float, n_gpu: float | None = None, tp: int | None = None,
-                   ep: int = 1, pp: int = 1, tp_2d: bool = False, attn_dp: bool = False, context_length: int = 0,
-                   preset: str | Preset = "default", speculative=None, price_usd_per_hour: float | None = None,
-                   engine: str = "vllm", backend: str = "jax",
-                   max_throughput_tokens_per_s: float | None = None, workload=None,
-                   serving: Mapping | str | None = None) -> dict[str, Any]:
+def evaluate_point(
+    model,
+    hardware,
+    *,
+    batch_size: float,
+    n_gpu: float | None = None,
+    tp: int | None = None,
+    ep: int = 1,
+    pp: int = 1,
+    tp_2d: bool = False,
+    attn_dp: bool = False,
+    context_length: int = 0,
+    preset: str | Preset = "default",
+    speculative=None,
+    price_usd_per_hour: float | None = None,
+    engine: str = "vllm",
+    backend: str = "jax",
+    max_throughput_tokens_per_s: float | None = None,
+    workload=None,
+    serving: Mapping | str | None = None,
+) -> dict[str, Any]:
     """Evaluate one deployment: speed, cost, MFU, bound term and step-time breakdown, as a dict with the same
     columns as a frontier point. Raises `InfeasibleError` (with the reason) when the deployment cannot run.
 
@@ -122,20 +176,31 @@ def evaluate_point(model, hardware, *, batch_size: float, n_gpu: float | None = 
     check_backend(backend)
     batch_size = positive_number("batch_size", batch_size, upper=MAX_BATCH_SIZE)
     if (n_gpu is None) == (tp is None):
-        raise SpecError("evaluate_point: give exactly one of tp=... (an explicit layout) or n_gpu=... (the best "
-                        "layout at that GPU count)")
+        raise SpecError(
+            "evaluate_point: give exactly one of tp=... (an explicit layout) or n_gpu=... (the best "
+            "layout at that GPU count)"
+        )
     if n_gpu is not None:
         n_gpu = positive_number("n_gpu", n_gpu, upper=1 << 20)
-    dep = resolve_inputs(model, hardware, context_length=None if workload else context_length, workload=workload,
-                         preset=preset, speculative=speculative, price_usd_per_hour=price_usd_per_hour,
-                         max_throughput_tokens_per_s=max_throughput_tokens_per_s, serving=serving,
-                         space={"engine": engine})
+    dep = resolve_inputs(
+        model,
+        hardware,
+        context_length=None if workload else context_length,
+        workload=workload,
+        preset=preset,
+        speculative=speculative,
+        price_usd_per_hour=price_usd_per_hour,
+        max_throughput_tokens_per_s=max_throughput_tokens_per_s,
+        serving=serving,
+        space={"engine": engine},
+    )
     ma, ha, spec = deployment_arrays(dep)
     b = np.array([batch_size])
     ctx = float(dep.workload.context_length)
     if tp is not None:
-        layout, extra = explicit_layout(dep, tp=tp, ep=ep, pp=pp, tp_2d=tp_2d, attn_dp=attn_dp, batch_size=batch_size,
-                                        engine=engine)
+        layout, extra = explicit_layout(
+            dep, tp=tp, ep=ep, pp=pp, tp_2d=tp_2d, attn_dp=attn_dp, batch_size=batch_size, engine=engine
+        )
         ev = evaluate(ma, ha, dep.conventions, None, b, ctx, spec, backend=backend, layout=layout)
         n = np.array([float(layout_integer("tp", tp) * layout_integer("ep", ep) * layout_integer("pp", pp))])
     else:
@@ -145,8 +210,10 @@ def evaluate_point(model, hardware, *, batch_size: float, n_gpu: float | None = 
         if not np.isfinite(ev.latency_s[0]):
             m, hw = dep.model, dep.hardware
             need = m.weight_memory_bytes + m.kv_cache_bytes_per_token * ctx * batch_size
-            raise InfeasibleError(f"does not fit: needs {need / 1e9:.3g} GB, {n_gpu:g} × "
-                                  f"{hw.hbm_capacity_bytes / 1e9:.3g} GB available (or pipeline degree > batch)")
+            raise InfeasibleError(
+                f"does not fit: needs {need / 1e9:.3g} GB, {n_gpu:g} × "
+                f"{hw.hbm_capacity_bytes / 1e9:.3g} GB available (or pipeline degree > batch)"
+            )
     cap = dep.workload.max_throughput_tokens_per_s
     if cap is not None:
         ev = served_at_demand(ev, np.maximum(np.asarray(ev.gpu_s_per_token, float), n / cap), b, cap)
@@ -172,7 +239,9 @@ def frontier_from_scenario(source: str | Path | Mapping[str, Any], *, where: str
         scenario = load_scenario(source)
     except ScenarioError as exc:
         msg = str(exc)
-        raise ScenarioError(msg.replace("scenario:", f"{where}:", 1) if msg.startswith("scenario:") else msg) from None
+        raise ScenarioError(
+            msg.replace("scenario:", f"{where}:", 1) if msg.startswith("scenario:") else msg
+        ) from None
     kwargs = {**scenario.frontier_kwargs(), **overrides}
     check_catalog_ids(scenario, where)
     try:
@@ -195,17 +264,27 @@ def _observed_placements(scenario: Scenario, f: Frontier, where: str) -> list[di
         base = scenario.model if isinstance(scenario.model, str) else scenario.model.get("base")
         points = [p for p in PAPER_POINTS if p.model_id == base]
     elif isinstance(scenario.observed, str):
-        raise ScenarioError(f"{where}: observed = {scenario.observed!r}: expected 'paper' or a list of points")
+        raise ScenarioError(
+            f"{where}: observed = {scenario.observed!r}: expected 'paper' or a list of points"
+        )
     else:
         points = []
         for i, item in enumerate(scenario.observed):
             try:
-                points.append(ObservedPoint(str(item.get("name", f"point {i + 1}")), str(item.get("model_id", "")),
-                                            item["tokens_per_s"], item["usd_per_million_tokens"],
-                                            str(item.get("source", "user"))))
+                points.append(
+                    ObservedPoint(
+                        str(item.get("name", f"point {i + 1}")),
+                        str(item.get("model_id", "")),
+                        item["tokens_per_s"],
+                        item["usd_per_million_tokens"],
+                        str(item.get("source", "user")),
+                    )
+                )
             except KeyError as exc:
-                raise ScenarioError(f"{where}: observed[{i}]: missing {exc.args[0]}; expected name, tokens_per_s, "
-                                    "usd_per_million_tokens") from None
+                raise ScenarioError(
+                    f"{where}: observed[{i}]: missing {exc.args[0]}; expected name, tokens_per_s, "
+                    "usd_per_million_tokens"
+                ) from None
             except ValueError as exc:
                 raise ScenarioError(f"{where}: observed[{i}]: {exc}") from None
     if f.empty:

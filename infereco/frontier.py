@@ -19,7 +19,12 @@ from infereco.physics.latency import bound_term
 from infereco.search.base import Candidates, check_backend
 from infereco.search.strategies import get_search
 from infereco.specs.deployment import Deployment
-from infereco.units import MAX_PRICE_USD_PER_HOUR, MIN_PRICE_USD_PER_HOUR, gpu_s_per_token_from_usd, usd_per_million_tokens
+from infereco.units import (
+    MAX_PRICE_USD_PER_HOUR,
+    MIN_PRICE_USD_PER_HOUR,
+    gpu_s_per_token_from_usd,
+    usd_per_million_tokens,
+)
 
 # Columns every frontier point carries, in display order, with their units.
 POINT_COLUMNS: dict[str, str] = {
@@ -57,8 +62,21 @@ USD_COLUMNS: dict[str, str] = {
 _USD_OF = {g: u for u, g in USD_COLUMNS.items()}
 
 # Columns that count things: written as integers in JSON and CSV where they are whole numbers.
-COUNT_COLUMNS = ("n_gpu", "batch_size", "gamma", "tp", "pp", "ep", "dp", "max_batch", "decode_n_gpu",
-                 "prefill_n_gpu", "prefill_batch_size", "n_gpu_total")
+COUNT_COLUMNS = (
+    "n_gpu",
+    "batch_size",
+    "gamma",
+    "tp",
+    "pp",
+    "ep",
+    "dp",
+    "max_batch",
+    "decode_n_gpu",
+    "prefill_n_gpu",
+    "prefill_batch_size",
+    "n_gpu_total",
+)
+
 
 @dataclasses.dataclass(frozen=True)
 class FrontierPoint:
@@ -115,16 +133,24 @@ class Frontier:
 
     __slots__ = ("_columns", "_meta", "reason", "default_alpha", "price_usd_per_hour", "_frozen")
 
-    def __init__(self, columns: Mapping[str, Any], meta: Mapping[str, Any] | None = None,
-                 reason: str | None = None, default_alpha: float = 3.0, price_usd_per_hour: float | None = None):
+    def __init__(
+        self,
+        columns: Mapping[str, Any],
+        meta: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+        default_alpha: float = 3.0,
+        price_usd_per_hour: float | None = None,
+    ):
         meta = copy.deepcopy(dict(meta or {}))
         price = meta.get("price_usd_per_hour") if price_usd_per_hour is None else price_usd_per_hour
         given = {k: np.array(v) for k, v in columns.items()}
         n = len(given.get("tokens_per_s_per_request", []))
         for k, v in given.items():
             if v.ndim != 1 or len(v) != n:
-                raise SpecError(f"Frontier column {k!r} has shape {v.shape}; expected ({n},) like "
-                                "tokens_per_s_per_request")
+                raise SpecError(
+                    f"Frontier column {k!r} has shape {v.shape}; expected ({n},) like "
+                    "tokens_per_s_per_request"
+                )
         has_cost = any(k in given for k in (*USD_COLUMNS, *USD_COLUMNS.values()))
         if has_cost:
             price = _check_price(price)
@@ -133,8 +159,11 @@ class Frontier:
             if usd in given and gpu_s not in given:
                 given[gpu_s] = np.asarray(gpu_s_per_token_from_usd(given[usd], price))
         cols: dict[str, np.ndarray] = {}
-        derived = {usd: np.asarray(usd_per_million_tokens(given[g], price), float)
-                   for usd, g in USD_COLUMNS.items() if g in given}
+        derived = {
+            usd: np.asarray(usd_per_million_tokens(given[g], price), float)
+            for usd, g in USD_COLUMNS.items()
+            if g in given
+        }
         for k, v in given.items():
             if k in USD_COLUMNS:
                 cols[k] = derived[k]
@@ -158,8 +187,10 @@ class Frontier:
         raise AttributeError(f"Frontier is immutable; use replace(), with_columns() or with_meta() ({name})")
 
     def __reduce__(self):
-        return (_rebuild, (dict(self._columns), dict(self._meta), self.reason, self.default_alpha,
-                           self.price_usd_per_hour))
+        return (
+            _rebuild,
+            (dict(self._columns), dict(self._meta), self.reason, self.default_alpha, self.price_usd_per_hour),
+        )
 
     @property
     def columns(self) -> Mapping[str, np.ndarray]:
@@ -172,14 +203,22 @@ class Frontier:
         return self._meta
 
     # ---- derived copies ---------------------------------------------------------------------------------
-    def replace(self, *, columns: Mapping[str, Any] | None = None, meta: Mapping[str, Any] | None = None,
-                reason: str | None = ..., default_alpha: float | None = None) -> "Frontier":  # type: ignore[assignment]
+    def replace(
+        self,
+        *,
+        columns: Mapping[str, Any] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        reason: str | None = ...,
+        default_alpha: float | None = None,
+    ) -> "Frontier":  # type: ignore[assignment]
         """A copy with any of columns, meta, reason or default_alpha replaced."""
-        return Frontier(dict(self._columns) if columns is None else columns,
-                        meta=dict(self._meta) if meta is None else meta,
-                        reason=self.reason if reason is ... else reason,
-                        default_alpha=self.default_alpha if default_alpha is None else default_alpha,
-                        price_usd_per_hour=self.price_usd_per_hour)
+        return Frontier(
+            dict(self._columns) if columns is None else columns,
+            meta=dict(self._meta) if meta is None else meta,
+            reason=self.reason if reason is ... else reason,
+            default_alpha=self.default_alpha if default_alpha is None else default_alpha,
+            price_usd_per_hour=self.price_usd_per_hour,
+        )
 
     def with_columns(self, **columns) -> "Frontier":
         """A copy with columns added or replaced (a $ column is re-derived from its GPU-s column)."""
@@ -205,8 +244,10 @@ class Frontier:
         what = f"{self.meta.get('model', '?')} on {self.meta.get('hardware', '?')}"
         if not len(self):
             return f"<Frontier {what}: empty ({self.reason})>"
-        return (f"<Frontier {what}: {len(self)} points, {self.columns['tokens_per_s_per_request'].min():.1f}–"
-                f"{self.columns['tokens_per_s_per_request'].max():.1f} tok/s per request>")
+        return (
+            f"<Frontier {what}: {len(self)} points, {self.columns['tokens_per_s_per_request'].min():.1f}–"
+            f"{self.columns['tokens_per_s_per_request'].max():.1f} tok/s per request>"
+        )
 
     @property
     def empty(self) -> bool:
@@ -251,7 +292,9 @@ class Frontier:
             a = math.nan
         if not (a >= 0 and math.isfinite(a)):
             raise SpecError(f"alpha={alpha!r}: expected a finite number >= 0 (the preference exponent)")
-        score = a * np.log(self.columns["tokens_per_s_per_request"]) - np.log(self.columns["usd_per_million_tokens"])
+        score = a * np.log(self.columns["tokens_per_s_per_request"]) - np.log(
+            self.columns["usd_per_million_tokens"]
+        )
         return self.point(int(np.argmax(score)))
 
     def cost_at_speed(self, tokens_per_s_per_request: float) -> float:
@@ -273,8 +316,13 @@ class Frontier:
         if self.price_usd_per_hour is None:
             raise SpecError("with_price: this frontier has no price (no cost columns)")
         price = _check_price(price_usd_per_hour)
-        return Frontier(dict(self._columns), meta={**self._meta, "price_usd_per_hour": price}, reason=self.reason,
-                        default_alpha=self.default_alpha, price_usd_per_hour=price)
+        return Frontier(
+            dict(self._columns),
+            meta={**self._meta, "price_usd_per_hour": price},
+            reason=self.reason,
+            default_alpha=self.default_alpha,
+            price_usd_per_hour=price,
+        )
 
     # ---- export -------------------------------------------------------------------------------------------
     def to_records(self) -> list[dict[str, Any]]:
@@ -339,8 +387,10 @@ def _check_price(price) -> float:
     except (TypeError, ValueError):
         p = math.nan
     if not (MIN_PRICE_USD_PER_HOUR <= p <= MAX_PRICE_USD_PER_HOUR):
-        raise SpecError(f"price_usd_per_hour={price!r}: expected a price in USD per accelerator-hour from "
-                        f"{MIN_PRICE_USD_PER_HOUR:g} to {MAX_PRICE_USD_PER_HOUR:g}")
+        raise SpecError(
+            f"price_usd_per_hour={price!r}: expected a price in USD per accelerator-hour from "
+            f"{MIN_PRICE_USD_PER_HOUR:g} to {MAX_PRICE_USD_PER_HOUR:g}"
+        )
     return p
 
 
@@ -369,26 +419,40 @@ def _jsonable(obj):
     return obj
 
 
-def frontier_from_candidates(c: Candidates, price_usd_per_hour: float, *, meta: Mapping[str, Any] | None = None,
-                             default_alpha: float = 3.0) -> Frontier:
+def frontier_from_candidates(
+    c: Candidates,
+    price_usd_per_hour: float,
+    *,
+    meta: Mapping[str, Any] | None = None,
+    default_alpha: float = 3.0,
+) -> Frontier:
     """The `Frontier` of a search's selected configurations (`search.base.Candidates`), priced at
     `price_usd_per_hour`. Instances faster than the demand cap serve only it (throughput capped)."""
     ev = c.evaluation
     pick = lambda a: np.broadcast_to(np.asarray(a, float).ravel(), c.n_gpu.shape)  # noqa: E731
     lat = pick(ev.latency_s)
     n, b = np.asarray(c.n_gpu, float), np.asarray(c.batch_size, float)
-    throughput = b / lat if c.served_cap_tokens_per_s is None else np.minimum(b / lat, c.served_cap_tokens_per_s)
+    throughput = (
+        b / lat if c.served_cap_tokens_per_s is None else np.minimum(b / lat, c.served_cap_tokens_per_s)
+    )
     cols: dict[str, np.ndarray] = {
         "tokens_per_s_per_request": 1.0 / lat,
-        "usd_per_million_tokens": np.zeros(len(n)),  # holds the column's place; Frontier derives it from GPU-s
+        "usd_per_million_tokens": np.zeros(
+            len(n)
+        ),  # holds the column's place; Frontier derives it from GPU-s
         "n_gpu": n,
         "batch_size": b,
         "mfu": pick(ev.mfu),
         "latency_s": lat,
         "gpu_s_per_token": pick(ev.gpu_s_per_token),
         "throughput_tokens_per_s": throughput,
-        "bound": bound_term(pick(ev.memory_s), pick(ev.compute_s), pick(ev.network_bandwidth_s),
-                            pick(ev.network_latency_s), pick(ev.launch_s)),
+        "bound": bound_term(
+            pick(ev.memory_s),
+            pick(ev.compute_s),
+            pick(ev.network_bandwidth_s),
+            pick(ev.network_latency_s),
+            pick(ev.launch_s),
+        ),
         "memory_s": pick(ev.memory_s),
         "compute_s": pick(ev.compute_s),
         "network_bandwidth_s": pick(ev.network_bandwidth_s),
@@ -407,8 +471,13 @@ def frontier_from_candidates(c: Candidates, price_usd_per_hour: float, *, meta: 
     full_meta = {**dict(meta or {}), **dict(c.meta), "rejected": dict(c.rejected)}
     if c.configurations:
         full_meta["configurations"] = int(c.configurations)
-    return Frontier(cols, meta=full_meta, reason=c.reason, default_alpha=default_alpha,
-                    price_usd_per_hour=price_usd_per_hour)
+    return Frontier(
+        cols,
+        meta=full_meta,
+        reason=c.reason,
+        default_alpha=default_alpha,
+        price_usd_per_hour=price_usd_per_hour,
+    )
 
 
 def decode_frontier(dep: Deployment, backend: str = "jax") -> Frontier:

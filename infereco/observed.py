@@ -55,7 +55,9 @@ _NB = "reference notebook ege-erdil/inference-economics @ 589a102 (observed poin
 
 #: The data points Erdil (2025) compares frontiers with (§2.2.2, §4, Fig. 3–5), plus the notebook's variant.
 PAPER_POINTS: tuple[ObservedPoint, ...] = (
-    ObservedPoint("Llama 3 70B (Fireworks)", "llama-3-70b", 150.0, 0.90, f"{_AA}; Erdil §2.2.2, §4 (8-bit frontier)"),
+    ObservedPoint(
+        "Llama 3 70B (Fireworks)", "llama-3-70b", 150.0, 0.90, f"{_AA}; Erdil §2.2.2, §4 (8-bit frontier)"
+    ),
     ObservedPoint("Llama 3 8B (Fireworks)", "llama-3-8b", 400.0, 0.20, f"{_AA}; Erdil §2.2.2"),
     ObservedPoint("Mixtral 8x22B", "mixtral-8x22b", 89.0, 1.20, f"Erdil Fig. 5; {_NB}: 89.25 tok/s"),
     ObservedPoint("GPT-4", "gpt-4", 21.0, 37.5, f"Erdil Fig. 5 (OpenAI pricing accessed 2024-08-01); {_NB}"),
@@ -102,7 +104,11 @@ def classify(frontier, point: ObservedPoint | tuple[float, float], rtol: float =
     >>> tuple(classify(f, (p.tokens_per_s_per_request * k, p.usd_per_million_tokens)) for k in (0.5, 1.0, 2.0))
     ('inside', 'on', 'beyond')
     """
-    s, c = (point.tokens_per_s, point.usd_per_million_tokens) if isinstance(point, ObservedPoint) else map(float, point)
+    s, c = (
+        (point.tokens_per_s, point.usd_per_million_tokens)
+        if isinstance(point, ObservedPoint)
+        else map(float, point)
+    )
     if not rtol >= 0:
         raise ValueError(f"rtol={rtol}: expected a non-negative relative tolerance")
     _require_points(frontier)
@@ -117,7 +123,9 @@ def classify(frontier, point: ObservedPoint | tuple[float, float], rtol: float =
     return "inside"
 
 
-def placement(frontier, point: ObservedPoint | tuple[float, float], rtol: float = DEFAULT_RTOL) -> dict[str, Any]:
+def placement(
+    frontier, point: ObservedPoint | tuple[float, float], rtol: float = DEFAULT_RTOL
+) -> dict[str, Any]:
     """The classification with the numbers behind it: the frontier's cost at the point's speed, the cost
     ratio (point / frontier, < 1 means cheaper than the model allows), and the speed ratio to the maximum."""
     if isinstance(point, ObservedPoint):
@@ -127,14 +135,24 @@ def placement(frontier, point: ObservedPoint | tuple[float, float], rtol: float 
     s, c = d["tokens_per_s"], d["usd_per_million_tokens"]
     s_max = float(np.max(frontier.columns["tokens_per_s_per_request"]))
     ref = frontier.cost_at_speed(s)
-    d.update(placement=classify(frontier, point, rtol), frontier_usd_per_million_tokens_at_speed=ref,
-             cost_ratio=c / ref if math.isfinite(ref) else None, speed_ratio_to_max=s / s_max,
-             frontier_tokens_per_s_at_cost=speed_at_cost(frontier, c), rtol=rtol)
+    d.update(
+        placement=classify(frontier, point, rtol),
+        frontier_usd_per_million_tokens_at_speed=ref,
+        cost_ratio=c / ref if math.isfinite(ref) else None,
+        speed_ratio_to_max=s / s_max,
+        frontier_tokens_per_s_at_cost=speed_at_cost(frontier, c),
+        rtol=rtol,
+    )
     return d
 
 
-def overlay(frontier, points: Iterable[ObservedPoint] = PAPER_POINTS, rtol: float = DEFAULT_RTOL, ax=None,
-            label: bool = True):
+def overlay(
+    frontier,
+    points: Iterable[ObservedPoint] = PAPER_POINTS,
+    rtol: float = DEFAULT_RTOL,
+    ax=None,
+    label: bool = True,
+):
     """Placements of `points` against `frontier`; with `ax`, also scatter them (markers by placement).
 
     Returns the list of `placement` dicts.
@@ -143,9 +161,20 @@ def overlay(frontier, points: Iterable[ObservedPoint] = PAPER_POINTS, rtol: floa
     if ax is not None:
         markers = {"inside": "o", "on": "s", "beyond": "^"}
         for r in rows:
-            ax.scatter([r["tokens_per_s"]], [r["usd_per_million_tokens"]], marker=markers[r["placement"]],
-                       facecolors="none", edgecolors="black", zorder=5)
+            ax.scatter(
+                [r["tokens_per_s"]],
+                [r["usd_per_million_tokens"]],
+                marker=markers[r["placement"]],
+                facecolors="none",
+                edgecolors="black",
+                zorder=5,
+            )
             if label:
-                ax.annotate(f"{r.get('name', '')} ({r['placement']})", (r["tokens_per_s"], r["usd_per_million_tokens"]),
-                            textcoords="offset points", xytext=(4, 4), fontsize=7)
+                ax.annotate(
+                    f"{r.get('name', '')} ({r['placement']})",
+                    (r["tokens_per_s"], r["usd_per_million_tokens"]),
+                    textcoords="offset points",
+                    xytext=(4, 4),
+                    fontsize=7,
+                )
     return rows

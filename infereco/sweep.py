@@ -60,16 +60,29 @@ def _summary(f: Frontier, alpha) -> dict[str, Any]:
     out: dict[str, Any] = {"n_points": len(f), "reason": f.reason}
     if f.empty:
         return out
-    for tag, p in (("max_speed", f.max_speed()), ("preferred", f.preferred(alpha)), ("min_cost", f.min_cost())):
+    for tag, p in (
+        ("max_speed", f.max_speed()),
+        ("preferred", f.preferred(alpha)),
+        ("min_cost", f.min_cost()),
+    ):
         for k, v in _counts_as_int(p.to_dict()).items():
             out[f"{tag}_{k}"] = v
     return out
 
 
-def sweep(models: Sequence | Any, hardware: Sequence | Any, context_lengths: Sequence[int] | int = (1000,),
-          prices_usd_per_hour: Sequence[float] | float | None = None, *, preset: str = "default",
-          search: str | None = None, alpha: float | None = None, progress: bool | ProgressMeter = True,
-          keep_frontiers: bool = True, **frontier_kwargs) -> SweepResult:
+def sweep(
+    models: Sequence | Any,
+    hardware: Sequence | Any,
+    context_lengths: Sequence[int] | int = (1000,),
+    prices_usd_per_hour: Sequence[float] | float | None = None,
+    *,
+    preset: str = "default",
+    search: str | None = None,
+    alpha: float | None = None,
+    progress: bool | ProgressMeter = True,
+    keep_frontiers: bool = True,
+    **frontier_kwargs,
+) -> SweepResult:
     """Frontiers for every combination; `prices_usd_per_hour` None = each accelerator's own price.
 
     `frontier_kwargs` are those of `pareto_frontier` (workload, space, serving, speculative, ...); every row
@@ -92,17 +105,28 @@ def sweep(models: Sequence | Any, hardware: Sequence | Any, context_lengths: Seq
     # Resolve every combination first, so that a bad input fails before minutes of computing.
     for price in price_list:
         if price is not None:
-            positive_number("prices_usd_per_hour", price, lower=MIN_PRICE_USD_PER_HOUR, upper=MAX_PRICE_USD_PER_HOUR)
-    deployments = [resolve_inputs(model, hw, context_length=ctx, preset=preset, search=search, alpha=alpha,
-                                  **frontier_kwargs) for model, hw, ctx in combos]
+            positive_number(
+                "prices_usd_per_hour", price, lower=MIN_PRICE_USD_PER_HOUR, upper=MAX_PRICE_USD_PER_HOUR
+            )
+    deployments = [
+        resolve_inputs(
+            model, hw, context_length=ctx, preset=preset, search=search, alpha=alpha, **frontier_kwargs
+        )
+        for model, hw, ctx in combos
+    ]
     with as_meter(progress).start(len(combos) * len(price_list), "sweep") as bar:
         for (model, hw, ctx), dep in zip(combos, deployments):
             base = solve(dep, backend=backend)
             for price in price_list:
                 f = base if price is None else base.with_price(price)
                 key = (_label(model), _label(hw), ctx, f.meta["price_usd_per_hour"])
-                row = {"model": key[0], "hardware": key[1], "context_length": ctx,
-                       "price_usd_per_hour": f.meta["price_usd_per_hour"], **_summary(f, alpha)}
+                row = {
+                    "model": key[0],
+                    "hardware": key[1],
+                    "context_length": ctx,
+                    "price_usd_per_hour": f.meta["price_usd_per_hour"],
+                    **_summary(f, alpha),
+                }
                 rows.append(row)
                 if keep_frontiers:
                     frontiers[key] = f

@@ -28,10 +28,14 @@ def usd_per_million_tokens(gpu_s_per_token, price_usd_per_hour):
     >>> usd_per_million_tokens(np.array([0.001, 0.002]), 3.6).tolist()
     [1.0, 2.0]
     """
-    out = np.asarray(gpu_s_per_token, float) * (float(price_usd_per_hour) / SECONDS_PER_HOUR * TOKENS_PER_MILLION)
+    out = np.asarray(gpu_s_per_token, float) * (
+        float(price_usd_per_hour) / SECONDS_PER_HOUR * TOKENS_PER_MILLION
+    )
     return float(out) if out.ndim == 0 else out
 
 
 def gpu_s_per_token_from_usd(usd_per_million, price_usd_per_hour):
     """The inverse of `usd_per_million_tokens`: accelerator-seconds per token behind a $/M figure."""
-    return np.asarray(usd_per_million, float) / (float(price_usd_per_hour) / SECONDS_PER_HOUR * TOKENS_PER_MILLION)
+    return np.asarray(usd_per_million, float) / (
+        float(price_usd_per_hour) / SECONDS_PER_HOUR * TOKENS_PER_MILLION
+    )

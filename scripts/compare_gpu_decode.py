@@ -1,6 +1,6 @@
 """Compare the committed GPU decode timings with infereco's uncalibrated predictions (prints a markdown table).
 
-    python scripts/compare_gpu_decode.py [tests/data/gpu_decode/h200_llama3_8b_bf16.json]
+python scripts/compare_gpu_decode.py [tests/data/gpu_decode/h200_llama3_8b_bf16.json]
 """
 
 from __future__ import annotations
@@ -22,9 +22,13 @@ def main(path: str | None = None) -> int:
     print("| batch | context | measured ms | predicted ms | measured / predicted | bound |")
     print("|---|---|---|---|---|---|")
     for r in data["results"]:
-        q = evaluate_point("llama-3-8b", hw, tp=1, batch_size=r["batch"], context_length=r["context"], engine="ideal")
-        print(f"| {r['batch']} | {r['context']} | {r['step_s_median'] * 1e3:.2f} | {q['latency_s'] * 1e3:.2f} | "
-              f"{r['step_s_median'] / q['latency_s']:.2f} | {q['bound']} |")
+        q = evaluate_point(
+            "llama-3-8b", hw, tp=1, batch_size=r["batch"], context_length=r["context"], engine="ideal"
+        )
+        print(
+            f"| {r['batch']} | {r['context']} | {r['step_s_median'] * 1e3:.2f} | {q['latency_s'] * 1e3:.2f} | "
+            f"{r['step_s_median'] / q['latency_s']:.2f} | {q['bound']} |"
+        )
     return 0
 
 

@@ -33,6 +33,7 @@ DOC = REPO / "docs" / "validation.md"
 
 from infereco.specs.presets import ERDIL_2024_HARDWARE as HARDWARE  # noqa: E402  reference names → catalog
 from infereco.specs.presets import ERDIL_2024_MODELS as MODELS  # noqa: E402
+
 ALPHA = 4.0  # the notebook's preference exponent
 START = time.perf_counter()
 CONTRACT = {"median": 0.005, "p95": 0.02, "max_speed": 0.01, "preferred": 0.02}
@@ -43,8 +44,14 @@ def compare_series(s: dict) -> dict:
     from infereco import pareto_frontier
 
     t0 = time.perf_counter()
-    f = pareto_frontier(MODELS[s["model"]], HARDWARE[s["gpu"]], context_length=s["input_len"],
-                        max_throughput_tokens_per_s=s["max_tput"], preset="erdil-2024", search="erdil-grid")
+    f = pareto_frontier(
+        MODELS[s["model"]],
+        HARDWARE[s["gpu"]],
+        context_length=s["input_len"],
+        max_throughput_tokens_per_s=s["max_tput"],
+        preset="erdil-2024",
+        search="erdil-grid",
+    )
     seconds = time.perf_counter() - t0
     x = f.columns["tokens_per_s_per_request"]
     y = f.columns["usd_per_million_tokens"]
@@ -75,8 +82,12 @@ def compare_series(s: dict) -> dict:
 
 
 def passes(r: dict) -> bool:
-    return (r["median"] <= CONTRACT["median"] and r["p95"] <= CONTRACT["p95"] and r["max_speed"] <= CONTRACT["max_speed"]
-            and max(r["preferred_speed"], r["preferred_cost"]) <= CONTRACT["preferred"])
+    return (
+        r["median"] <= CONTRACT["median"]
+        and r["p95"] <= CONTRACT["p95"]
+        and r["max_speed"] <= CONTRACT["max_speed"]
+        and max(r["preferred_speed"], r["preferred_cost"]) <= CONTRACT["preferred"]
+    )
 
 
 def report(reference: Path) -> tuple[str, bool]:
@@ -84,8 +95,10 @@ def report(reference: Path) -> tuple[str, bool]:
     files = sorted(reference.glob("*.json"))
     if not files:
         return f"No reference files found in `{reference}`.\n", False
-    header = ("| file | series | n | median rel. error of $/M | p95 rel. error of $/M | max speed (tok/s) | "
-              "rel. error of max speed | preferred (tok/s @ $/M) | rel. error of preferred speed, $/M |")
+    header = (
+        "| file | series | n | median rel. error of $/M | p95 rel. error of $/M | max speed (tok/s) | "
+        "rel. error of max speed | preferred (tok/s @ $/M) | rel. error of preferred speed, $/M |"
+    )
     lines = [header, "|---|---|---|---|---|---|---|---|---|"]
     ok = True
     for path in files:
@@ -96,18 +109,26 @@ def report(reference: Path) -> tuple[str, bool]:
                 f"| {path.stem} | {r['name']} | {r['n_compared']}/{r['n_reference']} | {r['median']:.1e} | {r['p95']:.1e} | "
                 f"{r['max_speed_tok_s']:.2f} | {r['max_speed']:.1e} | "
                 f"{r['preferred_tok_s']:.2f} @ {r['preferred_usd_per_m']:.3f} | "
-                f"{r['preferred_speed']:.1e}, {r['preferred_cost']:.1e} |")
+                f"{r['preferred_speed']:.1e}, {r['preferred_cost']:.1e} |"
+            )
     lines.append("")
-    lines.append(f"Contract: median ≤ {CONTRACT['median']:.1%}, p95 ≤ {CONTRACT['p95']:.0%}, max speed ≤ "
-                 f"{CONTRACT['max_speed']:.0%}, preferred point (α = {ALPHA:g}) ≤ {CONTRACT['preferred']:.0%}. "
-                 f"Result: **{'all series pass' if ok else 'SOME SERIES FAIL'}**.")
+    lines.append(
+        f"Contract: median ≤ {CONTRACT['median']:.1%}, p95 ≤ {CONTRACT['p95']:.0%}, max speed ≤ "
+        f"{CONTRACT['max_speed']:.0%}, preferred point (α = {ALPHA:g}) ≤ {CONTRACT['preferred']:.0%}. "
+        f"Result: **{'all series pass' if ok else 'SOME SERIES FAIL'}**."
+    )
     return "\n".join(lines) + "\n", ok
 
 
 def gpu_decode_table() -> str:
     """The output of scripts/compare_gpu_decode.py (measured GPU decode steps against the prediction)."""
-    out = subprocess.run([sys.executable, str(REPO / "scripts" / "compare_gpu_decode.py")], capture_output=True,
-                         text=True, check=True, cwd=REPO)
+    out = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "compare_gpu_decode.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
     lines = out.stdout.rstrip("\n").splitlines()
     # A markdown table must start its own block: a blank line after the caption line(s).
     first = next((i for i, ln in enumerate(lines) if ln.startswith("|")), len(lines))
@@ -124,13 +145,20 @@ def replace_block(text: str, name: str, body: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE, help="folder of reference JSON files")
-    ap.add_argument("--write-docs", action="store_true", help=f"refresh the generated blocks of {DOC.relative_to(REPO)}")
+    ap.add_argument(
+        "--reference", type=Path, default=DEFAULT_REFERENCE, help="folder of reference JSON files"
+    )
+    ap.add_argument(
+        "--write-docs", action="store_true", help=f"refresh the generated blocks of {DOC.relative_to(REPO)}"
+    )
     args = ap.parse_args(argv)
     table, ok = report(args.reference)
     print(table)
-    print(f"({sum(1 for _ in args.reference.glob('*.json'))} reference files; "
-          f"{time.perf_counter() - START:.1f} s including JAX compilation)", file=sys.stderr)
+    print(
+        f"({sum(1 for _ in args.reference.glob('*.json'))} reference files; "
+        f"{time.perf_counter() - START:.1f} s including JAX compilation)",
+        file=sys.stderr,
+    )
     if args.write_docs:
         text = DOC.read_text()
         text = replace_block(text, "conformance", table)

@@ -69,17 +69,27 @@ def models_section() -> list[str]:
     from infereco import list_models, load_model
 
     ids = list_models()
-    out = ["## Models", "",
-           (f"{len(ids)} models in `infereco/data/models/*.yaml`. Load one with `load_model(id)`, or override fields "
+    out = [
+        "## Models",
+        "",
+        (
+            f"{len(ids)} models in `infereco/data/models/*.yaml`. Load one with `load_model(id)`, or override fields "
             "with `{base: id, field: value}` (e.g. `{base: llama-3-70b, weight_bits: 8}`). Parameter counts and the "
             "KV cache are derived by `ModelSpec` (embedding and unembedding counted separately, as in the reference "
-            "notebook); `n_kv_heads` has the Hugging Face meaning (K and V heads are not counted twice)."), "",
-           ("| id | name | d_model | d_ff | FFN (up, down) | layers | heads (q / kv) | d_head | vocab | experts "
-            "(routed / active / shared) | attention | weight / act. bits | params total / active | KV cache per token |"),
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "notebook); `n_kv_heads` has the Hugging Face meaning (K and V heads are not counted twice)."
+        ),
+        "",
+        (
+            "| id | name | d_model | d_ff | FFN (up, down) | layers | heads (q / kv) | d_head | vocab | experts "
+            "(routed / active / shared) | attention | weight / act. bits | params total / active | KV cache per token |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for i in ids:
         m = load_model(i)
-        experts = "dense" if m.n_experts == 1 else f"{m.n_experts} / {m.n_active_experts} / {m.n_shared_experts}"
+        experts = (
+            "dense" if m.n_experts == 1 else f"{m.n_experts} / {m.n_active_experts} / {m.n_shared_experts}"
+        )
         if m.n_dense_layers:
             experts += f" ({m.n_dense_layers} dense layers, d_ff {m.d_ff_dense})"
         if m.is_mla:
@@ -96,7 +106,8 @@ def models_section() -> list[str]:
             f"| `{i}` | {cell(m.name)} | {m.d_model:,} | {m.d_ff:,} | {m.ffn_matrices[0]}, {m.ffn_matrices[1]} | "
             f"{m.n_layers} | {m.n_heads} / {m.n_kv_heads} | {m.head_dim} | {m.vocab_size:,} | {experts} | {attn} | "
             f"{m.weight_bits} / {m.activation_bits} | {m.total_params / 1e9:,.1f} B / {m.active_params / 1e9:,.1f} B | "
-            f"{si(m.kv_cache_bytes_per_token, 'B')} |")
+            f"{si(m.kv_cache_bytes_per_token, 'B')} |"
+        )
     out += ["", "### Model sources", "", "| id | source |", "|---|---|"]
     for i in ids:
         m = load_model(i)
@@ -108,19 +119,27 @@ def hardware_section() -> list[str]:
     from infereco import list_hardware, load_hardware
 
     ids = list_hardware()
-    out = ["## Accelerators", "",
-           (f"{len(ids)} accelerators in `hardware_specs/*.yaml`. Load one with `load_hardware(id)`; "
+    out = [
+        "## Accelerators",
+        "",
+        (
+            f"{len(ids)} accelerators in `hardware_specs/*.yaml`. Load one with `load_hardware(id)`; "
             "`spec.sources` maps each field to its source. FLOP/s are dense peaks (no 2:4 sparsity); bandwidths "
             "are per accelerator and per direction. These are the numbers of the `default` preset; the "
-            "`erdil-*` presets replace some of them (see [below](#preset-overrides))."), "",
-           "| id | name | dense peak FLOP/s | HBM | capacity | scale-up | scale-out | node | collectives | price |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+            "`erdil-*` presets replace some of them (see [below](#preset-overrides))."
+        ),
+        "",
+        "| id | name | dense peak FLOP/s | HBM | capacity | scale-up | scale-out | node | collectives | price |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for i in ids:
         h = load_hardware(i)
-        out.append(f"| `{i}` | {cell(h.name)} | {flops_summary(h)} | {si(h.hbm_bandwidth_bytes_per_s, 'B/s')} | "
-                   f"{si(h.hbm_capacity_bytes, 'B')} | {si(h.intra_node_bandwidth_bytes_per_s, 'B/s')} | "
-                   f"{si(h.inter_node_bandwidth_bytes_per_s, 'B/s')} | {h.node_size} | {h.collectives} | "
-                   f"${h.price_usd_per_hour:.3g}/h |")
+        out.append(
+            f"| `{i}` | {cell(h.name)} | {flops_summary(h)} | {si(h.hbm_bandwidth_bytes_per_s, 'B/s')} | "
+            f"{si(h.hbm_capacity_bytes, 'B')} | {si(h.intra_node_bandwidth_bytes_per_s, 'B/s')} | "
+            f"{si(h.inter_node_bandwidth_bytes_per_s, 'B/s')} | {h.node_size} | {h.collectives} | "
+            f"${h.price_usd_per_hour:.3g}/h |"
+        )
     for i in ids:
         h = load_hardware(i)
         out += ["", f"### `{i}`: {h.name}", "", "| field | value | source |", "|---|---|---|"]
@@ -131,31 +150,51 @@ def hardware_section() -> list[str]:
             v = getattr(h, field)
             if field == "ring_hop_s" and h.collectives != "ring":
                 continue
-            src = h.sources.get(field, "—" if field not in ("flop_utilization", "bandwidth_utilization")
-                                else "library default: datasheet peak (calibration fits sustained fractions)")
+            src = h.sources.get(
+                field,
+                "—"
+                if field not in ("flop_utilization", "bandwidth_utilization")
+                else "library default: datasheet peak (calibration fits sustained fractions)",
+            )
             out.append(f"| {label} | {fmt(v)} | {cell(src)} |")
         if h.collectives == "nccl":
-            protos = ", ".join(f"{p.name} {micro(p.base_s)} + hops {micro(p.intra_hop_s)} / {micro(p.inter_hop_s)}, "
-                               f"bandwidth ×{p.bandwidth_factor:g}" for p in h.nccl_protocols)
-            out.append(f"| NCCL protocols (base + intra/inter-node hop) | {protos} | NCCL `src/graph/tuning.cc` "
-                       "as in Erdil 2025 §3.3 (Eq. 23) and the reference notebook |")
+            protos = ", ".join(
+                f"{p.name} {micro(p.base_s)} + hops {micro(p.intra_hop_s)} / {micro(p.inter_hop_s)}, "
+                f"bandwidth ×{p.bandwidth_factor:g}"
+                for p in h.nccl_protocols
+            )
+            out.append(
+                f"| NCCL protocols (base + intra/inter-node hop) | {protos} | NCCL `src/graph/tuning.cc` "
+                "as in Erdil 2025 §3.3 (Eq. 23) and the reference notebook |"
+            )
     return out
 
 
 def presets_section() -> list[str]:
     from infereco import PRESETS
 
-    out = ["## Preset overrides", "",
-           ("The presets that reproduce the papers replace catalog numbers with their source's numbers. Fields "
-            "not listed keep the catalog value; accelerators not listed get the preset's defaults only."), ""]
+    out = [
+        "## Preset overrides",
+        "",
+        (
+            "The presets that reproduce the papers replace catalog numbers with their source's numbers. Fields "
+            "not listed keep the catalog value; accelerators not listed get the preset's defaults only."
+        ),
+        "",
+    ]
     for name, p in PRESETS.items():
         out += [f"### `{name}`", "", p.description, ""]
         rows = []
         for field, v in p.hardware_defaults.items():
             rows.append(("every accelerator", field, v))
         if p.bandwidth_scale != 1.0:
-            rows.append(("accelerators without an entry below (NCCL)", "scale-up and scale-out bandwidth",
-                         f"× {p.bandwidth_scale:g}"))
+            rows.append(
+                (
+                    "accelerators without an entry below (NCCL)",
+                    "scale-up and scale-out bandwidth",
+                    f"× {p.bandwidth_scale:g}",
+                )
+            )
         for hw, fields in p.hardware_overrides.items():
             for field, v in fields.items():
                 rows.append((f"`{hw}`", field, v))
@@ -183,11 +222,18 @@ def presets_section() -> list[str]:
 
 
 def generate() -> str:
-    lines = ["# Catalog", "",
-             "<!-- Generated by scripts/gen_catalog_docs.py from the library's catalog; do not edit by hand. -->", "",
-             ("Every model and accelerator infereco ships, with the source of every number. Regenerate this page "
-              "with `python scripts/gen_catalog_docs.py` after editing `hardware_specs/*.yaml` or "
-              "`infereco/data/models/*.yaml`. From the command line, `infereco catalog` lists the same entries."), ""]
+    lines = [
+        "# Catalog",
+        "",
+        "<!-- Generated by scripts/gen_catalog_docs.py from the library's catalog; do not edit by hand. -->",
+        "",
+        (
+            "Every model and accelerator infereco ships, with the source of every number. Regenerate this page "
+            "with `python scripts/gen_catalog_docs.py` after editing `hardware_specs/*.yaml` or "
+            "`infereco/data/models/*.yaml`. From the command line, `infereco catalog` lists the same entries."
+        ),
+        "",
+    ]
     lines += models_section() + [""] + hardware_section() + [""] + presets_section()
     return "\n".join(lines).rstrip() + "\n"
 
@@ -207,9 +253,13 @@ def main(argv: list[str] | None = None) -> int:
         if old == text:
             print(f"{OUT.relative_to(REPO)} is up to date")
             return 0
-        diff = difflib.unified_diff(old.splitlines(), text.splitlines(), "committed", "generated", lineterm="", n=0)
+        diff = difflib.unified_diff(
+            old.splitlines(), text.splitlines(), "committed", "generated", lineterm="", n=0
+        )
         print("\n".join(list(diff)[:40]))
-        print(f"{OUT.relative_to(REPO)} is out of date: run python scripts/gen_catalog_docs.py", file=sys.stderr)
+        print(
+            f"{OUT.relative_to(REPO)} is out of date: run python scripts/gen_catalog_docs.py", file=sys.stderr
+        )
         return 1
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(text)

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 def build(layers, d, h, kv, dh, f, vocab, device, dtype):
     g = torch.Generator(device=device).manual_seed(0)
-    r = lambda *s: (torch.randn(*s, device=device, dtype=dtype, generator=g) * 0.02)  # noqa: E731
+    r = lambda *s: torch.randn(*s, device=device, dtype=dtype, generator=g) * 0.02  # noqa: E731
     return {
         "qkv": [r((h + 2 * kv) * dh, d) for _ in range(layers)],
         "o": [r(d, h * dh) for _ in range(layers)],
@@ -88,16 +88,35 @@ def main():
                 torch.cuda.synchronize()
                 times.append(e0.elapsed_time(e1) / 1e3)
             times.sort()
-            weight_bytes = sum(t.numel() * 2 for k in ("qkv", "o", "up", "down") for t in w[k]) + w["unembed"].numel() * 2
+            weight_bytes = (
+                sum(t.numel() * 2 for k in ("qkv", "o", "up", "down") for t in w[k])
+                + w["unembed"].numel() * 2
+            )
             kv_bytes = 2 * args.layers * b * kv * ctx * dh * 2
-            results.append({"batch": b, "context": ctx, "layers": args.layers, "step_s_median": times[len(times) // 2],
-                            "step_s_min": times[0], "weight_bytes": weight_bytes, "kv_bytes": kv_bytes})
+            results.append(
+                {
+                    "batch": b,
+                    "context": ctx,
+                    "layers": args.layers,
+                    "step_s_median": times[len(times) // 2],
+                    "step_s_min": times[0],
+                    "weight_bytes": weight_bytes,
+                    "kv_bytes": kv_bytes,
+                }
+            )
             print(json.dumps(results[-1]), flush=True)
             del k_cache, v_cache, graph, out
             torch.cuda.empty_cache()
-    meta = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "cuda": torch.version.cuda,
-            "python": platform.python_version(), "date": time.strftime("%Y-%m-%d"), "dtype": "bfloat16",
-            "model_shape": "Llama 3 8B (random weights)", "method": __doc__.strip().splitlines()[0]}
+    meta = {
+        "device": torch.cuda.get_device_name(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d"),
+        "dtype": "bfloat16",
+        "model_shape": "Llama 3 8B (random weights)",
+        "method": __doc__.strip().splitlines()[0],
+    }
     with open(args.out, "w") as fh:
         json.dump({"meta": meta, "results": results}, fh, indent=1)
 

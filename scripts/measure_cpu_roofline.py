@@ -82,16 +82,23 @@ def main(argv: list[str] | None = None) -> int:
     # One thread everywhere, set before numpy / jax load their thread pools.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                               " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1").strip()
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    ).strip()
     cores = _pin(args.core)
 
     import numpy as np
 
-    out: dict = {"date": time.strftime("%Y-%m-%dT%H:%M:%S"), "python": sys.version.split()[0],
-                 "numpy": np.__version__, "cores_pinned": cores, "nproc": os.cpu_count(), "cpu": _cpu_model(),
-                 "loadavg_before": os.getloadavg() if hasattr(os, "getloadavg") else None,
-                 "method": "best of repeats, one pinned core, one thread; see the script's docstring"}
+    out: dict = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "cores_pinned": cores,
+        "nproc": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "loadavg_before": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "method": "best of repeats, one pinned core, one thread; see the script's docstring",
+    }
 
     rounds = []
     for i in range(max(args.rounds, 1)):
@@ -102,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         vals = [r[key] for r in rounds if isinstance(r.get(key), float)]
         out[key] = max(vals) if vals else rounds[0][key]
     out["memory_read_bytes_per_s_by_kernel"] = {
-        k: max(r["memory_read_bytes_per_s_by_kernel"][k] for r in rounds) for k in rounds[0]["memory_read_bytes_per_s_by_kernel"]}
+        k: max(r["memory_read_bytes_per_s_by_kernel"][k] for r in rounds)
+        for k in rounds[0]["memory_read_bytes_per_s_by_kernel"]
+    }
     out["rounds"] = rounds
     out["loadavg_after"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     fp32 = max(out.get("numpy_fp32_matmul_flop_per_s", 0.0), out.get("jax_fp32_matmul_flop_per_s", 0.0))
@@ -110,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         "memory_bandwidth_bytes_per_s (read)": out["memory_read_bytes_per_s"],
         "fp32_flop_per_s (best of numpy, JAX)": fp32,
         # bf16 operands can always be widened to fp32, so the attainable 16-bit rate is the better of the two.
-        "bf16_operand_flop_per_s (best of JAX bf16, fp32)": max(out.get("jax_bf16_matmul_flop_per_s", 0.0), fp32),
+        "bf16_operand_flop_per_s (best of JAX bf16, fp32)": max(
+            out.get("jax_bf16_matmul_flop_per_s", 0.0), fp32
+        ),
     }
     text = json.dumps(out, indent=1)
     print(text)
@@ -126,7 +137,9 @@ def _measure(np, args) -> dict:
     a = np.ones(n_el, dtype=np.float32)
     b = np.empty_like(a)
     reads = {"dot": lambda: np.dot(a, a), "max": lambda: a.max(), "add.reduce": lambda: np.add.reduce(a)}
-    out["memory_read_bytes_per_s_by_kernel"] = {k: a.nbytes / _best(f, args.repeats) for k, f in reads.items()}
+    out["memory_read_bytes_per_s_by_kernel"] = {
+        k: a.nbytes / _best(f, args.repeats) for k, f in reads.items()
+    }
     t_copy = _best(lambda: np.copyto(b, a), args.repeats)
     out["memory_read_bytes_per_s"] = max(out["memory_read_bytes_per_s_by_kernel"].values())
     out["memory_copy_bytes_per_s"] = 2 * a.nbytes / t_copy

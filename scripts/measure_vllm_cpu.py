@@ -494,10 +494,14 @@ def _load_sentence(loads: dict) -> str:
         return "; other work on the machine was not measured, so the figures may be noisy."
     hi = max(vals)
     if hi < 0.1:
-        return (f"; other processes kept at most {hi:.2f} cores busy during any point (the `other load` column), "
-                "so the sweep ran essentially undisturbed.")
-    return (f"; other processes kept up to {hi:.2f} cores busy during some points (the `other load` column), "
-            "so those figures are noisy.")
+        return (
+            f"; other processes kept at most {hi:.2f} cores busy during any point (the `other load` column), "
+            "so the sweep ran essentially undisturbed."
+        )
+    return (
+        f"; other processes kept up to {hi:.2f} cores busy during some points (the `other load` column), "
+        "so those figures are noisy."
+    )
 
 
 def write_readme(out_dir: Path, info: dict) -> None:

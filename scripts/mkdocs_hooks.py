@@ -19,7 +19,7 @@ def cli_reference() -> str:
     parser = build_parser()
     parts = ["### `infereco --help`", "", "```text", parser.format_help().rstrip(), "```", ""]
     sub = next((a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"), None)
-    for name, p in (sub.choices.items() if sub is not None else []):
+    for name, p in sub.choices.items() if sub is not None else []:
         parts += [f"### `infereco {name}`", "", "```text", p.format_help().rstrip(), "```", ""]
     return "\n".join(parts)
 

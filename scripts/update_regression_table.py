@@ -40,9 +40,17 @@ RTOL = 1e-6
 def settings() -> dict:
     from infereco.search.erdil_grid import GridSpec
 
-    return {"context_length": CONTEXT_LENGTH, "search": SEARCH, "alpha": ALPHA, "backend": BACKEND,
-            "grid": dataclasses.asdict(GridSpec()), "models": list(MODELS), "hardware": list(HARDWARE),
-            "presets": list(PRESETS), "rtol": RTOL}
+    return {
+        "context_length": CONTEXT_LENGTH,
+        "search": SEARCH,
+        "alpha": ALPHA,
+        "backend": BACKEND,
+        "grid": dataclasses.asdict(GridSpec()),
+        "models": list(MODELS),
+        "hardware": list(HARDWARE),
+        "presets": list(PRESETS),
+        "rtol": RTOL,
+    }
 
 
 def key(preset: str, model: str, hardware: str) -> str:
@@ -58,8 +66,15 @@ def compute() -> dict[str, dict]:
     for preset in PRESETS:
         for model in MODELS:
             for hardware in HARDWARE:
-                f = pareto_frontier(model, hardware, context_length=CONTEXT_LENGTH, preset=preset, search=SEARCH,
-                                    backend=BACKEND, grid=GridSpec())
+                f = pareto_frontier(
+                    model,
+                    hardware,
+                    context_length=CONTEXT_LENGTH,
+                    preset=preset,
+                    search=SEARCH,
+                    backend=BACKEND,
+                    grid=GridSpec(),
+                )
                 if f.empty:
                     figures[key(preset, model, hardware)] = {"empty": f.reason}
                     continue
@@ -84,8 +99,10 @@ def differences(stored: dict[str, dict], fresh: dict[str, dict], rtol: float = R
             continue
         a, b = stored[k], fresh[k]
         if ("empty" in a) != ("empty" in b):
-            out.append(f"{k}: {'empty' if 'empty' in a else 'non-empty'} frontier became "
-                       f"{'empty' if 'empty' in b else 'non-empty'}")
+            out.append(
+                f"{k}: {'empty' if 'empty' in a else 'non-empty'} frontier became "
+                f"{'empty' if 'empty' in b else 'non-empty'}"
+            )
             continue
         for point in sorted(set(a) - {"empty"}):
             for field in POINT_FIELDS:
@@ -111,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
 
     payload = {
         "about": "Regression gate: key figures of the main catalog pairs. Regenerate with "
-                 "`python scripts/update_regression_table.py` and give the reason in the commit message.",
+        "`python scripts/update_regression_table.py` and give the reason in the commit message.",
         "infereco_version": infereco.__version__,
         "settings": settings(),
         "figures": fresh,

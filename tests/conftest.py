@@ -31,16 +31,38 @@ try:
     from hypothesis import settings as _hsettings
 
     _hsettings.register_profile(
-        "ci", max_examples=30, deadline=None, derandomize=True, print_blob=True,
-        suppress_health_check=[_HealthCheck.too_slow, _HealthCheck.filter_too_much, _HealthCheck.data_too_large],
+        "ci",
+        max_examples=30,
+        deadline=None,
+        derandomize=True,
+        print_blob=True,
+        suppress_health_check=[
+            _HealthCheck.too_slow,
+            _HealthCheck.filter_too_much,
+            _HealthCheck.data_too_large,
+        ],
     )
     _hsettings.register_profile(
-        "long", max_examples=10_000, deadline=None, print_blob=True,
-        suppress_health_check=[_HealthCheck.too_slow, _HealthCheck.filter_too_much, _HealthCheck.data_too_large],
+        "long",
+        max_examples=10_000,
+        deadline=None,
+        print_blob=True,
+        suppress_health_check=[
+            _HealthCheck.too_slow,
+            _HealthCheck.filter_too_much,
+            _HealthCheck.data_too_large,
+        ],
     )
     _hsettings.register_profile(
-        "medium", max_examples=2_000, deadline=None, print_blob=True,
-        suppress_health_check=[_HealthCheck.too_slow, _HealthCheck.filter_too_much, _HealthCheck.data_too_large],
+        "medium",
+        max_examples=2_000,
+        deadline=None,
+        print_blob=True,
+        suppress_health_check=[
+            _HealthCheck.too_slow,
+            _HealthCheck.filter_too_much,
+            _HealthCheck.data_too_large,
+        ],
     )
     _hsettings.load_profile(_os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 except ImportError:  # hypothesis is in the `test` extra; suites that need it skip themselves

@@ -9,8 +9,16 @@ import numpy as np
 import pytest
 
 import infereco
-from infereco import (CatalogError, InfeasibleError, ScenarioError, SpecError, evaluate_point, load_hardware,
-                      load_model, pareto_frontier)
+from infereco import (
+    CatalogError,
+    InfeasibleError,
+    ScenarioError,
+    SpecError,
+    evaluate_point,
+    load_hardware,
+    load_model,
+    pareto_frontier,
+)
 from infereco.api import frontier_from_scenario
 
 
@@ -21,8 +29,17 @@ def f70():
 
 def test_frontier_points_have_the_promised_fields(f70):
     p = f70.max_speed()
-    for field in ("tokens_per_s_per_request", "usd_per_million_tokens", "n_gpu", "batch_size", "mfu", "bound",
-                  "tp", "pp", "tp_2d"):
+    for field in (
+        "tokens_per_s_per_request",
+        "usd_per_million_tokens",
+        "n_gpu",
+        "batch_size",
+        "mfu",
+        "bound",
+        "tp",
+        "pp",
+        "tp_2d",
+    ):
         assert field in p.to_dict()
     assert p.bound in ("memory", "compute", "network", "latency")
     assert 0 < p.mfu < 1
@@ -34,8 +51,9 @@ def test_preferred_maximises_speed_power_over_price(f70):
     y = f70.columns["usd_per_million_tokens"]
     for alpha in (0, 1, 3, 4, 8):
         p = f70.preferred(alpha=alpha)
-        assert p.tokens_per_s_per_request ** alpha / p.usd_per_million_tokens == pytest.approx(
-            np.max(x ** alpha / y), rel=1e-12)
+        assert p.tokens_per_s_per_request**alpha / p.usd_per_million_tokens == pytest.approx(
+            np.max(x**alpha / y), rel=1e-12
+        )
     assert f70.preferred(alpha=0).usd_per_million_tokens == pytest.approx(y.min())
 
 
@@ -58,8 +76,16 @@ def test_cost_at_speed_interpolates_and_is_inf_beyond_max(f70):
 
 def test_evaluate_point_reevaluates_a_frontier_point(f70):
     p = f70.preferred()
-    q = evaluate_point("llama-3-70b", "h100-sxm", tp=int(p.tp), ep=int(p.ep), pp=int(p.pp), tp_2d=p.tp_2d,
-                       batch_size=p.batch_size, context_length=1000)
+    q = evaluate_point(
+        "llama-3-70b",
+        "h100-sxm",
+        tp=int(p.tp),
+        ep=int(p.ep),
+        pp=int(p.pp),
+        tp_2d=p.tp_2d,
+        batch_size=p.batch_size,
+        context_length=1000,
+    )
     assert q["tokens_per_s_per_request"] == pytest.approx(p.tokens_per_s_per_request, rel=1e-12)
     assert q["usd_per_million_tokens"] == pytest.approx(p.usd_per_million_tokens, rel=1e-12)
 
@@ -85,9 +111,17 @@ def test_model_that_fits_nowhere_gives_an_empty_frontier_with_a_reason():
 
 
 def test_demand_cap_shrinks_the_frontier():
-    capped = pareto_frontier("llama-3-8b", "h100-sxm", context_length=1, max_throughput_tokens_per_s=1e4,
-                             preset="erdil-2024", search="erdil-grid")
-    free = pareto_frontier("llama-3-8b", "h100-sxm", context_length=1, preset="erdil-2024", search="erdil-grid")
+    capped = pareto_frontier(
+        "llama-3-8b",
+        "h100-sxm",
+        context_length=1,
+        max_throughput_tokens_per_s=1e4,
+        preset="erdil-2024",
+        search="erdil-grid",
+    )
+    free = pareto_frontier(
+        "llama-3-8b", "h100-sxm", context_length=1, preset="erdil-2024", search="erdil-grid"
+    )
     assert capped.min_cost().usd_per_million_tokens >= free.min_cost().usd_per_million_tokens
     assert np.all(capped.columns["throughput_tokens_per_s"] <= 1e4 * (1 + 1e-12))
 
@@ -95,17 +129,22 @@ def test_demand_cap_shrinks_the_frontier():
 def test_price_scales_cost_exactly():
     a = pareto_frontier("llama-3-8b", "h100-sxm", price_usd_per_hour=2.0, search="continuous")
     b = pareto_frontier("llama-3-8b", "h100-sxm", price_usd_per_hour=5.0, search="continuous")
-    np.testing.assert_allclose(b.columns["usd_per_million_tokens"], 2.5 * a.columns["usd_per_million_tokens"], rtol=1e-12)
+    np.testing.assert_allclose(
+        b.columns["usd_per_million_tokens"], 2.5 * a.columns["usd_per_million_tokens"], rtol=1e-12
+    )
 
 
 # ---- bad input: one line naming the field ------------------------------------------------------------------
-@pytest.mark.parametrize("override,field", [
-    ({"hbm_bandwidth_bytes_per_s": -3.3e12}, "hbm_bandwidth_bytes_per_s"),
-    ({"hbm_bandwidth_bytes_per_s": 3.35}, "hbm_bandwidth_bytes_per_s"),  # TB/s where bytes/s is expected
-    ({"node_size": 0}, "node_size"),
-    ({"flop_per_s": {16: -1}}, "flop_per_s"),
-    ({"hbm_bandwith_bytes_per_s": 3e12}, "hbm_bandwith_bytes_per_s"),  # typo
-])
+@pytest.mark.parametrize(
+    "override,field",
+    [
+        ({"hbm_bandwidth_bytes_per_s": -3.3e12}, "hbm_bandwidth_bytes_per_s"),
+        ({"hbm_bandwidth_bytes_per_s": 3.35}, "hbm_bandwidth_bytes_per_s"),  # TB/s where bytes/s is expected
+        ({"node_size": 0}, "node_size"),
+        ({"flop_per_s": {16: -1}}, "flop_per_s"),
+        ({"hbm_bandwith_bytes_per_s": 3e12}, "hbm_bandwith_bytes_per_s"),  # typo
+    ],
+)
 def test_bad_hardware_names_the_field(override, field):
     with pytest.raises(SpecError) as exc:
         pareto_frontier("llama-3-8b", {"base": "h100-sxm", **override})
@@ -113,13 +152,16 @@ def test_bad_hardware_names_the_field(override, field):
     assert field in msg and "\n" not in msg
 
 
-@pytest.mark.parametrize("override,field", [
-    ({"n_layers": 0}, "n_layers"),
-    ({"n_kv_heads": 5}, "n_kv_heads"),
-    ({"d_model": -4096}, "d_model"),
-    ({"weight_bits": 7}, "weight_bits"),
-    ({"n_layer": 32}, "n_layer"),
-])
+@pytest.mark.parametrize(
+    "override,field",
+    [
+        ({"n_layers": 0}, "n_layers"),
+        ({"n_kv_heads": 5}, "n_kv_heads"),
+        ({"d_model": -4096}, "d_model"),
+        ({"weight_bits": 7}, "weight_bits"),
+        ({"n_layer": 32}, "n_layer"),
+    ],
+)
 def test_bad_model_names_the_field(override, field):
     with pytest.raises(SpecError) as exc:
         pareto_frontier({"base": "llama-3-8b", **override}, "h100-sxm")
@@ -161,9 +203,15 @@ def test_scenario_file_and_mapping_agree(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text(SCENARIO)
     a = frontier_from_scenario(path)
-    b = infereco.frontier_from_scenario({"preset": "erdil-2024", "search": "erdil-grid",
-                                         "model": {"base": "llama-3-70b", "weight_bits": 8}, "hardware": "h100-sxm",
-                                         "workload": {"context_length": 1000, "max_throughput_tokens_per_s": 1e6}})
+    b = infereco.frontier_from_scenario(
+        {
+            "preset": "erdil-2024",
+            "search": "erdil-grid",
+            "model": {"base": "llama-3-70b", "weight_bits": 8},
+            "hardware": "h100-sxm",
+            "workload": {"context_length": 1000, "max_throughput_tokens_per_s": 1e6},
+        }
+    )
     np.testing.assert_array_equal(a.columns["usd_per_million_tokens"], b.columns["usd_per_million_tokens"])
 
 
@@ -184,11 +232,23 @@ def test_scenario_bad_override_names_file_and_field(tmp_path):
 
 
 def test_scenario_with_speculative_decoding():
-    f = frontier_from_scenario({"preset": "erdil-2024", "search": "erdil-grid", "model": "llama-3-70b",
-                                "hardware": "h100-sxm", "workload": {"context_length": 1},
-                                "speculative": {"draft": {"base": "llama-3-8b", "n_kv_heads": 1}, "acceptance": 0.8,
-                                                "max_draft_tokens": 6}})
-    plain = pareto_frontier("llama-3-70b", "h100-sxm", context_length=1, preset="erdil-2024", search="erdil-grid")
+    f = frontier_from_scenario(
+        {
+            "preset": "erdil-2024",
+            "search": "erdil-grid",
+            "model": "llama-3-70b",
+            "hardware": "h100-sxm",
+            "workload": {"context_length": 1},
+            "speculative": {
+                "draft": {"base": "llama-3-8b", "n_kv_heads": 1},
+                "acceptance": 0.8,
+                "max_draft_tokens": 6,
+            },
+        }
+    )
+    plain = pareto_frontier(
+        "llama-3-70b", "h100-sxm", context_length=1, preset="erdil-2024", search="erdil-grid"
+    )
     assert f.max_speed().tokens_per_s_per_request > 1.3 * plain.max_speed().tokens_per_s_per_request
     assert 1 <= f.max_speed().gamma <= 6
 
@@ -201,8 +261,12 @@ def test_draft_and_target_share_hbm_outside_the_reference_preset():
     spec = {"draft": "llama-3-8b", "acceptance": 0.8, "max_draft_tokens": 4}
     smallest = {}
     for preset in ("default", "erdil-2024"):
-        f = pareto_frontier("llama-3-70b", hw, context_length=1, search="continuous", preset=preset, speculative=spec)
+        f = pareto_frontier(
+            "llama-3-70b", hw, context_length=1, search="continuous", preset=preset, speculative=spec
+        )
         smallest[preset] = min(p.n_gpu for p in f if p.gamma > 0)
-    both = (load_model("llama-3-70b").weight_memory_bytes + load_model("llama-3-8b").weight_memory_bytes) / 70.8e9
+    both = (
+        load_model("llama-3-70b").weight_memory_bytes + load_model("llama-3-8b").weight_memory_bytes
+    ) / 70.8e9
     assert smallest["default"] >= both
     assert smallest["erdil-2024"] < both

@@ -41,10 +41,20 @@ CAL_DIR = DATA / "calibration"
 GPU_DECODE = DATA / "gpu_decode" / "h200_llama3_8b_bf16.json"
 TINY = ModelSpec(name="tiny", d_model=512, d_ff=1408, n_layers=4, n_heads=8, n_kv_heads=2, vocab_size=4096)
 BIG = TINY.replace(n_layers=8, d_model=768, d_ff=2048, name="tiny-b")
-CPU = HardwareSpec(name="cpu", flop_per_s={16: 4e11}, hbm_bandwidth_bytes_per_s=3e10, hbm_capacity_bytes=2e10,
-                   kernel_launch_s=0.0, node_size=1)
-TRUTH = {"step_overhead_s": 1.5e-3, "flop_utilization": 0.5, "prefill_flop_utilization": 0.8,
-         "request_overhead_s": 0.05}
+CPU = HardwareSpec(
+    name="cpu",
+    flop_per_s={16: 4e11},
+    hbm_bandwidth_bytes_per_s=3e10,
+    hbm_capacity_bytes=2e10,
+    kernel_launch_s=0.0,
+    node_size=1,
+)
+TRUTH = {
+    "step_overhead_s": 1.5e-3,
+    "flop_utilization": 0.5,
+    "prefill_flop_utilization": 0.8,
+    "request_overhead_s": 0.05,
+}
 FITTED = tuple(TRUTH)
 
 
@@ -57,11 +67,28 @@ PEAK_FLOP, PEAK_BW, BUDGET, BYTES = 4e11, 3e10, 2048, 2.0
 
 
 def _dims(m: ModelSpec) -> dict[str, float]:
-    d, h, kv, dh, layers, vocab = m.d_model, m.n_heads, m.n_kv_heads, m.d_model // m.n_heads, m.n_layers, m.vocab_size
+    d, h, kv, dh, layers, vocab = (
+        m.d_model,
+        m.n_heads,
+        m.n_kv_heads,
+        m.d_model // m.n_heads,
+        m.n_layers,
+        m.vocab_size,
+    )
     attn = d * h * dh + 2 * d * kv * dh + h * dh * d  # Q, K, V, O
     params = layers * (attn + 3 * d * m.d_ff) + 2 * vocab * d  # + untied embedding and unembedding
-    return {"d": d, "f": m.d_ff, "h": h, "kv": kv, "dh": dh, "L": layers, "V": vocab, "attn": attn, "params": params,
-            "kv_bytes": 2 * kv * dh * layers * BYTES}
+    return {
+        "d": d,
+        "f": m.d_ff,
+        "h": h,
+        "kv": kv,
+        "dh": dh,
+        "L": layers,
+        "V": vocab,
+        "attn": attn,
+        "params": params,
+        "kv_bytes": 2 * kv * dh * layers * BYTES,
+    }
 
 
 def _ref_step(z, p, batch, seq, ctx, prefill):
@@ -69,7 +96,12 @@ def _ref_step(z, p, batch, seq, ctx, prefill):
     d, f, n = z["d"], z["f"], batch * seq
     # Weights once; each matmul reads its input and writes its output activations (SwiGLU: two up matrices).
     ffn = 3 * BYTES * d * f + 2 * BYTES * (d + f) * n + BYTES * (f + d) * n
-    attn = BYTES * z["attn"] + BYTES * d * n + BYTES * (z["h"] + 2 * z["kv"]) * z["dh"] * n + BYTES * (d + z["dh"] * z["h"]) * n
+    attn = (
+        BYTES * z["attn"]
+        + BYTES * d * n
+        + BYTES * (z["h"] + 2 * z["kv"]) * z["dh"] * n
+        + BYTES * (d + z["dh"] * z["h"]) * n
+    )
     mem = z["kv_bytes"] * ctx * batch + z["L"] * (ffn + attn) + BYTES * z["V"] * d
     matmul = z["params"] - (2 * z["V"] * d if prefill else 0)  # prefill: logits of the last position only
     flop = 2 * matmul * n + 4 * z["dh"] * z["h"] * z["L"] * (ctx + (seq - 1) / 2) * n
@@ -103,7 +135,11 @@ def reference_closed_loop(m: ModelSpec, p, prompt, out, conc):
     return tpot, ttft, conc * out / (ttft + (out - 1) * tpot)
 
 
-RUNS = [(128, 64, c) for c in (1, 2, 4, 8, 16)] + [(256, 96, c) for c in (1, 2, 4, 8)] + [(512, 128, c) for c in (1, 2, 4)]
+RUNS = (
+    [(128, 64, c) for c in (1, 2, 4, 8, 16)]
+    + [(256, 96, c) for c in (1, 2, 4, 8)]
+    + [(512, 128, c) for c in (1, 2, 4)]
+)
 QS = ("tpot_s", "ttft_s", "output_throughput_tokens_per_s")
 
 
@@ -158,8 +194,9 @@ def test_standard_errors_are_calibrated_across_noise_draws():
 
 
 def test_prediction_intervals_cover_new_noisy_runs(synthetic_fit):
-    new, _truth = _synthetic(0.03, seed=99, runs=[(256, 96, 3), (256, 96, 6), (128, 64, 12), (512, 128, 3),
-                                                  (384, 100, 5)])
+    new, _truth = _synthetic(
+        0.03, seed=99, runs=[(256, 96, 3), (256, 96, 6), (128, 64, 12), (512, 128, 3), (384, 100, 5)]
+    )
     pt = synthetic_fit.predict(new)
     inside = np.concatenate([pt.inside(q) for q in ("tpot_s", "ttft_s", "output_throughput_tokens_per_s")])
     assert inside.mean() >= 0.8
@@ -172,7 +209,9 @@ def test_auto_selection_drops_what_the_data_cannot_see():
     runs, _ = _synthetic(0.03, seed=2)
     hw = CPU.replace(bandwidth_utilization=0.6)
     r = calibrate(runs, TINY, hw, engine=EngineConfig.vllm_cpu())
-    assert "collective_latency_scale" not in r.fitted and "TP > 1" in r.auto_dropped["collective_latency_scale"]
+    assert (
+        "collective_latency_scale" not in r.fitted and "TP > 1" in r.auto_dropped["collective_latency_scale"]
+    )
     # one model: a per-layer overhead is indistinguishable from a per-step one
     assert not {"step_overhead_s", "layer_overhead_s"} <= set(r.fitted)
     assert "step_overhead_s" in r.fitted and "request_overhead_s" in r.fitted
@@ -199,8 +238,16 @@ def test_yaml_round_trip_and_frontier(synthetic_fit, tmp_path):
     path = synthetic_fit.save_yaml(tmp_path / "cal.yaml")
     back = load_calibrated_hardware(path)
     want = synthetic_fit.hardware_spec()
-    for k in ("bandwidth_utilization", "flop_utilization", "prefill_flop_utilization", "step_overhead_s",
-              "layer_overhead_s", "collective_latency_scale", "hbm_bandwidth_bytes_per_s", "flop_per_s"):
+    for k in (
+        "bandwidth_utilization",
+        "flop_utilization",
+        "prefill_flop_utilization",
+        "step_overhead_s",
+        "layer_overhead_s",
+        "collective_latency_scale",
+        "hbm_bandwidth_bytes_per_s",
+        "flop_per_s",
+    ):
         assert getattr(back, k) == getattr(want, k)
     import yaml
 
@@ -221,8 +268,13 @@ def test_predict_other_model_and_keyword_runs(synthetic_fit):
 def test_several_models_share_the_hardware_terms():
     runs_a, _ = _synthetic(0.0, seed=0, runs=[(128, 64, c) for c in (1, 4, 16)], key="a")
     runs_b, _ = _synthetic(0.0, seed=0, runs=[(128, 64, c) for c in (1, 4, 16)], model=BIG, key="b")
-    runs = ServingRuns.make(128, 64, concurrency=[1, 4, 16] * 2, models=["a"] * 3 + ["b"] * 3,
-                            measured={q: np.concatenate([runs_a.measured[q], runs_b.measured[q]]) for q in QS})
+    runs = ServingRuns.make(
+        128,
+        64,
+        concurrency=[1, 4, 16] * 2,
+        models=["a"] * 3 + ["b"] * 3,
+        measured={q: np.concatenate([runs_a.measured[q], runs_b.measured[q]]) for q in QS},
+    )
     r = calibrate(runs, {"a": TINY, "b": BIG}, CPU, engine=EngineConfig.vllm_cpu(), fit=list(FITTED))
     for k, v in TRUTH.items():
         assert r.params[k] == pytest.approx(v, rel=1e-3)
@@ -239,7 +291,9 @@ def test_bad_inputs():
         calibrate(ServingRuns.make(128, 64), TINY, CPU)  # nothing measured
     with pytest.raises(SpecError):
         calibrate(runs, {"other": TINY}, CPU)  # runs have no model key 'other'... they have ""
-    with pytest.raises(SpecError, match="fixed: calibration parameter memory_compute_overlap = 2.0: expected"):
+    with pytest.raises(
+        SpecError, match="fixed: calibration parameter memory_compute_overlap = 2.0: expected"
+    ):
         calibrate(runs, TINY, CPU, fixed={"memory_compute_overlap": 2.0})
     with pytest.raises(SpecError, match="init: unknown calibration parameter 'overlap'"):
         calibrate(runs, TINY, CPU, init={"overlap": 0.5})
@@ -297,8 +351,10 @@ def test_real_cpu_held_out_targets(split, target):
     floor = c.noise_floor.get(target)
     if not met and split == "mix":
         unit = "" if target == "coverage" else "% median |error|"
-        pytest.xfail(f"{c.name}: {target} = {value:.3g}{unit}, target {goal:g}"
-                     + (f" (repeat noise floor {floor:.0f}%)" if floor is not None else ""))
+        pytest.xfail(
+            f"{c.name}: {target} = {value:.3g}{unit}, target {goal:g}"
+            + (f" (repeat noise floor {floor:.0f}%)" if floor is not None else "")
+        )
     assert met
 
 
@@ -315,7 +371,9 @@ def _public_table_found() -> bool:
     return True
 
 
-@pytest.mark.skipif(not _public_table_found(), reason="shared/reference/measured/public_measurements.csv not found")
+@pytest.mark.skipif(
+    not _public_table_found(), reason="shared/reference/measured/public_measurements.csv not found"
+)
 def test_public_validation_runs():
     c = validate_public_static("model")
     assert c.summary["output_throughput_tokens_per_s"]["n"] == 4

@@ -184,11 +184,16 @@ def test_zero_completed_and_missing_file(tmp_path):
 
 # Hostile values: a negative or zero time, NaN (Python's json reads a bare NaN), a negative token count. Each is a
 # SpecError naming the file and the key as the file spells it, never a record that poisons a fit.
-HOSTILE = [("mean_tpot_ms", -3, "expected a positive number"), ("mean_ttft_ms", 0, "expected a positive number"),
-           ("mean_ttft_ms", float("nan"), "NaN"), ("p99_tpot_ms", float("nan"), "NaN"),
-           ("total_input_tokens", -100, "expected a positive number"),
-           ("output_throughput", -1.0, "expected a positive number"), ("std_ttft_ms", -1.0, "≥ 0"),
-           ("duration", float("nan"), "NaN")]
+HOSTILE = [
+    ("mean_tpot_ms", -3, "expected a positive number"),
+    ("mean_ttft_ms", 0, "expected a positive number"),
+    ("mean_ttft_ms", float("nan"), "NaN"),
+    ("p99_tpot_ms", float("nan"), "NaN"),
+    ("total_input_tokens", -100, "expected a positive number"),
+    ("output_throughput", -1.0, "expected a positive number"),
+    ("std_ttft_ms", -1.0, "≥ 0"),
+    ("duration", float("nan"), "NaN"),
+]
 
 
 @pytest.mark.parametrize("key,value,why", HOSTILE)
@@ -203,8 +208,12 @@ def test_hostile_values_name_file_and_key(tmp_path, key, value, why):
 
 def test_hostile_csv_cells_name_file_line_and_column(tmp_path):
     head = "model,input_len,output_len,max_concurrency,mean_tpot_ms,mean_ttft_ms,total_token_throughput\n"
-    for row, col in (("m,128,64,1,-3,50,10", "mean_tpot_ms"), ("m,128,64,1,10,0,10", "mean_ttft_ms"),
-                     ("m,128,64,1,10,nan,10", "mean_ttft_ms"), ("m,-100,64,1,10,50,10", "input_len")):
+    for row, col in (
+        ("m,128,64,1,-3,50,10", "mean_tpot_ms"),
+        ("m,128,64,1,10,0,10", "mean_ttft_ms"),
+        ("m,128,64,1,10,nan,10", "mean_ttft_ms"),
+        ("m,-100,64,1,10,50,10", "input_len"),
+    ):
         p = tmp_path / "hostile.csv"
         p.write_text(head + row + "\n")
         with pytest.raises(SpecError) as e:

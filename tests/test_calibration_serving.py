@@ -16,8 +16,15 @@ from infereco.specs.hardware import HardwareSpec
 from infereco.specs.model import ModelSpec
 
 TINY = ModelSpec(name="tiny", d_model=512, d_ff=1408, n_layers=4, n_heads=8, n_kv_heads=2, vocab_size=4096)
-CPU = HardwareSpec(name="cpu", flop_per_s={16: 4e11}, hbm_bandwidth_bytes_per_s=3e10, hbm_capacity_bytes=2e10,
-                   kernel_launch_s=0.0, node_size=1, step_overhead_s=1e-3)
+CPU = HardwareSpec(
+    name="cpu",
+    flop_per_s={16: 4e11},
+    hbm_bandwidth_bytes_per_s=3e10,
+    hbm_capacity_bytes=2e10,
+    kernel_launch_s=0.0,
+    node_size=1,
+    step_overhead_s=1e-3,
+)
 PARAMS = {"flop_utilization": 0.4, "prefill_flop_utilization": 0.5, "request_overhead_s": 0.02}
 
 
@@ -29,9 +36,24 @@ def sm():
 def _step(sm, hw_arrays, batch, seq, ctx, prefill=False):
     m = sm.prefill_arrays if prefill else sm.arrays
     one = np.ones(1)
-    return float(explicit_step_time(m, hw_arrays, sm.conventions, one, one, one, 0 * one, np.array([batch], float),
-                                    np.array([seq], float), np.array([ctx], float), one, one, False,
-                                    xp=np).latency_s[0])
+    return float(
+        explicit_step_time(
+            m,
+            hw_arrays,
+            sm.conventions,
+            one,
+            one,
+            one,
+            0 * one,
+            np.array([batch], float),
+            np.array([seq], float),
+            np.array([ctx], float),
+            one,
+            one,
+            False,
+            xp=np,
+        ).latency_s[0]
+    )
 
 
 def test_concurrency_one_is_one_prefill_then_decode_steps(sm):
@@ -132,20 +154,33 @@ def test_multi_model_dispatch_matches_single(sm):
 def test_predict_serving_with_catalog_ids_and_calibrated_spec():
     p = predict_serving("llama-3-8b", "h100-sxm", input_len=1000, output_len=200, concurrency=[1, 16, 256])
     assert np.all(np.diff(p.output_throughput_tokens_per_s) > 0)
-    slow = predict_serving("llama-3-8b", {"base": "h100-sxm", "step_overhead_s": 0.01}, input_len=1000,
-                           output_len=200, concurrency=1)
+    slow = predict_serving(
+        "llama-3-8b",
+        {"base": "h100-sxm", "step_overhead_s": 0.01},
+        input_len=1000,
+        output_len=200,
+        concurrency=1,
+    )
     assert slow.tpot_s[0] == pytest.approx(p.tpot_s[0] + 0.01, rel=1e-9)
 
 
 def test_tensor_parallel_runs_use_the_explicit_layout():
-    p = predict_serving("llama-3-70b", "h100-sxm", input_len=1000, output_len=200, concurrency=8, tp=[2, 4, 8])
+    p = predict_serving(
+        "llama-3-70b", "h100-sxm", input_len=1000, output_len=200, concurrency=8, tp=[2, 4, 8]
+    )
     assert np.all(np.diff(p.tpot_s) < 0)
 
 
-@pytest.mark.parametrize("kwargs", [{"input_len": 0, "output_len": 10}, {"input_len": 10, "output_len": float("nan")},
-                                    {"input_len": 10, "output_len": 10, "concurrency": 0},
-                                    {"input_len": 10, "output_len": 10, "tp": 1.5},
-                                    {"input_len": 10, "output_len": 10, "static": True}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"input_len": 0, "output_len": 10},
+        {"input_len": 10, "output_len": float("nan")},
+        {"input_len": 10, "output_len": 10, "concurrency": 0},
+        {"input_len": 10, "output_len": 10, "tp": 1.5},
+        {"input_len": 10, "output_len": 10, "static": True},
+    ],
+)
 def test_bad_runs_are_rejected(kwargs):
     with pytest.raises(SpecError):
         ServingRuns.make(**kwargs)
@@ -172,7 +207,9 @@ def test_idle_engine_prefills_the_first_arrival_alone(sm):
     assert t_p1 <= t_mixed <= t_p1 + _step(sm, hw_d, 1, 1, 128 + 63 / 2) * (1 + 1e-12)
     assert p1.ttft_s[0] < p2.ttft_s[0] < 0.02 + 2 * t_p1
     # The first request's first decode step is that mixed step: TPOT rises by (t_mixed − t_d)/(2·63).
-    assert p2.tpot_s[0] == pytest.approx(p2.decode_step_s[0] + (t_mixed - p2.decode_step_s[0]) / (2 * 63), rel=1e-9)
+    assert p2.tpot_s[0] == pytest.approx(
+        p2.decode_step_s[0] + (t_mixed - p2.decode_step_s[0]) / (2 * 63), rel=1e-9
+    )
 
 
 def test_overlap_and_attention_terms_reach_the_serving_model(sm):
@@ -183,18 +220,23 @@ def test_overlap_and_attention_terms_reach_the_serving_model(sm):
     assert np.all(summed.decode_step_s > base.decode_step_s)  # memory + compute > max(memory, compute)
     assert np.all(slow_kv.decode_step_s > base.decode_step_s)
     # Slower KV reads matter more at 32 sequences than at 1.
-    assert (slow_kv.decode_step_s[1] - base.decode_step_s[1]) > 10 * (slow_kv.decode_step_s[0] - base.decode_step_s[0])
+    assert (slow_kv.decode_step_s[1] - base.decode_step_s[1]) > 10 * (
+        slow_kv.decode_step_s[0] - base.decode_step_s[0]
+    )
     assert sm.hardware_spec({"attention_bandwidth_utilization": 0.1}).attention_bandwidth_utilization == 0.1
     assert sm.hardware_spec().attention_bandwidth_utilization is None  # unset stays unset (tied to bandwidth)
 
 
-@pytest.mark.parametrize("name,value,expected", [
-    ("memory_compute_overlap", 1.5, "a fraction in \\[0, 1\\]"),
-    ("attention_bandwidth_utilization", 0.0, "a fraction in \\(0, 1\\]"),
-    ("flop_utilization", float("nan"), "a fraction in \\(0, 1\\]"),
-    ("step_overhead_s", -1e-3, "seconds in \\[0, 10\\]"),
-    ("collective_latency_scale", float("inf"), "a multiplier in \\(0, 1000\\]"),
-])
+@pytest.mark.parametrize(
+    "name,value,expected",
+    [
+        ("memory_compute_overlap", 1.5, "a fraction in \\[0, 1\\]"),
+        ("attention_bandwidth_utilization", 0.0, "a fraction in \\(0, 1\\]"),
+        ("flop_utilization", float("nan"), "a fraction in \\(0, 1\\]"),
+        ("step_overhead_s", -1e-3, "seconds in \\[0, 10\\]"),
+        ("collective_latency_scale", float("inf"), "a multiplier in \\(0, 1000\\]"),
+    ],
+)
 def test_bad_calibration_values_are_rejected_naming_them(sm, name, value, expected):
     with pytest.raises(SpecError, match=f"{name} = .*expected {expected}"):
         sm.predict(ServingRuns.make(128, 64, concurrency=1), {name: value})

@@ -21,7 +21,9 @@ BASE = {"name": "x", "flop_per_s": {16: 1e15}, "hbm_bandwidth_bytes_per_s": 3e12
 
 def test_docs_carry_the_generated_table():
     text = DOCS.read_text(encoding="utf-8")
-    block = re.search(r"<!-- calibration-terms:begin -->\n(.*?)\n<!-- calibration-terms:end -->", text, re.DOTALL)
+    block = re.search(
+        r"<!-- calibration-terms:begin -->\n(.*?)\n<!-- calibration-terms:end -->", text, re.DOTALL
+    )
     assert block, "docs/validation.md lost its calibration-terms block"
     assert block.group(1) == markdown_table(), "regenerate the table: infereco.specs.terms.markdown_table()"
     for t in CALIBRATION_TERMS:

@@ -31,25 +31,56 @@ def synthetic_csv(tmp_path_factory):
     conc = [1, 2, 4, 8, 16, 32] * 2
     p_in = [128] * 6 + [512] * 6
     p_out = [64] * 6 + [128] * 6
-    truth = {"step_overhead_s": 1.2e-3, "flop_utilization": 0.3, "prefill_flop_utilization": 0.45,
-             "request_overhead_s": 0.06}
+    truth = {
+        "step_overhead_s": 1.2e-3,
+        "flop_utilization": 0.3,
+        "prefill_flop_utilization": 0.45,
+        "request_overhead_s": 0.06,
+    }
     pr = sm.predict(ServingRuns.make(p_in, p_out, concurrency=conc), truth)
     rng = np.random.default_rng(0)
     path = tmp_path_factory.mktemp("runs") / "runs.csv"
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["model", "input_len", "output_len", "max_concurrency", "mean_tpot_ms", "mean_ttft_ms",
-                    "output_throughput_tokens_per_s"])
+        w.writerow(
+            [
+                "model",
+                "input_len",
+                "output_len",
+                "max_concurrency",
+                "mean_tpot_ms",
+                "mean_ttft_ms",
+                "output_throughput_tokens_per_s",
+            ]
+        )
         for i in range(len(conc)):
             n = np.exp(rng.normal(0, 0.03, 3))
-            w.writerow(["tiny-llama", p_in[i], p_out[i], conc[i], pr.tpot_s[i] * 1e3 * n[0], pr.ttft_s[i] * 1e3 * n[1],
-                        pr.output_throughput_tokens_per_s[i] * n[2]])
+            w.writerow(
+                [
+                    "tiny-llama",
+                    p_in[i],
+                    p_out[i],
+                    conc[i],
+                    pr.tpot_s[i] * 1e3 * n[0],
+                    pr.ttft_s[i] * 1e3 * n[1],
+                    pr.output_throughput_tokens_per_s[i] * n[2],
+                ]
+            )
     return path, truth
 
 
 def _args(csv_path, *extra):
-    return ["calibrate", str(csv_path), "--model", str(CAL / "tiny-llama.yaml"), "--hardware",
-            str(CAL / "cpu-2core-sandbox.yaml"), "--engine", "vllm-cpu", *extra]
+    return [
+        "calibrate",
+        str(csv_path),
+        "--model",
+        str(CAL / "tiny-llama.yaml"),
+        "--hardware",
+        str(CAL / "cpu-2core-sandbox.yaml"),
+        "--engine",
+        "vllm-cpu",
+        *extra,
+    ]
 
 
 def test_prints_parameters_with_errors_and_writes_spec(synthetic_csv, tmp_path, capsys):
@@ -84,8 +115,17 @@ def test_calibrated_spec_feeds_back_as_hardware(synthetic_csv, tmp_path, capsys)
     assert main(_args(path, "--out", str(out), "--no-runs")) == 0
     capsys.readouterr()
     # the written spec is accepted as --hardware (a second calibration starts from it)
-    args = ["calibrate", str(path), "--model", str(CAL / "tiny-llama.yaml"), "--hardware", str(out), "--engine",
-            "vllm-cpu", "--json"]
+    args = [
+        "calibrate",
+        str(path),
+        "--model",
+        str(CAL / "tiny-llama.yaml"),
+        "--hardware",
+        str(out),
+        "--engine",
+        "vllm-cpu",
+        "--json",
+    ]
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out)["success"]
 
@@ -123,8 +163,9 @@ def test_out_in_a_missing_folder_is_an_error_and_creates_nothing(synthetic_csv, 
 def test_save_yaml_creates_no_folders(tmp_path):
     m = resolve_model_arg(CAL / "tiny-llama.yaml")
     hw = load_calibrated_hardware(CAL / "cpu-2core-sandbox.yaml")
-    runs = ServingRuns.make([128] * 4, [64] * 4, concurrency=[1, 2, 4, 8],
-                            measured={"tpot_s": [2e-3, 2.2e-3, 2.5e-3, 3e-3]})
+    runs = ServingRuns.make(
+        [128] * 4, [64] * 4, concurrency=[1, 2, 4, 8], measured={"tpot_s": [2e-3, 2.2e-3, 2.5e-3, 3e-3]}
+    )
     res = calibrate(runs, m, hw, engine=EngineConfig.vllm_cpu(), quantities=("tpot_s",))
     with pytest.raises(SpecError, match="does not exist"):
         res.save_yaml(tmp_path / "a" / "b.yaml")
@@ -148,11 +189,21 @@ def test_usage_error_without_model(synthetic_csv):
 @pytest.mark.skipif(not any(CPU_RUNS.glob("*.json")), reason="no vLLM CPU result files yet")
 def test_real_cpu_runs(tmp_path, capsys):
     out = tmp_path / "cpu.yaml"
-    args = ["calibrate", str(CPU_RUNS), "--model", str(CAL / "tiny-llama.yaml"), "--hardware",
-            str(CAL / "cpu-2core-sandbox.yaml"), "--engine", "vllm-cpu", "--out", str(out), "--no-runs"]
+    args = [
+        "calibrate",
+        str(CPU_RUNS),
+        "--model",
+        str(CAL / "tiny-llama.yaml"),
+        "--hardware",
+        str(CAL / "cpu-2core-sandbox.yaml"),
+        "--engine",
+        "vllm-cpu",
+        "--out",
+        str(out),
+        "--no-runs",
+    ]
     assert main(args) == 0
     text = capsys.readouterr().out
     n = len(list(CPU_RUNS.glob("*.json")))
     assert "step_overhead_s" in text and f"{n} runs" in text
     assert load_calibrated_hardware(out).step_overhead_s > 0
-

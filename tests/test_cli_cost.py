@@ -13,9 +13,28 @@ import pytest
 from infereco.cli.main import main
 
 EXAMPLE = str(Path(__file__).resolve().parent.parent / "examples" / "a800_zhuang2025.yaml")
-FLAGS = ["--purchase-price", "120000", "--currency", "CNY", "--currency-per-usd", "7.09", "--years", "3",
-         "--utilization", "1", "--power-kw", "0.4", "--pue", "1.5", "--electricity-price", "1.0",
-         "--maintenance-rate", "0.03", "--n-gpus", "2"]
+FLAGS = [
+    "--purchase-price",
+    "120000",
+    "--currency",
+    "CNY",
+    "--currency-per-usd",
+    "7.09",
+    "--years",
+    "3",
+    "--utilization",
+    "1",
+    "--power-kw",
+    "0.4",
+    "--pue",
+    "1.5",
+    "--electricity-price",
+    "1.0",
+    "--maintenance-rate",
+    "0.03",
+    "--n-gpus",
+    "2",
+]
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -54,8 +73,18 @@ def test_csv(capsys):
 
 
 def test_breakeven_lines(capsys):
-    rc, out, _ = run_cli(capsys, EXAMPLE, "--cloud-usd-per-hour", "2.82", "--cloud-usd-per-hour", "5.64",
-                         "--cloud-usd-per-hour", "0.5", "--cloud-usd-per-hour", "0.1")
+    rc, out, _ = run_cli(
+        capsys,
+        EXAMPLE,
+        "--cloud-usd-per-hour",
+        "2.82",
+        "--cloud-usd-per-hour",
+        "5.64",
+        "--cloud-usd-per-hour",
+        "0.5",
+        "--cloud-usd-per-hour",
+        "0.1",
+    )
     assert rc == 0
     assert "u* = 0.241" in out and "u* = 0.117" in out
     assert "owning costs more even at full use" in out
@@ -83,11 +112,27 @@ def test_rental_file(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, needle",
     [
-        (["--purchase-price", "-1", "--years", "3", "--power-kw", "0.4", "--electricity-price", "1"], "purchase_price"),
+        (
+            ["--purchase-price", "-1", "--years", "3", "--power-kw", "0.4", "--electricity-price", "1"],
+            "purchase_price",
+        ),
         ([*FLAGS, "--utilization", "0"], "utilization"),
         ([*FLAGS, "--utilization", "1.5"], "utilization"),
-        (["--purchase-price", "1000", "--currency", "CNY", "--years", "3", "--power-kw", "0.4",
-          "--electricity-price", "1"], "currency_per_usd"),
+        (
+            [
+                "--purchase-price",
+                "1000",
+                "--currency",
+                "CNY",
+                "--years",
+                "3",
+                "--power-kw",
+                "0.4",
+                "--electricity-price",
+                "1",
+            ],
+            "currency_per_usd",
+        ),
         (["--purchase-price", "1000"], "--years"),
         ([*FLAGS, "--cloud-usd-per-hour", "-3"], "cloud_usd_per_hour"),
         (["/nonexistent/cost.yaml"], "file not found"),

@@ -19,6 +19,7 @@ CAL = DATA / "calibration"
 @pytest.fixture
 def no_compute(monkeypatch):
     """Fails the test if a handler (the library, JAX, any computation) is reached."""
+
     def refuse(target):
         raise AssertionError(f"the handler {target} ran; the error must come first")
 
@@ -53,16 +54,50 @@ def test_a_missing_scenario_file(tmp_path, capsys, no_compute):
     assert "nowhere.yaml" in line and "not found" in line
 
 
-@pytest.mark.parametrize("argv", [
-    ["frontier", "--plot", "{missing}/f.png"],
-    ["frontier", "--model", "llama-3-8b", "--plot", "{missing}/f.png", "--plot-kind", "mfu"],
-    ["point", "--model", "llama-3-8b", "--hardware", "h100-sxm", "--batch", "8", "--tornado", "{missing}/t.png"],
-    ["point", "--model", "llama-3-8b", "--hardware", "h100-sxm", "--batch", "8", "--plot", "{missing}/p.png"],
-    ["compare", "llama-3-8b@h100-sxm", "--plot", "{missing}/c.png"],
-    ["sweep", "--models", "llama-3-8b", "--hardware", "h100-sxm", "--plot", "{missing}/s.png"],
-    ["cost", "--purchase-price", "1000", "--years", "3", "--power-kw", "0.4", "--electricity-price", "0.1",
-     "--plot", "{missing}/c.png"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["frontier", "--plot", "{missing}/f.png"],
+        ["frontier", "--model", "llama-3-8b", "--plot", "{missing}/f.png", "--plot-kind", "mfu"],
+        [
+            "point",
+            "--model",
+            "llama-3-8b",
+            "--hardware",
+            "h100-sxm",
+            "--batch",
+            "8",
+            "--tornado",
+            "{missing}/t.png",
+        ],
+        [
+            "point",
+            "--model",
+            "llama-3-8b",
+            "--hardware",
+            "h100-sxm",
+            "--batch",
+            "8",
+            "--plot",
+            "{missing}/p.png",
+        ],
+        ["compare", "llama-3-8b@h100-sxm", "--plot", "{missing}/c.png"],
+        ["sweep", "--models", "llama-3-8b", "--hardware", "h100-sxm", "--plot", "{missing}/s.png"],
+        [
+            "cost",
+            "--purchase-price",
+            "1000",
+            "--years",
+            "3",
+            "--power-kw",
+            "0.4",
+            "--electricity-price",
+            "0.1",
+            "--plot",
+            "{missing}/c.png",
+        ],
+    ],
+)
 def test_plot_into_a_missing_folder(argv, tmp_path, capsys, no_compute):
     missing = tmp_path / "no-such-folder"
     argv = [a.replace("{missing}", str(missing)) for a in argv]
@@ -99,23 +134,42 @@ def test_a_missing_config(tmp_path, capsys, no_compute):
 
 def test_calibrate_out_into_a_missing_folder_creates_nothing(tmp_path, capsys, no_compute):
     out = tmp_path / "a" / "b" / "calibrated.yaml"
-    line = _fails(capsys, ["calibrate", str(DATA / "vllm_cpu_runs"), "--model", str(CAL / "tiny-llama.yaml"),
-                           "--hardware", str(CAL / "cpu-2core-sandbox.yaml"), "--engine", "vllm-cpu",
-                           "--out", str(out)], 1)
+    line = _fails(
+        capsys,
+        [
+            "calibrate",
+            str(DATA / "vllm_cpu_runs"),
+            "--model",
+            str(CAL / "tiny-llama.yaml"),
+            "--hardware",
+            str(CAL / "cpu-2core-sandbox.yaml"),
+            "--engine",
+            "vllm-cpu",
+            "--out",
+            str(out),
+        ],
+        1,
+    )
     assert line.startswith("infereco calibrate: error: --out ") and "does not exist" in line
     assert not (tmp_path / "a").exists()
 
 
 def test_calibrate_out_must_be_yaml(tmp_path, capsys, no_compute):
-    line = _fails(capsys, ["calibrate", "runs.json", "--model", "m", "--hardware", "h", "--out",
-                           str(tmp_path / "x.txt")], 1)
+    line = _fails(
+        capsys,
+        ["calibrate", "runs.json", "--model", "m", "--hardware", "h", "--out", str(tmp_path / "x.txt")],
+        1,
+    )
     assert "--out" in line and "yaml" in line
 
 
 def test_calibrate_out_at_the_root_of_a_missing_absolute_path(capsys, no_compute):
     assert not Path("/nonexistent").exists()
-    line = _fails(capsys, ["calibrate", "runs.json", "--model", "m", "--hardware", "h",
-                           "--out", "/nonexistent/x.yaml"], 1)
+    line = _fails(
+        capsys,
+        ["calibrate", "runs.json", "--model", "m", "--hardware", "h", "--out", "/nonexistent/x.yaml"],
+        1,
+    )
     assert "/nonexistent" in line
     assert not Path("/nonexistent").exists()
 
@@ -126,13 +180,16 @@ def test_cost_file_missing(tmp_path, capsys, no_compute):
 
 
 # ---- compare items -----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("item, expect", [
-    ("m@h:abc", "'abc'"),
-    ("m@h:0", "positive integer"),
-    ("m@h:", "positive integer"),
-    ("@h100-sxm", "a model and a hardware id"),
-    ("llama-3-8b@", "a model and a hardware id"),
-])
+@pytest.mark.parametrize(
+    "item, expect",
+    [
+        ("m@h:abc", "'abc'"),
+        ("m@h:0", "positive integer"),
+        ("m@h:", "positive integer"),
+        ("@h100-sxm", "a model and a hardware id"),
+        ("llama-3-8b@", "a model and a hardware id"),
+    ],
+)
 def test_compare_bad_items_are_usage_errors(item, expect, capsys, no_compute):
     line = _fails(capsys, ["compare", item], 2)
     assert item in line and expect in line and "MODEL@HARDWARE[:CONTEXT]" in line
@@ -149,22 +206,40 @@ def test_compare_a_folder(tmp_path, capsys, no_compute):
 
 
 # ---- argument values (argparse usage errors, exit 2) -------------------------------------------------------------
-@pytest.mark.parametrize("argv, expect", [
-    (["sweep", "--models", "llama-3-8b", "--hardware", "h100-sxm", "--contexts", "abc"], "--contexts: 'abc'"),
-    (["sweep", "--models", "llama-3-8b", "--hardware", "h100-sxm", "--contexts", "1000,-5"], "positive"),
-    (["sweep", "--models", "llama-3-8b", "--hardware", "h100-sxm", "--contexts", "1000,"], "--contexts"),
-    (["sweep", "--models", "llama-3-8b", "--hardware", "h100-sxm", "--prices", "2,x"], "--prices: 'x'"),
-    (["sweep", "--models", "", "--hardware", "h100-sxm"], "--models"),
-    (["sweep", "--models", "llama-3-8b,,llama-3-70b", "--hardware", "h100-sxm"], "empty item"),
-    (["sweep", "--models", "llama-3-8b", "--hardware", ""], "--hardware"),
-    (["frontier", "--hardware", ""], "--hardware"),
-    (["frontier", "--model", " "], "--model"),
-    (["point", "--model", "llama-3-8b", "--hardware", "", "--batch", "1"], "--hardware"),
-    (["frontier", "--config", str(QWEN), "--model", "llama-3-8b"], "not allowed with"),
-    (["point", "--config", str(QWEN), "--model", "llama-3-8b", "--hardware", "h100-sxm", "--batch", "1"],
-     "not allowed with"),
-    (["catalog", "show", "h100-sxm", "--config", str(QWEN)], "not allowed with"),
-])
+@pytest.mark.parametrize(
+    "argv, expect",
+    [
+        (
+            ["sweep", "--models", "llama-3-8b", "--hardware", "h100-sxm", "--contexts", "abc"],
+            "--contexts: 'abc'",
+        ),
+        (["sweep", "--models", "llama-3-8b", "--hardware", "h100-sxm", "--contexts", "1000,-5"], "positive"),
+        (["sweep", "--models", "llama-3-8b", "--hardware", "h100-sxm", "--contexts", "1000,"], "--contexts"),
+        (["sweep", "--models", "llama-3-8b", "--hardware", "h100-sxm", "--prices", "2,x"], "--prices: 'x'"),
+        (["sweep", "--models", "", "--hardware", "h100-sxm"], "--models"),
+        (["sweep", "--models", "llama-3-8b,,llama-3-70b", "--hardware", "h100-sxm"], "empty item"),
+        (["sweep", "--models", "llama-3-8b", "--hardware", ""], "--hardware"),
+        (["frontier", "--hardware", ""], "--hardware"),
+        (["frontier", "--model", " "], "--model"),
+        (["point", "--model", "llama-3-8b", "--hardware", "", "--batch", "1"], "--hardware"),
+        (["frontier", "--config", str(QWEN), "--model", "llama-3-8b"], "not allowed with"),
+        (
+            [
+                "point",
+                "--config",
+                str(QWEN),
+                "--model",
+                "llama-3-8b",
+                "--hardware",
+                "h100-sxm",
+                "--batch",
+                "1",
+            ],
+            "not allowed with",
+        ),
+        (["catalog", "show", "h100-sxm", "--config", str(QWEN)], "not allowed with"),
+    ],
+)
 def test_bad_argument_values(argv, expect, capsys, no_compute):
     line = _fails(capsys, argv, 2)
     assert line.startswith(f"infereco {argv[0]}: error: argument ") and expect in line
@@ -183,5 +258,7 @@ def test_compare_unknown_id_names_the_item(capsys):
 
 
 def test_contexts_must_be_integers(capsys, no_compute):
-    line = _fails(capsys, ["sweep", "--models", "llama-3-8b", "--hardware", "h100-sxm", "--contexts", "1e3"], 2)
+    line = _fails(
+        capsys, ["sweep", "--models", "llama-3-8b", "--hardware", "h100-sxm", "--contexts", "1e3"], 2
+    )
     assert "'1e3' is not an integer" in line

@@ -31,7 +31,7 @@ def _table(out: str) -> tuple[list[str], list[list[str]]]:
     rule = next(i for i, line in enumerate(lines) if line.lstrip().startswith("─"))
     split = lambda s: [c for c in re.split(r"\s{2,}", s.strip()) if c]  # noqa: E731
     rows = []
-    for line in lines[rule + 1:]:
+    for line in lines[rule + 1 :]:
         if not line.strip():
             break
         rows.append(split(line.lstrip("* ")))
@@ -58,7 +58,9 @@ def test_frontier_json_of_the_discrete_search_has_ep_and_attn_dp(capsys):
 def test_config_model_header_names_its_parameters_and_bits(name, capsys):
     cfg = CONFIGS / name
     spec = load_hf_config(cfg)
-    code, out, _ = run(capsys, "frontier", "--config", str(cfg), "--hardware", "h100-sxm", "--no-plot", "--rows", "3")
+    code, out, _ = run(
+        capsys, "frontier", "--config", str(cfg), "--hardware", "h100-sxm", "--no-plot", "--rows", "3"
+    )
     assert code == 0
     header = out.splitlines()[0]
     assert str(cfg) in header
@@ -85,10 +87,14 @@ def test_point_of_a_config_equals_the_same_spec_in_python(capsys):
     from infereco import evaluate_point
 
     cfg = CONFIGS / "qwen3-8b.json"
-    code, out, _ = run(capsys, "point", "--config", str(cfg), "--hardware", "h100-sxm", "--batch", "8", "--json")
+    code, out, _ = run(
+        capsys, "point", "--config", str(cfg), "--hardware", "h100-sxm", "--batch", "8", "--json"
+    )
     assert code == 0
     q = evaluate_point(load_hf_config(cfg), "h100-sxm", batch_size=8, tp=1, context_length=1000)
-    assert json.loads(out)["tokens_per_s_per_request"] == pytest.approx(q["tokens_per_s_per_request"], rel=1e-12)
+    assert json.loads(out)["tokens_per_s_per_request"] == pytest.approx(
+        q["tokens_per_s_per_request"], rel=1e-12
+    )
 
 
 @pytest.mark.parametrize("text", [None, "kind: rental\nname: cloud H100\nprice_usd_per_hour: 2.5\n"])

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from infereco import pareto_frontier
-from tests.conftest import load_reference
 
 # The reference's model and GPU names → infereco catalog ids (+ overrides).
 from infereco.specs.presets import ERDIL_2024_HARDWARE as HARDWARE  # noqa: E402
 from infereco.specs.presets import ERDIL_2024_MODELS as MODELS  # noqa: E402
+from tests.conftest import load_reference
 
 
 def _cases():
@@ -38,8 +38,14 @@ def _series(name, i):
 @pytest.mark.parametrize("name,i", list(_cases()))
 def test_frontier_matches_reference(name, i):
     s = _series(name, i)
-    f = pareto_frontier(MODELS[s["model"]], HARDWARE[s["gpu"]], context_length=s["input_len"],
-                        max_throughput_tokens_per_s=s["max_tput"], preset="erdil-2024", search="erdil-grid")
+    f = pareto_frontier(
+        MODELS[s["model"]],
+        HARDWARE[s["gpu"]],
+        context_length=s["input_len"],
+        max_throughput_tokens_per_s=s["max_tput"],
+        preset="erdil-2024",
+        search="erdil-grid",
+    )
     x = f.columns["tokens_per_s_per_request"]
     y = f.columns["usd_per_million_tokens"]
     rx = np.asarray(s["x_tok_per_s_per_req"])
@@ -63,10 +69,18 @@ def test_frontier_matches_reference(name, i):
 
 def test_numpy_backend_gives_the_same_frontier():
     s = _series("llama_comparison", 0)
-    kw = dict(context_length=s["input_len"], max_throughput_tokens_per_s=s["max_tput"], preset="erdil-2024",
-              search="erdil-grid")
+    kw = dict(
+        context_length=s["input_len"],
+        max_throughput_tokens_per_s=s["max_tput"],
+        preset="erdil-2024",
+        search="erdil-grid",
+    )
     fj = pareto_frontier("llama-3-70b", "h100-sxm", **kw)
     fn = pareto_frontier("llama-3-70b", "h100-sxm", backend="numpy", **kw)
     assert len(fj) == len(fn) == len(s["x_tok_per_s_per_req"])
-    np.testing.assert_allclose(fj.columns["usd_per_million_tokens"], fn.columns["usd_per_million_tokens"], rtol=1e-9)
-    np.testing.assert_allclose(fj.columns["tokens_per_s_per_request"], fn.columns["tokens_per_s_per_request"], rtol=1e-9)
+    np.testing.assert_allclose(
+        fj.columns["usd_per_million_tokens"], fn.columns["usd_per_million_tokens"], rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        fj.columns["tokens_per_s_per_request"], fn.columns["tokens_per_s_per_request"], rtol=1e-9
+    )

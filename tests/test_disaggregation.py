@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from infereco import pareto_frontier
-from infereco.serving.disaggregation import compare_serving, pool_sizes
 from infereco.frontier import Frontier
 from infereco.physics.prefill import prefill_time
-from infereco.specs.lengths import RequestLengths
 from infereco.physics.requests import cheapest_prefill, resolve_deployment
+from infereco.serving.disaggregation import compare_serving, pool_sizes
+from infereco.specs.lengths import RequestLengths
 
 PRESET = "erdil-paper"
 
@@ -20,9 +20,18 @@ def _decode_frontier():
     n = np.array([8.0, 1.0])
     b = np.array([16.0, 64.0])
     t = np.array([0.005, 0.020])
-    return Frontier({"tokens_per_s_per_request": 1 / t, "usd_per_million_tokens": n * t / b * 2 / 3600 * 1e6,
-                     "n_gpu": n, "batch_size": b, "latency_s": t, "gpu_s_per_token": n * t / b,
-                     "mfu": np.array([0.01, 0.05])}, price_usd_per_hour=2.0)
+    return Frontier(
+        {
+            "tokens_per_s_per_request": 1 / t,
+            "usd_per_million_tokens": n * t / b * 2 / 3600 * 1e6,
+            "n_gpu": n,
+            "batch_size": b,
+            "latency_s": t,
+            "gpu_s_per_token": n * t / b,
+            "mfu": np.array([0.01, 0.05]),
+        },
+        price_usd_per_hour=2.0,
+    )
 
 
 def test_pools_and_costs_by_hand():
@@ -49,7 +58,8 @@ def test_pools_and_costs_by_hand():
         assert d.columns["n_gpu_total"][i] == pytest.approx(n + x * pre.n_gpu, rel=1e-12)
         # Split prices: input carries the prefill pool, output the decode pool.
         assert d.columns["usd_per_million_input_tokens"][i] == pytest.approx(
-            pre.n_gpu * pre.time_s / pre.batch_size / 2000 * usd, rel=1e-12)
+            pre.n_gpu * pre.time_s / pre.batch_size / 2000 * usd, rel=1e-12
+        )
         assert d.columns["usd_per_million_output_tokens"][i] == pytest.approx(n * t / b * usd, rel=1e-12)
         assert d.columns["ttft_s"][i] == pytest.approx(pre.time_s)
     c = cmp.colocated
@@ -76,8 +86,13 @@ def test_pool_sizes_for_a_demand():
 @pytest.fixture(scope="module")
 def comparison_70b():
     w = RequestLengths.fixed(2000, 250)
-    f = pareto_frontier("llama-3-70b", "h100-sxm", context_length=round(w.decode_context_tokens), preset=PRESET,
-                        search="continuous")
+    f = pareto_frontier(
+        "llama-3-70b",
+        "h100-sxm",
+        context_length=round(w.decode_context_tokens),
+        preset=PRESET,
+        search="continuous",
+    )
     return f, compare_serving(f, "llama-3-70b", "h100-sxm", w, preset=PRESET, max_ttft_s=1.0)
 
 
@@ -91,7 +106,8 @@ def test_same_axes_and_prefill_raises_cost(comparison_70b):
             assert f.cost_at_speed(s) >= decode.cost_at_speed(s)
     # Disaggregation keeps the decode speeds; co-location loses speed to prefill stalls.
     assert cmp.disaggregated.max_speed().tokens_per_s_per_request == pytest.approx(
-        decode.max_speed().tokens_per_s_per_request)
+        decode.max_speed().tokens_per_s_per_request
+    )
     assert cmp.colocated.max_speed().tokens_per_s_per_request < decode.max_speed().tokens_per_s_per_request
     assert cmp.prefill.time_s <= 1.0 and cmp.prefill.mfu > 0.6
 
@@ -102,7 +118,9 @@ def test_disaggregation_wins_for_long_prompts(comparison_70b):
     _, cmp = comparison_70b
     for s in (20.0, 40.0, 60.0, 80.0):
         assert cmp.disaggregated.cost_at_speed(s) < cmp.colocated.cost_at_speed(s)
-    assert cmp.disaggregated.min_cost().usd_per_million_tokens < cmp.colocated.min_cost().usd_per_million_tokens
+    assert (
+        cmp.disaggregated.min_cost().usd_per_million_tokens < cmp.colocated.min_cost().usd_per_million_tokens
+    )
     recs = cmp.to_records()
     assert set(recs) == {"colocated", "disaggregated", "prefill"}
     assert "ttft_s" in recs["disaggregated"][0] and "usd_per_million_input_tokens" in recs["colocated"][0]

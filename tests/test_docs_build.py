@@ -22,8 +22,12 @@ DOCS = REPO / "docs"
 
 
 def _missing_docs_packages() -> list[str]:
-    wanted = {"mkdocs": "mkdocs", "material": "mkdocs-material", "mkdocstrings": "mkdocstrings",
-              "mkdocstrings_handlers.python": "mkdocstrings[python]"}
+    wanted = {
+        "mkdocs": "mkdocs",
+        "material": "mkdocs-material",
+        "mkdocstrings": "mkdocstrings",
+        "mkdocstrings_handlers.python": "mkdocstrings[python]",
+    }
     missing = []
     for module, package in wanted.items():
         try:
@@ -41,12 +45,27 @@ def test_mkdocs_build_strict(tmp_path):
     if missing:
         pytest.skip(f"the docs extra is not installed (missing {', '.join(missing)}): pip install '.[docs]'")
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    out = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")],
-                         cwd=REPO, capture_output=True, text=True, timeout=600, env=env, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        check=False,
+    )
     assert out.returncode == 0, f"mkdocs build --strict failed:\n{out.stdout[-4000:]}\n{out.stderr[-4000:]}"
     site = tmp_path / "site"
-    for page in ("index.html", "quickstart/index.html", "theory/index.html", "catalog/index.html",
-                 "api/index.html", "validation/index.html", "faq/index.html", "cli/index.html"):
+    for page in (
+        "index.html",
+        "quickstart/index.html",
+        "theory/index.html",
+        "catalog/index.html",
+        "api/index.html",
+        "validation/index.html",
+        "faq/index.html",
+        "cli/index.html",
+    ):
         assert (site / page).is_file(), f"{page} was not built"
     api = (site / "api" / "index.html").read_text()
     assert "pareto_frontier" in api and "max_speed" in api, "the API reference lost its mkdocstrings content"
@@ -61,7 +80,8 @@ def test_catalog_page_is_current():
     finally:
         sys.path.pop(0)
     assert (DOCS / "catalog.md").read_text() == gen_catalog_docs.generate(), (
-        "docs/catalog.md is out of date with the catalog: run python scripts/gen_catalog_docs.py")
+        "docs/catalog.md is out of date with the catalog: run python scripts/gen_catalog_docs.py"
+    )
 
 
 def _python_blocks(page: Path) -> list[str]:
@@ -79,6 +99,9 @@ def test_quickstart_python_examples_run(index, monkeypatch):
     monkeypatch.chdir(REPO)  # the examples use paths relative to the repository root
     code = _python_blocks(DOCS / "quickstart.md")[index]
     try:
-        exec(compile(code, f"docs/quickstart.md, python block {index + 1}", "exec"), {"__name__": "__quickstart__"})  # noqa: S102
+        exec(
+            compile(code, f"docs/quickstart.md, python block {index + 1}", "exec"),
+            {"__name__": "__quickstart__"},
+        )  # noqa: S102
     finally:
         plt.close("all")

@@ -64,7 +64,9 @@ def test_module_doctests(modname):
     for test in _tests_for(modname):
         runner.run(test, out=out.write)
     result = runner.summarize(verbose=False)
-    assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed in {modname}:\n{out.getvalue()}"
+    assert result.failed == 0, (
+        f"{result.failed} of {result.attempted} examples failed in {modname}:\n{out.getvalue()}"
+    )
 
 
 def test_the_package_has_examples():

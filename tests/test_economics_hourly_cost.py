@@ -46,17 +46,32 @@ def test_a800_two_cards():
 
 
 def test_component_formulas_by_hand():
-    s = OwnershipCost(purchase_price=10_000, currency="EUR", usd_per_currency=1.1, depreciation_years=4,
-                      utilization=0.5, power_kw=0.7, pue=1.2, electricity_price_per_kwh=0.2,
-                      maintenance_rate_per_year=0.05, cost_of_capital_rate_per_year=0.08,
-                      host_and_network_share_per_hour=0.1)
+    s = OwnershipCost(
+        purchase_price=10_000,
+        currency="EUR",
+        usd_per_currency=1.1,
+        depreciation_years=4,
+        utilization=0.5,
+        power_kw=0.7,
+        pue=1.2,
+        electricity_price_per_kwh=0.2,
+        maintenance_rate_per_year=0.05,
+        cost_of_capital_rate_per_year=0.08,
+        host_and_network_share_per_hour=0.1,
+    )
     b = hourly_cost(s)
     assert b.depreciation_usd_per_hour == pytest.approx(10_000 / (4 * 8760 * 0.5) * 1.1)
     assert b.power_usd_per_hour == pytest.approx(0.7 * 1.2 * 0.2 * 1.1)
     assert b.maintenance_usd_per_hour == pytest.approx(10_000 * 0.05 / 8760 * 1.1)
     assert b.cost_of_capital_usd_per_hour == pytest.approx(10_000 * 0.08 / (8760 * 0.5) * 1.1)
     assert b.host_and_network_usd_per_hour == pytest.approx(0.1 / 0.5 * 1.1)
-    assert set(b.components()) == {"depreciation", "power", "maintenance", "cost_of_capital", "host_and_network"}
+    assert set(b.components()) == {
+        "depreciation",
+        "power",
+        "maintenance",
+        "cost_of_capital",
+        "host_and_network",
+    }
 
 
 def test_utilisation_divides_depreciation_only():
@@ -83,7 +98,9 @@ def test_either_exchange_rate_form():
     a = zhuang2025_a800()
     b = zhuang2025_a800(currency_per_usd=None, usd_per_currency=1 / 7.09)
     assert hourly_cost(a).per_gpu_usd_per_hour == pytest.approx(hourly_cost(b).per_gpu_usd_per_hour)
-    usd = OwnershipCost(purchase_price=25_000, depreciation_years=5, power_kw=0.7, electricity_price_per_kwh=0.1)
+    usd = OwnershipCost(
+        purchase_price=25_000, depreciation_years=5, power_kw=0.7, electricity_price_per_kwh=0.1
+    )
     assert usd.usd_per_unit == 1.0
     assert hourly_cost(usd).depreciation_usd_per_hour == pytest.approx(25_000 / (5 * HOURS_PER_YEAR))
 
@@ -119,8 +136,16 @@ def test_bad_input_names_the_field(changes, field):
 
 def test_usd_with_a_non_unit_rate_is_rejected():
     with pytest.raises(SpecError, match="currency_per_usd"):
-        OwnershipCost.validated({"purchase_price": 1, "currency": "USD", "currency_per_usd": 7.09, "depreciation_years": 3,
-                                     "power_kw": 0.4, "electricity_price_per_kwh": 1})
+        OwnershipCost.validated(
+            {
+                "purchase_price": 1,
+                "currency": "USD",
+                "currency_per_usd": 7.09,
+                "depreciation_years": 3,
+                "power_kw": 0.4,
+                "electricity_price_per_kwh": 1,
+            }
+        )
 
 
 def test_rental_and_price_usd_per_hour():
@@ -177,17 +202,37 @@ _pos = st.floats(min_value=1e-3, max_value=1e6, allow_nan=False, allow_infinity=
 @given(price=_pos, k=st.floats(min_value=0.01, max_value=100), u=st.floats(min_value=0.01, max_value=1.0))
 def test_cost_is_linear_in_money(price, k, u):
     """Scaling every money input (price, electricity, host share) by k scales every component by k."""
-    base = {"purchase_price": price, "currency": "USD", "depreciation_years": 3, "utilization": u, "power_kw": 0.4, "pue": 1.5,
-                "electricity_price_per_kwh": 0.1, "maintenance_rate_per_year": 0.03, "host_and_network_share_per_hour": 0.05}
+    base = {
+        "purchase_price": price,
+        "currency": "USD",
+        "depreciation_years": 3,
+        "utilization": u,
+        "power_kw": 0.4,
+        "pue": 1.5,
+        "electricity_price_per_kwh": 0.1,
+        "maintenance_rate_per_year": 0.03,
+        "host_and_network_share_per_hour": 0.05,
+    }
     a = hourly_cost(OwnershipCost.validated(base))
-    b = hourly_cost(OwnershipCost.validated({**base, "purchase_price": price * k, "electricity_price_per_kwh": 0.1 * k,
-                                             "host_and_network_share_per_hour": 0.05 * k}))
+    b = hourly_cost(
+        OwnershipCost.validated(
+            {
+                **base,
+                "purchase_price": price * k,
+                "electricity_price_per_kwh": 0.1 * k,
+                "host_and_network_share_per_hour": 0.05 * k,
+            }
+        )
+    )
     assert b.per_gpu_usd_per_hour == pytest.approx(k * a.per_gpu_usd_per_hour, rel=1e-9)
 
 
 @settings(max_examples=60, deadline=None)
-@given(u1=st.floats(min_value=0.01, max_value=1.0), u2=st.floats(min_value=0.01, max_value=1.0),
-       n=st.integers(min_value=1, max_value=64))
+@given(
+    u1=st.floats(min_value=0.01, max_value=1.0),
+    u2=st.floats(min_value=0.01, max_value=1.0),
+    n=st.integers(min_value=1, max_value=64),
+)
 def test_cost_falls_with_utilisation_and_total_scales_with_gpus(u1, u2, n):
     lo, hi = sorted((u1, u2))
     c_lo = hourly_cost(zhuang2025_a800(utilization=lo, n_gpus=n))
@@ -227,17 +272,22 @@ def test_sources_must_be_a_mapping():
 def test_direct_construction_raises_the_library_error():
     import pydantic
 
-    for make in (lambda: OwnershipCost(purchase_price=-1, depreciation_years=3, power_kw=0.4,
-                                       electricity_price_per_kwh=0.1),
-                 lambda: OwnershipCost(purchase_price=-1),
-                 lambda: RentalCost(price_usd_per_hour=-1.0),
-                 lambda: RentalCost(price_usd_per_hour=0.0),
-                 lambda: RentalCost()):
+    for make in (
+        lambda: OwnershipCost(
+            purchase_price=-1, depreciation_years=3, power_kw=0.4, electricity_price_per_kwh=0.1
+        ),
+        lambda: OwnershipCost(purchase_price=-1),
+        lambda: RentalCost(price_usd_per_hour=-1.0),
+        lambda: RentalCost(price_usd_per_hour=0.0),
+        lambda: RentalCost(),
+    ):
         with pytest.raises(SpecError) as info:
             make()
         assert not isinstance(info.value, pydantic.ValidationError)
         assert "\n" not in str(info.value)
-    with pytest.raises(SpecError, match=r"OwnershipCost\.purchase_price = -1: Input should be greater than 0"):
+    with pytest.raises(
+        SpecError, match=r"OwnershipCost\.purchase_price = -1: Input should be greater than 0"
+    ):
         OwnershipCost(purchase_price=-1, depreciation_years=3, power_kw=0.4, electricity_price_per_kwh=0.1)
     assert issubclass(SpecError, ValueError)  # callers catching ValueError keep working
 
@@ -248,9 +298,12 @@ def test_prices_below_the_floor_are_refused_wherever_they_enter(price):
     from infereco.specs.hardware import MIN_PRICE_USD_PER_HOUR
 
     assert MIN_PRICE_USD_PER_HOUR == 1e-6
-    for enter in (lambda: price_usd_per_hour(price), lambda: RentalCost(price_usd_per_hour=price),
-                  lambda: price_usd_per_hour({"kind": "rental", "price_usd_per_hour": price}),
-                  lambda: resolve_hardware({"base": "h100-sxm", "price_usd_per_hour": price})):
+    for enter in (
+        lambda: price_usd_per_hour(price),
+        lambda: RentalCost(price_usd_per_hour=price),
+        lambda: price_usd_per_hour({"kind": "rental", "price_usd_per_hour": price}),
+        lambda: resolve_hardware({"base": "h100-sxm", "price_usd_per_hour": price}),
+    ):
         with pytest.raises(SpecError, match="price_usd_per_hour") as info:
             enter()
         assert "\n" not in str(info.value)
@@ -262,14 +315,19 @@ def test_a_decomposition_that_underflows_below_the_floor_is_refused():
         price_usd_per_hour(zhuang2025_a800(purchase_price=1e-300, power_kw=0.0))
 
 
-@pytest.mark.parametrize("changes, fields", [
-    ({"depreciation_years": 1e-320}, ("depreciation", "depreciation_years=1e-320")),
-    ({"utilization": 1e-320}, ("depreciation", "utilization=1e-320")),
-    ({"purchase_price": 1e308, "depreciation_years": 1e-10}, ("depreciation", "purchase_price=1e+308")),
-    ({"utilization": 1e-310, "host_and_network_share_per_hour": 1.0, "purchase_price": 1e-300},
-     ("host_and_network_share_per_hour",)),
-    ({"power_kw": 1e200, "pue": 1e200, "electricity_price_per_kwh": 1e200}, ("power", "power_kw=1e+200")),
-])
+@pytest.mark.parametrize(
+    "changes, fields",
+    [
+        ({"depreciation_years": 1e-320}, ("depreciation", "depreciation_years=1e-320")),
+        ({"utilization": 1e-320}, ("depreciation", "utilization=1e-320")),
+        ({"purchase_price": 1e308, "depreciation_years": 1e-10}, ("depreciation", "purchase_price=1e+308")),
+        (
+            {"utilization": 1e-310, "host_and_network_share_per_hour": 1.0, "purchase_price": 1e-300},
+            ("host_and_network_share_per_hour",),
+        ),
+        ({"power_kw": 1e200, "pue": 1e200, "electricity_price_per_kwh": 1e200}, ("power", "power_kw=1e+200")),
+    ],
+)
 def test_hourly_cost_never_returns_inf(changes, fields):
     with pytest.raises(SpecError) as info:
         hourly_cost(zhuang2025_a800(**changes))

@@ -9,8 +9,15 @@ from infereco import SpecError, modelled_runs, sla_optimal_concurrency, workload
 
 
 def test_modelled_sweep_shows_diminishing_marginal_cost():
-    runs = modelled_runs("llama-3-8b", "a800-80g", [8, 16, 32, 48, 64], n_requests=2993, input_tokens=440,
-                         output_tokens=280, tp=2)
+    runs = modelled_runs(
+        "llama-3-8b",
+        "a800-80g",
+        [8, 16, 32, 48, 64],
+        n_requests=2993,
+        input_tokens=440,
+        output_tokens=280,
+        tp=2,
+    )
     assert all(r.source == "predicted" for r in runs)
     t = workload_cost(runs, n_gpu=2, usd_per_gpu_hour=0.787)
     costs = [r["cost_usd"] for r in t.to_records()]
@@ -22,8 +29,9 @@ def test_modelled_sweep_shows_diminishing_marginal_cost():
 
 
 def test_measured_and_modelled_runs_share_the_sla_analysis():
-    runs = modelled_runs("llama-3-8b", "a800-80g", [8, 32, 128], n_requests=500, input_tokens=1000,
-                         output_tokens=200, tp=1)
+    runs = modelled_runs(
+        "llama-3-8b", "a800-80g", [8, 32, 128], n_requests=500, input_tokens=1000, output_tokens=200, tp=1
+    )
     choice = sla_optimal_concurrency(runs, max_mean_ttft_s=1.0, min_tokens_per_s_per_request=20.0)
     assert choice is not None
 

@@ -46,7 +46,9 @@ def test_breakeven_hand_calculation():
 
 
 def test_breakeven_ignores_the_specs_own_utilization():
-    assert breakeven_utilization(zhuang2025_a800(utilization=0.3), 3.0) == breakeven_utilization(zhuang2025_a800(), 3.0)
+    assert breakeven_utilization(zhuang2025_a800(utilization=0.3), 3.0) == breakeven_utilization(
+        zhuang2025_a800(), 3.0
+    )
 
 
 @pytest.mark.parametrize("cloud", [CLOUD_LOW, CLOUD_HIGH, 1.0])
@@ -89,8 +91,11 @@ def test_breakeven_needs_an_ownership_spec():
 
 
 @settings(max_examples=80, deadline=None)
-@given(c1=st.floats(min_value=0.2, max_value=50), c2=st.floats(min_value=0.2, max_value=50),
-       price=st.floats(min_value=1e3, max_value=1e6))
+@given(
+    c1=st.floats(min_value=0.2, max_value=50),
+    c2=st.floats(min_value=0.2, max_value=50),
+    price=st.floats(min_value=1e3, max_value=1e6),
+)
 def test_breakeven_decreases_with_cloud_price(c1, c2, price):
     spec = zhuang2025_a800(purchase_price=price)
     lo, hi = sorted((c1, c2))
@@ -163,8 +168,12 @@ def test_plots_return_axes():
     assert len(ax.get_lines()) >= 3  # owning, cloud, crossover
     ax = plot_breakeven(zhuang2025_a800())
     assert "USD" in ax.get_ylabel() and "Utilisation" in ax.get_xlabel()
-    ax = plot_breakeven(OwnershipCost(purchase_price=30_000, depreciation_years=4, power_kw=0.7,
-                                      electricity_price_per_kwh=0.1), 2.0)
+    ax = plot_breakeven(
+        OwnershipCost(
+            purchase_price=30_000, depreciation_years=4, power_kw=0.7, electricity_price_per_kwh=0.1
+        ),
+        2.0,
+    )
     assert ax.get_yscale() == "log"
     import matplotlib.pyplot as plt
 
@@ -174,8 +183,10 @@ def test_plots_return_axes():
 # ---- hostile inputs ("One pipeline", item 6) ------------------------------------------------------------------
 @pytest.mark.parametrize("bad", [1e-320, 5e-324, True, None, [2.0]])
 def test_subnormal_and_non_numeric_cloud_rates(bad):
-    for fn in (lambda: breakeven_utilization(zhuang2025_a800(), bad),
-               lambda: capex_vs_opex(zhuang2025_a800(), bad, 3.0)):
+    for fn in (
+        lambda: breakeven_utilization(zhuang2025_a800(), bad),
+        lambda: capex_vs_opex(zhuang2025_a800(), bad, 3.0),
+    ):
         with pytest.raises(SpecError, match="cloud_usd_per_hour"):
             fn()
 
@@ -186,14 +197,21 @@ def test_breakeven_never_returns_an_overflowed_inf():
     # the cloud rate does not cover the running costs: inf is the documented answer ("never breaks even")
     assert breakeven_utilization(spec, running) == math.inf
     # a margin so small that F / (c − R) overflows is refused rather than returned as inf
-    huge = OwnershipCost(purchase_price=1e308, depreciation_years=1, power_kw=0.0, electricity_price_per_kwh=0.0)
+    huge = OwnershipCost(
+        purchase_price=1e308, depreciation_years=1, power_kw=0.0, electricity_price_per_kwh=0.0
+    )
     with pytest.raises(SpecError, match="breakeven_utilization.*overflows"):
         breakeven_utilization(huge, 1e-6)
 
 
-@pytest.mark.parametrize("changes, field", [({"utilization": 0}, "utilization"),
-                                            ({"depreciation_years": 0}, "depreciation_years"),
-                                            ({"depreciation_years": 1e-320}, "depreciation_years")])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"utilization": 0}, "utilization"),
+        ({"depreciation_years": 0}, "depreciation_years"),
+        ({"depreciation_years": 1e-320}, "depreciation_years"),
+    ],
+)
 def test_degenerate_ownership_raises_with_the_field(changes, field):
     with pytest.raises(SpecError, match=field):
         breakeven_utilization(zhuang2025_a800(**changes), 3.0)

@@ -57,8 +57,9 @@ def test_frontier_sorted_and_dominator_is_cheapest():
 
 
 def test_equal_points_share_the_frontier_and_ties_dominate():
-    f = production_frontier([synthetic("x", 70, 1.0), synthetic("y", 70, 1.0), synthetic("z", 70, 2.0),
-                             synthetic("w", 60, 1.0)])
+    f = production_frontier(
+        [synthetic("x", 70, 1.0), synthetic("y", 70, 1.0), synthetic("z", 70, 2.0), synthetic("w", 60, 1.0)]
+    )
     assert {e.name for e in f.frontier} == {"synthetic-x", "synthetic-y"}
     assert {d.entry.name for d in f.dominated} == {"synthetic-z", "synthetic-w"}
 
@@ -88,8 +89,13 @@ def test_duplicate_names_and_empty_input():
 
 _entries = st.lists(
     st.tuples(st.integers(min_value=0, max_value=20), st.integers(min_value=1, max_value=20)),
-    min_size=1, max_size=25,
-).map(lambda pts: [FrontierEntry(name=f"synthetic-{i}", quality_score=q, cost_usd=c / 4) for i, (q, c) in enumerate(pts)])
+    min_size=1,
+    max_size=25,
+).map(
+    lambda pts: [
+        FrontierEntry(name=f"synthetic-{i}", quality_score=q, cost_usd=c / 4) for i, (q, c) in enumerate(pts)
+    ]
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -114,7 +120,12 @@ def test_frontier_laws(entries):
 
 def zone_entries() -> list[FrontierEntry]:
     # Frontier slopes: a→b 100 points/$, b→c 10/$, c→d 1/$.
-    return [synthetic("a", 50, 0.1), synthetic("b", 60, 0.2), synthetic("c", 70, 1.2), synthetic("d", 80, 11.2)]
+    return [
+        synthetic("a", 50, 0.1),
+        synthetic("b", 60, 0.2),
+        synthetic("c", 70, 1.2),
+        synthetic("d", 80, 11.2),
+    ]
 
 
 def test_zone_definition():

@@ -38,8 +38,16 @@ def _scaled(hw, name: str, f: float):
     if name == "flop_per_s":
         return hw.replace(flop_per_s={k: v * f for k, v in hw.flop_per_s.items()})
     if name == "collective_latency_scale":
-        protocols = [p.model_copy(update={"base_s": p.base_s * f, "intra_hop_s": p.intra_hop_s * f,
-                                          "inter_hop_s": p.inter_hop_s * f}) for p in hw.nccl_protocols]
+        protocols = [
+            p.model_copy(
+                update={
+                    "base_s": p.base_s * f,
+                    "intra_hop_s": p.intra_hop_s * f,
+                    "inter_hop_s": p.inter_hop_s * f,
+                }
+            )
+            for p in hw.nccl_protocols
+        ]
         return hw.replace(nccl_protocols=protocols, ring_hop_s=hw.ring_hop_s * f)
     if name == "price_usd_per_hour":
         return hw
@@ -54,8 +62,18 @@ def _log_outputs(model, hw, price, **cfg):
 
 def _fd(model, hw, name, **cfg):
     price = hw.price_usd_per_hour
-    up = _log_outputs(model, _scaled(hw, name, math.exp(H)), price * (math.exp(H) if name == "price_usd_per_hour" else 1), **cfg)
-    dn = _log_outputs(model, _scaled(hw, name, math.exp(-H)), price * (math.exp(-H) if name == "price_usd_per_hour" else 1), **cfg)
+    up = _log_outputs(
+        model,
+        _scaled(hw, name, math.exp(H)),
+        price * (math.exp(H) if name == "price_usd_per_hour" else 1),
+        **cfg,
+    )
+    dn = _log_outputs(
+        model,
+        _scaled(hw, name, math.exp(-H)),
+        price * (math.exp(-H) if name == "price_usd_per_hour" else 1),
+        **cfg,
+    )
     return (up - dn) / (2 * H)
 
 
@@ -86,7 +104,9 @@ def test_compute_bound_point_matches_finite_differences():
     e = _check_all("llama-3-8b", H100, tp=1, batch_size=1024, context_length=100)
     assert e.bound == "compute"
     assert e.usd_per_million_tokens["flop_per_s"] < -0.5
-    assert e.usd_per_million_tokens["flop_utilization"] == pytest.approx(e.usd_per_million_tokens["flop_per_s"], rel=1e-12)
+    assert e.usd_per_million_tokens["flop_utilization"] == pytest.approx(
+        e.usd_per_million_tokens["flop_per_s"], rel=1e-12
+    )
 
 
 def test_best_layout_at_a_gpu_count_matches_finite_differences():
@@ -105,7 +125,12 @@ def test_speculative_decoding_matches_finite_differences():
     spec = {"draft": "llama-3-8b", "acceptance": 0.8, "max_draft_tokens": 6}
     hw = load_hardware("h100-sxm").replace(bandwidth_utilization=0.9)
     e = cost_elasticities("llama-3-70b", hw, tp=8, batch_size=16, context_length=1000, speculative=spec)
-    for name in ("hbm_bandwidth_bytes_per_s", "kernel_launch_s", "collective_latency_scale", "bandwidth_utilization"):
+    for name in (
+        "hbm_bandwidth_bytes_per_s",
+        "kernel_launch_s",
+        "collective_latency_scale",
+        "bandwidth_utilization",
+    ):
         fd = _fd("llama-3-70b", hw, name, tp=8, batch_size=16, context_length=1000, speculative=spec)
         np.testing.assert_allclose([e[name], e.tokens_per_s_per_request[name]], fd, rtol=RTOL, atol=1e-12)
 
@@ -130,10 +155,21 @@ def test_nominal_values_equal_evaluate_point():
 
 
 # The ownership decomposition: u = 0.8 (so u can move both ways) and every optional line non-zero.
-OWN = zhuang2025_a800(utilization=0.8, cost_of_capital_rate_per_year=0.05, host_and_network_share_per_hour=0.5)
-OWN_FIELDS = ("utilization", "purchase_price", "depreciation_years", "power_kw", "pue", "electricity_price_per_kwh",
-              "maintenance_rate_per_year", "cost_of_capital_rate_per_year", "host_and_network_share_per_hour",
-              "currency_per_usd")
+OWN = zhuang2025_a800(
+    utilization=0.8, cost_of_capital_rate_per_year=0.05, host_and_network_share_per_hour=0.5
+)
+OWN_FIELDS = (
+    "utilization",
+    "purchase_price",
+    "depreciation_years",
+    "power_kw",
+    "pue",
+    "electricity_price_per_kwh",
+    "maintenance_rate_per_year",
+    "cost_of_capital_rate_per_year",
+    "host_and_network_share_per_hour",
+    "currency_per_usd",
+)
 
 
 def _fd_price(spec: OwnershipCost, name: str) -> float:
@@ -144,9 +180,13 @@ def _fd_price(spec: OwnershipCost, name: str) -> float:
 
 
 def test_ownership_inputs_match_finite_differences():
-    e = cost_elasticities("llama-3-8b", "a800-80g", tp=1, batch_size=32, context_length=1000, price_usd_per_hour=OWN)
+    e = cost_elasticities(
+        "llama-3-8b", "a800-80g", tp=1, batch_size=32, context_length=1000, price_usd_per_hour=OWN
+    )
     assert set(OWN_FIELDS) <= set(e.inputs)
-    assert e.inputs["utilization"] == 0.8 and e.inputs["price_usd_per_hour"] == pytest.approx(price_usd_per_hour(OWN))
+    assert e.inputs["utilization"] == 0.8 and e.inputs["price_usd_per_hour"] == pytest.approx(
+        price_usd_per_hour(OWN)
+    )
     for name in OWN_FIELDS:
         assert e[name] == pytest.approx(_fd_price(OWN, name), rel=RTOL, abs=1e-12), name
         assert e.tokens_per_s_per_request[name] == 0.0
@@ -160,12 +200,16 @@ def test_utilisation_elasticity_hand_calculation():
     e = cost_elasticities("llama-3-8b", "a800-80g", tp=1, batch_size=32, price_usd_per_hour=spec)
     assert e["utilization"] == pytest.approx(-(f_cal / 0.6) / (f_cal / 0.6 + r_run), rel=1e-12)
     # Paper baseline u = 1: depreciation is 0.644 / 0.787 = 82% of the hourly cost (docs/papers.md §2.3).
-    e1 = cost_elasticities("llama-3-8b", "a800-80g", tp=1, batch_size=32, price_usd_per_hour=zhuang2025_a800())
+    e1 = cost_elasticities(
+        "llama-3-8b", "a800-80g", tp=1, batch_size=32, price_usd_per_hour=zhuang2025_a800()
+    )
     assert round(-e1["utilization"], 2) == 0.82
 
 
 def test_usd_cost_has_no_exchange_rate_input():
-    usd = OwnershipCost(purchase_price=25_000, depreciation_years=4, power_kw=0.7, electricity_price_per_kwh=0.1)
+    usd = OwnershipCost(
+        purchase_price=25_000, depreciation_years=4, power_kw=0.7, electricity_price_per_kwh=0.1
+    )
     e = cost_elasticities("llama-3-8b", "h100-sxm", tp=1, batch_size=8, price_usd_per_hour=usd)
     assert "currency_per_usd" not in e.inputs and "utilization" in e.inputs
 
@@ -179,8 +223,13 @@ def test_frontier_point_input():
     assert e.config["batch_size"] == p.batch_size and e.config["n_gpu"] == p.n_gpu
     # A repriced frontier has the same points; pass the same price to the elasticities.
     g = reprice_frontier(f, zhuang2025_a800())
-    e2 = cost_elasticities("llama-3-8b", "h100-sxm", point=g.preferred(), context_length=1000,
-                           price_usd_per_hour=zhuang2025_a800())
+    e2 = cost_elasticities(
+        "llama-3-8b",
+        "h100-sxm",
+        point=g.preferred(),
+        context_length=1000,
+        price_usd_per_hour=zhuang2025_a800(),
+    )
     assert e2.nominal_usd_per_million_tokens == pytest.approx(g.preferred().usd_per_million_tokens, rel=1e-9)
 
 
@@ -209,8 +258,14 @@ def test_errors():
 
 
 def test_sensitivity_ranges_are_exact_and_clipped():
-    r = sensitivity_ranges("llama-3-8b", "h100-sxm", tp=1, batch_size=32, context_length=1000,
-                           factors={"price_usd_per_hour": (0.5, 2.0)})
+    r = sensitivity_ranges(
+        "llama-3-8b",
+        "h100-sxm",
+        tp=1,
+        batch_size=32,
+        context_length=1000,
+        factors={"price_usd_per_hour": (0.5, 2.0)},
+    )
     c0 = r.nominal_usd_per_million_tokens
     assert r.usd_per_million_tokens["price_usd_per_hour"] == pytest.approx((0.5 * c0, 2.0 * c0), rel=1e-12)
     # Utilisation 1.0 × 1.25 is clipped to 1: the high end equals the nominal.
@@ -221,8 +276,14 @@ def test_sensitivity_ranges_are_exact_and_clipped():
 
 
 def test_tornado_plots():
-    e = cost_elasticities("llama-3-8b", "a800-80g", tp=1, batch_size=32, context_length=1000,
-                          price_usd_per_hour=zhuang2025_a800())
+    e = cost_elasticities(
+        "llama-3-8b",
+        "a800-80g",
+        tp=1,
+        batch_size=32,
+        context_length=1000,
+        price_usd_per_hour=zhuang2025_a800(),
+    )
     ax = plot_tornado(e, top=6)
     assert len(ax.get_yticklabels()) == 6
     assert ax.get_yticklabels()[-1].get_text() == "GPU price (USD/GPU-h)"  # |1|, tied with the exchange rate
@@ -261,12 +322,20 @@ def test_reprice_frontier_equals_a_frontier_computed_at_that_price():
     own = zhuang2025_a800()
     f = pareto_frontier("llama-3-8b", "a800-80g", context_length=1000)
     g = reprice_frontier(f, own)
-    h = pareto_frontier("llama-3-8b", "a800-80g", context_length=1000, price_usd_per_hour=price_usd_per_hour(own))
-    np.testing.assert_allclose(g.columns["usd_per_million_tokens"], h.columns["usd_per_million_tokens"], rtol=1e-12)
-    np.testing.assert_array_equal(g.columns["tokens_per_s_per_request"], h.columns["tokens_per_s_per_request"])
+    h = pareto_frontier(
+        "llama-3-8b", "a800-80g", context_length=1000, price_usd_per_hour=price_usd_per_hour(own)
+    )
+    np.testing.assert_allclose(
+        g.columns["usd_per_million_tokens"], h.columns["usd_per_million_tokens"], rtol=1e-12
+    )
+    np.testing.assert_array_equal(
+        g.columns["tokens_per_s_per_request"], h.columns["tokens_per_s_per_request"]
+    )
     assert g.preferred().n_gpu == h.preferred().n_gpu and g.preferred().batch_size == h.preferred().batch_size
     assert g.meta["price_usd_per_hour"] == pytest.approx(0.7866, abs=1e-4)
-    assert g.meta["hourly_cost"]["components_usd_per_gpu_hour"]["depreciation"] == pytest.approx(0.644, abs=5e-4)
+    assert g.meta["hourly_cost"]["components_usd_per_gpu_hour"]["depreciation"] == pytest.approx(
+        0.644, abs=5e-4
+    )
     with pytest.raises(SpecError, match="Frontier"):
         reprice_frontier(f.to_records(), own)
 
@@ -275,8 +344,12 @@ def test_reprice_frontier_equals_a_frontier_computed_at_that_price():
 def test_pareto_frontier_takes_its_price_from_a_cost_decomposition():
     own = zhuang2025_a800()  # $0.787 per GPU-hour (Zhuang et al. 2025 App. A)
     f = pareto_frontier("llama-3-8b", "a800-80g", context_length=1000, price_usd_per_hour=own)
-    h = pareto_frontier("llama-3-8b", "a800-80g", context_length=1000, price_usd_per_hour=price_usd_per_hour(own))
-    np.testing.assert_allclose(f.columns["usd_per_million_tokens"], h.columns["usd_per_million_tokens"], rtol=1e-12)
+    h = pareto_frontier(
+        "llama-3-8b", "a800-80g", context_length=1000, price_usd_per_hour=price_usd_per_hour(own)
+    )
+    np.testing.assert_allclose(
+        f.columns["usd_per_million_tokens"], h.columns["usd_per_million_tokens"], rtol=1e-12
+    )
     assert f.meta["price_usd_per_hour"] == pytest.approx(0.786624675567234, rel=1e-12)
     rental = {"kind": "rental", "price_usd_per_hour": 2.82}
     p = evaluate_point("llama-3-8b", "a800-80g", tp=1, batch_size=8, price_usd_per_hour=rental)
@@ -285,5 +358,9 @@ def test_pareto_frontier_takes_its_price_from_a_cost_decomposition():
 
 
 def test_cost_mapping_price_adds_ownership_inputs():
-    e = cost_elasticities("llama-3-8b", "a800-80g", tp=1, batch_size=32, price_usd_per_hour=zhuang2025_a800().model_dump())
-    assert "utilization" in e.inputs and e.inputs["price_usd_per_hour"] == pytest.approx(0.786624675567234, rel=1e-12)
+    e = cost_elasticities(
+        "llama-3-8b", "a800-80g", tp=1, batch_size=32, price_usd_per_hour=zhuang2025_a800().model_dump()
+    )
+    assert "utilization" in e.inputs and e.inputs["price_usd_per_hour"] == pytest.approx(
+        0.786624675567234, rel=1e-12
+    )

@@ -53,14 +53,17 @@ def test_paper_figures_with_the_unrounded_rate():
 
 def test_implied_time_for_wingpt_35():
     # docs/papers.md §2.5: $0.34 at $1.58/h implies T ≈ 775 s.
-    t = workload_cost([MeasuredRun(concurrency=48, total_time_s=0.34 * 3600 / 1.58, n_requests=N_REQ)], 2, 0.79)
+    t = workload_cost(
+        [MeasuredRun(concurrency=48, total_time_s=0.34 * 3600 / 1.58, n_requests=N_REQ)], 2, 0.79
+    )
     assert t.rows[0].cost_usd == pytest.approx(0.34)
     assert round(t.rows[0].total_time_s) == 775
 
 
 def test_per_request_and_per_token_costs():
-    run = MeasuredRun(concurrency=8, total_time_s=3600, n_requests=1000, total_input_tokens=3e6,
-                      total_output_tokens=1e6)
+    run = MeasuredRun(
+        concurrency=8, total_time_s=3600, n_requests=1000, total_input_tokens=3e6, total_output_tokens=1e6
+    )
     row = workload_cost([run], 2, 1.0).rows[0]
     assert row.cost_usd == pytest.approx(2.0)
     assert row.usd_per_request == pytest.approx(0.002)
@@ -70,8 +73,9 @@ def test_per_request_and_per_token_costs():
 
 
 def test_token_weight_split_adds_up():
-    run = MeasuredRun(concurrency=8, total_time_s=3600, n_requests=1000, total_input_tokens=3e6,
-                      total_output_tokens=1e6)
+    run = MeasuredRun(
+        concurrency=8, total_time_s=3600, n_requests=1000, total_input_tokens=3e6, total_output_tokens=1e6
+    )
     row = workload_cost([run], 2, 1.0, input_token_weight=0.25).rows[0]
     # Output-token equivalents: 1e6 + 0.25·3e6 = 1.75e6; input share 0.75/1.75 of $2.
     assert row.usd_per_m_input_tokens == pytest.approx(2.0 * 0.75 / 1.75 / 3)
@@ -87,12 +91,16 @@ def test_missing_token_counts_give_nan():
     row = workload_cost(paper_runs(), 2, 0.79).rows[0]
     assert math.isnan(row.usd_per_m_output_tokens) and math.isnan(row.usd_per_m_tokens)
     only_out = MeasuredRun(concurrency=8, total_time_s=10, n_requests=1, total_output_tokens=100)
-    assert math.isnan(workload_cost([only_out], 1, 1.0, input_token_weight=0.5).rows[0].usd_per_m_output_tokens)
+    assert math.isnan(
+        workload_cost([only_out], 1, 1.0, input_token_weight=0.5).rows[0].usd_per_m_output_tokens
+    )
 
 
 def test_marginal_cost_between_concurrencies():
-    runs = [MeasuredRun(concurrency=c, total_time_s=t, n_requests=N_REQ)
-            for c, t in [(48, 774), (8, 2034), (16, 1400), (128, 760)]]
+    runs = [
+        MeasuredRun(concurrency=c, total_time_s=t, n_requests=N_REQ)
+        for c, t in [(48, 774), (8, 2034), (16, 1400), (128, 760)]
+    ]
     table = workload_cost(runs, 2, 0.79)
     assert list(table.column("concurrency")) == [8, 16, 48, 128]
     delta = table.column("delta_cost_usd")
@@ -134,8 +142,12 @@ def test_price_from_a_rental():
 
 
 @settings(max_examples=60, deadline=None)
-@given(t=st.floats(min_value=1, max_value=1e6), k=st.floats(min_value=0.01, max_value=100),
-       price=st.floats(min_value=0.01, max_value=100), n=st.integers(min_value=1, max_value=64))
+@given(
+    t=st.floats(min_value=1, max_value=1e6),
+    k=st.floats(min_value=0.01, max_value=100),
+    price=st.floats(min_value=0.01, max_value=100),
+    n=st.integers(min_value=1, max_value=64),
+)
 def test_cost_is_linear_in_time_price_and_gpus(t, k, price, n):
     run = MeasuredRun(concurrency=8, total_time_s=t, n_requests=100)
     longer = MeasuredRun(concurrency=8, total_time_s=t * k, n_requests=100)
@@ -148,14 +160,34 @@ def test_cost_is_linear_in_time_price_and_gpus(t, k, price, n):
 def sla_runs() -> list[MeasuredRun]:
     # Synthetic runs for the SLA tests (not paper data): TTFT rises and speed per request falls with load.
     return [
-        MeasuredRun(concurrency=8, total_time_s=2034, n_requests=N_REQ, mean_ttft_s=0.2,
-                    output_throughput_tokens_per_s=400),
-        MeasuredRun(concurrency=16, total_time_s=1400, n_requests=N_REQ, mean_ttft_s=0.4,
-                    output_throughput_tokens_per_s=640),
-        MeasuredRun(concurrency=48, total_time_s=774, n_requests=N_REQ, mean_ttft_s=0.9,
-                    output_throughput_tokens_per_s=1100),
-        MeasuredRun(concurrency=128, total_time_s=700, n_requests=N_REQ, mean_ttft_s=2.5,
-                    output_throughput_tokens_per_s=1200),
+        MeasuredRun(
+            concurrency=8,
+            total_time_s=2034,
+            n_requests=N_REQ,
+            mean_ttft_s=0.2,
+            output_throughput_tokens_per_s=400,
+        ),
+        MeasuredRun(
+            concurrency=16,
+            total_time_s=1400,
+            n_requests=N_REQ,
+            mean_ttft_s=0.4,
+            output_throughput_tokens_per_s=640,
+        ),
+        MeasuredRun(
+            concurrency=48,
+            total_time_s=774,
+            n_requests=N_REQ,
+            mean_ttft_s=0.9,
+            output_throughput_tokens_per_s=1100,
+        ),
+        MeasuredRun(
+            concurrency=128,
+            total_time_s=700,
+            n_requests=N_REQ,
+            mean_ttft_s=2.5,
+            output_throughput_tokens_per_s=1200,
+        ),
     ]
 
 
@@ -186,8 +218,14 @@ def test_sla_missing_data_is_a_reason():
 
 
 def test_sla_uses_explicit_per_request_speed_and_token_counts():
-    explicit = MeasuredRun(concurrency=8, total_time_s=100, n_requests=10, mean_ttft_s=0.1,
-                           output_throughput_tokens_per_s=80, per_request_tokens_per_s=25)
+    explicit = MeasuredRun(
+        concurrency=8,
+        total_time_s=100,
+        n_requests=10,
+        mean_ttft_s=0.1,
+        output_throughput_tokens_per_s=80,
+        per_request_tokens_per_s=25,
+    )
     assert explicit.speed_per_request_tokens_per_s == 25
     from_tokens = MeasuredRun(concurrency=4, total_time_s=100, n_requests=10, total_output_tokens=10_000)
     assert from_tokens.throughput_tokens_per_s == 100
@@ -204,8 +242,13 @@ def test_sla_bad_limits():
 def test_measured_and_predicted_on_one_chart():
     predicted = [r.replace(source="predicted", total_time_s=r.total_time_s * 0.9) for r in sla_runs()]
     assert predicted[0].source == "predicted"
-    ax = plot_concurrency_cost(measured=sla_runs(), predicted=predicted, n_gpu=2, usd_per_gpu_hour=0.79,
-                               sla=sla_optimal_concurrency(sla_runs()))
+    ax = plot_concurrency_cost(
+        measured=sla_runs(),
+        predicted=predicted,
+        n_gpu=2,
+        usd_per_gpu_hour=0.79,
+        sla=sla_optimal_concurrency(sla_runs()),
+    )
     labels = [line.get_label() for line in ax.get_lines()]
     assert "measured" in labels and "predicted" in labels and any("SLA" in lb for lb in labels)
     assert ax.get_ylabel() == "Cost of the whole run (USD)" and "Concurrency" in ax.get_xlabel()

@@ -20,20 +20,25 @@ def test_notebook_is_committed_without_outputs():
     nbformat.validate(nb)
     for cell in nb.cells:
         if cell.cell_type == "code":
-            assert not cell.outputs and cell.execution_count is None, "clear the notebook's outputs before committing"
+            assert not cell.outputs and cell.execution_count is None, (
+                "clear the notebook's outputs before committing"
+            )
 
 
 @pytest.mark.slow
 def test_notebook_executes(tmp_path):
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     start = time.perf_counter()
     client.execute()  # raises CellExecutionError (with the cell and traceback) if any cell fails
     elapsed = time.perf_counter() - start
     text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "0.7866" in text and "0.8927" in text and "0.3397" in text
     assert "Elasticities of 32B-class" in text and "Monte Carlo over utilization" in text
-    images = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {}))
+    images = sum(
+        1 for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})
+    )
     assert images >= 7
     print(f"notebook executed in {elapsed:.1f} s")

@@ -30,10 +30,15 @@ def test_the_erdil_figure_notebooks_exist():
 def test_notebook_is_committed_without_outputs(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
-    stale = [i for i, c in enumerate(nb.cells)
-             if c.cell_type == "code" and (c.outputs or c.execution_count is not None)]
-    assert not stale, (f"{path.name}: code cells {stale} carry outputs; clear them before committing "
-                       f"(jupyter nbconvert --clear-output --inplace {path.relative_to(EXAMPLES.parent)})")
+    stale = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and (c.outputs or c.execution_count is not None)
+    ]
+    assert not stale, (
+        f"{path.name}: code cells {stale} carry outputs; clear them before committing "
+        f"(jupyter nbconvert --clear-output --inplace {path.relative_to(EXAMPLES.parent)})"
+    )
 
 
 @pytest.mark.slow
@@ -43,8 +48,9 @@ def test_notebook_executes(path):
     pytest.importorskip("ipykernel")
     nb = nbformat.read(path, as_version=4)
     # Run in examples/ (as a user opening the notebook would), so relative paths resolve the same way.
-    client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                                     resources={"metadata": {"path": str(EXAMPLES)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(EXAMPLES)}}
+    )
     start = time.perf_counter()
     client.execute()  # raises CellExecutionError (with the cell and its traceback) if any cell fails
     elapsed = time.perf_counter() - start

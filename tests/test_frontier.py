@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infereco.search.select import pareto_indices, threshold_scan_indices
-from infereco.search.select import pareto_candidates, threshold_select
+from infereco.search.select import pareto_candidates, pareto_indices, threshold_scan_indices, threshold_select
 
-points = st.lists(
-    st.tuples(st.floats(1e-4, 1.0), st.floats(1e-3, 1e3)), min_size=1, max_size=300
-)
+points = st.lists(st.tuples(st.floats(1e-4, 1.0), st.floats(1e-3, 1e3)), min_size=1, max_size=300)
 
 
 def _arrays(pts):
@@ -56,7 +52,9 @@ def test_pareto_set_is_non_dominated_sorted_and_complete(pts):
 def test_threshold_scan_equals_brute_force(pts):
     lat, cost = _arrays(pts)
     thr = 10.0 ** np.linspace(-4, 0, 60)
-    np.testing.assert_array_equal(threshold_scan_indices(lat, cost, thr), _brute_threshold_scan(lat, cost, thr))
+    np.testing.assert_array_equal(
+        threshold_scan_indices(lat, cost, thr), _brute_threshold_scan(lat, cost, thr)
+    )
 
 
 @settings(max_examples=100, deadline=None)

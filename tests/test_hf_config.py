@@ -258,8 +258,17 @@ def test_no_warning_for_exact_configs():
 
 
 # ---- hostile configs ("One pipeline", item 6) -----------------------------------------------------------------
-@pytest.mark.parametrize("key", ["num_attention_heads", "hidden_size", "num_hidden_layers", "intermediate_size",
-                                 "num_key_value_heads", "head_dim"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "num_attention_heads",
+        "hidden_size",
+        "num_hidden_layers",
+        "intermediate_size",
+        "num_key_value_heads",
+        "head_dim",
+    ],
+)
 @pytest.mark.parametrize("value", [0, -1, 2.5, "8", True, None, [8]])
 def test_zero_negative_and_non_integer_sizes_name_the_key(tmp_path: Path, key: str, value):
     cfg = _fixture("llama-3-8b.json") | {key: value}
@@ -283,7 +292,9 @@ def test_zero_is_allowed_where_it_means_none():
 def test_default_head_dim_of_zero_is_refused_with_the_keys():
     cfg = _fixture("llama-3-8b.json") | {"hidden_size": 16}
     cfg.pop("head_dim", None)
-    with pytest.raises(SpecError, match=r"'hidden_size' = 16 is smaller than 'num_attention_heads' = 32.*head_dim"):
+    with pytest.raises(
+        SpecError, match=r"'hidden_size' = 16 is smaller than 'num_attention_heads' = 32.*head_dim"
+    ):
         load_hf_config(cfg)
 
 
@@ -310,8 +321,15 @@ def test_a_folder_named_config_json(tmp_path: Path):
         load_hf_config(tmp_path)  # the model folder's config.json is itself a folder
 
 
-@pytest.mark.parametrize("qc", [{"quant_method": "hqq"}, {"quant_method": "awq", "bits": 3},
-                                {"quant_method": "bitsandbytes"}, {"quant_method": None}])
+@pytest.mark.parametrize(
+    "qc",
+    [
+        {"quant_method": "hqq"},
+        {"quant_method": "awq", "bits": 3},
+        {"quant_method": "bitsandbytes"},
+        {"quant_method": None},
+    ],
+)
 def test_unreadable_quantization_names_the_format_and_the_fix(tmp_path: Path, qc):
     path = tmp_path / "config.json"
     path.write_text(json.dumps(_fixture("llama-3-8b.json") | {"quantization_config": qc}))

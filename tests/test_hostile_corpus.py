@@ -35,7 +35,10 @@ EXPECT: dict[str, tuple[type[InferecoError], tuple[str, ...]]] = {
     "scenario_missing_model_fields.yaml": (ScenarioError, ("d_ff", "missing")),
     "scenario_unknown_top_key.yaml": (ScenarioError, ("modle", "did you mean 'model'")),
     "scenario_unknown_model_key.yaml": (ScenarioError, ("n_layer", "did you mean 'n_layers'")),
-    "scenario_unknown_hardware_key.yaml": (ScenarioError, ("hbm_bandwith_bytes_per_s", "did you mean 'hbm_bandwidth_bytes_per_s'")),
+    "scenario_unknown_hardware_key.yaml": (
+        ScenarioError,
+        ("hbm_bandwith_bytes_per_s", "did you mean 'hbm_bandwidth_bytes_per_s'"),
+    ),
     "scenario_unknown_workload_key.yaml": (ScenarioError, ("context_len", "did you mean 'context_length'")),
     "scenario_heads_not_divisible.yaml": (ScenarioError, ("n_kv_heads", "divide n_heads")),
     "scenario_head_dim_zero.yaml": (ScenarioError, ("n_heads", "d_head")),
@@ -80,32 +83,61 @@ EXPECT: dict[str, tuple[type[InferecoError], tuple[str, ...]]] = {
     "scenario_non_utf8.yaml": (ScenarioError, ("UTF-8",)),
     # serving options (infereco.specs.serving), checked when the scenario is read
     "scenario_serving_batch_many.yaml": (ScenarioError, ("colocated_prefill_batch", "'many'", "a number")),
-    "scenario_serving_batch_zero.yaml": (ScenarioError, ("colocated_prefill_batch", "greater than or equal to 1")),
-    "scenario_serving_batch_negative.yaml": (ScenarioError, ("colocated_prefill_batch", "greater than or equal to 1")),
-    "scenario_serving_negative_kv_bandwidth.yaml": (ScenarioError, ("kv_transfer_bandwidth_bytes_per_s", "greater than 0")),
-    "scenario_serving_kv_bandwidth_list.yaml": (ScenarioError, ("kv_transfer_bandwidth_bytes_per_s", "[None]", "bytes/s")),
-    "scenario_serving_kv_bandwidth_in_gbps.yaml": (ScenarioError, ("kv_transfer_bandwidth_bytes_per_s", "expected bytes/s")),
-    "scenario_serving_unknown_option.yaml": (ScenarioError, ("colocated_prefil_batch", "did you mean 'colocated_prefill_batch'")),
+    "scenario_serving_batch_zero.yaml": (
+        ScenarioError,
+        ("colocated_prefill_batch", "greater than or equal to 1"),
+    ),
+    "scenario_serving_batch_negative.yaml": (
+        ScenarioError,
+        ("colocated_prefill_batch", "greater than or equal to 1"),
+    ),
+    "scenario_serving_negative_kv_bandwidth.yaml": (
+        ScenarioError,
+        ("kv_transfer_bandwidth_bytes_per_s", "greater than 0"),
+    ),
+    "scenario_serving_kv_bandwidth_list.yaml": (
+        ScenarioError,
+        ("kv_transfer_bandwidth_bytes_per_s", "[None]", "bytes/s"),
+    ),
+    "scenario_serving_kv_bandwidth_in_gbps.yaml": (
+        ScenarioError,
+        ("kv_transfer_bandwidth_bytes_per_s", "expected bytes/s"),
+    ),
+    "scenario_serving_unknown_option.yaml": (
+        ScenarioError,
+        ("colocated_prefil_batch", "did you mean 'colocated_prefill_batch'"),
+    ),
     "scenario_serving_unknown_mode.yaml": (ScenarioError, ("disagregated", "did you mean 'disaggregated'")),
     "scenario_serving_not_a_mapping.yaml": (ScenarioError, ("serving", "mode name", "mapping")),
     # discrete search options (infereco.specs.search)
     "scenario_discrete_n_batch_huge.yaml": (ScenarioError, ("discrete.n_batch", "integer from 1 to 4096")),
-    "scenario_discrete_n_batch_1e8.yaml": (ScenarioError, ("discrete.n_batch", "100000000", "integer from 1 to 4096")),
+    "scenario_discrete_n_batch_1e8.yaml": (
+        ScenarioError,
+        ("discrete.n_batch", "100000000", "integer from 1 to 4096"),
+    ),
     "scenario_discrete_n_batch_string.yaml": (ScenarioError, ("discrete.n_batch", "'1e6'", "write 1.0e6")),
     "scenario_discrete_boolean_batch.yaml": (ScenarioError, ("discrete.n_batch", "boolean")),
-    "scenario_discrete_memory_string.yaml": (ScenarioError, ("discrete.gpu_memory_utilization", "'0.9'", "a number")),
+    "scenario_discrete_memory_string.yaml": (
+        ScenarioError,
+        ("discrete.gpu_memory_utilization", "'0.9'", "a number"),
+    ),
     "scenario_discrete_memory_above_one.yaml": (ScenarioError, ("discrete.gpu_memory_utilization", "(0, 1]")),
     "scenario_discrete_unknown_key.yaml": (ScenarioError, ("discrete.nbatch", "did you mean 'n_batch'")),
     "scenario_discrete_unknown_engine.yaml": (ScenarioError, ("discrete.engine", "did you mean 'vllm'")),
     "scenario_discrete_pp_degrees_zero.yaml": (ScenarioError, ("discrete.pp_degrees[1]", "integer from 1")),
     # prices below the floor MIN_PRICE_USD_PER_HOUR (1e-6 $/h), e.g. subnormal floats
     "scenario_subnormal_price.yaml": (ScenarioError, ("price_usd_per_hour", "1e-320", "at least 1e-06")),
-    "scenario_hardware_subnormal_price.yaml": (ScenarioError, ("price_usd_per_hour", "1e-320", "at least 1e-06")),
+    "scenario_hardware_subnormal_price.yaml": (
+        ScenarioError,
+        ("price_usd_per_hour", "1e-320", "at least 1e-06"),
+    ),
     "scenario_workload_list.yaml": (ScenarioError, ("workload", "valid dictionary")),
     # hardware YAML files (calibrated profiles), read relative to the scenario's folder
     "scenario_hardware_file_missing.yaml": (ScenarioError, ("no-such-profile.yaml", "file not found")),
-    "scenario_hardware_file_broken.yaml": (ScenarioError, ("hw_bandwidth_in_tbps.yaml", "hbm_bandwidth_bytes_per_s",
-                                                           "expected bytes/s")),
+    "scenario_hardware_file_broken.yaml": (
+        ScenarioError,
+        ("hw_bandwidth_in_tbps.yaml", "hbm_bandwidth_bytes_per_s", "expected bytes/s"),
+    ),
     # catalog-style hardware files
     "hw_missing_capacity.yaml": (SpecError, ("hbm_capacity_bytes", "missing")),
     "hw_bandwidth_in_tbps.yaml": (SpecError, ("hbm_bandwidth_bytes_per_s", "expected bytes/s")),
@@ -138,7 +170,9 @@ CATALOG_FILES = sorted(n for n in EXPECT if not n.startswith("scenario_"))
 
 def test_every_corpus_file_has_an_expectation():
     on_disk = {p.name for p in HOSTILE.glob("*.yaml")}
-    assert on_disk == set(EXPECT), f"missing expectations: {on_disk - set(EXPECT)}; missing files: {set(EXPECT) - on_disk}"
+    assert on_disk == set(EXPECT), (
+        f"missing expectations: {on_disk - set(EXPECT)}; missing files: {set(EXPECT) - on_disk}"
+    )
 
 
 def _check(exc: BaseException, name: str) -> None:
@@ -149,7 +183,9 @@ def _check(exc: BaseException, name: str) -> None:
     assert name in msg, f"{name}: message does not name the file: {msg}"
     for needle in needles:
         assert needle in msg, f"{name}: message lacks {needle!r}: {msg}"
-    assert exc.__cause__ is None and (exc.__context__ is None or exc.__suppress_context__), f"{name}: chained traceback"
+    assert exc.__cause__ is None and (exc.__context__ is None or exc.__suppress_context__), (
+        f"{name}: chained traceback"
+    )
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -221,7 +257,9 @@ def test_cli_exits_1_with_a_one_line_message(name, capsys, tmp_path, monkeypatch
     assert not list(tmp_path.iterdir()), "a failed run wrote files"
 
 
-def test_cli_message_names_the_file_for_errors_found_while_building_the_frontier(capsys, tmp_path, monkeypatch):
+def test_cli_message_names_the_file_for_errors_found_while_building_the_frontier(
+    capsys, tmp_path, monkeypatch
+):
     from infereco.cli.main import main
 
     monkeypatch.chdir(tmp_path)

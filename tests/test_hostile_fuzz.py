@@ -32,50 +32,130 @@ from tests.test_properties_strategies import SMALL_GRID, examples  # noqa: E402
 
 MODEL_KEYS = sorted(ModelSpec.model_fields)
 HARDWARE_KEYS = sorted(HardwareSpec.model_fields)
-SCENARIO_KEYS = ["name", "preset", "search", "model", "hardware", "workload", "speculative", "alpha",
-                 "price_usd_per_hour"]
+SCENARIO_KEYS = [
+    "name",
+    "preset",
+    "search",
+    "model",
+    "hardware",
+    "workload",
+    "speculative",
+    "alpha",
+    "price_usd_per_hour",
+]
 WORKLOAD_KEYS = sorted(WorkloadSpec.model_fields)
 SPEC_KEYS = sorted(SpeculativeSpec.model_fields)
-DISCRETE_KEYS = ["max_gpus_per_instance", "pp_degrees", "allow_2d", "n_batch", "max_batch", "engine",
-                 "gpu_memory_utilization", "pp_bubble", "attention_dp", "max_configs_per_call"]
+DISCRETE_KEYS = [
+    "max_gpus_per_instance",
+    "pp_degrees",
+    "allow_2d",
+    "n_batch",
+    "max_batch",
+    "engine",
+    "gpu_memory_utilization",
+    "pp_bubble",
+    "attention_dp",
+    "max_configs_per_call",
+]
 # ServingSpec's options (an older draft's prefill_n_gpu / decode_n_gpu / chunk_tokens / kv_link_... never existed
 # in the spec, so the fuzz never reached its option checks; tests/test_properties_strategies.py guards the lists).
 SERVING_KEYS = ["mode", "colocated_prefill_batch", "kv_transfer_bandwidth_bytes_per_s"]
 OBSERVED_KEYS = ["name", "model_id", "tokens_per_s", "usd_per_million_tokens", "source"]
 MODEL_IDS = ["llama-3-8b", "llama-3-70b", "mixtral-8x7b", "deepseek-v3", "palm-8b", "nope", ""]
 HW_IDS = ["h100-sxm", "h200", "tpu-v4", "groq-lpu", "a100-sxm-80g", "H100_SXM", "h900", ""]
-HF_KEYS = ["architectures", "model_type", "hidden_size", "intermediate_size", "num_hidden_layers",
-           "num_attention_heads", "num_key_value_heads", "head_dim", "vocab_size", "torch_dtype", "dtype",
-           "num_local_experts", "num_experts_per_tok", "num_experts", "moe_intermediate_size",
-           "shared_expert_intermediate_size", "mlp_only_layers", "kv_lora_rank", "q_lora_rank", "qk_rope_head_dim",
-           "qk_nope_head_dim", "v_head_dim", "first_k_dense_replace", "n_routed_experts", "n_shared_experts",
-           "quantization_config", "tie_word_embeddings"]
-HF_ARCHS = ["LlamaForCausalLM", "MistralForCausalLM", "MixtralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM",
-            "Qwen2MoeForCausalLM", "Qwen3MoeForCausalLM", "DeepseekV2ForCausalLM", "DeepseekV3ForCausalLM",
-            "GPT2LMHeadModel", ""]
+HF_KEYS = [
+    "architectures",
+    "model_type",
+    "hidden_size",
+    "intermediate_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "head_dim",
+    "vocab_size",
+    "torch_dtype",
+    "dtype",
+    "num_local_experts",
+    "num_experts_per_tok",
+    "num_experts",
+    "moe_intermediate_size",
+    "shared_expert_intermediate_size",
+    "mlp_only_layers",
+    "kv_lora_rank",
+    "q_lora_rank",
+    "qk_rope_head_dim",
+    "qk_nope_head_dim",
+    "v_head_dim",
+    "first_k_dense_replace",
+    "n_routed_experts",
+    "n_shared_experts",
+    "quantization_config",
+    "tie_word_embeddings",
+]
+HF_ARCHS = [
+    "LlamaForCausalLM",
+    "MistralForCausalLM",
+    "MixtralForCausalLM",
+    "Qwen2ForCausalLM",
+    "Qwen3ForCausalLM",
+    "Qwen2MoeForCausalLM",
+    "Qwen3MoeForCausalLM",
+    "DeepseekV2ForCausalLM",
+    "DeepseekV3ForCausalLM",
+    "GPT2LMHeadModel",
+    "",
+]
 
 numbers = st.one_of(
-    st.integers(-10, 10), st.integers(0, 2 ** 20), st.integers(-(10 ** 30), 10 ** 30), st.just(10 ** 400),
-    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, -0.0, 1e-300, 1e300, 1e6, 3.35e12, 0.5]),
+    st.integers(-10, 10),
+    st.integers(0, 2**20),
+    st.integers(-(10**30), 10**30),
+    st.just(10**400),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, 1e-300, 1e300, 1e6, 3.35e12, 0.5]),
 )
-scalars = st.one_of(numbers, st.booleans(), st.none(), st.text(max_size=12),
-                    st.sampled_from(MODEL_IDS + HW_IDS + ["nccl", "ring", "notebook", "paper", "default",
-                                                          "erdil-2024", "continuous", "erdil-grid"]))
-junk = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                     st.dictionaries(st.text(max_size=6), inner, max_size=4)),
-                    max_leaves=12)
+scalars = st.one_of(
+    numbers,
+    st.booleans(),
+    st.none(),
+    st.text(max_size=12),
+    st.sampled_from(
+        MODEL_IDS
+        + HW_IDS
+        + ["nccl", "ring", "notebook", "paper", "default", "erdil-2024", "continuous", "erdil-grid"]
+    ),
+)
+junk = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 
 
 def _mapping(keys, values, max_size=6):
     return st.dictionaries(st.one_of(st.sampled_from(keys), st.text(max_size=8)), values, max_size=max_size)
 
 
-model_values = st.one_of(st.sampled_from(MODEL_IDS), junk, st.builds(
-    lambda base, extra: {**({"base": base} if base is not None else {}), **extra},
-    st.one_of(st.none(), st.sampled_from(MODEL_IDS), junk), _mapping(MODEL_KEYS, junk, 4)))
-hardware_values = st.one_of(st.sampled_from(HW_IDS), junk, st.builds(
-    lambda base, extra: {**({"base": base} if base is not None else {}), **extra},
-    st.one_of(st.none(), st.sampled_from(HW_IDS), junk), _mapping(HARDWARE_KEYS, junk, 4)))
+model_values = st.one_of(
+    st.sampled_from(MODEL_IDS),
+    junk,
+    st.builds(
+        lambda base, extra: {**({"base": base} if base is not None else {}), **extra},
+        st.one_of(st.none(), st.sampled_from(MODEL_IDS), junk),
+        _mapping(MODEL_KEYS, junk, 4),
+    ),
+)
+hardware_values = st.one_of(
+    st.sampled_from(HW_IDS),
+    junk,
+    st.builds(
+        lambda base, extra: {**({"base": base} if base is not None else {}), **extra},
+        st.one_of(st.none(), st.sampled_from(HW_IDS), junk),
+        _mapping(HARDWARE_KEYS, junk, 4),
+    ),
+)
 scenario_docs = st.fixed_dictionaries(
     {"model": model_values, "hardware": hardware_values},
     optional={
@@ -85,22 +165,34 @@ scenario_docs = st.fixed_dictionaries(
         # 'discrete' (the default search of the default preset) is left out: a valid fuzzed scenario runs the
         # continuous search on the numpy backend with a small grid, which keeps each example cheap
         "search": st.one_of(st.sampled_from(["continuous", "erdil-grid"]), st.text(max_size=8)),
-        "alpha": junk, "price_usd_per_hour": junk, "name": junk, "extra_key": junk,
+        "alpha": junk,
+        "price_usd_per_hour": junk,
+        "name": junk,
+        "extra_key": junk,
         # keys other issues added; only those this version of Scenario has are kept (see _scenario_doc)
         "discrete": st.one_of(junk, _mapping(DISCRETE_KEYS, junk, 3)),
         "serving": st.one_of(junk, _mapping(SERVING_KEYS, junk, 3)),
         "observed": st.one_of(junk, st.just("paper"), st.lists(_mapping(OBSERVED_KEYS, junk, 5), max_size=2)),
     },
-).map(lambda d: {k: v for k, v in d.items()
-                 if k in Scenario.model_fields or k == "extra_key" or k not in ("discrete", "serving", "observed")})
+).map(
+    lambda d: {
+        k: v
+        for k, v in d.items()
+        if k in Scenario.model_fields or k == "extra_key" or k not in ("discrete", "serving", "observed")
+    }
+)
 
-VALID_SCENARIO = ("preset: erdil-2024\nsearch: continuous\nmodel: {base: llama-3-8b, weight_bits: 8}\n"
-                  "hardware: {base: h100-sxm, price_usd_per_hour: 2.5}\n"
-                  "workload: {context_length: 1000, max_throughput_tokens_per_s: 1.0e6}\n"
-                  "speculative: {draft: {base: llama-3-8b, n_layers: 4}, acceptance: 0.8, max_draft_tokens: 3}\n")
+VALID_SCENARIO = (
+    "preset: erdil-2024\nsearch: continuous\nmodel: {base: llama-3-8b, weight_bits: 8}\n"
+    "hardware: {base: h100-sxm, price_usd_per_hour: 2.5}\n"
+    "workload: {context_length: 1000, max_throughput_tokens_per_s: 1.0e6}\n"
+    "speculative: {draft: {base: llama-3-8b, n_layers: 4}, acceptance: 0.8, max_draft_tokens: 3}\n"
+)
 
-FUZZ = settings(max_examples=examples(20, 10_000), suppress_health_check=[HealthCheck.too_slow,
-                                                                          HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=examples(20, 10_000),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +229,9 @@ def test_fuzzed_scenario_documents_raise_only_library_errors(doc, workdir):
 @example(data=b"\xff\xfe\xfd")
 @example(data=b"model: [" * 300)
 @example(data=b"\x00")
-@example(data=b"!!binary |\n  R0lGODlhDAAMAIQAAP//9/X17unp5WZmZgAAAOfn515eXvPz7Y6OjuDg4J+fn5OTk6enp56enmleECcgggoBADs=")
+@example(
+    data=b"!!binary |\n  R0lGODlhDAAMAIQAAP//9/X17unp5WZmZgAAAOfn515eXvPz7Y6OjuDg4J+fn5OTk6enp56enmleECcgggoBADs="
+)
 def test_fuzzed_bytes_raise_only_library_errors(data, workdir):
     path = workdir / "bytes.yaml"
     path.write_bytes(data)
@@ -145,12 +239,20 @@ def test_fuzzed_bytes_raise_only_library_errors(data, workdir):
 
 
 @FUZZ
-@given(edits=st.lists(st.tuples(st.integers(0, len(VALID_SCENARIO)), st.integers(0, 3),
-                                st.sampled_from(list(":{}[],-#&*!|>'\"\n\t 0123456789.e+abcxyz"))), max_size=6))
+@given(
+    edits=st.lists(
+        st.tuples(
+            st.integers(0, len(VALID_SCENARIO)),
+            st.integers(0, 3),
+            st.sampled_from(list(":{}[],-#&*!|>'\"\n\t 0123456789.e+abcxyz")),
+        ),
+        max_size=6,
+    )
+)
 def test_edited_valid_scenarios_raise_only_library_errors(edits, workdir):
     text = VALID_SCENARIO
     for pos, width, char in edits:
-        text = text[:pos] + char + text[pos + width:]
+        text = text[:pos] + char + text[pos + width :]
     path = workdir / "edited.yaml"
     path.write_text(text, encoding="utf-8")
     _run_scenario(path)
@@ -184,8 +286,14 @@ def test_fuzzed_model_mappings(fields, base):
 
 
 @FUZZ
-@given(raw=st.one_of(st.binary(max_size=200), _mapping(MODEL_KEYS + HARDWARE_KEYS + ["id", "aliases"], junk, 8)
-                     .map(lambda d: _write_yaml(d).encode())))
+@given(
+    raw=st.one_of(
+        st.binary(max_size=200),
+        _mapping(MODEL_KEYS + HARDWARE_KEYS + ["id", "aliases"], junk, 8).map(
+            lambda d: _write_yaml(d).encode()
+        ),
+    )
+)
 def test_fuzzed_catalog_style_files(raw, workdir):
     path = workdir / "catalog.yaml"
     path.write_bytes(raw)
@@ -195,14 +303,27 @@ def test_fuzzed_catalog_style_files(raw, workdir):
         pass
 
 
-hf_values = st.one_of(junk, st.integers(0, 70_000), st.sampled_from(HF_ARCHS).map(lambda a: [a]),
-                      st.sampled_from(["bfloat16", "float16", "float32", "float8_e4m3fn", "int4"]))
+hf_values = st.one_of(
+    junk,
+    st.integers(0, 70_000),
+    st.sampled_from(HF_ARCHS).map(lambda a: [a]),
+    st.sampled_from(["bfloat16", "float16", "float32", "float8_e4m3fn", "int4"]),
+)
 
 
 @FUZZ
 @given(cfg=st.dictionaries(st.sampled_from(HF_KEYS), hf_values, max_size=14))
-@example(cfg={"architectures": ["LlamaForCausalLM"], "hidden_size": 4096, "intermediate_size": 14336,
-              "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 128256})
+@example(
+    cfg={
+        "architectures": ["LlamaForCausalLM"],
+        "hidden_size": 4096,
+        "intermediate_size": 14336,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 8,
+        "vocab_size": 128256,
+    }
+)
 def test_fuzzed_hf_configs(cfg, workdir):
     for source in (cfg, None):
         if source is None:
@@ -220,14 +341,36 @@ def test_fuzzed_hf_configs(cfg, workdir):
 
 
 # ---- serving and discrete options, scenario sources ("One pipeline", item 6) ---------------------------------
-option_values = st.one_of(junk, st.sampled_from(["decode_only", "colocated", "disaggregated", "vllm", "sglang",
-                                                 "trtllm", "ideal", "VLLM", "0.9", "1e6"]),
-                          st.floats(0, 1), st.integers(-2, 5000), st.lists(st.integers(-1, 70), max_size=5))
+option_values = st.one_of(
+    junk,
+    st.sampled_from(
+        [
+            "decode_only",
+            "colocated",
+            "disaggregated",
+            "vllm",
+            "sglang",
+            "trtllm",
+            "ideal",
+            "VLLM",
+            "0.9",
+            "1e6",
+        ]
+    ),
+    st.floats(0, 1),
+    st.integers(-2, 5000),
+    st.lists(st.integers(-1, 70), max_size=5),
+)
 
 
 @FUZZ
-@given(value=st.one_of(junk, st.sampled_from(["decode_only", "colocated", "disaggregated"]),
-                       _mapping(SERVING_KEYS, option_values, 3)))
+@given(
+    value=st.one_of(
+        junk,
+        st.sampled_from(["decode_only", "colocated", "disaggregated"]),
+        _mapping(SERVING_KEYS, option_values, 3),
+    )
+)
 def test_fuzzed_serving_options(value):
     from infereco.specs.serving import ServingSpec
 
@@ -255,17 +398,37 @@ def test_fuzzed_discrete_options(value):
         assert str(exc) and "\n" not in str(exc)
         return
     space = DiscreteSpace(**out)
-    assert 1 <= space.n_batch <= 4096 and 1 <= space.max_batch <= 2 ** 20
-    assert 1 <= space.max_gpus_per_instance <= 4096 and 1 <= space.max_configs_per_call <= 2 ** 24
+    assert 1 <= space.n_batch <= 4096 and 1 <= space.max_batch <= 2**20
+    assert 1 <= space.max_gpus_per_instance <= 4096 and 1 <= space.max_configs_per_call <= 2**24
     assert space.gpu_memory_utilization is None or 0 < space.gpu_memory_utilization <= 1
     assert all(type(p) is int and p >= 1 for p in space.pp_degrees)
     assert validate_discrete_space(out) == out
 
 
 @FUZZ
-@given(source=st.one_of(st.text(max_size=30), st.none(), st.integers(), st.binary(max_size=10),
-                        st.sampled_from(["", " ", ".", "..", "/", "tests", "tests/data", "x.yaml", "\n", "{}",
-                                         "model: x\nhardware: y\nserving: disaggregated\n"])))
+@given(
+    source=st.one_of(
+        st.text(max_size=30),
+        st.none(),
+        st.integers(),
+        st.binary(max_size=10),
+        st.sampled_from(
+            [
+                "",
+                " ",
+                ".",
+                "..",
+                "/",
+                "tests",
+                "tests/data",
+                "x.yaml",
+                "\n",
+                "{}",
+                "model: x\nhardware: y\nserving: disaggregated\n",
+            ]
+        ),
+    )
+)
 def test_fuzzed_scenario_sources(source):
     from infereco.specs.scenario import load_scenario
 
@@ -276,8 +439,20 @@ def test_fuzzed_scenario_sources(source):
 
 
 @FUZZ
-@given(value=st.one_of(junk, st.sampled_from(["h100-sxm", "x.yaml", "tests/data/calibration/cpu-2core-sandbox.yaml",
-                                              "tests", "tests/data/hostile/hw_empty.yaml"])))
+@given(
+    value=st.one_of(
+        junk,
+        st.sampled_from(
+            [
+                "h100-sxm",
+                "x.yaml",
+                "tests/data/calibration/cpu-2core-sandbox.yaml",
+                "tests",
+                "tests/data/hostile/hw_empty.yaml",
+            ]
+        ),
+    )
+)
 def test_fuzzed_hardware_values_and_paths(value):
     try:
         resolve_hardware(value)

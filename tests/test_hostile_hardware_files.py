@@ -52,16 +52,24 @@ def test_specs_read_profiles_without_importing_calibration():
 
     for path in (Path(__file__).parent.parent / "infereco" / "specs").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            assert not any(n.startswith("infereco.calibration") for n in names), f"{path.name} imports calibration"
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            assert not any(n.startswith("infereco.calibration") for n in names), (
+                f"{path.name} imports calibration"
+            )
 
 
 def test_base_file_with_overrides(calibrated_yaml):
     hw = resolve_hardware({"base": str(calibrated_yaml), "price_usd_per_hour": 3.0})
     assert hw.price_usd_per_hour == 3.0
-    assert hw.replace(price_usd_per_hour=load_hardware_file(calibrated_yaml).price_usd_per_hour) == \
-        load_hardware_file(calibrated_yaml)
+    assert hw.replace(
+        price_usd_per_hour=load_hardware_file(calibrated_yaml).price_usd_per_hour
+    ) == load_hardware_file(calibrated_yaml)
 
 
 def test_pareto_frontier_takes_a_profile_path(calibrated_yaml):
@@ -76,8 +84,17 @@ def _scenario(folder: Path, hardware) -> Path:
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "scenario.yaml"
-    path.write_text(yaml.safe_dump({"model": TINY_FIELDS, "hardware": hardware, "search": "continuous",
-                                    "workload": {"context_length": 500}}), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "model": TINY_FIELDS,
+                "hardware": hardware,
+                "search": "continuous",
+                "workload": {"context_length": 500},
+            }
+        ),
+        encoding="utf-8",
+    )
     return path
 
 

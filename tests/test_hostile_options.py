@@ -16,8 +16,8 @@ import pytest
 from infereco import InferecoError, ScenarioError, SpecError, pareto_frontier
 from infereco.search.discrete import DiscreteSpace
 from infereco.specs.scenario import load_scenario
-from infereco.specs.space import KNOWN_KEYS, MAX_N_BATCH, validate_discrete_space
 from infereco.specs.serving import SERVING_MODES, ServingSpec
+from infereco.specs.space import KNOWN_KEYS, MAX_N_BATCH, validate_discrete_space
 from infereco.specs.workload import WorkloadSpec
 
 
@@ -35,33 +35,62 @@ def test_serving_accepts_none_a_mode_name_or_a_mapping():
     assert ServingSpec.validated("disaggregated") == ServingSpec.validated({"mode": "disaggregated"})
     for mode in SERVING_MODES:
         assert ServingSpec.validated(mode).to_mapping() == {"mode": mode}
-    spec = ServingSpec.validated({"mode": "colocated", "colocated_prefill_batch": 8,
-                                  "kv_transfer_bandwidth_bytes_per_s": 5e10})
+    spec = ServingSpec.validated(
+        {"mode": "colocated", "colocated_prefill_batch": 8, "kv_transfer_bandwidth_bytes_per_s": 5e10}
+    )
     assert spec.options() == {"colocated_prefill_batch": 8.0, "kv_transfer_bandwidth_bytes_per_s": 5e10}
-    assert ServingSpec.validated({"mode": "disaggregated", "kv_transfer_bandwidth_bytes_per_s": None}).options() == {}
+    assert (
+        ServingSpec.validated({"mode": "disaggregated", "kv_transfer_bandwidth_bytes_per_s": None}).options()
+        == {}
+    )
     with pytest.raises(Exception):  # frozen
         spec.mode = "decode_only"
 
 
 BAD_SERVING = {
-    "batch 'many'": ({"mode": "colocated", "colocated_prefill_batch": "many"}, ("colocated_prefill_batch", "'many'")),
+    "batch 'many'": (
+        {"mode": "colocated", "colocated_prefill_batch": "many"},
+        ("colocated_prefill_batch", "'many'"),
+    ),
     "batch 0": ({"mode": "colocated", "colocated_prefill_batch": 0}, ("colocated_prefill_batch", "1")),
     "batch -1": ({"mode": "colocated", "colocated_prefill_batch": -1}, ("colocated_prefill_batch", "-1")),
-    "batch '8'": ({"mode": "colocated", "colocated_prefill_batch": "8"}, ("colocated_prefill_batch", "a number")),
-    "batch true": ({"mode": "colocated", "colocated_prefill_batch": True}, ("colocated_prefill_batch", "boolean")),
-    "batch nan": ({"mode": "colocated", "colocated_prefill_batch": math.nan}, ("colocated_prefill_batch", "finite")),
+    "batch '8'": (
+        {"mode": "colocated", "colocated_prefill_batch": "8"},
+        ("colocated_prefill_batch", "a number"),
+    ),
+    "batch true": (
+        {"mode": "colocated", "colocated_prefill_batch": True},
+        ("colocated_prefill_batch", "boolean"),
+    ),
+    "batch nan": (
+        {"mode": "colocated", "colocated_prefill_batch": math.nan},
+        ("colocated_prefill_batch", "finite"),
+    ),
     "batch huge": ({"mode": "colocated", "colocated_prefill_batch": 1e300}, ("colocated_prefill_batch",)),
-    "kv -5": ({"mode": "disaggregated", "kv_transfer_bandwidth_bytes_per_s": -5},
-              ("kv_transfer_bandwidth_bytes_per_s", "-5", "greater than 0")),
-    "kv [null]": ({"mode": "disaggregated", "kv_transfer_bandwidth_bytes_per_s": [None]},
-                  ("kv_transfer_bandwidth_bytes_per_s", "[None]")),
-    "kv inf": ({"mode": "disaggregated", "kv_transfer_bandwidth_bytes_per_s": math.inf},
-               ("kv_transfer_bandwidth_bytes_per_s", "finite")),
-    "kv in GB/s": ({"mode": "disaggregated", "kv_transfer_bandwidth_bytes_per_s": 50},
-                   ("kv_transfer_bandwidth_bytes_per_s", "bytes/s")),
-    "kv subnormal": ({"mode": "disaggregated", "kv_transfer_bandwidth_bytes_per_s": 1e-320},
-                     ("kv_transfer_bandwidth_bytes_per_s",)),
-    "unknown key": ({"mode": "colocated", "colocated_prefil_batch": 2}, ("did you mean 'colocated_prefill_batch'",)),
+    "kv -5": (
+        {"mode": "disaggregated", "kv_transfer_bandwidth_bytes_per_s": -5},
+        ("kv_transfer_bandwidth_bytes_per_s", "-5", "greater than 0"),
+    ),
+    "kv [null]": (
+        {"mode": "disaggregated", "kv_transfer_bandwidth_bytes_per_s": [None]},
+        ("kv_transfer_bandwidth_bytes_per_s", "[None]"),
+    ),
+    "kv inf": (
+        {"mode": "disaggregated", "kv_transfer_bandwidth_bytes_per_s": math.inf},
+        ("kv_transfer_bandwidth_bytes_per_s", "finite"),
+    ),
+    "kv in GB/s": (
+        {"mode": "disaggregated", "kv_transfer_bandwidth_bytes_per_s": 50},
+        ("kv_transfer_bandwidth_bytes_per_s", "bytes/s"),
+    ),
+    "kv subnormal": (
+        {"mode": "disaggregated", "kv_transfer_bandwidth_bytes_per_s": 1e-320},
+        ("kv_transfer_bandwidth_bytes_per_s",),
+    ),
+    "unknown key": (
+        {"mode": "colocated", "colocated_prefil_batch": 2},
+        ("did you mean 'colocated_prefill_batch'",),
+    ),
     "unknown mode": ("disagregated", ("mode", "did you mean 'disaggregated'")),
     "mode a number": ({"mode": 3}, ("mode", "decode_only")),
     "options without a mode": ({"colocated_prefill_batch": 4}, ("colocated_prefill_batch", "set mode")),
@@ -84,7 +113,9 @@ def test_serving_where_names_the_source():
         ServingSpec.validated({"mode": "colocated", "colocated_prefill_batch": 0}, where="run.yaml: serving")
 
 
-@pytest.mark.parametrize("case", ["batch 'many'", "batch 0", "batch -1", "kv -5", "kv [null]", "unknown mode"])
+@pytest.mark.parametrize(
+    "case", ["batch 'many'", "batch 0", "batch -1", "kv -5", "kv [null]", "unknown mode"]
+)
 def test_load_scenario_checks_serving(case):
     value, needles = BAD_SERVING[case]
     with pytest.raises(ScenarioError) as info:
@@ -106,28 +137,54 @@ def test_discrete_keys_are_the_fields_of_discrete_space():
 def test_discrete_space_round_trip_and_cleaning():
     assert DiscreteSpace(**validate_discrete_space(DiscreteSpace())) == DiscreteSpace()
     assert validate_discrete_space(None) == {}
-    out = validate_discrete_space({"n_batch": 64.0, "engine": "SGLang", "pp_degrees": [1, 2, 4],
-                                   "gpu_memory_utilization": 1, "max_batch": np.int64(512), "allow_2d": False})
-    assert out == {"n_batch": 64, "engine": "sglang", "pp_degrees": (1, 2, 4), "gpu_memory_utilization": 1.0,
-                   "max_batch": 512, "allow_2d": False}
+    out = validate_discrete_space(
+        {
+            "n_batch": 64.0,
+            "engine": "SGLang",
+            "pp_degrees": [1, 2, 4],
+            "gpu_memory_utilization": 1,
+            "max_batch": np.int64(512),
+            "allow_2d": False,
+        }
+    )
+    assert out == {
+        "n_batch": 64,
+        "engine": "sglang",
+        "pp_degrees": (1, 2, 4),
+        "gpu_memory_utilization": 1.0,
+        "max_batch": 512,
+        "allow_2d": False,
+    }
     assert type(out["max_batch"]) is int
     DiscreteSpace(**out)
-    assert validate_discrete_space({"n_batch": MAX_N_BATCH, "max_configs_per_call": 2 ** 24,
-                                    "max_gpus_per_instance": 4096, "max_batch": 2 ** 20})["n_batch"] == 4096
+    assert (
+        validate_discrete_space(
+            {
+                "n_batch": MAX_N_BATCH,
+                "max_configs_per_call": 2**24,
+                "max_gpus_per_instance": 4096,
+                "max_batch": 2**20,
+            }
+        )["n_batch"]
+        == 4096
+    )
 
 
 BAD_DISCRETE = {
     "n_batch 1e6": ({"n_batch": 1e6}, ("discrete.n_batch", "4096")),
-    "n_batch 1e8": ({"n_batch": 10 ** 8}, ("discrete.n_batch", "100000000", "4096")),
+    "n_batch 1e8": ({"n_batch": 10**8}, ("discrete.n_batch", "100000000", "4096")),
     "n_batch '1e6'": ({"n_batch": "1e6"}, ("discrete.n_batch", "1.0e6")),
     "n_batch True": ({"n_batch": True}, ("discrete.n_batch", "boolean")),
     "n_batch 0": ({"n_batch": 0}, ("discrete.n_batch", "from 1")),
     "n_batch 2.5": ({"n_batch": 2.5}, ("discrete.n_batch", "integer")),
     "n_batch nan": ({"n_batch": math.nan}, ("discrete.n_batch", "integer")),
-    "max_batch 2**21": ({"max_batch": 2 ** 21}, ("discrete.max_batch", "1048576")),
-    "max_gpus 10**6": ({"max_gpus_per_instance": 10 ** 6}, ("discrete.max_gpus_per_instance", "4096")),
-    "max_configs 2**25": ({"max_configs_per_call": 2 ** 25}, ("discrete.max_configs_per_call",)),
-    "memory '0.9'": ({"gpu_memory_utilization": "0.9"}, ("discrete.gpu_memory_utilization", "'0.9'", "a number")),
+    "max_batch 2**21": ({"max_batch": 2**21}, ("discrete.max_batch", "1048576")),
+    "max_gpus 10**6": ({"max_gpus_per_instance": 10**6}, ("discrete.max_gpus_per_instance", "4096")),
+    "max_configs 2**25": ({"max_configs_per_call": 2**25}, ("discrete.max_configs_per_call",)),
+    "memory '0.9'": (
+        {"gpu_memory_utilization": "0.9"},
+        ("discrete.gpu_memory_utilization", "'0.9'", "a number"),
+    ),
     "memory 0": ({"gpu_memory_utilization": 0}, ("discrete.gpu_memory_utilization", "(0, 1]")),
     "memory 90": ({"gpu_memory_utilization": 90}, ("discrete.gpu_memory_utilization", "(0, 1]")),
     "memory True": ({"gpu_memory_utilization": True}, ("discrete.gpu_memory_utilization", "boolean")),
@@ -200,9 +257,12 @@ def test_specs_constructed_directly_raise_spec_errors():
     from infereco.specs.hardware import HardwareSpec
     from infereco.specs.model import ModelSpec
 
-    for make in (lambda: WorkloadSpec(context_length=-1), lambda: ModelSpec(d_model=0),
-                 lambda: HardwareSpec(flop_per_s={16: 1e15}, hbm_bandwidth_bytes_per_s=-1, hbm_capacity_bytes=8e10),
-                 lambda: ServingSpec(mode="both")):
+    for make in (
+        lambda: WorkloadSpec(context_length=-1),
+        lambda: ModelSpec(d_model=0),
+        lambda: HardwareSpec(flop_per_s={16: 1e15}, hbm_bandwidth_bytes_per_s=-1, hbm_capacity_bytes=8e10),
+        lambda: ServingSpec(mode="both"),
+    ):
         with pytest.raises(SpecError) as info:
             make()
         _one_line(info.value)
@@ -211,8 +271,9 @@ def test_specs_constructed_directly_raise_spec_errors():
 # ---- speculative decoding at the limits α = 0 and α = 1 -------------------------------------------------------------
 def test_acceptance_zero_is_the_no_speculation_limit():
     plain = pareto_frontier("llama-3-70b", "h100-sxm", context_length=1000)
-    spec = pareto_frontier("llama-3-70b", "h100-sxm", context_length=1000,
-                           speculative={"draft": "llama-3-8b", "acceptance": 0.0})
+    spec = pareto_frontier(
+        "llama-3-70b", "h100-sxm", context_length=1000, speculative={"draft": "llama-3-8b", "acceptance": 0.0}
+    )
     fast, want = spec.max_speed(), plain.max_speed()
     assert fast.gamma == 0
     assert fast.tokens_per_s_per_request == pytest.approx(want.tokens_per_s_per_request, rel=1e-12)
@@ -225,9 +286,20 @@ def test_acceptance_zero_is_the_no_speculation_limit():
 def test_acceptance_limits_give_finite_frontiers(acceptance, convention):
     from tests.test_properties_strategies import SMALL_GRID
 
-    f = pareto_frontier("llama-3-70b", "h100-sxm", context_length=1000, search="continuous", backend="numpy",
-                        grid=SMALL_GRID, speculative={"draft": "llama-3-8b", "acceptance": acceptance,
-                                                      "max_draft_tokens": 4, "convention": convention})
+    f = pareto_frontier(
+        "llama-3-70b",
+        "h100-sxm",
+        context_length=1000,
+        search="continuous",
+        backend="numpy",
+        grid=SMALL_GRID,
+        speculative={
+            "draft": "llama-3-8b",
+            "acceptance": acceptance,
+            "max_draft_tokens": 4,
+            "convention": convention,
+        },
+    )
     assert not f.empty
     for name in ("latency_s", "usd_per_million_tokens", "tokens_per_s_per_request"):
         assert np.all(np.isfinite(np.asarray(f.columns[name], float))), name
@@ -251,6 +323,11 @@ def test_expected_tokens_per_pass_at_the_limits():
 @pytest.mark.parametrize("acceptance", [-0.1, 1.01, math.nan, math.inf, "high", True, None])
 def test_acceptance_out_of_range_is_refused(acceptance):
     with pytest.raises(InferecoError) as info:
-        pareto_frontier("llama-3-8b", "h100-sxm", search="continuous", backend="numpy",
-                        speculative={"draft": "llama-3-8b", "acceptance": acceptance})
+        pareto_frontier(
+            "llama-3-8b",
+            "h100-sxm",
+            search="continuous",
+            backend="numpy",
+            speculative={"draft": "llama-3-8b", "acceptance": acceptance},
+        )
     _one_line(info.value, "acceptance")

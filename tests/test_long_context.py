@@ -34,7 +34,9 @@ def test_kv_bytes_per_token(ml2):
 def test_kv_read_per_token_at_100k(ml2):
     # 36 GB read per generated token at 100K context: the step's bytes grow by exactly the KV cache.
     m = model_arrays(ml2)
-    grow = float(step_bytes(m, 1.0, 1.0, CONTEXT, 1.0, 1.0, xp=np) - step_bytes(m, 1.0, 1.0, 0.0, 1.0, 1.0, xp=np))
+    grow = float(
+        step_bytes(m, 1.0, 1.0, CONTEXT, 1.0, 1.0, xp=np) - step_bytes(m, 1.0, 1.0, 0.0, 1.0, 1.0, xp=np)
+    )
     assert grow == 360_448 * CONTEXT
     assert grow == pytest.approx(36e9, rel=0.002)
 
@@ -57,7 +59,9 @@ def test_kv_read_price_floor(ml2):
     # 3.35 TB/s: 360,448 B · 1e5 · 1e6 / 3.35e12 B/s = 10,760 GPU-s per million tokens, · $2 / 3600 s = $5.978;
     # the paper's rounded 3.3 TB/s gives $6.068, 1.5% more.
     m = model_arrays(ml2)
-    kv_read = float(step_bytes(m, 1.0, 1.0, CONTEXT, 1.0, 1.0, xp=np) - step_bytes(m, 1.0, 1.0, 0.0, 1.0, 1.0, xp=np))
+    kv_read = float(
+        step_bytes(m, 1.0, 1.0, CONTEXT, 1.0, 1.0, xp=np) - step_bytes(m, 1.0, 1.0, 0.0, 1.0, 1.0, xp=np)
+    )
     hw = hardware_arrays(get_preset("erdil-2024").apply(load_hardware("h100-sxm")), 16)
     floor = float(usd_per_million_tokens(kv_read / hw.hbm_bandwidth_bytes_per_s, 2.0))
     assert floor == pytest.approx(5.978, rel=1e-3)
@@ -67,8 +71,14 @@ def test_kv_read_price_floor(ml2):
 @pytest.fixture(scope="module")
 def ml2_100k():
     # The paper's H100 numbers without utilisation caps (3.3 TB/s, as in the $6.06 floor), at $2/h.
-    return pareto_frontier("mistral-large-2", "h100-sxm", context_length=CONTEXT, preset="erdil-2024",
-                           search="continuous", price_usd_per_hour=2.0)
+    return pareto_frontier(
+        "mistral-large-2",
+        "h100-sxm",
+        context_length=CONTEXT,
+        preset="erdil-2024",
+        search="continuous",
+        price_usd_per_hour=2.0,
+    )
 
 
 def test_frontier_respects_the_kv_floor_and_is_never_compute_bound(ml2_100k):
@@ -84,27 +94,39 @@ def test_frontier_respects_the_kv_floor_and_is_never_compute_bound(ml2_100k):
 
 
 def test_long_context_costs_far_more_than_short(ml2_100k):
-    short = pareto_frontier("mistral-large-2", "h100-sxm", context_length=1000, preset="erdil-2024",
-                            search="continuous", price_usd_per_hour=2.0)
+    short = pareto_frontier(
+        "mistral-large-2",
+        "h100-sxm",
+        context_length=1000,
+        preset="erdil-2024",
+        search="continuous",
+        price_usd_per_hour=2.0,
+    )
     assert ml2_100k.min_cost().usd_per_million_tokens > 30 * short.min_cost().usd_per_million_tokens
     # Max speed barely moves (≈ 100 → 97 tok/s): a single sequence's 36 GB is spread over many GPUs.
     assert ml2_100k.max_speed().tokens_per_s_per_request == pytest.approx(
-        short.max_speed().tokens_per_s_per_request, rel=0.1)
+        short.max_speed().tokens_per_s_per_request, rel=0.1
+    )
 
 
-@pytest.mark.parametrize("model_id, overrides, g, kv_bytes", [
-    ("mistral-large-2", {}, 12, 2),
-    ("llama-3-70b", {}, 8, 2),
-    ("llama-3-70b", {"kv_cache_bits": 8}, 8, 1),
-    ("llama-3-8b", {}, 4, 2),
-])
+@pytest.mark.parametrize(
+    "model_id, overrides, g, kv_bytes",
+    [
+        ("mistral-large-2", {}, 12, 2),
+        ("llama-3-70b", {}, 8, 2),
+        ("llama-3-70b", {"kv_cache_bits": 8}, 8, 1),
+        ("llama-3-8b", {}, 4, 2),
+    ],
+)
 def test_long_context_arithmetic_intensity_bound(model_id, overrides, g, kv_bytes):
     # Attention-dominated regime: ΔFLOP / ΔHBM bytes per extra context token = 4·L·h·d_head /
     # (p·2·L·h·d_head/g) = 2g / p FLOP per byte (Erdil §4.3), whatever the batch.
     m = model_arrays(load_model(model_id).replace(**overrides))
     for batch in (1.0, 64.0):
         dflop = float(step_flop(m, batch, 1.0, 2e5) - step_flop(m, batch, 1.0, 1e5))
-        dbytes = float(step_bytes(m, batch, 1.0, 2e5, 1.0, 1.0, xp=np) - step_bytes(m, batch, 1.0, 1e5, 1.0, 1.0, xp=np))
+        dbytes = float(
+            step_bytes(m, batch, 1.0, 2e5, 1.0, 1.0, xp=np) - step_bytes(m, batch, 1.0, 1e5, 1.0, 1.0, xp=np)
+        )
         assert dflop / dbytes == pytest.approx(2 * g / kv_bytes, rel=1e-12)
     # Against the H100's ridge point (1e15 / 3.3e12 ≈ 303 FLOP/B at 16 bits) this is memory-bound by > 10×.
     assert 2 * g / kv_bytes < 303 / 10

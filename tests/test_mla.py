@@ -80,7 +80,9 @@ def test_mla_attention_intensity_near_the_ridge(ds):
     # paper's "arithmetic-bound from ≈ 10K tokens" is not reproduced at the roofline level.)
     m = model_arrays(ds)
     dflop = float(step_flop(m, 8.0, 1.0, 2e5) - step_flop(m, 8.0, 1.0, 1e5))
-    dbytes = float(step_bytes(m, 8.0, 1.0, 2e5, 1.0, 1.0, xp=np) - step_bytes(m, 8.0, 1.0, 1e5, 1.0, 1.0, xp=np))
+    dbytes = float(
+        step_bytes(m, 8.0, 1.0, 2e5, 1.0, 1.0, xp=np) - step_bytes(m, 8.0, 1.0, 1e5, 1.0, 1.0, xp=np)
+    )
     assert dflop / dbytes == pytest.approx(4 * 512 * 128 / (576 * 2), rel=1e-12)
     assert dflop / dbytes / 12 == pytest.approx(19.0, rel=0.01)
     assert dflop / dbytes / (0.7e15 / (0.75 * 3.3e12)) == pytest.approx(0.80, abs=0.01)
@@ -92,7 +94,9 @@ def test_shared_experts_and_dense_layers_are_always_read(ds):
     m = model_arrays(ds)
     wp = ds.weight_bytes
     routed_hit = (1 - (1 - 1 / 32)) * 256 * 3 * 7168 * 2048 * 58
-    expected_weights = wp * (61 * ds.attention_params_per_layer + ds.dense_ffn_params + routed_hit + 129280 * 7168)
+    expected_weights = wp * (
+        61 * ds.attention_params_per_layer + ds.dense_ffn_params + routed_hit + 129280 * 7168
+    )
     assert expected_weights == pytest.approx(wp * (ds.active_params - 129280 * 7168), rel=1e-9)
     total = float(step_bytes(m, 1.0, 1.0, 0.0, 1.0, 1.0, xp=np))
     # The rest is activation traffic of one token: under 0.1% of the weight bytes.
@@ -102,7 +106,12 @@ def test_shared_experts_and_dense_layers_are_always_read(ds):
 
 @pytest.fixture(scope="module")
 def frontiers_100k():
-    kw = {"context_length": CONTEXT, "preset": "erdil-paper", "search": "continuous", "price_usd_per_hour": 2.0}
+    kw = {
+        "context_length": CONTEXT,
+        "preset": "erdil-paper",
+        "search": "continuous",
+        "price_usd_per_hour": 2.0,
+    }
     return {
         "mistral": pareto_frontier("mistral-large-2", "h100-sxm", **kw),
         "deepseek": pareto_frontier("deepseek-v3", "h100-sxm", **kw),
@@ -132,12 +141,15 @@ def test_100k_frontier_cheaper_than_mistral_large_2_when_slow(frontiers_100k):
 
 def test_deepseek_is_faster_at_100k(frontiers_100k):
     # A 37B-active model with a 7 GB-per-sequence cache reaches higher serial speed than a 123B dense model.
-    assert frontiers_100k["deepseek"].max_speed().tokens_per_s_per_request > \
-        1.5 * frontiers_100k["mistral"].max_speed().tokens_per_s_per_request
+    assert (
+        frontiers_100k["deepseek"].max_speed().tokens_per_s_per_request
+        > 1.5 * frontiers_100k["mistral"].max_speed().tokens_per_s_per_request
+    )
 
 
 def test_mla_example_scenario_runs(frontiers_100k):
     f = frontier_from_scenario(REPO / "examples" / "mla_deepseek_v3.yaml")
     assert f.meta["context_length"] == CONTEXT
-    assert f.min_cost().usd_per_million_tokens == pytest.approx(frontiers_100k["deepseek"].min_cost().usd_per_million_tokens,
-                                                                rel=1e-9)
+    assert f.min_cost().usd_per_million_tokens == pytest.approx(
+        frontiers_100k["deepseek"].min_cost().usd_per_million_tokens, rel=1e-9
+    )

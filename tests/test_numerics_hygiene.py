@@ -44,7 +44,7 @@ def _jaxpr_dtypes(jaxpr) -> set:
             if hasattr(v, "aval") and hasattr(v.aval, "dtype"):
                 seen.add(np.dtype(v.aval.dtype))
         for p in eqn.params.values():
-            for sub in (p if isinstance(p, (list, tuple)) else [p]):
+            for sub in p if isinstance(p, (list, tuple)) else [p]:
                 if hasattr(sub, "eqns") or hasattr(getattr(sub, "jaxpr", None), "eqns"):  # (Closed)Jaxpr
                     seen |= _jaxpr_dtypes(sub)
     return seen
@@ -77,13 +77,26 @@ def test_traced_evaluation_is_float64_throughout(arrays, path):
         from infereco.search.evaluate import Layout
 
         k = 4
-        layout = Layout(*(jnp.asarray(v, jnp.float64)[:, None] for v in (
-            [1, 2, 4, 8], [1, 1, 2, 8], [1, 2, 1, 1], [0, 0, 0, 0], [1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1])))
+        layout = Layout(
+            *(
+                jnp.asarray(v, jnp.float64)[:, None]
+                for v in (
+                    [1, 2, 4, 8],
+                    [1, 1, 2, 8],
+                    [1, 2, 1, 1],
+                    [0, 0, 0, 0],
+                    [1, 1, 1, 1],
+                    [1, 1, 1, 1],
+                    [1, 1, 1, 1],
+                )
+            )
+        )
         n = None
         b = jnp.geomspace(1.0, 1e5, k)[None, :]
     f = functools.partial(evaluate_configs, conv=conv, spec=spec, xp=jnp, layout=layout)
     closed = jax.make_jaxpr(lambda ma, ha, n, b, c: f(ma, ha, n_gpu=n, batch=b, context_tokens=c))(
-        ma, ha, n, b, jnp.float64(1000.0))
+        ma, ha, n, b, jnp.float64(1000.0)
+    )
     dtypes = _jaxpr_dtypes(closed)
     assert dtypes <= ALLOWED, f"non-float64 dtypes in the traced evaluation: {dtypes - ALLOWED}"
     assert all(np.dtype(a.dtype) == np.float64 for a in closed.out_avals)
@@ -98,8 +111,10 @@ def test_float32_inputs_are_promoted(arrays):
 def test_frontier_selection_is_float64():
     lat = jnp.geomspace(1e-3, 1.0, 64)
     cost = 1.0 / lat
-    for fn, args in ((threshold_select, (lat, cost, jnp.asarray(erdil_grid.thresholds_s(SMALL_GRID)))),
-                     (pareto_candidates, (lat, cost))):
+    for fn, args in (
+        (threshold_select, (lat, cost, jnp.asarray(erdil_grid.thresholds_s(SMALL_GRID)))),
+        (pareto_candidates, (lat, cost)),
+    ):
         dtypes = _jaxpr_dtypes(jax.make_jaxpr(fn)(*args))
         assert not {d for d in dtypes if d.kind == "f"} - {np.dtype("float64")}, (fn.__name__, dtypes)
 
@@ -118,13 +133,19 @@ def test_batch_zero_and_one_gpu_divide_nothing_by_zero(model):
         n = np.array([[1.0], [1.0], [0.5], [8.0]])
         b = np.array([[0.0, 1.0, 0.5, 1e-300]])
         with np.errstate(divide="raise", invalid="raise", over="raise"):
-            ev = evaluate(model_arrays(m), ha, Conventions(collectives=hw.collectives), n, b, 0.0,
-                          backend="numpy")
+            ev = evaluate(
+                model_arrays(m), ha, Conventions(collectives=hw.collectives), n, b, 0.0, backend="numpy"
+            )
         for name, a in ev._asdict().items():
             assert not np.isnan(a).any(), f"{model} on {hw_id}: NaN in {name}"
         # batch 0, a fractional batch and a fractional GPU are infeasible: inf latency and cost, zero MFU
         for i, j in ((0, 0), (1, 0), (0, 2), (2, 1), (3, 0), (3, 3)):
-            assert np.isposinf(ev.latency_s[i, j]) and np.isposinf(ev.gpu_s_per_token[i, j]), (model, hw_id, i, j)
+            assert np.isposinf(ev.latency_s[i, j]) and np.isposinf(ev.gpu_s_per_token[i, j]), (
+                model,
+                hw_id,
+                i,
+                j,
+            )
             assert ev.mfu[i, j] == 0.0
         # one GPU, one sequence: feasible exactly when the weights fit, and then finite
         fits = m.weight_memory_bytes <= hw.hbm_capacity_bytes
@@ -166,8 +187,9 @@ def test_search_grid_is_geometric_over_many_decades():
 
 def test_preferred_point_is_computed_in_log_space():
     """speed^α overflows float64 for α ≳ 100 at 1000 tok/s; the log-space score does not."""
-    f = pareto_frontier("llama-3-8b", "h100-sxm", context_length=1000, search="continuous", grid=SMALL_GRID,
-                        backend="numpy")
+    f = pareto_frontier(
+        "llama-3-8b", "h100-sxm", context_length=1000, search="continuous", grid=SMALL_GRID, backend="numpy"
+    )
     with np.errstate(over="raise"):
         assert f.preferred(alpha=500.0).tokens_per_s_per_request == f.max_speed().tokens_per_s_per_request
     assert f.preferred(alpha=0.0).usd_per_million_tokens == f.min_cost().usd_per_million_tokens
@@ -206,7 +228,11 @@ def test_frontier_is_identical_in_a_fresh_process():
     """Two fresh interpreters (numpy backend) print the same bytes. (Compared with each other rather than with this
     process, so that a library edited on disk during a long test run cannot make it fail.)"""
     cwd = str(infereco.__file__).rsplit("/infereco/", 1)[0]
-    runs = [subprocess.run([sys.executable, "-c", _SNIPPET], capture_output=True, text=True, check=True, cwd=cwd,
-                           timeout=300).stdout for _ in range(2)]
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", _SNIPPET], capture_output=True, text=True, check=True, cwd=cwd, timeout=300
+        ).stdout
+        for _ in range(2)
+    ]
     assert runs[0] == runs[1]
     assert json.loads(runs[0])["points"], "the fixture frontier should not be empty"

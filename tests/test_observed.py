@@ -37,17 +37,34 @@ LLAMA_70B_8BIT = {"base": "llama-3-70b", "weight_bits": 8}
 
 def _toy_frontier():
     # Three points: 10 tok/s at $1, 50 tok/s at $2, 100 tok/s at $8 (fastest first, as frontiers are stored).
-    return Frontier({"tokens_per_s_per_request": np.array([100.0, 50.0, 10.0]),
-                     "usd_per_million_tokens": np.array([8.0, 2.0, 1.0])}, price_usd_per_hour=2.0)
+    return Frontier(
+        {
+            "tokens_per_s_per_request": np.array([100.0, 50.0, 10.0]),
+            "usd_per_million_tokens": np.array([8.0, 2.0, 1.0]),
+        },
+        price_usd_per_hour=2.0,
+    )
 
 
 def test_paper_points():
     by_model = {p.model_id: p for p in PAPER_POINTS}
-    assert (by_model["llama-3-70b"].tokens_per_s, by_model["llama-3-70b"].usd_per_million_tokens) == (150.0, 0.90)
-    assert (by_model["llama-3-8b"].tokens_per_s, by_model["llama-3-8b"].usd_per_million_tokens) == (400.0, 0.20)
-    assert (by_model["mixtral-8x22b"].tokens_per_s, by_model["mixtral-8x22b"].usd_per_million_tokens) == (89.0, 1.20)
+    assert (by_model["llama-3-70b"].tokens_per_s, by_model["llama-3-70b"].usd_per_million_tokens) == (
+        150.0,
+        0.90,
+    )
+    assert (by_model["llama-3-8b"].tokens_per_s, by_model["llama-3-8b"].usd_per_million_tokens) == (
+        400.0,
+        0.20,
+    )
+    assert (by_model["mixtral-8x22b"].tokens_per_s, by_model["mixtral-8x22b"].usd_per_million_tokens) == (
+        89.0,
+        1.20,
+    )
     assert (by_model["gpt-4"].tokens_per_s, by_model["gpt-4"].usd_per_million_tokens) == (21.0, 37.5)
-    assert (NOTEBOOK_LLAMA_3_70B_8BIT.tokens_per_s, NOTEBOOK_LLAMA_3_70B_8BIT.usd_per_million_tokens) == (158.0, 0.90)
+    assert (NOTEBOOK_LLAMA_3_70B_8BIT.tokens_per_s, NOTEBOOK_LLAMA_3_70B_8BIT.usd_per_million_tokens) == (
+        158.0,
+        0.90,
+    )
     assert all(p.source for p in PAPER_POINTS)
     with pytest.raises(ValueError, match="tokens_per_s"):
         ObservedPoint("x", "llama-3-8b", -1.0, 1.0, "s")
@@ -102,8 +119,10 @@ def test_placement_and_overlay_numbers():
 @pytest.fixture(scope="module")
 def notebook_frontiers():
     kw = {"context_length": 1000, "preset": "erdil-2024", "search": "erdil-grid"}
-    return (pareto_frontier(LLAMA_70B_8BIT, "h100-sxm", **kw),
-            pareto_frontier(LLAMA_70B_8BIT, "h100-sxm", speculative=SPEC, **kw))
+    return (
+        pareto_frontier(LLAMA_70B_8BIT, "h100-sxm", **kw),
+        pareto_frontier(LLAMA_70B_8BIT, "h100-sxm", speculative=SPEC, **kw),
+    )
 
 
 def test_llama_70b_point_beyond_without_and_inside_with_speculation(notebook_frontiers):
@@ -132,7 +151,9 @@ def test_llama_70b_point_with_the_paper_text_preset():
 def test_llama_8b_point_within_2x_of_max_speed():
     # Erdil §2.2.2: providers serve within 2× of the maximum speed. (On cost, the full model puts the 8B point
     # beyond its frontier: $0.20/M against ≈ $0.24–0.44/M at 400 tok/s, depending on the preset.)
-    f = pareto_frontier("llama-3-8b", "h100-sxm", context_length=1000, preset="erdil-2024", search="erdil-grid")
+    f = pareto_frontier(
+        "llama-3-8b", "h100-sxm", context_length=1000, preset="erdil-2024", search="erdil-grid"
+    )
     d = placement(f, PAPER_POINTS[1])
     assert 0.5 <= d["speed_ratio_to_max"] <= 1.0
     assert d["placement"] in ("inside", "on", "beyond")

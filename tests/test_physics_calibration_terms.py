@@ -15,8 +15,16 @@ from infereco.specs.hardware import HardwareSpec
 from infereco.specs.model import ModelSpec
 
 TINY = ModelSpec(name="tiny", d_model=512, d_ff=1408, n_layers=4, n_heads=8, n_kv_heads=2, vocab_size=4096)
-CPU = HardwareSpec(name="cpu", flop_per_s={16: 4e11}, hbm_bandwidth_bytes_per_s=4e10, hbm_capacity_bytes=2e10,
-                   kernel_launch_s=0.0, node_size=1, step_overhead_s=1e-3, bandwidth_utilization=0.8)
+CPU = HardwareSpec(
+    name="cpu",
+    flop_per_s={16: 4e11},
+    hbm_bandwidth_bytes_per_s=4e10,
+    hbm_capacity_bytes=2e10,
+    kernel_launch_s=0.0,
+    node_size=1,
+    step_overhead_s=1e-3,
+    bandwidth_utilization=0.8,
+)
 CONV = Conventions()
 # KV cache per token: 4 layers × (K + V) × 2 KV heads × 64 dims × 2 bytes = 2048 bytes.
 KV_PER_TOKEN = 4 * 2 * 2 * 64 * 2
@@ -24,13 +32,38 @@ KV_PER_TOKEN = 4 * 2 * 2 * 64 * 2
 
 def _explicit(hw, batch, ctx):
     one = np.ones(())
-    return explicit_step_time(model_arrays(TINY), hardware_arrays(hw, 16), CONV, one, one, one, 0 * one,
-                              np.asarray(batch, float), one, np.asarray(ctx, float), one, one, False, xp=np)
+    return explicit_step_time(
+        model_arrays(TINY),
+        hardware_arrays(hw, 16),
+        CONV,
+        one,
+        one,
+        one,
+        0 * one,
+        np.asarray(batch, float),
+        one,
+        np.asarray(ctx, float),
+        one,
+        one,
+        False,
+        xp=np,
+    )
 
 
 def _layout(hw, batch, ctx):
-    return layout_step_time(model_arrays(TINY), hardware_arrays(hw, 16), CONV, 1.0, float(batch), 1.0, float(ctx),
-                            False, 1.0, False, xp=np)
+    return layout_step_time(
+        model_arrays(TINY),
+        hardware_arrays(hw, 16),
+        CONV,
+        1.0,
+        float(batch),
+        1.0,
+        float(ctx),
+        False,
+        1.0,
+        False,
+        xp=np,
+    )
 
 
 @pytest.mark.parametrize("step", [_explicit, _layout])
@@ -45,7 +78,8 @@ def test_attention_bandwidth_slows_only_the_kv_reads(step):
     assert float(slow.compute_s) == float(base.compute_s)
     # No context, nothing to read: the term vanishes.
     assert float(step(CPU.replace(attention_bandwidth_utilization=0.2), batch, 0).memory_s) == float(
-        step(CPU, batch, 0).memory_s)
+        step(CPU, batch, 0).memory_s
+    )
 
 
 @pytest.mark.parametrize("step", [_explicit, _layout])
@@ -69,13 +103,21 @@ def test_memory_compute_overlap_interpolates_max_and_sum(step, overlap):
 
 
 def test_catalog_defaults_keep_the_papers_roofline():
-    hw = HardwareSpec(name="x", flop_per_s={16: 1e15}, hbm_bandwidth_bytes_per_s=3e12, hbm_capacity_bytes=8e10)
+    hw = HardwareSpec(
+        name="x", flop_per_s={16: 1e15}, hbm_bandwidth_bytes_per_s=3e12, hbm_capacity_bytes=8e10
+    )
     assert hw.memory_compute_overlap == 1.0 and hw.attention_bandwidth_utilization is None
 
 
-@pytest.mark.parametrize("field,value", [("memory_compute_overlap", 1.5), ("memory_compute_overlap", -0.1),
-                                         ("attention_bandwidth_utilization", 0.0),
-                                         ("attention_bandwidth_utilization", 2.0)])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("memory_compute_overlap", 1.5),
+        ("memory_compute_overlap", -0.1),
+        ("attention_bandwidth_utilization", 0.0),
+        ("attention_bandwidth_utilization", 2.0),
+    ],
+)
 def test_out_of_range_terms_are_rejected_naming_the_field(field, value):
     with pytest.raises(SpecError, match=field):
         HardwareSpec.validated(dict(CPU.model_dump(), **{field: value}))

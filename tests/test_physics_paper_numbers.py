@@ -10,8 +10,8 @@ import pytest
 from infereco.physics import toy
 from infereco.physics.collectives import nccl_time_s, ring_time_s
 from infereco.physics.structs import hardware_arrays
-from infereco.specs.presets import get_preset
 from infereco.specs.catalog import load_hardware
+from infereco.specs.presets import get_preset
 
 
 def _h100(preset="erdil-2024"):
@@ -44,7 +44,9 @@ def test_eq23_nccl_tree_latency(ranks, nodes):
 
 
 def test_ring_latency_and_single_rank():
-    hw = hardware_arrays(get_preset("erdil-2024").apply(load_hardware("h100-sxm")).replace(collectives="ring"), 16)
+    hw = hardware_arrays(
+        get_preset("erdil-2024").apply(load_hardware("h100-sxm")).replace(collectives="ring"), 16
+    )
     lat, bw = ring_time_s(np.array([1.0, 4.0]), np.array([1.0, 4.0]), 1e6, hw, xp=np)
     assert lat[0] == 0 and bw[0] == 0  # one rank: no collective
     assert lat[1] == pytest.approx(2 * 3 * 1e-6)  # 2 laps · (r − 1) hops · 1 µs
@@ -52,14 +54,17 @@ def test_ring_latency_and_single_rank():
 
 
 # §1.10 of the digest: Eq. 13–14 with t_hop = 1 µs, n_reduce = 4, B = 3.3e12 (hand calculation).
-@pytest.mark.parametrize("n_params,layers,p,n_star,latency_ms", [
-    (8.03e9, 32, 2, 11.3, 1.035),
-    (70.6e9, 80, 2, 26.1, 4.269),
-    (70.6e9, 80, 1, 16.5, 3.256),
-    (405.9e9, 126, 2, 62.0, 10.90),
-    (175e9, 96, 2, 42.4, 6.73),
-    (540e9, 118, 2, 78.3, 11.59),
-])
+@pytest.mark.parametrize(
+    "n_params,layers,p,n_star,latency_ms",
+    [
+        (8.03e9, 32, 2, 11.3, 1.035),
+        (70.6e9, 80, 2, 26.1, 4.269),
+        (70.6e9, 80, 1, 16.5, 3.256),
+        (405.9e9, 126, 2, 62.0, 10.90),
+        (175e9, 96, 2, 42.4, 6.73),
+        (540e9, 118, 2, 78.3, 11.59),
+    ],
+)
 def test_eq13_eq14_toy_model(n_params, layers, p, n_star, latency_ms):
     assert toy.optimal_instance_size(n_params, p, layers, 3.3e12) == pytest.approx(n_star, rel=0.005)
     assert toy.min_token_latency_s(n_params, p, layers, 3.3e12) * 1e3 == pytest.approx(latency_ms, rel=0.003)

@@ -35,8 +35,14 @@ def frontiers():
 
 @pytest.fixture(scope="module")
 def spec_frontier():
-    return pareto_frontier("llama-3-70b", "h100-sxm", context_length=1, preset="erdil-2024", search="erdil-grid",
-                           speculative={"draft": "llama-3-8b", "acceptance": 0.8, "max_draft_tokens": 4})
+    return pareto_frontier(
+        "llama-3-70b",
+        "h100-sxm",
+        context_length=1,
+        preset="erdil-2024",
+        search="erdil-grid",
+        speculative={"draft": "llama-3-8b", "acceptance": 0.8, "max_draft_tokens": 4},
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +60,7 @@ def _check_png(ax, path, xlabel_has, ylabel_has):
     assert pixels.ndim == 3 and pixels.shape[0] > 50 and pixels.shape[1] > 50
     assert float(np.std(pixels[..., :3])) > 0.01, f"{path.name}: the image is blank"
     for label, wanted in ((ax.get_xlabel(), xlabel_has), (ax.get_ylabel(), ylabel_has)):
-        for text in (wanted if isinstance(wanted, tuple) else (wanted,)):
+        for text in wanted if isinstance(wanted, tuple) else (wanted,):
             assert text in label, f"{path.name}: axis label {label!r} lacks {text!r}"
 
 
@@ -100,8 +106,14 @@ def test_plot_breakdown(tmp_path, spec_frontier):
 
 def test_plot_breakdown_of_an_empty_frontier(tmp_path):
     # A demand of 0.001 tokens/s fills no configuration.
-    empty = pareto_frontier("llama-3-8b", "h100-sxm", context_length=1, preset="erdil-2024", search="erdil-grid",
-                            max_throughput_tokens_per_s=1e-3)
+    empty = pareto_frontier(
+        "llama-3-8b",
+        "h100-sxm",
+        context_length=1,
+        preset="erdil-2024",
+        search="erdil-grid",
+        max_throughput_tokens_per_s=1e-3,
+    )
     assert empty.empty
     ax = frontier_plots.plot_breakdown(empty)
     ax.figure.savefig(tmp_path / "empty.png", dpi=60)
@@ -128,9 +140,11 @@ def test_plot_tornado(tmp_path):
 def test_plot_concurrency_cost(tmp_path):
     from infereco import MeasuredRun
 
-    runs = [MeasuredRun(concurrency=8, total_time_s=2034, n_requests=2993),
-            MeasuredRun(concurrency=48, total_time_s=774, n_requests=2993),
-            MeasuredRun(concurrency=128, total_time_s=900, n_requests=2993)]
+    runs = [
+        MeasuredRun(concurrency=8, total_time_s=2034, n_requests=2993),
+        MeasuredRun(concurrency=48, total_time_s=774, n_requests=2993),
+        MeasuredRun(concurrency=128, total_time_s=900, n_requests=2993),
+    ]
     ax = _economics("plot_concurrency_cost")(measured=runs, n_gpu=2, usd_per_gpu_hour=0.79)
     _check_png(ax, tmp_path / "concurrency.png", "requests", "(USD)")
 
@@ -161,7 +175,15 @@ def test_plot_cost_uncertainty(tmp_path):
     fn = _economics("plot_cost_uncertainty")
     from infereco.economics.uncertainty import cost_uncertainty
 
-    r = cost_uncertainty("llama-3-8b", "a800-80g", distributions={"price_usd_per_hour": ("lognormal", 0.79, 0.2)},
-                         n_samples=200, seed=0, tp=1, batch_size=32, context_length=1000)
+    r = cost_uncertainty(
+        "llama-3-8b",
+        "a800-80g",
+        distributions={"price_usd_per_hour": ("lognormal", 0.79, 0.2)},
+        n_samples=200,
+        seed=0,
+        tp=1,
+        batch_size=32,
+        context_length=1000,
+    )
     ax = fn(r)
     _check_png(ax, tmp_path / "uncertainty.png", "Tokens/s", "USD")

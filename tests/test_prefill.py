@@ -31,8 +31,9 @@ def dep8():
 
 
 def _pf(dep, n, b, p, k=None, c=0.0, **kw):
-    return prefill_time(dep.arrays, dep.hw_arrays, dep.conventions, n, b, p, k, c, dep.model.parallel_attention,
-                        xp=np, **kw)
+    return prefill_time(
+        dep.arrays, dep.hw_arrays, dep.conventions, n, b, p, k, c, dep.model.parallel_attention, xp=np, **kw
+    )
 
 
 def test_chunks_cover_the_prompt():
@@ -122,15 +123,20 @@ def test_chunking_rereads_weights(dep70):
 
 def test_time_equals_sum_of_chunk_step_times(dep70):
     seq, ctx = prefill_chunks(3000, 1024, 0)
-    expected = sum(float(step_time(dep70.arrays, dep70.hw_arrays, dep70.conventions, 16.0, 2.0, s, c, xp=np).latency_s)
-                   for s, c in zip(seq, ctx))
+    expected = sum(
+        float(step_time(dep70.arrays, dep70.hw_arrays, dep70.conventions, 16.0, 2.0, s, c, xp=np).latency_s)
+        for s, c in zip(seq, ctx)
+    )
     assert float(_pf(dep70, 16.0, 2.0, 3000, 1024).time_s) == pytest.approx(expected, rel=1e-12)
 
 
 def test_prompt_kv_must_fit(dep70):
     # Two H100s hold the 141 GB of weights and nothing else of note; a 100K-token prompt adds 32.8 GB of KV.
-    assert math.isfinite(float(step_time(dep70.arrays, dep70.hw_arrays, dep70.conventions, 2.0, 1.0, 1e5, 0.0,
-                                         xp=np).latency_s))
+    assert math.isfinite(
+        float(
+            step_time(dep70.arrays, dep70.hw_arrays, dep70.conventions, 2.0, 1.0, 1e5, 0.0, xp=np).latency_s
+        )
+    )
     assert math.isinf(float(_pf(dep70, 2.0, 1.0, 100_000).time_s))
     assert math.isinf(float(_pf(dep70, 2.0, 1.0, 100_000).gpu_s_per_token))
     assert math.isfinite(float(_pf(dep70, 3.0, 1.0, 100_000).time_s))
@@ -150,8 +156,17 @@ def test_jax_and_numpy_agree_and_broadcast(dep70):
     n = np.array([4.0, 8.0, 16.0])
     b = np.array([[1.0], [4.0]])
     a = _pf(dep70, n, b, 2000, 512, 100.0)
-    j = prefill_time(dep70.arrays, dep70.hw_arrays, dep70.conventions, jnp.asarray(n), jnp.asarray(b), 2000, 512, 100.0,
-                     xp=jnp)
+    j = prefill_time(
+        dep70.arrays,
+        dep70.hw_arrays,
+        dep70.conventions,
+        jnp.asarray(n),
+        jnp.asarray(b),
+        2000,
+        512,
+        100.0,
+        xp=jnp,
+    )
     assert np.shape(a.time_s) == (2, 3)
     np.testing.assert_allclose(np.asarray(j.time_s), a.time_s, rtol=1e-12)
     np.testing.assert_allclose(np.asarray(j.mfu), a.mfu, rtol=1e-12)

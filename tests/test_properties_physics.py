@@ -27,22 +27,51 @@ from hypothesis import strategies as st  # noqa: E402
 from infereco.physics.structs import Conventions  # noqa: E402
 from infereco.specs.hardware import HardwareSpec  # noqa: E402
 from tests.test_properties_strategies import (  # noqa: E402
-    PhysicsCase, examples, log_uniform, physics_cases, profile_name,
+    PhysicsCase,
+    examples,
+    log_uniform,
+    physics_cases,
+    profile_name,
 )
 
-FIELDS = ("latency_s", "gpu_s_per_token", "mfu", "memory_s", "compute_s", "network_latency_s",
-          "network_bandwidth_s", "launch_s", "draft_s", "tp_2d", "pp_degree", "gamma")
+FIELDS = (
+    "latency_s",
+    "gpu_s_per_token",
+    "mfu",
+    "memory_s",
+    "compute_s",
+    "network_latency_s",
+    "network_bandwidth_s",
+    "launch_s",
+    "draft_s",
+    "tp_2d",
+    "pp_degree",
+    "gamma",
+)
 
 # Each "improvement" makes one hardware term faster by `factor` > 1.
-IMPROVEMENTS = ("hbm_bandwidth", "flop", "intra_node_bandwidth", "inter_node_bandwidth", "kernel_launch",
-                "nccl_latency", "ring_hop", "flop_utilization", "bandwidth_utilization")
+IMPROVEMENTS = (
+    "hbm_bandwidth",
+    "flop",
+    "intra_node_bandwidth",
+    "inter_node_bandwidth",
+    "kernel_launch",
+    "nccl_latency",
+    "ring_hop",
+    "flop_utilization",
+    "bandwidth_utilization",
+)
 # calibration terms (fixed overheads, collective-latency multiplier), where this version of the spec has them
-CALIBRATION_LATENCIES = tuple(f for f in ("step_overhead_s", "layer_overhead_s", "collective_latency_scale")
-                              if f in HardwareSpec.model_fields)
+CALIBRATION_LATENCIES = tuple(
+    f
+    for f in ("step_overhead_s", "layer_overhead_s", "collective_latency_scale")
+    if f in HardwareSpec.model_fields
+)
 IMPROVEMENTS += CALIBRATION_LATENCIES
 # achieved fractions that count towards 1: KV reads in attention kernels, memory/compute overlap
-CALIBRATION_FRACTIONS = tuple(f for f in ("attention_bandwidth_utilization", "memory_compute_overlap")
-                              if f in HardwareSpec.model_fields)
+CALIBRATION_FRACTIONS = tuple(
+    f for f in ("attention_bandwidth_utilization", "memory_compute_overlap") if f in HardwareSpec.model_fields
+)
 IMPROVEMENTS += CALIBRATION_FRACTIONS
 
 
@@ -59,8 +88,15 @@ def improve(hw: HardwareSpec, which: str, factor: float) -> HardwareSpec:
     if which == "kernel_launch":
         return hw.replace(kernel_launch_s=hw.kernel_launch_s / factor)
     if which == "nccl_latency":
-        protocols = [dict(p.model_dump(), base_s=p.base_s / factor, intra_hop_s=p.intra_hop_s / factor,
-                          inter_hop_s=p.inter_hop_s / factor) for p in hw.nccl_protocols]
+        protocols = [
+            dict(
+                p.model_dump(),
+                base_s=p.base_s / factor,
+                intra_hop_s=p.intra_hop_s / factor,
+                inter_hop_s=p.inter_hop_s / factor,
+            )
+            for p in hw.nccl_protocols
+        ]
         return hw.replace(nccl_protocols=protocols)
     if which == "ring_hop":
         return hw.replace(ring_hop_s=hw.ring_hop_s / factor)
@@ -83,13 +119,17 @@ def slow_everything(hw: HardwareSpec, factor: float) -> HardwareSpec:
     `factor` is capped so that rates stay above the spec's unit-mistake floors (FLOP/s >= 1e9, bandwidths >= 1e6
     bytes/s), which would otherwise (rightly) reject the slowed accelerator."""
     # (4× margin: presets may halve bandwidths, and rounding must not land just below a floor)
-    floors = [min(hw.flop_per_s.values()) / 4e9, hw.hbm_bandwidth_bytes_per_s / 4e6,
-              hw.intra_node_bandwidth_bytes_per_s / 4e6, hw.inter_node_bandwidth_bytes_per_s / 4e6]
+    floors = [
+        min(hw.flop_per_s.values()) / 4e9,
+        hw.hbm_bandwidth_bytes_per_s / 4e6,
+        hw.intra_node_bandwidth_bytes_per_s / 4e6,
+        hw.inter_node_bandwidth_bytes_per_s / 4e6,
+    ]
     factor = max(1.0, min(factor, *floors))
     limits = {f: HardwareSpec.model_fields[f].metadata for f in CALIBRATION_LATENCIES}
     calibration = {}
     for f in CALIBRATION_LATENCIES:
-        le = min((getattr(c, "le") for c in limits[f] if hasattr(c, "le")), default=float("inf"))
+        le = min((c.le for c in limits[f] if hasattr(c, "le")), default=float("inf"))
         calibration[f] = min(getattr(hw, f) * factor, le)
     return hw.replace(
         **calibration,
@@ -99,8 +139,15 @@ def slow_everything(hw: HardwareSpec, factor: float) -> HardwareSpec:
         inter_node_bandwidth_bytes_per_s=hw.inter_node_bandwidth_bytes_per_s / factor,
         kernel_launch_s=hw.kernel_launch_s * factor,
         ring_hop_s=hw.ring_hop_s * factor,
-        nccl_protocols=[dict(p.model_dump(), base_s=p.base_s * factor, intra_hop_s=p.intra_hop_s * factor,
-                             inter_hop_s=p.inter_hop_s * factor) for p in hw.nccl_protocols],
+        nccl_protocols=[
+            dict(
+                p.model_dump(),
+                base_s=p.base_s * factor,
+                intra_hop_s=p.intra_hop_s * factor,
+                inter_hop_s=p.inter_hop_s * factor,
+            )
+            for p in hw.nccl_protocols
+        ],
     )
 
 
@@ -125,12 +172,14 @@ def _assert_clean(ev, case: PhysicsCase) -> None:
 def test_a_faster_term_never_makes_a_configuration_slower(case, which, factor):
     base = case.evaluate()
     better = case.evaluate(improve(case.hardware, which, factor))
-    np.testing.assert_array_equal(np.isfinite(better.latency_s), np.isfinite(base.latency_s),
-                                  err_msg=f"{which} changed feasibility")
+    np.testing.assert_array_equal(
+        np.isfinite(better.latency_s), np.isfinite(base.latency_s), err_msg=f"{which} changed feasibility"
+    )
     worse = better.latency_s > base.latency_s
     assert not worse.any(), (
         f"{which} ×{factor:.4g} made {worse.sum()} configurations slower, e.g. "
-        f"{base.latency_s[worse][0]!r} -> {better.latency_s[worse][0]!r}")
+        f"{base.latency_s[worse][0]!r} -> {better.latency_s[worse][0]!r}"
+    )
     assert (better.gpu_s_per_token <= base.gpu_s_per_token).all()
 
 
@@ -178,13 +227,18 @@ def _assert_backends_agree(case: PhysicsCase, conv: Conventions | None = None) -
     ev_jx = case.evaluate(backend="jax", conv=conv)
     shape = ev_np.latency_s.shape
     get = lambda ev, name: np.broadcast_to(np.asarray(getattr(ev, name)), shape)  # noqa: E731
-    same_layout = ((get(ev_np, "tp_2d") == get(ev_jx, "tp_2d")) & (get(ev_np, "pp_degree") == get(ev_jx, "pp_degree"))
-                   & (get(ev_np, "gamma") == get(ev_jx, "gamma")))
+    same_layout = (
+        (get(ev_np, "tp_2d") == get(ev_jx, "tp_2d"))
+        & (get(ev_np, "pp_degree") == get(ev_jx, "pp_degree"))
+        & (get(ev_np, "gamma") == get(ev_jx, "gamma"))
+    )
     for name in FIELDS:
         a, b = get(ev_np, name), get(ev_jx, name)
         assert b.dtype == np.float64, f"{name} came back as {b.dtype}"
         np.testing.assert_array_equal(np.isfinite(a), np.isfinite(b), err_msg=name)
-        check = np.isfinite(a) & (same_layout if name not in ("latency_s", "gpu_s_per_token", "mfu") else True)
+        check = np.isfinite(a) & (
+            same_layout if name not in ("latency_s", "gpu_s_per_token", "mfu") else True
+        )
         np.testing.assert_allclose(b[check], a[check], rtol=1e-9, atol=0, err_msg=name)
         np.testing.assert_array_equal(a[~np.isfinite(a)], b[~np.isfinite(a)], err_msg=name)
 
@@ -199,7 +253,9 @@ def test_jax_and_numpy_agree(case):
 # Other compiled structures (ring collectives, parallel attention, unmerged collectives, speculative decoding)
 # cost one JAX compilation each (5–20 s on a loaded 2-core machine), so CI skips them; the long profile draws
 # from all 16 structures.
-@pytest.mark.skipif(profile_name() == "ci", reason="JAX compilations per structure; run with HYPOTHESIS_PROFILE=long")
+@pytest.mark.skipif(
+    profile_name() == "ci", reason="JAX compilations per structure; run with HYPOTHESIS_PROFILE=long"
+)
 @settings(max_examples=examples(2, 200))
 @given(case=physics_cases(structure="jax-variants"))
 def test_jax_and_numpy_agree_on_every_compiled_structure(case):
@@ -211,13 +267,29 @@ def test_nccl_latency_is_never_negative():
     from infereco import load_model
     from infereco.specs.hardware import NcclProtocol
 
-    hw = HardwareSpec(name="one-GPU nodes", flop_per_s={16: 1e15}, hbm_bandwidth_bytes_per_s=3e12,
-                      hbm_capacity_bytes=80e9, node_size=1, kernel_launch_s=0.0, intra_node_bandwidth_bytes_per_s=1e12,
-                      inter_node_bandwidth_bytes_per_s=1e11,
-                      nccl_protocols=[NcclProtocol(name="slow-intra", base_s=0.0, intra_hop_s=1e-4, inter_hop_s=0.0,
-                                                   bandwidth_factor=1.0)])
-    case = PhysicsCase(model=load_model("llama-3-8b"), hardware=hw, conv=Conventions(), context=0.0,
-                       n_gpu=np.array([[1.5], [2.5], [3.5]]), batch=np.array([[1.0, 16.0]]))
+    hw = HardwareSpec(
+        name="one-GPU nodes",
+        flop_per_s={16: 1e15},
+        hbm_bandwidth_bytes_per_s=3e12,
+        hbm_capacity_bytes=80e9,
+        node_size=1,
+        kernel_launch_s=0.0,
+        intra_node_bandwidth_bytes_per_s=1e12,
+        inter_node_bandwidth_bytes_per_s=1e11,
+        nccl_protocols=[
+            NcclProtocol(
+                name="slow-intra", base_s=0.0, intra_hop_s=1e-4, inter_hop_s=0.0, bandwidth_factor=1.0
+            )
+        ],
+    )
+    case = PhysicsCase(
+        model=load_model("llama-3-8b"),
+        hardware=hw,
+        conv=Conventions(),
+        context=0.0,
+        n_gpu=np.array([[1.5], [2.5], [3.5]]),
+        batch=np.array([[1.0, 16.0]]),
+    )
     ev = case.evaluate()
     assert (ev.network_latency_s >= 0).all(), ev.network_latency_s
     assert (ev.latency_s > 0).all(), ev.latency_s
@@ -232,14 +304,33 @@ def test_collective_latency_scale_keeps_faster_hops_faster():
 
     def accelerator(hop_s: float) -> HardwareSpec:
         return HardwareSpec(
-            name="calibrated", flop_per_s={16: 1e15}, hbm_bandwidth_bytes_per_s=3e12, hbm_capacity_bytes=80e9,
-            node_size=8, kernel_launch_s=0.0, intra_node_bandwidth_bytes_per_s=1e11, inter_node_bandwidth_bytes_per_s=1e10,
-            nccl_protocols=[NcclProtocol(name="A", base_s=0.0, intra_hop_s=hop_s, inter_hop_s=hop_s, bandwidth_factor=1.0),
-                            NcclProtocol(name="B", base_s=0.0, intra_hop_s=0.0, inter_hop_s=0.0, bandwidth_factor=0.5)],
-            collective_latency_scale=10.0)
+            name="calibrated",
+            flop_per_s={16: 1e15},
+            hbm_bandwidth_bytes_per_s=3e12,
+            hbm_capacity_bytes=80e9,
+            node_size=8,
+            kernel_launch_s=0.0,
+            intra_node_bandwidth_bytes_per_s=1e11,
+            inter_node_bandwidth_bytes_per_s=1e10,
+            nccl_protocols=[
+                NcclProtocol(
+                    name="A", base_s=0.0, intra_hop_s=hop_s, inter_hop_s=hop_s, bandwidth_factor=1.0
+                ),
+                NcclProtocol(name="B", base_s=0.0, intra_hop_s=0.0, inter_hop_s=0.0, bandwidth_factor=0.5),
+            ],
+            collective_latency_scale=10.0,
+        )
 
-    case = PhysicsCase(model=load_model("llama-3-8b"), hardware=accelerator(1e-6), conv=Conventions(), context=0.0,
-                       n_gpu=np.array([[8.0]]), batch=np.geomspace(1.0, 1e4, 200)[None, :])
+    case = PhysicsCase(
+        model=load_model("llama-3-8b"),
+        hardware=accelerator(1e-6),
+        conv=Conventions(),
+        context=0.0,
+        n_gpu=np.array([[8.0]]),
+        batch=np.geomspace(1.0, 1e4, 200)[None, :],
+    )
     slow_hops = case.evaluate(accelerator(1e-6)).latency_s
     fast_hops = case.evaluate(accelerator(0.5e-6)).latency_s
-    assert (fast_hops <= slow_hops).all(), f"up to {(fast_hops / slow_hops).max():.3f}× slower with faster hops"
+    assert (fast_hops <= slow_hops).all(), (
+        f"up to {(fast_hops / slow_hops).max():.3f}× slower with faster hops"
+    )

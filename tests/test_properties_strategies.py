@@ -38,18 +38,50 @@ JAX_AXIS = 40  # configuration axes for JAX checks: same shapes as SMALL_GRID, s
 # skip a conditional block. test_strategy_field_names_exist checks each against the pydantic model, and
 # `_known_keys` makes the strategies use no key outside these lists, so the lists stay what is used.
 MODEL_STRATEGY_FIELDS = (
-    "name", "d_model", "n_layers", "n_heads", "n_kv_heads", "d_head", "vocab_size", "ffn_matrices", "weight_bits",
-    "activation_bits", "parallel_attention", "d_ff", "n_experts", "n_active_experts", "n_shared_experts",
-    "n_dense_layers", "d_ff_dense", "kv_lora_rank", "q_lora_rank", "qk_rope_head_dim",
+    "name",
+    "d_model",
+    "n_layers",
+    "n_heads",
+    "n_kv_heads",
+    "d_head",
+    "vocab_size",
+    "ffn_matrices",
+    "weight_bits",
+    "activation_bits",
+    "parallel_attention",
+    "d_ff",
+    "n_experts",
+    "n_active_experts",
+    "n_shared_experts",
+    "n_dense_layers",
+    "d_ff_dense",
+    "kv_lora_rank",
+    "q_lora_rank",
+    "qk_rope_head_dim",
 )
 HARDWARE_CALIBRATION_FIELDS = (
-    "step_overhead_s", "layer_overhead_s", "collective_latency_scale", "memory_compute_overlap",
+    "step_overhead_s",
+    "layer_overhead_s",
+    "collective_latency_scale",
+    "memory_compute_overlap",
     "attention_bandwidth_utilization",
 )
 HARDWARE_STRATEGY_FIELDS = (
-    "name", "flop_per_s", "hbm_bandwidth_bytes_per_s", "hbm_capacity_bytes", "l2_bytes",
-    "intra_node_bandwidth_bytes_per_s", "inter_node_bandwidth_bytes_per_s", "node_size", "kernel_launch_s",
-    "collectives", "nccl_protocols", "ring_hop_s", "flop_utilization", "bandwidth_utilization", "price_usd_per_hour",
+    "name",
+    "flop_per_s",
+    "hbm_bandwidth_bytes_per_s",
+    "hbm_capacity_bytes",
+    "l2_bytes",
+    "intra_node_bandwidth_bytes_per_s",
+    "inter_node_bandwidth_bytes_per_s",
+    "node_size",
+    "kernel_launch_s",
+    "collectives",
+    "nccl_protocols",
+    "ring_hop_s",
+    "flop_utilization",
+    "bandwidth_utilization",
+    "price_usd_per_hour",
 ) + HARDWARE_CALIBRATION_FIELDS
 
 
@@ -78,7 +110,9 @@ def examples(ci: int, long: int = 10_000) -> int:
 
 
 def log_uniform(lo: float, hi: float) -> st.SearchStrategy[float]:
-    return st.floats(math.log10(lo), math.log10(hi), allow_nan=False, allow_infinity=False).map(lambda e: 10.0 ** e)
+    return st.floats(math.log10(lo), math.log10(hi), allow_nan=False, allow_infinity=False).map(
+        lambda e: 10.0**e
+    )
 
 
 def log_int(lo: int, hi: int) -> st.SearchStrategy[int]:
@@ -87,8 +121,13 @@ def log_int(lo: int, hi: int) -> st.SearchStrategy[int]:
 
 # ---- models ------------------------------------------------------------------------------------------------
 @st.composite
-def model_specs(draw, kind: str | None = None, parallel_attention: bool | None = None,
-                max_params: float = MAX_PARAMS, min_params: float = 1e5) -> ModelSpec:
+def model_specs(
+    draw,
+    kind: str | None = None,
+    parallel_attention: bool | None = None,
+    max_params: float = MAX_PARAMS,
+    min_params: float = 1e5,
+) -> ModelSpec:
     """A random valid decoder: dense, MoE, or MoE with multi-head latent attention (DeepSeek-like)."""
     kind = kind or draw(st.sampled_from(["dense", "dense", "moe", "mla"]))
     n_kv = draw(st.sampled_from([1, 2, 4, 8, 16, 32]))
@@ -146,8 +185,19 @@ def model_specs(draw, kind: str | None = None, parallel_attention: bool | None =
 
 def two_trillion_moe() -> ModelSpec:
     """A 2T-parameter MoE (shape of a rumoured frontier model), for @example."""
-    spec = ModelSpec(name="2T MoE", d_model=16384, d_ff=4096, n_layers=120, n_heads=128, n_kv_heads=8, d_head=128,
-                     vocab_size=200_000, n_experts=80, n_active_experts=8, n_shared_experts=1)
+    spec = ModelSpec(
+        name="2T MoE",
+        d_model=16384,
+        d_ff=4096,
+        n_layers=120,
+        n_heads=128,
+        n_kv_heads=8,
+        d_head=128,
+        vocab_size=200_000,
+        n_experts=80,
+        n_active_experts=8,
+        n_shared_experts=1,
+    )
     assert 1.5e12 < spec.total_params < MAX_PARAMS, spec.total_params
     return spec
 
@@ -165,14 +215,26 @@ def nccl_protocol_sets(draw, n: int | None = None) -> tuple[NcclProtocol, ...]:
     time_s = st.one_of(st.just(0.0), log_uniform(1e-8, 1e-4))
     protocols = []
     for i in range(count):
-        protocols.append(NcclProtocol(name=f"P{i}", base_s=draw(time_s), intra_hop_s=draw(time_s),
-                                      inter_hop_s=draw(time_s), bandwidth_factor=draw(st.floats(0.05, 1.0))))
+        protocols.append(
+            NcclProtocol(
+                name=f"P{i}",
+                base_s=draw(time_s),
+                intra_hop_s=draw(time_s),
+                inter_hop_s=draw(time_s),
+                bandwidth_factor=draw(st.floats(0.05, 1.0)),
+            )
+        )
     return tuple(protocols)
 
 
 @st.composite
-def hardware_specs(draw, collectives: str | None = None, jax_structure: bool = False,
-                   capacity: st.SearchStrategy[float] | None = None, protocols: int | None = None) -> HardwareSpec:
+def hardware_specs(
+    draw,
+    collectives: str | None = None,
+    jax_structure: bool = False,
+    capacity: st.SearchStrategy[float] | None = None,
+    protocols: int | None = None,
+) -> HardwareSpec:
     """A random valid accelerator. `jax_structure`: NCCL with three protocols, the pytree shape the JAX
     checks compile once for."""
     f16 = draw(log_uniform(1e12, 5e16))
@@ -186,31 +248,39 @@ def hardware_specs(draw, collectives: str | None = None, jax_structure: bool = F
     coll = "nccl" if jax_structure else (collectives or draw(st.sampled_from(["nccl", "ring"])))
     calibration = {}  # fitted terms, where this version of the spec has them (zero / one in the catalog)
     if "step_overhead_s" in HardwareSpec.model_fields and draw(st.booleans()):
-        calibration = dict(step_overhead_s=draw(st.one_of(st.just(0.0), log_uniform(1e-6, 1e-2))),
-                           layer_overhead_s=draw(st.one_of(st.just(0.0), log_uniform(1e-8, 1e-4))),
-                           collective_latency_scale=draw(log_uniform(0.1, 10.0)))
+        calibration = dict(
+            step_overhead_s=draw(st.one_of(st.just(0.0), log_uniform(1e-6, 1e-2))),
+            layer_overhead_s=draw(st.one_of(st.just(0.0), log_uniform(1e-8, 1e-4))),
+            collective_latency_scale=draw(log_uniform(0.1, 10.0)),
+        )
         if "memory_compute_overlap" in HardwareSpec.model_fields:
             calibration.update(
                 memory_compute_overlap=draw(st.one_of(st.just(1.0), st.just(0.0), st.floats(0.0, 1.0))),
-                attention_bandwidth_utilization=draw(st.one_of(st.none(), st.floats(0.01, 1.0))))
-    return HardwareSpec.validated(_known_keys(dict(
-        **calibration,
-        name="random-accelerator",
-        flop_per_s=flop,
-        hbm_bandwidth_bytes_per_s=draw(log_uniform(1e11, 5e13)),
-        hbm_capacity_bytes=draw(capacity if capacity is not None else log_uniform(1e9, 1e12)),
-        l2_bytes=draw(st.one_of(st.just(0.0), log_uniform(1e6, 1e9))),
-        intra_node_bandwidth_bytes_per_s=draw(st.one_of(st.just(math.inf), log_uniform(1e9, 1e13))),
-        inter_node_bandwidth_bytes_per_s=draw(st.one_of(st.just(math.inf), log_uniform(1e8, 1e12))),
-        node_size=draw(st.sampled_from([1, 2, 4, 8, 8, 16, 72, 256])),
-        kernel_launch_s=draw(st.one_of(st.just(0.0), log_uniform(1e-7, 1e-4))),
-        collectives=coll,
-        nccl_protocols=draw(nccl_protocol_sets(n=3 if jax_structure else protocols)),
-        ring_hop_s=draw(st.one_of(st.just(0.0), log_uniform(1e-8, 1e-4))),
-        flop_utilization=draw(st.floats(0.05, 1.0)),
-        bandwidth_utilization=draw(st.floats(0.05, 1.0)),
-        price_usd_per_hour=draw(log_uniform(0.01, 100.0)),
-    ), HARDWARE_STRATEGY_FIELDS))
+                attention_bandwidth_utilization=draw(st.one_of(st.none(), st.floats(0.01, 1.0))),
+            )
+    return HardwareSpec.validated(
+        _known_keys(
+            dict(
+                **calibration,
+                name="random-accelerator",
+                flop_per_s=flop,
+                hbm_bandwidth_bytes_per_s=draw(log_uniform(1e11, 5e13)),
+                hbm_capacity_bytes=draw(capacity if capacity is not None else log_uniform(1e9, 1e12)),
+                l2_bytes=draw(st.one_of(st.just(0.0), log_uniform(1e6, 1e9))),
+                intra_node_bandwidth_bytes_per_s=draw(st.one_of(st.just(math.inf), log_uniform(1e9, 1e13))),
+                inter_node_bandwidth_bytes_per_s=draw(st.one_of(st.just(math.inf), log_uniform(1e8, 1e12))),
+                node_size=draw(st.sampled_from([1, 2, 4, 8, 8, 16, 72, 256])),
+                kernel_launch_s=draw(st.one_of(st.just(0.0), log_uniform(1e-7, 1e-4))),
+                collectives=coll,
+                nccl_protocols=draw(nccl_protocol_sets(n=3 if jax_structure else protocols)),
+                ring_hop_s=draw(st.one_of(st.just(0.0), log_uniform(1e-8, 1e-4))),
+                flop_utilization=draw(st.floats(0.05, 1.0)),
+                bandwidth_utilization=draw(st.floats(0.05, 1.0)),
+                price_usd_per_hour=draw(log_uniform(0.01, 100.0)),
+            ),
+            HARDWARE_STRATEGY_FIELDS,
+        )
+    )
 
 
 def context_lengths(max_tokens: int = 1_000_000) -> st.SearchStrategy[int]:
@@ -224,8 +294,9 @@ def gpu_axis(size: int) -> st.SearchStrategy[np.ndarray]:
 
 def batch_axis(size: int) -> st.SearchStrategy[np.ndarray]:
     """`size` batch sizes from 1 (or 0, to check that batch 0 is clean) up to ~1M."""
-    return st.tuples(st.sampled_from([0.0, 1.0, 1.0]), log_uniform(2.0, 2.0 ** 20)).map(
-        lambda t: np.concatenate([[t[0]], np.geomspace(1.0, t[1], size - 1)]))
+    return st.tuples(st.sampled_from([0.0, 1.0, 1.0]), log_uniform(2.0, 2.0**20)).map(
+        lambda t: np.concatenate([[t[0]], np.geomspace(1.0, t[1], size - 1)])
+    )
 
 
 # ---- full physics cases ------------------------------------------------------------------------------------
@@ -250,21 +321,29 @@ class PhysicsCase:
         ha = hardware_arrays(hw, self.operand_bits(self.model))
         spec = None
         if self.draft is not None:
-            spec = SpecArrays(model_arrays(self.draft), hardware_arrays(hw, self.operand_bits(self.draft)),
-                              float(self.acceptance), int(self.max_draft_tokens))
+            spec = SpecArrays(
+                model_arrays(self.draft),
+                hardware_arrays(hw, self.operand_bits(self.draft)),
+                float(self.acceptance),
+                int(self.max_draft_tokens),
+            )
         return ma, ha, spec
 
-    def evaluate(self, hw: HardwareSpec | None = None, backend: str = "numpy", conv: Conventions | None = None):
+    def evaluate(
+        self, hw: HardwareSpec | None = None, backend: str = "numpy", conv: Conventions | None = None
+    ):
         from infereco.search.evaluate import evaluate
 
         ma, ha, spec = self.arrays(hw)
-        return evaluate(ma, ha, conv or self.conv, self.n_gpu, self.batch, self.context,
-                        spec=spec,
-                        backend=backend)
+        return evaluate(
+            ma, ha, conv or self.conv, self.n_gpu, self.batch, self.context, spec=spec, backend=backend
+        )
 
 
 @st.composite
-def physics_cases(draw, structure: str = "any", speculative: bool | None = None, size: int = 12) -> PhysicsCase:
+def physics_cases(
+    draw, structure: str = "any", speculative: bool | None = None, size: int = 12
+) -> PhysicsCase:
     """A model, an accelerator, conventions, a context and a (GPUs × batch) outer product of configurations.
 
     `structure` controls what JAX would compile on:
@@ -282,9 +361,13 @@ def physics_cases(draw, structure: str = "any", speculative: bool | None = None,
     if jax_default:
         conv = Conventions()
     else:
-        conv = Conventions(collectives=hw.collectives,
-                           parallel_attention_merges_collectives=draw(st.booleans()),
-                           spec_convention="notebook" if structure != "any" else draw(st.sampled_from(["notebook", "paper"])))
+        conv = Conventions(
+            collectives=hw.collectives,
+            parallel_attention_merges_collectives=draw(st.booleans()),
+            spec_convention="notebook"
+            if structure != "any"
+            else draw(st.sampled_from(["notebook", "paper"])),
+        )
     draft = None
     acceptance, gamma = 0.0, 0
     use_spec = (not jax_default) and (draw(st.integers(0, 3)) == 0 if speculative is None else speculative)
@@ -292,9 +375,17 @@ def physics_cases(draw, structure: str = "any", speculative: bool | None = None,
         draft = draw(model_specs(kind="dense", max_params=2e10, parallel_attention=False))
         acceptance = draw(st.floats(0.05, 1.0))
         gamma = 4 if structure != "any" else draw(st.integers(1, 6))
-    return PhysicsCase(model=model, hardware=hw, conv=conv, context=float(draw(context_lengths())),
-                       n_gpu=draw(gpu_axis(size))[:, None], batch=draw(batch_axis(size))[None, :],
-                       draft=draft, acceptance=acceptance, max_draft_tokens=gamma)
+    return PhysicsCase(
+        model=model,
+        hardware=hw,
+        conv=conv,
+        context=float(draw(context_lengths())),
+        n_gpu=draw(gpu_axis(size))[:, None],
+        batch=draw(batch_axis(size))[None, :],
+        draft=draft,
+        acceptance=acceptance,
+        max_draft_tokens=gamma,
+    )
 
 
 # ---- the strategies' own checks -----------------------------------------------------------------------------
@@ -323,7 +414,9 @@ def test_strategy_field_names_exist():
         "fuzz.SERVING_KEYS": (fuzz.SERVING_KEYS, dataclass_fields(ServingSpec)),
         "fuzz.OBSERVED_KEYS": (fuzz.OBSERVED_KEYS, dataclass_fields(ObservedPoint)),
     }
-    stale = {name: sorted(set(keys) - fields) for name, (keys, fields) in checks.items() if set(keys) - fields}
+    stale = {
+        name: sorted(set(keys) - fields) for name, (keys, fields) in checks.items() if set(keys) - fields
+    }
     assert not stale, f"field names used by the strategies that the specs no longer have: {stale}"
     assert len(MODEL_STRATEGY_FIELDS) == len(set(MODEL_STRATEGY_FIELDS)) > 10
 

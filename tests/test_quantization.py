@@ -26,8 +26,13 @@ RULE = 2 ** (1 / 3)
 def max_speeds(request):
     out = {}
     for bits in (16, 8, 4):
-        f = pareto_frontier({"base": "llama-3-70b", "weight_bits": bits}, "h100-sxm", context_length=0,
-                            preset=request.param, search="erdil-grid")
+        f = pareto_frontier(
+            {"base": "llama-3-70b", "weight_bits": bits},
+            "h100-sxm",
+            context_length=0,
+            preset=request.param,
+            search="erdil-grid",
+        )
         out[bits] = f.max_speed().tokens_per_s_per_request
     return request.param, out
 
@@ -61,10 +66,15 @@ def test_bits_are_independent():
     assert kv8.kv_cache_bytes_per_token == base.kv_cache_bytes_per_token / 2
     assert kv8.weight_memory_bytes == base.weight_memory_bytes
     assert a8.kv_cache_bytes_per_token == base.kv_cache_bytes_per_token / 2
-    assert base.replace(activation_bits=8, kv_cache_bits=16).kv_cache_bytes_per_token == base.kv_cache_bytes_per_token
+    assert (
+        base.replace(activation_bits=8, kv_cache_bits=16).kv_cache_bytes_per_token
+        == base.kv_cache_bytes_per_token
+    )
     # In the step's bytes: an 8-bit KV cache halves the context term exactly.
     m, mk = model_arrays(base), model_arrays(kv8)
-    d = lambda mm: float(step_bytes(mm, 4.0, 1.0, 5e4, 1.0, 1.0, xp=np) - step_bytes(mm, 4.0, 1.0, 0.0, 1.0, 1.0, xp=np))
+    d = lambda mm: float(
+        step_bytes(mm, 4.0, 1.0, 5e4, 1.0, 1.0, xp=np) - step_bytes(mm, 4.0, 1.0, 0.0, 1.0, 1.0, xp=np)
+    )
     assert d(mk) == d(m) / 2
 
 

@@ -40,7 +40,9 @@ def gate():
 def test_table_was_made_with_the_scripts_settings(gate):
     mod, table = gate
     assert table["settings"] == mod.settings(), (
-        "the stored table was made with other settings than scripts/update_regression_table.py uses now" + HOW_TO_UPDATE)
+        "the stored table was made with other settings than scripts/update_regression_table.py uses now"
+        + HOW_TO_UPDATE
+    )
     assert len(table["figures"]) == len(mod.MODELS) * len(mod.HARDWARE) * len(mod.PRESETS)
 
 
@@ -57,5 +59,7 @@ def test_the_gate_sees_a_small_change(gate):
     nudged = json.loads(json.dumps(table["figures"]))
     nudged[k]["max_speed"]["tokens_per_s_per_request"] *= 1 + 1e-5
     assert len(mod.differences(table["figures"], nudged)) == 1
-    nudged[k]["max_speed"]["tokens_per_s_per_request"] = table["figures"][k]["max_speed"]["tokens_per_s_per_request"] * (1 + 1e-8)
+    nudged[k]["max_speed"]["tokens_per_s_per_request"] = table["figures"][k]["max_speed"][
+        "tokens_per_s_per_request"
+    ] * (1 + 1e-8)
     assert mod.differences(table["figures"], nudged) == []

@@ -46,13 +46,16 @@ def test_sampled_lengths_and_token_weighted_context():
     assert RequestLengths.coerce((7, 3)).mean_output_tokens == 3
 
 
-@pytest.mark.parametrize("bad, match", [
-    ({"input_tokens": [100, -1], "output_tokens": 5}, "input_tokens"),
-    ({"input_tokens": [100, 200], "output_tokens": [5, 6, 7]}, "samples"),
-    ({"input_tokens": 100, "output_tokens": float("nan")}, "output_tokens"),
-    ({"input_tokens": [1, 2], "output_tokens": 1, "weights": [1, -1]}, "weights"),
-    ({"input_tokens": 1, "output_tokens": 1, "typo": 3}, "unknown keys"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ({"input_tokens": [100, -1], "output_tokens": 5}, "input_tokens"),
+        ({"input_tokens": [100, 200], "output_tokens": [5, 6, 7]}, "samples"),
+        ({"input_tokens": 100, "output_tokens": float("nan")}, "output_tokens"),
+        ({"input_tokens": [1, 2], "output_tokens": 1, "weights": [1, -1]}, "weights"),
+        ({"input_tokens": 1, "output_tokens": 1, "typo": 3}, "unknown keys"),
+    ],
+)
 def test_bad_lengths_name_the_field(bad, match):
     with pytest.raises(SpecError, match=match):
         RequestLengths.coerce(bad)
@@ -61,17 +64,22 @@ def test_bad_lengths_name_the_field(bad, match):
 def test_end_to_end_latency():
     assert end_to_end_latency_s(0.5, 0.01, 100) == pytest.approx(1.5)
     assert end_to_end_latency_s(0.5, 0.01, 100, first_token_from_prefill=True) == pytest.approx(1.49)
-    np.testing.assert_allclose(end_to_end_latency_s(np.array([0.1, 0.2]), 0.02, np.array([10, 20])), [0.3, 0.6])
+    np.testing.assert_allclose(
+        end_to_end_latency_s(np.array([0.1, 0.2]), 0.02, np.array([10, 20])), [0.3, 0.6]
+    )
 
 
 def test_ttft_is_the_prefill_plus_transfer(dep):
     pf = prefill_time(dep.arrays, dep.hw_arrays, dep.conventions, 8.0, 2.0, 3000.0, 1024, xp=np)
-    assert ttft_s(dep, 8.0, 3000, prefill_batch=2.0, chunk_tokens=1024) == pytest.approx(float(pf.time_s), rel=1e-12)
+    assert ttft_s(dep, 8.0, 3000, prefill_batch=2.0, chunk_tokens=1024) == pytest.approx(
+        float(pf.time_s), rel=1e-12
+    )
     # KV transfer: 3000 tokens × 327,680 B over one 50 GB/s link = 19.7 ms.
     t = kv_transfer_s(dep.model, 3000, 50e9)
     assert float(t) == pytest.approx(3000 * 327_680 / 50e9, rel=1e-12)
-    assert ttft_s(dep, 8.0, 3000, prefill_batch=2.0, chunk_tokens=1024, queue_s=0.1, kv_transfer_s=float(t)) == \
-        pytest.approx(float(pf.time_s) + 0.1 + float(t), rel=1e-12)
+    assert ttft_s(
+        dep, 8.0, 3000, prefill_batch=2.0, chunk_tokens=1024, queue_s=0.1, kv_transfer_s=float(t)
+    ) == pytest.approx(float(pf.time_s) + 0.1 + float(t), rel=1e-12)
 
 
 def test_decode_step_is_the_physics_step(dep):
@@ -83,11 +91,24 @@ def test_request_metrics_accounting(dep):
     # Two kinds of request: expected values are over samples, and TTFT is evaluated per prompt length
     # (attention makes prefill time convex in P, so E[TTFT(P)] > TTFT(E[P])).
     w = RequestLengths.from_samples([500, 16_000], [100, 300])
-    r = request_metrics("llama-3-70b", "h100-sxm", w, decode_n_gpu=8, decode_batch=32, prefill_n_gpu=4,
-                        prefill_batch=1, preset="erdil-paper")
-    t = [float(prefill_time(dep.arrays, dep.hw_arrays, dep.conventions, 4.0, 1.0, p, xp=np).time_s) for p in (500, 16_000)]
+    r = request_metrics(
+        "llama-3-70b",
+        "h100-sxm",
+        w,
+        decode_n_gpu=8,
+        decode_batch=32,
+        prefill_n_gpu=4,
+        prefill_batch=1,
+        preset="erdil-paper",
+    )
+    t = [
+        float(prefill_time(dep.arrays, dep.hw_arrays, dep.conventions, 4.0, 1.0, p, xp=np).time_s)
+        for p in (500, 16_000)
+    ]
     assert r.ttft_s == pytest.approx(np.mean(t), rel=1e-12)
-    assert r.ttft_s > float(prefill_time(dep.arrays, dep.hw_arrays, dep.conventions, 4.0, 1.0, 8250.0, xp=np).time_s)
+    assert r.ttft_s > float(
+        prefill_time(dep.arrays, dep.hw_arrays, dep.conventions, 4.0, 1.0, 8250.0, xp=np).time_s
+    )
     tpot = decode_step_time_s(dep, 8.0, 32.0, w.decode_context_tokens)
     assert r.time_per_output_token_s == pytest.approx(tpot, rel=1e-12)
     assert r.e2e_latency_s == pytest.approx(np.mean(t) + 200 * tpot, rel=1e-12)
@@ -95,8 +116,12 @@ def test_request_metrics_accounting(dep):
     assert r.prefill_gpu_s_per_request == pytest.approx(4 * np.mean(t), rel=1e-12)
     assert r.decode_gpu_s_per_request == pytest.approx(200 * 8 * tpot / 32, rel=1e-12)
     usd_per_gpu_s = 2.0 / 3600
-    assert r.usd_per_request == pytest.approx((4 * np.mean(t) + 200 * 8 * tpot / 32) * usd_per_gpu_s, rel=1e-12)
-    assert r.usd_per_million_input_tokens == pytest.approx(4 * np.mean(t) / 8250 * usd_per_gpu_s * 1e6, rel=1e-12)
+    assert r.usd_per_request == pytest.approx(
+        (4 * np.mean(t) + 200 * 8 * tpot / 32) * usd_per_gpu_s, rel=1e-12
+    )
+    assert r.usd_per_million_input_tokens == pytest.approx(
+        4 * np.mean(t) / 8250 * usd_per_gpu_s * 1e6, rel=1e-12
+    )
     assert r.usd_per_million_output_tokens == pytest.approx(8 * tpot / 32 * usd_per_gpu_s * 1e6, rel=1e-12)
     total = r.usd_per_million_input_tokens * 8250 + r.usd_per_million_output_tokens * 200
     assert r.usd_per_million_tokens == pytest.approx(total / 8450, rel=1e-12)
@@ -105,15 +130,25 @@ def test_request_metrics_accounting(dep):
 
 
 def test_request_metrics_with_a_given_tpot_and_first_token_from_prefill():
-    r = request_metrics("llama-3-8b", "h100-sxm", (1000, 11), decode_n_gpu=1, decode_batch=16,
-                        time_per_output_token_s=0.02, first_token_from_prefill=True, preset="erdil-paper")
+    r = request_metrics(
+        "llama-3-8b",
+        "h100-sxm",
+        (1000, 11),
+        decode_n_gpu=1,
+        decode_batch=16,
+        time_per_output_token_s=0.02,
+        first_token_from_prefill=True,
+        preset="erdil-paper",
+    )
     assert r.e2e_latency_s == pytest.approx(r.ttft_s + 10 * 0.02)
     assert r.decode_gpu_s_per_request == pytest.approx(10 * 0.02 / 16)
 
 
 def test_infeasible_deployment_is_reported():
     with pytest.raises(SpecError, match="does not fit"):
-        request_metrics("llama-3-70b", "h100-sxm", (1000, 10), decode_n_gpu=1, decode_batch=1, preset="erdil-paper")
+        request_metrics(
+            "llama-3-70b", "h100-sxm", (1000, 10), decode_n_gpu=1, decode_batch=1, preset="erdil-paper"
+        )
 
 
 def test_cheapest_prefill(dep):

@@ -25,8 +25,15 @@ def test_load_save_load_is_identical(path, tmp_path):
 
 
 def test_round_tripped_scenario_gives_the_same_frontier(tmp_path):
-    s = load_scenario({"preset": "erdil-2024", "search": "erdil-grid", "model": {"base": "llama-3-70b", "weight_bits": 8},
-                       "hardware": "h100-sxm", "workload": {"context_length": 1000}})
+    s = load_scenario(
+        {
+            "preset": "erdil-2024",
+            "search": "erdil-grid",
+            "model": {"base": "llama-3-70b", "weight_bits": 8},
+            "hardware": "h100-sxm",
+            "workload": {"context_length": 1000},
+        }
+    )
     s.save(tmp_path / "s.yaml")
     a = frontier_from_scenario(s.model_dump(exclude_none=True))
     b = frontier_from_scenario(tmp_path / "s.yaml")

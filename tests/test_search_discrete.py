@@ -39,8 +39,12 @@ def test_explicit_layout_equals_reference_layout_for_dense_models():
     for two_d in (False, True):
         for pp in (1.0, 2.0, 4.0):
             for tp in (1.0, 4.0, 16.0, 64.0):
-                ref = layout_step_time(ma, ha, p.conventions, tp * pp, b, 1.0, 1000.0, two_d, pp, False, xp=np)
-                got = explicit_step_time(ma, ha, p.conventions, tp, 1.0, pp, float(two_d), b, 1.0, 1000.0, 1.0, 1.0, xp=np)
+                ref = layout_step_time(
+                    ma, ha, p.conventions, tp * pp, b, 1.0, 1000.0, two_d, pp, False, xp=np
+                )
+                got = explicit_step_time(
+                    ma, ha, p.conventions, tp, 1.0, pp, float(two_d), b, 1.0, 1000.0, 1.0, 1.0, xp=np
+                )
                 ok = np.isfinite(ref.latency_s)
                 np.testing.assert_allclose(got.latency_s[ok], ref.latency_s[ok], rtol=1e-12)
 
@@ -51,9 +55,16 @@ def test_discrete_frontier_against_continuous_on_one_node(model):
     # reference's continuous grid (exact frontier of its points). The discrete frontier may beat the continuous one only by the grid's
     # sampling (400 points per axis: adjacent GPU counts differ by ≈1.6%, batches by ≈3.2%), and must come
     # within 15% of its cost at the continuous preferred point.
-    p_disc = resolve(model, "h100-sxm", context_length=1000, search="discrete",
-                     space=DiscreteSpace(max_gpus_per_instance=8, pp_degrees=(1,), engine="ideal"))
-    p_cont = resolve(model, "h100-sxm", context_length=1000, search="continuous", grid=GridSpec(max_log2_gpu=3.0))
+    p_disc = resolve(
+        model,
+        "h100-sxm",
+        context_length=1000,
+        search="discrete",
+        space=DiscreteSpace(max_gpus_per_instance=8, pp_degrees=(1,), engine="ideal"),
+    )
+    p_cont = resolve(
+        model, "h100-sxm", context_length=1000, search="continuous", grid=GridSpec(max_log2_gpu=3.0)
+    )
     d = solve(p_disc)
     c = solve(p_cont)
     x = d.columns["tokens_per_s_per_request"]
@@ -81,7 +92,9 @@ def test_engine_memory_rules_order_capacity():
         t = enumerate_layouts(m, 80e9, 8000, DiscreteSpace(engine=engine, pp_degrees=(1,)))
         caps[engine] = t.max_batch[(t.tp == 8) & (t.two_d == 0)][0]
     assert caps["ideal"] > caps["vllm"] > 0 and caps["ideal"] > caps["sglang"] > 0
-    low = enumerate_layouts(m, 80e9, 8000, DiscreteSpace(engine="vllm", gpu_memory_utilization=0.7, pp_degrees=(1,)))
+    low = enumerate_layouts(
+        m, 80e9, 8000, DiscreteSpace(engine="vllm", gpu_memory_utilization=0.7, pp_degrees=(1,))
+    )
     assert low.max_batch[(low.tp == 8) & (low.two_d == 0)][0] < caps["vllm"]
     # Hand check of the vLLM rule at TP 8: 0.9·80 GB − 1.5 GB reserve − 141.1 GB / 8 of weights, per 8000-token
     # sequence of 327,680 B/token spread over 8 GPUs.
@@ -117,17 +130,26 @@ def test_chunked_evaluation_gives_the_same_frontier():
     p = resolve("mixtral-8x22b", "h100-sxm", context_length=2000)
     whole = solve(p)
     chunked = solve(p.replace(space=DiscreteSpace(max_configs_per_call=64 * 96)))
-    np.testing.assert_array_equal(whole.columns["usd_per_million_tokens"], chunked.columns["usd_per_million_tokens"])
+    np.testing.assert_array_equal(
+        whole.columns["usd_per_million_tokens"], chunked.columns["usd_per_million_tokens"]
+    )
 
 
 def test_scenario_discrete_options_and_layout_table():
     import infereco
 
-    f = infereco.frontier_from_scenario({"model": "llama-3-70b", "hardware": "h100-sxm",
-                                         "discrete": {"engine": "sglang", "max_gpus_per_instance": 16}})
+    f = infereco.frontier_from_scenario(
+        {
+            "model": "llama-3-70b",
+            "hardware": "h100-sxm",
+            "discrete": {"engine": "sglang", "max_gpus_per_instance": 16},
+        }
+    )
     assert f.meta["engine"] == "sglang" and f.columns["n_gpu"].max() <= 16
     with pytest.raises(infereco.ScenarioError, match="discrete.engin"):
-        infereco.frontier_from_scenario({"model": "llama-3-70b", "hardware": "h100-sxm", "discrete": {"engin": "x"}})
+        infereco.frontier_from_scenario(
+            {"model": "llama-3-70b", "hardware": "h100-sxm", "discrete": {"engin": "x"}}
+        )
     rows = infereco.layouts("llama-3-70b", "h100-sxm", context_length=8000)
     one_gpu = next(r for r in rows if r["n_gpu"] == 1)
     assert not one_gpu["fits"] and one_gpu["max_batch"] == 0  # 141 GB of weights on one 80 GB GPU
@@ -143,6 +165,14 @@ def test_dp_attention_makes_mla_serving_cheaper_and_reevaluates():
     assert with_dp.min_cost().usd_per_million_tokens < 0.5 * tp_only.min_cost().usd_per_million_tokens
     p = with_dp.min_cost()
     assert p["attn_dp"] and p.batch_size >= p.n_gpu / p.pp
-    q = evaluate_point("deepseek-v3", "h200", tp=int(p.tp), ep=int(p.ep), pp=int(p.pp), attn_dp=True,
-                       batch_size=p.batch_size, context_length=4000)
+    q = evaluate_point(
+        "deepseek-v3",
+        "h200",
+        tp=int(p.tp),
+        ep=int(p.ep),
+        pp=int(p.pp),
+        attn_dp=True,
+        batch_size=p.batch_size,
+        context_length=4000,
+    )
     assert q["usd_per_million_tokens"] == pytest.approx(p.usd_per_million_tokens, rel=1e-12)

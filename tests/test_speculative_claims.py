@@ -44,7 +44,12 @@ def _ratios(preset, model):
     hi = plain.max_speed().usd_per_million_tokens
     costs = np.geomspace(lo, hi, 25)
     r = speed_ratio_at_equal_cost(spec, plain, costs)
-    return r, spec.max_speed().tokens_per_s_per_request / plain.max_speed().tokens_per_s_per_request, spec, plain
+    return (
+        r,
+        spec.max_speed().tokens_per_s_per_request / plain.max_speed().tokens_per_s_per_request,
+        spec,
+        plain,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -19,15 +19,23 @@ def test_decode_context_defaults_to_the_steady_state_mean():
     # E[O·(P + (O − 1)/2)] / E[O] = 2000 + 299/2 = 2149.5 → 2150 for fixed lengths.
     w = WorkloadSpec.validated({"input_tokens": 2000, "output_tokens": 300})
     assert w.context_length == 2150
-    assert WorkloadSpec.validated({"input_tokens": 2000, "output_tokens": 300, "context_length": 7}).context_length == 7
+    assert (
+        WorkloadSpec.validated(
+            {"input_tokens": 2000, "output_tokens": 300, "context_length": 7}
+        ).context_length
+        == 7
+    )
 
 
-@pytest.mark.parametrize("bad,field", [
-    ({"input_tokens": 1000}, "input_tokens and output_tokens"),
-    ({"input_tokens": 0, "output_tokens": 5}, "input_tokens"),
-    ({"input_tokens": [1, 2], "output_tokens": [1, 2, 3]}, "samples"),
-    ({"input_tokens": 10, "output_tokens": 10, "prefill_chunk_tokens": 0}, "prefill_chunk_tokens"),
-])
+@pytest.mark.parametrize(
+    "bad,field",
+    [
+        ({"input_tokens": 1000}, "input_tokens and output_tokens"),
+        ({"input_tokens": 0, "output_tokens": 5}, "input_tokens"),
+        ({"input_tokens": [1, 2], "output_tokens": [1, 2, 3]}, "samples"),
+        ({"input_tokens": 10, "output_tokens": 10, "prefill_chunk_tokens": 0}, "prefill_chunk_tokens"),
+    ],
+)
 def test_bad_lengths_name_the_field(bad, field):
     with pytest.raises(SpecError, match=field):
         WorkloadSpec.validated(bad)
@@ -53,13 +61,19 @@ def test_disaggregated_costs_more_per_output_token_than_decode_alone():
     assert dis.min_cost().usd_per_million_tokens > decode.min_cost().usd_per_million_tokens
     assert dis.meta["prefill_pool"]["time_s"] <= 1.0
     # Co-located prefill stalls decode: never faster than decode alone.
-    assert col.max_speed().tokens_per_s_per_request <= decode.max_speed().tokens_per_s_per_request * (1 + 1e-9)
+    assert col.max_speed().tokens_per_s_per_request <= decode.max_speed().tokens_per_s_per_request * (
+        1 + 1e-9
+    )
 
 
 def test_serving_errors():
     with pytest.raises(SpecError, match="serving.mode"):
-        pareto_frontier("llama-3-8b", "h100-sxm", workload={"input_tokens": 10, "output_tokens": 10},
-                        serving={"mode": "teleport"})
+        pareto_frontier(
+            "llama-3-8b",
+            "h100-sxm",
+            workload={"input_tokens": 10, "output_tokens": 10},
+            serving={"mode": "teleport"},
+        )
     with pytest.raises(SpecError, match="needs request lengths"):
         pareto_frontier("llama-3-8b", "h100-sxm", serving={"mode": "disaggregated"})
 
@@ -67,13 +81,22 @@ def test_serving_errors():
 def test_observed_points_in_a_scenario():
     # Erdil §4: the Llama 3 70B provider point (150 tok/s, $0.90/M) lies beyond the 8-bit frontier without
     # speculative decoding.
-    f = infereco.frontier_from_scenario({"preset": "erdil-2024", "search": "erdil-grid",
-                                         "model": {"base": "llama-3-70b", "weight_bits": 8}, "hardware": "h100-sxm",
-                                         "workload": {"context_length": 1000}, "observed": "paper"})
+    f = infereco.frontier_from_scenario(
+        {
+            "preset": "erdil-2024",
+            "search": "erdil-grid",
+            "model": {"base": "llama-3-70b", "weight_bits": 8},
+            "hardware": "h100-sxm",
+            "workload": {"context_length": 1000},
+            "observed": "paper",
+        }
+    )
     (o,) = f.meta["observed"]
     assert o["name"].startswith("Llama 3 70B") and o["placement"] == "beyond"
     with pytest.raises(ScenarioError, match="observed"):
-        infereco.frontier_from_scenario({"model": "llama-3-8b", "hardware": "h100-sxm", "observed": [{"name": "x"}]})
+        infereco.frontier_from_scenario(
+            {"model": "llama-3-8b", "hardware": "h100-sxm", "observed": [{"name": "x"}]}
+        )
 
 
 @pytest.mark.parametrize("path", SCENARIO_FILES, ids=[p.name for p in SCENARIO_FILES])

@@ -23,21 +23,39 @@ from infereco.specs.model import ModelSpec
 __all__ = ["deployment", "predict_serving", "resolve_model_arg", "serving_model"]
 
 
-def deployment(model: ModelSpec | str | Mapping, hardware: HardwareSpec | str | Mapping, *,
-               preset: Any = "default") -> DeploymentArrays:
+def deployment(
+    model: ModelSpec | str | Mapping, hardware: HardwareSpec | str | Mapping, *, preset: Any = "default"
+) -> DeploymentArrays:
     """The resolved deployment of `model` on `hardware` under `preset` (the one place calibration resolves)."""
     return resolve_deployment(model, hardware, preset=preset)
 
 
-def serving_model(model: ModelSpec | str | Mapping, hardware: HardwareSpec | str | Mapping, *,
-                  engine: EngineConfig | None = None, preset: Any = "default") -> ServingModel:
+def serving_model(
+    model: ModelSpec | str | Mapping,
+    hardware: HardwareSpec | str | Mapping,
+    *,
+    engine: EngineConfig | None = None,
+    preset: Any = "default",
+) -> ServingModel:
     """The serving model of `model` on `hardware` (catalog ids, specs or mappings) with `engine`'s settings."""
     return ServingModel(deployment(model, hardware, preset=preset), engine=engine)
 
 
-def predict_serving(model, hardware, *, input_len, output_len, concurrency=math.inf, request_rate=math.inf,
-                    tp=1, static=False, num_prompts=math.inf, engine: EngineConfig | None = None,
-                    preset="default", params: Mapping[str, float] | None = None) -> ServingPrediction:
+def predict_serving(
+    model,
+    hardware,
+    *,
+    input_len,
+    output_len,
+    concurrency=math.inf,
+    request_rate=math.inf,
+    tp=1,
+    static=False,
+    num_prompts=math.inf,
+    engine: EngineConfig | None = None,
+    preset="default",
+    params: Mapping[str, float] | None = None,
+) -> ServingPrediction:
     """Predict mean TPOT, TTFT, output and request throughput of benchmark runs (arrays broadcast).
 
     `model`/`hardware`: catalog ids, specs or `{base: id, ...}` mappings (a calibrated spec works unchanged).
@@ -50,9 +68,18 @@ def predict_serving(model, hardware, *, input_len, output_len, concurrency=math.
     """
     m = resolve_model(model, where="model")
     hw = resolve_hardware(hardware, where="hardware")
-    return predict_runs(deployment(m, hw, preset=preset), input_len=input_len, output_len=output_len,
-                        concurrency=concurrency, request_rate=request_rate, tp=tp, static=static,
-                        num_prompts=num_prompts, engine=engine, params=params)
+    return predict_runs(
+        deployment(m, hw, preset=preset),
+        input_len=input_len,
+        output_len=output_len,
+        concurrency=concurrency,
+        request_rate=request_rate,
+        tp=tp,
+        static=static,
+        num_prompts=num_prompts,
+        engine=engine,
+        params=params,
+    )
 
 
 def yaml_spec_fields(path: Path) -> dict[str, Any]:

@@ -83,9 +83,18 @@ __all__ = [
 
 # The fit's search box per term (from the registry, `infereco.specs.terms`).
 PARAM_BOUNDS: dict[str, tuple[float, float]] = {k: (t.fit_lo, t.fit_hi) for k, t in TERMS.items()}
-AUTO_PRIORITY = ("step_overhead_s", "flop_utilization", "prefill_flop_utilization", "attention_bandwidth_utilization",
-                 "bandwidth_utilization", "memory_compute_overlap",
-                 "request_overhead_s", "first_token_delay_s", "layer_overhead_s", "collective_latency_scale")
+AUTO_PRIORITY = (
+    "step_overhead_s",
+    "flop_utilization",
+    "prefill_flop_utilization",
+    "attention_bandwidth_utilization",
+    "bandwidth_utilization",
+    "memory_compute_overlap",
+    "request_overhead_s",
+    "first_token_delay_s",
+    "layer_overhead_s",
+    "collective_latency_scale",
+)
 # Terms fit="auto" leaves at their spec/engine value: structural choices (how far memory and compute overlap is
 # a property of how the hardware executes a step, set in the spec from that) and the client-side burst delay
 # (for data whose streaming is suspect); `fit=[...]` can still name them.
@@ -106,8 +115,12 @@ def _auto_select(sm, runs, start, candidates, meas_q, wq, tol) -> tuple[list[str
     # a parameter counts as visible if it matters anywhere in that plausible region, and as collinear only if it
     # is collinear everywhere there.
     points = [dict(start)]
-    for k in ("flop_utilization", "prefill_flop_utilization", "bandwidth_utilization",
-              "attention_bandwidth_utilization"):
+    for k in (
+        "flop_utilization",
+        "prefill_flop_utilization",
+        "bandwidth_utilization",
+        "attention_bandwidth_utilization",
+    ):
         points.append({**start, k: start[k] * 0.3})
     points.append({k: (v * 0.2 if k.endswith("overhead_s") else v) for k, v in start.items()})
     cols = []
@@ -133,7 +146,12 @@ def _auto_select(sm, runs, start, candidates, meas_q, wq, tol) -> tuple[list[str
         for b in basis:
             r = r - (r @ b) * b
         if np.linalg.norm(r) < tol * norms[j]:
-            dropped[name] = "not identifiable (collinear with " + ", ".join(kept[:2]) + (", …" if len(kept) > 2 else "") + ")"
+            dropped[name] = (
+                "not identifiable (collinear with "
+                + ", ".join(kept[:2])
+                + (", …" if len(kept) > 2 else "")
+                + ")"
+            )
             continue
         basis.append(r / np.linalg.norm(r))
         kept.append(name)
@@ -141,8 +159,10 @@ def _auto_select(sm, runs, start, candidates, meas_q, wq, tol) -> tuple[list[str
 
 
 def _log_bounds(names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    return (np.array([math.log(PARAM_BOUNDS[k][0]) for k in names]),
-            np.array([math.log(PARAM_BOUNDS[k][1]) for k in names]))
+    return (
+        np.array([math.log(PARAM_BOUNDS[k][0]) for k in names]),
+        np.array([math.log(PARAM_BOUNDS[k][1]) for k in names]),
+    )
 
 
 def _initial(sm: ServingModel, runs: ServingRuns, init: Mapping[str, float] | None) -> dict[str, float]:
@@ -176,20 +196,38 @@ def _initial(sm: ServingModel, runs: ServingRuns, init: Mapping[str, float] | No
         start["first_token_delay_s"] = 0.5 * start["request_overhead_s"]
     for k, v in (init or {}).items():
         if k not in start:
-            raise SpecError(f"calibrate: init has unknown parameter {k!r}; known: {', '.join(CALIBRATION_PARAMS)}")
+            raise SpecError(
+                f"calibrate: init has unknown parameter {k!r}; known: {', '.join(CALIBRATION_PARAMS)}"
+            )
         start[k] = float(v)
     for k, (lo, hi) in PARAM_BOUNDS.items():
         start[k] = float(np.clip(start[k], lo * 1.0000001, hi))
     return start
 
 
-def calibrate(measurements, model, hardware, *, tp: int | None = None, engine: EngineConfig | None = None,
-              preset="default", fit: str | Sequence[str] = "auto", fixed: Mapping[str, float] | None = None,
-              init: Mapping[str, float] | None = None, weights: Mapping[str, float] | None = None,
-              quantities: Sequence[str] = FIT_QUANTITIES, loss: str = "soft_l1", f_scale: float = 1.0,
-              static: bool | Sequence[bool] = False, bootstrap: int = 0, seed: int = 0, level: float = 0.9,
-              identify_tol: float = 0.1, max_se_log: float = 0.5,
-              data_files: Sequence[str] | None = None) -> CalibrationResult:
+def calibrate(
+    measurements,
+    model,
+    hardware,
+    *,
+    tp: int | None = None,
+    engine: EngineConfig | None = None,
+    preset="default",
+    fit: str | Sequence[str] = "auto",
+    fixed: Mapping[str, float] | None = None,
+    init: Mapping[str, float] | None = None,
+    weights: Mapping[str, float] | None = None,
+    quantities: Sequence[str] = FIT_QUANTITIES,
+    loss: str = "soft_l1",
+    f_scale: float = 1.0,
+    static: bool | Sequence[bool] = False,
+    bootstrap: int = 0,
+    seed: int = 0,
+    level: float = 0.9,
+    identify_tol: float = 0.1,
+    max_se_log: float = 0.5,
+    data_files: Sequence[str] | None = None,
+) -> CalibrationResult:
     """Fit calibration terms to measured runs (see the module docstring for the method).
 
     `measurements`: a `MeasurementTable`, Measurement records, `ServingRuns` with `measured`, or result file
@@ -220,8 +258,10 @@ def calibrate(measurements, model, hardware, *, tp: int | None = None, engine: E
         models = {str(k): resolve_model_arg(v) for k, v in model.items()}
         missing = sorted(set(runs.models) - set(models))
         if missing:
-            raise SpecError(f"calibrate: no model given for runs of {', '.join(map(repr, missing))}; "
-                            f"the model mapping has {', '.join(map(repr, models))}")
+            raise SpecError(
+                f"calibrate: no model given for runs of {', '.join(map(repr, missing))}; "
+                f"the model mapping has {', '.join(map(repr, models))}"
+            )
         models = {k: v for k, v in models.items() if k in set(runs.models)}
     else:
         models = {"": resolve_model_arg(model)}
@@ -234,7 +274,9 @@ def calibrate(measurements, model, hardware, *, tp: int | None = None, engine: E
     w_user = {q: 1.0 for q in quantities}
     for q, w in (weights or {}).items():
         if q not in FIT_QUANTITIES:
-            raise SpecError(f"calibrate: weights has unknown quantity {q!r}; choose from {', '.join(FIT_QUANTITIES)}")
+            raise SpecError(
+                f"calibrate: weights has unknown quantity {q!r}; choose from {', '.join(FIT_QUANTITIES)}"
+            )
         w_user[q] = float(w)
     meas_q: dict[str, np.ndarray] = {}
     logm: dict[str, np.ndarray] = {}
@@ -247,7 +289,9 @@ def calibrate(measurements, model, hardware, *, tp: int | None = None, engine: E
             meas_q[q] = mask
             logm[q] = np.log(np.where(mask, v, 1.0))
     if not meas_q:
-        raise SpecError("calibrate: the runs report none of " + ", ".join(QUANTITY_LABELS[q] for q in quantities))
+        raise SpecError(
+            "calibrate: the runs report none of " + ", ".join(QUANTITY_LABELS[q] for q in quantities)
+        )
     n_res = int(sum(mk.sum() for mk in meas_q.values()))
     for what, values in (("init", init), ("fixed", fixed)):
         try:
@@ -258,7 +302,9 @@ def calibrate(measurements, model, hardware, *, tp: int | None = None, engine: E
     fixed = dict(fixed or {})
     for k, v in fixed.items():
         if k not in start:
-            raise SpecError(f"calibrate: fixed has unknown parameter {k!r}; known: {', '.join(CALIBRATION_PARAMS)}")
+            raise SpecError(
+                f"calibrate: fixed has unknown parameter {k!r}; known: {', '.join(CALIBRATION_PARAMS)}"
+            )
         start[k] = float(v)
     # Candidates: what the data can possibly see.
     cand = [k for k in CALIBRATION_PARAMS if k not in fixed]
@@ -277,9 +323,9 @@ def calibrate(measurements, model, hardware, *, tp: int | None = None, engine: E
         wq0 = {q: w_user[q] for q in meas_q}
         names, more = _auto_select(sm, runs, start, cand, meas_q, wq0, identify_tol)
         dropped.update(more)
-        for k in names[max(n_res - 1, 1):]:  # keep at least one degree of freedom (priority order decides)
+        for k in names[max(n_res - 1, 1) :]:  # keep at least one degree of freedom (priority order decides)
             dropped[k] = "fixed: too few measured values to fit it too"
-        names = names[:max(n_res - 1, 1)]
+        names = names[: max(n_res - 1, 1)]
     else:
         names = list(fit)
         for k in names:
@@ -303,14 +349,23 @@ def calibrate(measurements, model, hardware, *, tp: int | None = None, engine: E
                 r = lp[q][mk] - sub_logm[q][mk]
                 parts.append(wq[q] * np.where(np.isfinite(r), r, _PENALTY))
             return np.concatenate(parts) if parts else np.zeros(0)
+
         return f
 
     def solve(names_, f, x_init):
         if not names_:
             return x_init, True, "nothing to fit", float(0.5 * np.sum(f(x_init) ** 2))
         lb_, ub_ = _log_bounds(names_)
-        res = optimize.least_squares(f, np.clip(x_init, lb_, ub_), bounds=(lb_, ub_), loss=loss, f_scale=f_scale,
-                                     x_scale=1.0, method="trf", max_nfev=400 * max(len(names_), 1))
+        res = optimize.least_squares(
+            f,
+            np.clip(x_init, lb_, ub_),
+            bounds=(lb_, ub_),
+            loss=loss,
+            f_scale=f_scale,
+            x_scale=1.0,
+            method="trf",
+            max_nfev=400 * max(len(names_), 1),
+        )
         return res.x, bool(res.success), str(res.message), float(res.cost)
 
     def fit_once(names_):
@@ -355,15 +410,19 @@ def calibrate(measurements, model, hardware, *, tp: int | None = None, engine: E
         x_hat, ok, msg, cost, cov, wq = fit_once(names)
         lb, ub = _log_bounds(names)
         se_log = np.sqrt(np.maximum(np.diag(cov), 0.0)) if names else np.zeros(0)
-        at_bound = tuple(k for k, xi, lo_, hi_ in zip(names, x_hat, lb, ub)
-                         if xi <= lo_ + 1e-6 or xi >= hi_ - 1e-6)
+        at_bound = tuple(
+            k for k, xi, lo_, hi_ in zip(names, x_hat, lb, ub) if xi <= lo_ + 1e-6 or xi >= hi_ - 1e-6
+        )
         poor = [k for k, s_ in zip(names, se_log) if s_ > max_se_log or k in at_bound]
         if fit != "auto" or not poor:
             break
         worst = max(poor, key=lambda k: AUTO_PRIORITY.index(k))
         names = [k for k in names if k != worst]
-        dropped[worst] = ("not identifiable from these data (" + ("at a bound" if worst in at_bound else
-                          f"s.e. of log > {max_se_log:g}") + " when fitted); fixed")
+        dropped[worst] = (
+            "not identifiable from these data ("
+            + ("at a bound" if worst in at_bound else f"s.e. of log > {max_se_log:g}")
+            + " when fitted); fixed"
+        )
     p_hat = {**base_values, **{k: math.exp(v) for k, v in zip(names, x_hat)}}
     p_n = len(names)
     dof = max(n_res - p_n, 1)
@@ -381,8 +440,11 @@ def calibrate(measurements, model, hardware, *, tp: int | None = None, engine: E
     big = max(sigma.values()) if sigma else 0.0
     for q in PREDICTED:
         if q not in sigma:
-            sigma[q] = sigma["output_throughput_tokens_per_s"] if (
-                q == "request_throughput_per_s" and "output_throughput_tokens_per_s" in sigma) else big
+            sigma[q] = (
+                sigma["output_throughput_tokens_per_s"]
+                if (q == "request_throughput_per_s" and "output_throughput_tokens_per_s" in sigma)
+                else big
+            )
     boot = None
     if bootstrap and p_n:
         rng = np.random.default_rng(seed)
@@ -401,10 +463,28 @@ def calibrate(measurements, model, hardware, *, tp: int | None = None, engine: E
             boot = {k: float(np.std(arr[:, j], ddof=1)) for j, k in enumerate(names)}
     train = predict_with_intervals(sm, runs, p_hat, tuple(names), cov, sigma, dof, level)
     return CalibrationResult(
-        model=m, base_hardware=hw, engine=sm.engine, preset=preset, params=p_hat, fitted=tuple(names),
-        stderr=stderr, covariance_log=cov, sigma=sigma, sigma_fitted=sigma_fitted, dof=dof, n_residuals=n_res,
-        cost=cost, success=ok, message=msg, loss=loss,
-        weights={q: float(wq[q]) for q in wq}, train=train, data_files=tuple(files), bootstrap_stderr=boot,
-        at_bound=at_bound, auto_dropped={k: v for k, v in dropped.items() if k not in names},
-        models=models if len(models) > 1 or "" not in models else {}, _serving=sm,
+        model=m,
+        base_hardware=hw,
+        engine=sm.engine,
+        preset=preset,
+        params=p_hat,
+        fitted=tuple(names),
+        stderr=stderr,
+        covariance_log=cov,
+        sigma=sigma,
+        sigma_fitted=sigma_fitted,
+        dof=dof,
+        n_residuals=n_res,
+        cost=cost,
+        success=ok,
+        message=msg,
+        loss=loss,
+        weights={q: float(wq[q]) for q in wq},
+        train=train,
+        data_files=tuple(files),
+        bootstrap_stderr=boot,
+        at_bound=at_bound,
+        auto_dropped={k: v for k, v in dropped.items() if k not in names},
+        models=models if len(models) > 1 or "" not in models else {},
+        _serving=sm,
     )

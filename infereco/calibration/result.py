@@ -63,8 +63,12 @@ QUANTITY_LABELS = {
     "output_throughput_tokens_per_s": "output throughput",
     "request_throughput_per_s": "request throughput",
 }
-QUANTITY_UNITS = {"tpot_s": "s", "ttft_s": "s", "output_throughput_tokens_per_s": "tok/s",
-                  "request_throughput_per_s": "req/s"}
+QUANTITY_UNITS = {
+    "tpot_s": "s",
+    "ttft_s": "s",
+    "output_throughput_tokens_per_s": "tok/s",
+    "request_throughput_per_s": "req/s",
+}
 
 
 # --------------------------------------------------------------------------------------------- inputs
@@ -95,12 +99,16 @@ def as_runs(measurements, tp, static) -> tuple[ServingRuns, list[str]]:
     if isinstance(measurements, ServingRuns):
         return measurements, files
     if isinstance(measurements, (str, os.PathLike)) or (
-        isinstance(measurements, (list, tuple)) and measurements and isinstance(measurements[0], (str, os.PathLike))
+        isinstance(measurements, (list, tuple))
+        and measurements
+        and isinstance(measurements[0], (str, os.PathLike))
     ):
         measurements = load_measurements(measurements)
     recs = list(measurements)
     if not recs or not all(isinstance(r, Measurement) for r in recs):
-        raise SpecError("calibrate: expected Measurement records, a MeasurementTable, ServingRuns or result paths")
+        raise SpecError(
+            "calibrate: expected Measurement records, a MeasurementTable, ServingRuns or result paths"
+        )
     files = sorted({str(r.source).split(" (")[0] for r in recs})
     return serving_runs(recs, tp=tp, static=static), files
 
@@ -138,19 +146,25 @@ class PredictionTable:
             m = self.measured(q)
             ok = np.isfinite(m) & np.isfinite(self.pred[q])
             e = np.abs(self.pct_error(q)[ok])
-            out[q] = {"n": int(ok.sum()),
-                      "median_abs_pct_error": float(np.median(e)) if e.size else math.nan,
-                      "mape": float(np.mean(e)) if e.size else math.nan,
-                      "coverage": float(np.mean(self.inside(q)[ok])) if e.size else math.nan}
+            out[q] = {
+                "n": int(ok.sum()),
+                "median_abs_pct_error": float(np.median(e)) if e.size else math.nan,
+                "mape": float(np.mean(e)) if e.size else math.nan,
+                "coverage": float(np.mean(self.inside(q)[ok])) if e.size else math.nan,
+            }
         return out
 
     def to_records(self) -> list[dict[str, Any]]:
         rows = []
         for i in range(len(self.runs)):
-            row: dict[str, Any] = {"run": self.runs.labels[i], "input_len": float(self.runs.input_len[i]),
-                                   "output_len": float(self.runs.output_len[i]),
-                                   "concurrency": float(self.runs.concurrency[i]),
-                                   "request_rate": float(self.runs.request_rate[i]), "tp": float(self.runs.tp[i])}
+            row: dict[str, Any] = {
+                "run": self.runs.labels[i],
+                "input_len": float(self.runs.input_len[i]),
+                "output_len": float(self.runs.output_len[i]),
+                "concurrency": float(self.runs.concurrency[i]),
+                "request_rate": float(self.runs.request_rate[i]),
+                "tp": float(self.runs.tp[i]),
+            }
             for q in PREDICTED:
                 row[q] = float(self.pred[q][i])
                 row[q + "_lo"] = float(self.lo[q][i])
@@ -164,22 +178,36 @@ class PredictionTable:
         heads = ["run"]
         for q in quantities:
             u = QUANTITY_UNITS[q]
-            heads += [f"{_short_q(q)} meas {_unit(u)}", f"{_short_q(q)} pred [{int(self.level * 100)}% PI]", "err %"]
+            heads += [
+                f"{_short_q(q)} meas {_unit(u)}",
+                f"{_short_q(q)} pred [{int(self.level * 100)}% PI]",
+                "err %",
+            ]
         rows = []
         for i in range(len(self.runs)):
             row = [self.runs.labels[i]]
             for q in quantities:
                 sc = _scale(QUANTITY_UNITS[q])
                 m = self.measured(q)[i]
-                row += [_num(m * sc), (f"{_num(self.pred[q][i] * sc)} [{_num(self.lo[q][i] * sc)}, "
-                        f"{_num(self.hi[q][i] * sc)}]"), _num(self.pct_error(q)[i], pct=True)]
+                row += [
+                    _num(m * sc),
+                    (
+                        f"{_num(self.pred[q][i] * sc)} [{_num(self.lo[q][i] * sc)}, "
+                        f"{_num(self.hi[q][i] * sc)}]"
+                    ),
+                    _num(self.pct_error(q)[i], pct=True),
+                ]
             rows.append(row)
         return _text_table(rows, heads)
 
 
 def _short_q(q):
-    return {"tpot_s": "TPOT", "ttft_s": "TTFT", "output_throughput_tokens_per_s": "out tok/s",
-            "request_throughput_per_s": "req/s"}[q]
+    return {
+        "tpot_s": "TPOT",
+        "ttft_s": "TTFT",
+        "output_throughput_tokens_per_s": "out tok/s",
+        "request_throughput_per_s": "req/s",
+    }[q]
 
 
 def _unit(u):
@@ -244,7 +272,9 @@ class CalibrationResult:
     at_bound: tuple[str, ...] = ()
     auto_dropped: dict[str, str] = dataclasses.field(default_factory=dict)
     created: str = dataclasses.field(default_factory=lambda: _dt.datetime.now().isoformat(timespec="seconds"))
-    models: dict[str, ModelSpec] = dataclasses.field(default_factory=dict)  # run key -> model (several models)
+    models: dict[str, ModelSpec] = dataclasses.field(
+        default_factory=dict
+    )  # run key -> model (several models)
     _serving: MultiServingModel | None = dataclasses.field(default=None, repr=False)
 
     # -- predictions
@@ -252,12 +282,25 @@ class CalibrationResult:
     def serving_model(self) -> MultiServingModel:
         if self._serving is None:
             models = self.models or {"": self.model}
-            self._serving = MultiServingModel({k: serving_model(m, self.base_hardware, engine=self.engine,
-                                                                preset=self.preset) for k, m in models.items()})
+            self._serving = MultiServingModel(
+                {
+                    k: serving_model(m, self.base_hardware, engine=self.engine, preset=self.preset)
+                    for k, m in models.items()
+                }
+            )
         return self._serving
 
-    def predict(self, runs=None, *, model=None, engine: EngineConfig | None = None, level: float = 0.9,
-                tp: int | None = None, static=False, **run_kwargs: Any) -> PredictionTable:
+    def predict(
+        self,
+        runs=None,
+        *,
+        model=None,
+        engine: EngineConfig | None = None,
+        level: float = 0.9,
+        tp: int | None = None,
+        static=False,
+        **run_kwargs: Any,
+    ) -> PredictionTable:
         """Predictions with `level` prediction intervals for `runs` (ServingRuns, Measurement records or result
         paths) or for runs given as keywords (`input_len=, output_len=, concurrency=, request_rate=, tp=`).
 
@@ -272,11 +315,13 @@ class CalibrationResult:
         sm = self.serving_model
         if model is not None or engine is not None:
             m = resolve_model_arg(model) if model is not None else self.model
-            sm = MultiServingModel({"": serving_model(m, self.base_hardware, engine=engine or self.engine,
-                                                      preset=self.preset)})
+            sm = MultiServingModel(
+                {"": serving_model(m, self.base_hardware, engine=engine or self.engine, preset=self.preset)}
+            )
             runs = dataclasses.replace(runs, models=("",) * len(runs))
-        return predict_with_intervals(sm, runs, self.params, self.fitted, self.covariance_log,
-                                       self.sigma, self.dof, level)
+        return predict_with_intervals(
+            sm, runs, self.params, self.fitted, self.covariance_log, self.sigma, self.dof, level
+        )
 
     @property
     def model_names(self) -> str:
@@ -295,8 +340,10 @@ class CalibrationResult:
     def _source_text(self, k: str) -> str:
         if k in self.fitted:
             se = self.stderr.get(k, math.nan)
-            return (f"calibrated by infereco.calibration ({self.created[:10]}): {self.params[k]:.6g} ± {se:.2g} "
-                    f"(1 s.e.) from {len(self.train.runs)} runs ({', '.join(self._file_names()) or 'in memory'})")
+            return (
+                f"calibrated by infereco.calibration ({self.created[:10]}): {self.params[k]:.6g} ± {se:.2g} "
+                f"(1 s.e.) from {len(self.train.runs)} runs ({', '.join(self._file_names()) or 'in memory'})"
+            )
         if not math.isfinite(self.params[k]):  # an unset, tied term (attention bandwidth = bandwidth)
             return f"left unset during calibration ({self.created[:10]}): KV reads at bandwidth_utilization"
         return f"fixed during calibration ({self.created[:10]}) at {self.params[k]:.6g}"
@@ -310,30 +357,46 @@ class CalibrationResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: parameters, standard errors, fit statistics and provenance."""
+
         def f(x):
             return None if x is None or not np.isfinite(x) else float(x)
 
         return {
-            "model": self.model_names, "hardware": self.base_hardware.name,
+            "model": self.model_names,
+            "hardware": self.base_hardware.name,
             "params": {k: f(v) for k, v in self.params.items()},
             "fitted": list(self.fitted),
             "stderr": {k: f(self.stderr.get(k)) for k in self.fitted},
-            "bootstrap_stderr": None if self.bootstrap_stderr is None else {
-                k: f(v) for k, v in self.bootstrap_stderr.items()},
-            "at_bound": list(self.at_bound), "not_identifiable": dict(self.auto_dropped),
+            "bootstrap_stderr": None
+            if self.bootstrap_stderr is None
+            else {k: f(v) for k, v in self.bootstrap_stderr.items()},
+            "at_bound": list(self.at_bound),
+            "not_identifiable": dict(self.auto_dropped),
             "residual_sigma_log": {k: f(v) for k, v in self.sigma.items()},
             "fit": {q: {k: f(v) for k, v in s.items()} for q, s in self.fit_summary().items()},
-            "n_runs": len(self.train.runs), "n_residuals": self.n_residuals, "dof": self.dof,
-            "cost": f(self.cost), "success": bool(self.success), "message": self.message, "loss": self.loss,
+            "n_runs": len(self.train.runs),
+            "n_residuals": self.n_residuals,
+            "dof": self.dof,
+            "cost": f(self.cost),
+            "success": bool(self.success),
+            "message": self.message,
+            "loss": self.loss,
             "weights": dict(self.weights),
-            "engine": dataclasses.asdict(self.engine), "data_files": list(self.data_files), "created": self.created,
+            "engine": dataclasses.asdict(self.engine),
+            "data_files": list(self.data_files),
+            "created": self.created,
         }
 
     def report(self, *, runs: bool = True) -> str:
         """Text report: fitted parameters with standard errors, fit quality per quantity, and per-run residuals."""
-        lines = [(f"Calibration of {self.model_names} on {self.base_hardware.name}: {len(self.train.runs)} runs, "
-                 f"{self.n_residuals} residuals, {len(self.fitted)} fitted parameters "
-                 f"(loss {self.loss}, {'converged' if self.success else 'NOT converged: ' + self.message})"), ""]
+        lines = [
+            (
+                f"Calibration of {self.model_names} on {self.base_hardware.name}: {len(self.train.runs)} runs, "
+                f"{self.n_residuals} residuals, {len(self.fitted)} fitted parameters "
+                f"(loss {self.loss}, {'converged' if self.success else 'NOT converged: ' + self.message})"
+            ),
+            "",
+        ]
         rows = []
         for k in CALIBRATION_PARAMS:
             v = self.params[k]
@@ -342,25 +405,57 @@ class CalibrationResult:
             if k in self.fitted:
                 se = self.stderr[k]
                 rel = se / v * 100 if v else math.nan
-                bs = "" if self.bootstrap_stderr is None else _num(self.bootstrap_stderr.get(k, math.nan) * sc)
+                bs = (
+                    "" if self.bootstrap_stderr is None else _num(self.bootstrap_stderr.get(k, math.nan) * sc)
+                )
                 status = "fitted" + (" (at bound)" if k in self.at_bound else "")
-                rows.append([k, _num(v * sc) + (f" {u}" if u else ""), _num(se * sc), f"{rel:.0f}%", bs, status])
+                rows.append(
+                    [k, _num(v * sc) + (f" {u}" if u else ""), _num(se * sc), f"{rel:.0f}%", bs, status]
+                )
             else:
                 why = self.auto_dropped.get(k, "fixed")
                 rows.append([k, _num(v * sc) + (f" {u}" if u else ""), "", "", "", why])
-        heads = ["parameter", "value", "s.e.", "rel. s.e.", "bootstrap s.e." if self.bootstrap_stderr else "", "status"]
+        heads = [
+            "parameter",
+            "value",
+            "s.e.",
+            "rel. s.e.",
+            "bootstrap s.e." if self.bootstrap_stderr else "",
+            "status",
+        ]
         lines.append(_text_table(rows, heads))
         lines.append("")
         qrows = []
         for q, s in self.fit_summary().items():
-            qrows.append([QUANTITY_LABELS[q], s["n"], f"{s['median_abs_pct_error']:.1f}", f"{s['mape']:.1f}",
-                          f"{self.sigma[q]:.3f}", f"{s['coverage'] * 100:.0f}%"])
-        lines.append(_text_table(qrows, ["quantity", "n", "median |err| %", "MAPE %", "σ(log)",
-                                         f"in {int(self.train.level * 100)}% PI"]))
+            qrows.append(
+                [
+                    QUANTITY_LABELS[q],
+                    s["n"],
+                    f"{s['median_abs_pct_error']:.1f}",
+                    f"{s['mape']:.1f}",
+                    f"{self.sigma[q]:.3f}",
+                    f"{s['coverage'] * 100:.0f}%",
+                ]
+            )
+        lines.append(
+            _text_table(
+                qrows,
+                [
+                    "quantity",
+                    "n",
+                    "median |err| %",
+                    "MAPE %",
+                    "σ(log)",
+                    f"in {int(self.train.level * 100)}% PI",
+                ],
+            )
+        )
         missing = [q for q in FIT_QUANTITIES if q not in self.sigma_fitted]
         if missing:
-            lines.append(f"not measured in the fit: {', '.join(QUANTITY_LABELS[q] for q in missing)} "
-                         "(intervals use the largest fitted σ; uncalibrated terms stay at their starting values)")
+            lines.append(
+                f"not measured in the fit: {', '.join(QUANTITY_LABELS[q] for q in missing)} "
+                "(intervals use the largest fitted σ; uncalibrated terms stay at their starting values)"
+            )
         if runs:
             lines += ["", self.train.table([q for q in FIT_QUANTITIES if q in self.sigma_fitted])]
         return "\n".join(lines)
@@ -375,10 +470,12 @@ class CalibrationResult:
         hw = self.hardware_spec()
         data = hw.model_dump()
         sources = data.pop("sources", {}) or {}
-        out: dict[str, Any] = {"id": id or _slug(f"{self.base_hardware.name.split(' (')[0]}-calibrated"),
-                               "name": hw.name,
-                               "description": f"{self.base_hardware.name} calibrated against measured runs of "
-                               f"{self.model_names} (infereco.calibration)"}
+        out: dict[str, Any] = {
+            "id": id or _slug(f"{self.base_hardware.name.split(' (')[0]}-calibrated"),
+            "name": hw.name,
+            "description": f"{self.base_hardware.name} calibrated against measured runs of "
+            f"{self.model_names} (infereco.calibration)",
+        }
         for k, v in data.items():
             if k in HARDWARE_PARAMS:
                 out[k] = {"value": v, "source": sources.pop(k, self._source_text(k))}
@@ -418,7 +515,6 @@ def _plain(x):
     return x
 
 
-
 # --------------------------------------------------------------------------------------------- machinery
 def log_pred(sm: ServingModel, runs: ServingRuns, params: Mapping[str, float]) -> dict[str, np.ndarray]:
     pr = sm.predict(runs, params, check=False)  # finite differences may step just past a bound
@@ -445,7 +541,11 @@ def grad_log_pred(sm, runs, params, fitted, h=1e-4) -> dict[str, np.ndarray]:
 
 def predict_with_intervals(sm, runs, params, fitted, cov, sigma, dof, level) -> PredictionTable:
     raw = sm.predict(runs, params)
-    grads = grad_log_pred(sm, runs, params, fitted) if fitted else {q: np.zeros((len(runs), 0)) for q in PREDICTED}
+    grads = (
+        grad_log_pred(sm, runs, params, fitted)
+        if fitted
+        else {q: np.zeros((len(runs), 0)) for q in PREDICTED}
+    )
     tq = float(stats.t.ppf(0.5 + level / 2.0, max(dof, 1)))
     pred, lo, hi = {}, {}, {}
     for q in PREDICTED:
@@ -466,5 +566,3 @@ def predict_with_intervals(sm, runs, params, fitted, cov, sigma, dof, level) -> 
             lo[q] = v * np.exp(-half)
             hi[q] = v * np.exp(half)
     return PredictionTable(runs, pred, lo, hi, level, raw)
-
-

@@ -122,16 +122,29 @@ class ValidationCase:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "description": self.description, "summary": self.summary,
-                "coverage_90": self.coverage, "noise_floor_median_abs_pct": self.noise_floor,
-                "targets": {k: {"value": v, "target": t, "met": m} for k, (v, t, m) in self.targets().items()},
-                "calibration": self.result.to_dict(), "held_out": self.test.to_records()}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "summary": self.summary,
+            "coverage_90": self.coverage,
+            "noise_floor_median_abs_pct": self.noise_floor,
+            "targets": {k: {"value": v, "target": t, "met": m} for k, (v, t, m) in self.targets().items()},
+            "calibration": self.result.to_dict(),
+            "held_out": self.test.to_records(),
+        }
 
 
 def _noise_floor(runs: ServingRuns, quantities) -> dict[str, float]:
     """Median |% deviation| of each run from the mean of the runs with the same lengths and concurrency."""
-    keys = list(zip(runs.models or ("",) * len(runs), np.round(runs.input_len), np.round(runs.output_len),
-                    runs.concurrency, runs.request_rate))
+    keys = list(
+        zip(
+            runs.models or ("",) * len(runs),
+            np.round(runs.input_len),
+            np.round(runs.output_len),
+            runs.concurrency,
+            runs.request_rate,
+        )
+    )
     out = {}
     for q in quantities:
         m = runs.measured.get(q)
@@ -157,12 +170,18 @@ def cpu_model_and_hardware(calibration_dir: str | Path) -> tuple[ModelSpec, Any]
 
 
 CPU_SPLITS: dict[str, tuple[str, Callable[[Measurement], bool]]] = {
-    "brief": ("calibrate on max-concurrency <= 8 of the 128/64 mix; predict 128/64 at 16, 32 and all of 512/128",
-              lambda r: r.max_concurrency <= 8 and round(r.input_len) == 128),
-    "mix": ("calibrate on the 128/64 mix (concurrency 1-32); predict the 512/128 mix (concurrency 1-32)",
-            lambda r: round(r.input_len) == 128),
-    "concurrency": ("calibrate on max-concurrency <= 8 (both mixes); predict concurrency 16 and 32",
-                    lambda r: r.max_concurrency <= 8),
+    "brief": (
+        "calibrate on max-concurrency <= 8 of the 128/64 mix; predict 128/64 at 16, 32 and all of 512/128",
+        lambda r: r.max_concurrency <= 8 and round(r.input_len) == 128,
+    ),
+    "mix": (
+        "calibrate on the 128/64 mix (concurrency 1-32); predict the 512/128 mix (concurrency 1-32)",
+        lambda r: round(r.input_len) == 128,
+    ),
+    "concurrency": (
+        "calibrate on max-concurrency <= 8 (both mixes); predict concurrency 16 and 32",
+        lambda r: r.max_concurrency <= 8,
+    ),
 }
 
 
@@ -174,8 +193,9 @@ def load_cpu_runs(path: str | Path) -> MeasurementTable:
     return load_vllm_results(files, model="tiny-llama", hardware="cpu-2core-sandbox")
 
 
-def validate_cpu_runs(split: str = "brief", *, runs_dir: str | Path, calibration_dir: str | Path,
-                      **calibrate_kwargs: Any) -> ValidationCase:
+def validate_cpu_runs(
+    split: str = "brief", *, runs_dir: str | Path, calibration_dir: str | Path, **calibrate_kwargs: Any
+) -> ValidationCase:
     """Calibrate on part of the real vLLM CPU runs in `runs_dir` (see `CPU_SPLITS`), predict the rest; the model
     and hardware specs come from `calibration_dir` (`cpu_model_and_hardware`)."""
     if split not in CPU_SPLITS:
@@ -188,31 +208,82 @@ def validate_cpu_runs(split: str = "brief", *, runs_dir: str | Path, calibration
     kwargs = {"engine": EngineConfig.vllm_cpu(), **calibrate_kwargs}
     res = calibrate(train, m, hw, **kwargs)
     pt = res.predict(test)
-    return ValidationCase(f"vLLM CPU runs ({split})", desc, res, pt, FIT_QUANTITIES,
-                          _noise_floor(pt.runs, FIT_QUANTITIES))
+    return ValidationCase(
+        f"vLLM CPU runs ({split})", desc, res, pt, FIT_QUANTITIES, _noise_floor(pt.runs, FIT_QUANTITIES)
+    )
 
 
 # --------------------------------------------------------------------------------------------- public GPU data
 # Models of the public tables that the catalog lacks (numbers from each model's Hugging Face config.json).
 _PUBLIC_MODELS: dict[str, dict[str, Any]] = {
-    "GPT-J-6B": {"name": "GPT-J 6B", "d_model": 4096, "d_ff": 16384, "ffn_matrices": (1, 1), "n_layers": 28, "n_heads": 16,
-                     "n_kv_heads": 16, "d_head": 256, "vocab_size": 50400, "parallel_attention": True,
-                     "source": "EleutherAI/gpt-j-6b config.json: n_embd 4096, n_layer 28, n_head 16, n_inner null "
-                     "(4·n_embd, GELU MLP), vocab 50400; attention and MLP in parallel"},
-    "LLaMA(2)-7B": {"name": "Llama 2 7B", "d_model": 4096, "d_ff": 11008, "n_layers": 32, "n_heads": 32, "n_kv_heads": 32,
-                        "vocab_size": 32000, "source": "meta-llama/Llama-2-7b-hf config.json"},
-    "Llama-2-13B": {"name": "Llama 2 13B", "d_model": 5120, "d_ff": 13824, "n_layers": 40, "n_heads": 40, "n_kv_heads": 40,
-                        "vocab_size": 32000, "source": "meta-llama/Llama-2-13b-hf config.json"},
-    "Falcon-180B": {"name": "Falcon 180B", "d_model": 14848, "d_ff": 59392, "ffn_matrices": (1, 1), "n_layers": 80,
-                        "n_heads": 232, "n_kv_heads": 8, "d_head": 64, "vocab_size": 65024, "parallel_attention": True,
-                        "source": "tiiuae/falcon-180B config.json: hidden 14848, 80 layers, 232 heads, 8 KV heads, "
-                        "parallel attention, 4·hidden GELU MLP, vocab 65024"},
+    "GPT-J-6B": {
+        "name": "GPT-J 6B",
+        "d_model": 4096,
+        "d_ff": 16384,
+        "ffn_matrices": (1, 1),
+        "n_layers": 28,
+        "n_heads": 16,
+        "n_kv_heads": 16,
+        "d_head": 256,
+        "vocab_size": 50400,
+        "parallel_attention": True,
+        "source": "EleutherAI/gpt-j-6b config.json: n_embd 4096, n_layer 28, n_head 16, n_inner null "
+        "(4·n_embd, GELU MLP), vocab 50400; attention and MLP in parallel",
+    },
+    "LLaMA(2)-7B": {
+        "name": "Llama 2 7B",
+        "d_model": 4096,
+        "d_ff": 11008,
+        "n_layers": 32,
+        "n_heads": 32,
+        "n_kv_heads": 32,
+        "vocab_size": 32000,
+        "source": "meta-llama/Llama-2-7b-hf config.json",
+    },
+    "Llama-2-13B": {
+        "name": "Llama 2 13B",
+        "d_model": 5120,
+        "d_ff": 13824,
+        "n_layers": 40,
+        "n_heads": 40,
+        "n_kv_heads": 40,
+        "vocab_size": 32000,
+        "source": "meta-llama/Llama-2-13b-hf config.json",
+    },
+    "Falcon-180B": {
+        "name": "Falcon 180B",
+        "d_model": 14848,
+        "d_ff": 59392,
+        "ffn_matrices": (1, 1),
+        "n_layers": 80,
+        "n_heads": 232,
+        "n_kv_heads": 8,
+        "d_head": 64,
+        "vocab_size": 65024,
+        "parallel_attention": True,
+        "source": "tiiuae/falcon-180B config.json: hidden 14848, 80 layers, 232 heads, 8 KV heads, "
+        "parallel attention, 4·hidden GELU MLP, vocab 65024",
+    },
 }
-_CATALOG_ALIASES = {"LLaMA(2)-70B": "llama-2-70b", "Llama-2-70B": "llama-2-70b", "Llama-3.1-8B": "llama-3.1-8b",
-                    "Llama-3.1-70B": "llama-3.1-70b", "Llama-3.1-405B": "llama-3.1-405b",
-                    "Mixtral-8x7B": "mixtral-8x7b", "Mixtral-8x22B": "mixtral-8x22b"}
-_MISTRAL_7B = {"name": "Mistral 7B", "d_model": 4096, "d_ff": 14336, "n_layers": 32, "n_heads": 32, "n_kv_heads": 8,
-                   "vocab_size": 32768, "source": "mistralai/Mistral-7B-v0.3 config.json"}
+_CATALOG_ALIASES = {
+    "LLaMA(2)-70B": "llama-2-70b",
+    "Llama-2-70B": "llama-2-70b",
+    "Llama-3.1-8B": "llama-3.1-8b",
+    "Llama-3.1-70B": "llama-3.1-70b",
+    "Llama-3.1-405B": "llama-3.1-405b",
+    "Mixtral-8x7B": "mixtral-8x7b",
+    "Mixtral-8x22B": "mixtral-8x22b",
+}
+_MISTRAL_7B = {
+    "name": "Mistral 7B",
+    "d_model": 4096,
+    "d_ff": 14336,
+    "n_layers": 32,
+    "n_heads": 32,
+    "n_kv_heads": 8,
+    "vocab_size": 32768,
+    "source": "mistralai/Mistral-7B-v0.3 config.json",
+}
 
 
 def _bits(precision: str | None) -> int:
@@ -248,21 +319,38 @@ def _public_hardware(gpu: str):
 
 def _static_public_rows(pm) -> MeasurementTable:
     table = pm.to_table()
-    return table.filter(lambda r: r.output_throughput_tokens_per_s is not None and math.isfinite(r.max_concurrency)
-                        and r.engine in ("TensorRT-LLM 0.6.1", "TensorRT-LLM 0.5.0"))
+    return table.filter(
+        lambda r: (
+            r.output_throughput_tokens_per_s is not None
+            and math.isfinite(r.max_concurrency)
+            and r.engine in ("TensorRT-LLM 0.6.1", "TensorRT-LLM 0.5.0")
+        )
+    )
 
 
 PUBLIC_SPLITS: dict[str, tuple[str, Callable[[Measurement], bool], Callable[[Measurement], bool]]] = {
-    "model": (("calibrate on Llama 2 70B (TP 2/4, 4 runs); predict Falcon 180B (TP 4/8, 4 runs); H100 FP8, "
-              "output throughput only"), lambda r: r.model == "LLaMA(2)-70B", lambda r: r.model == "Falcon-180B"),
-    "tp1": (("calibrate on the TP-1 models GPT-J 6B and Llama 2 7B (8 runs, multi-head attention); predict "
-            "Llama 2 70B and Falcon 180B at TP 2-8 (8 runs, grouped-query attention); H100 FP8"),
-            lambda r: r.tp == 1, lambda r: r.tp > 1),
+    "model": (
+        (
+            "calibrate on Llama 2 70B (TP 2/4, 4 runs); predict Falcon 180B (TP 4/8, 4 runs); H100 FP8, "
+            "output throughput only"
+        ),
+        lambda r: r.model == "LLaMA(2)-70B",
+        lambda r: r.model == "Falcon-180B",
+    ),
+    "tp1": (
+        (
+            "calibrate on the TP-1 models GPT-J 6B and Llama 2 7B (8 runs, multi-head attention); predict "
+            "Llama 2 70B and Falcon 180B at TP 2-8 (8 runs, grouped-query attention); H100 FP8"
+        ),
+        lambda r: r.tp == 1,
+        lambda r: r.tp > 1,
+    ),
 }
 
 
-def validate_public_static(split: str = "model", *, public_csv: str | Path | None = None,
-                           **calibrate_kwargs: Any) -> ValidationCase:
+def validate_public_static(
+    split: str = "model", *, public_csv: str | Path | None = None, **calibrate_kwargs: Any
+) -> ValidationCase:
     """Public TensorRT-LLM 0.6.1 static-batch tables on H100 SXM (FP8): calibrate on some models, predict others
     (`PUBLIC_SPLITS`). The held-out models are predicted with the fitted terms and their covariance.
     `public_csv`: the public table (None: `load_public_measurements`' lookup, $INFERECO_PUBLIC_MEASUREMENTS or
@@ -270,8 +358,9 @@ def validate_public_static(split: str = "model", *, public_csv: str | Path | Non
     if split not in PUBLIC_SPLITS:
         raise SpecError(f"validate_public_static: split {split!r}; choose from {', '.join(PUBLIC_SPLITS)}")
     desc, in_train, in_test = PUBLIC_SPLITS[split]
-    rows = _static_public_rows(load_public_measurements(public_csv)).filter(hardware="H100-SXM-80GB",
-                                                                            precision="FP8")
+    rows = _static_public_rows(load_public_measurements(public_csv)).filter(
+        hardware="H100-SXM-80GB", precision="FP8"
+    )
     train = rows.filter(in_train)
     test = rows.filter(in_test)
     if len(train) == 0 or len(test) == 0:
@@ -280,12 +369,17 @@ def validate_public_static(split: str = "model", *, public_csv: str | Path | Non
     hw = load_hardware("h100-sxm")
     kwargs = {"engine": EngineConfig.static_batch(), "static": True, **calibrate_kwargs}
     res = calibrate(train, {k: models[k] for k in {r.model for r in train}}, hw, **kwargs)
-    sm = MultiServingModel({k: serving_model(models[k], hw, engine=res.engine, preset=res.preset)
-                            for k in {r.model for r in test}})
+    sm = MultiServingModel(
+        {
+            k: serving_model(models[k], hw, engine=res.engine, preset=res.preset)
+            for k in {r.model for r in test}
+        }
+    )
     runs = serving_runs(test, static=True)
     pt = predict_with_intervals(sm, runs, res.params, res.fitted, res.covariance_log, res.sigma, res.dof, 0.9)
-    return ValidationCase(f"public H100 FP8 static batch ({split})", desc, res, pt,
-                          ("output_throughput_tokens_per_s",))
+    return ValidationCase(
+        f"public H100 FP8 static batch ({split})", desc, res, pt, ("output_throughput_tokens_per_s",)
+    )
 
 
 # --------------------------------------------------------------------------------------------- GPU decode steps
@@ -297,8 +391,14 @@ def load_gpu_decode(path: str | Path) -> ServingRuns:
     b = np.array([r["batch"] for r in res], float)
     c = np.array([r["context"] for r in res], float)
     t = np.array([r["step_s_median"] for r in res], float)
-    return ServingRuns.make(c, 1.0, concurrency=b, static=True, measured={"tpot_s": t},
-                            labels=[f"Llama 3 8B H200 decode b={x:g} ctx={y:g}" for x, y in zip(b, c)])
+    return ServingRuns.make(
+        c,
+        1.0,
+        concurrency=b,
+        static=True,
+        measured={"tpot_s": t},
+        labels=[f"Llama 3 8B H200 decode b={x:g} ctx={y:g}" for x, y in zip(b, c)],
+    )
 
 
 def validate_gpu_decode(path: str | Path, **calibrate_kwargs: Any) -> ValidationCase:
@@ -308,9 +408,13 @@ def validate_gpu_decode(path: str | Path, **calibrate_kwargs: Any) -> Validation
     kwargs = {"engine": EngineConfig.static_batch(), "quantities": ("tpot_s",), **calibrate_kwargs}
     res = calibrate(runs.subset(train_mask), "llama-3-8b", "h200", **kwargs)
     pt = res.predict(runs.subset(~train_mask))
-    return ValidationCase("H200 decode steps (timed here)",
-                          "calibrate on batch 1/4/16 at context 1024; predict batch 64/128 at 1024 and 1/8/32 at 4096",
-                          res, pt, ("tpot_s",))
+    return ValidationCase(
+        "H200 decode steps (timed here)",
+        "calibrate on batch 1/4/16 at context 1024; predict batch 64/128 at 1024 and 1/8/32 at 4096",
+        res,
+        pt,
+        ("tpot_s",),
+    )
 
 
 # --------------------------------------------------------------------------------------------- uncalibrated
@@ -327,17 +431,22 @@ class UncalibratedReport:
         err = 100.0 * np.abs(1.0 / ratio - 1.0)
         if not rs:
             return {"n": 0}
-        return {"n": len(rs), "median_abs_pct_error": float(np.median(err)),
-                "median_measured_over_predicted": float(np.median(ratio)),
-                "min_ratio": float(ratio.min()), "max_ratio": float(ratio.max()),
-                "within_2x": float(np.mean((ratio <= 2.0) & (ratio >= 0.5)))}
+        return {
+            "n": len(rs),
+            "median_abs_pct_error": float(np.median(err)),
+            "median_measured_over_predicted": float(np.median(ratio)),
+            "min_ratio": float(ratio.min()),
+            "max_ratio": float(ratio.max()),
+            "within_2x": float(np.mean((ratio <= 2.0) & (ratio >= 0.5))),
+        }
 
 
 PAPER_CAPS = {"flop_utilization": 0.7, "bandwidth_utilization": 0.75}
 
 
-def uncalibrated_public(include_max_throughput: bool = True, *, public_csv: str | Path | None = None
-                        ) -> UncalibratedReport:
+def uncalibrated_public(
+    include_max_throughput: bool = True, *, public_csv: str | Path | None = None
+) -> UncalibratedReport:
     """Theory with the paper's caps (70% of peak FLOP/s, 75% of HBM bandwidth) and the catalog's datasheet
     numbers, no calibration terms, against the public table's measured output throughput (`public_csv` as for
     `validate_public_static`)."""
@@ -345,11 +454,21 @@ def uncalibrated_public(include_max_throughput: bool = True, *, public_csv: str 
     rows: list[dict[str, Any]] = []
     sets = [("static batch", _static_public_rows(pm), EngineConfig.static_batch(), True)]
     if include_max_throughput:
-        mt = pm.to_table().filter(lambda r: r.output_throughput_tokens_per_s is not None
-                                  and math.isinf(r.max_concurrency) and r.engine == "TensorRT-LLM 0.17")
-        sets.append(("TRT-LLM 0.17 max throughput", mt,
-                     EngineConfig(max_num_batched_tokens=8192.0, max_num_seqs=2048.0, gpu_memory_utilization=0.9),
-                     False))
+        mt = pm.to_table().filter(
+            lambda r: (
+                r.output_throughput_tokens_per_s is not None
+                and math.isinf(r.max_concurrency)
+                and r.engine == "TensorRT-LLM 0.17"
+            )
+        )
+        sets.append(
+            (
+                "TRT-LLM 0.17 max throughput",
+                mt,
+                EngineConfig(max_num_batched_tokens=8192.0, max_num_seqs=2048.0, gpu_memory_utilization=0.9),
+                False,
+            )
+        )
     for name, table, engine, static in sets:
         for r in table:
             m = public_model(r.model, r.precision)
@@ -359,32 +478,52 @@ def uncalibrated_public(include_max_throughput: bool = True, *, public_csv: str 
             hw = hw.replace(**PAPER_CAPS)
             try:
                 sm = serving_model(m, hw, engine=engine)
-                runs = ServingRuns.make(r.input_len, r.output_len, concurrency=r.max_concurrency, tp=r.tp,
-                                        static=static)
+                runs = ServingRuns.make(
+                    r.input_len, r.output_len, concurrency=r.max_concurrency, tp=r.tp, static=static
+                )
                 pred = float(sm.predict(runs).output_throughput_tokens_per_s[0])
             except SpecError:
                 continue
             if not (math.isfinite(pred) and pred > 0):
                 continue
-            rows.append({"set": name, "model": r.model, "hardware": r.hardware, "precision": r.precision, "tp": r.tp,
-                         "input_len": r.input_len, "output_len": r.output_len, "batch": r.max_concurrency,
-                         "measured": float(r.output_throughput_tokens_per_s), "predicted": pred,
-                         "source": r.source})
-    note = ("datasheet peaks × paper caps (70% FLOP, 75% bandwidth), no step/layer overheads; static batches use "
-            "their published batch; TRT-LLM 0.17 max-throughput rows assume the largest batch that fits "
-            "(≤ 2048 sequences, 8192 batched tokens, 90% of memory) because the batch is not published")
+            rows.append(
+                {
+                    "set": name,
+                    "model": r.model,
+                    "hardware": r.hardware,
+                    "precision": r.precision,
+                    "tp": r.tp,
+                    "input_len": r.input_len,
+                    "output_len": r.output_len,
+                    "batch": r.max_concurrency,
+                    "measured": float(r.output_throughput_tokens_per_s),
+                    "predicted": pred,
+                    "source": r.source,
+                }
+            )
+    note = (
+        "datasheet peaks × paper caps (70% FLOP, 75% bandwidth), no step/layer overheads; static batches use "
+        "their published batch; TRT-LLM 0.17 max-throughput rows assume the largest batch that fits "
+        "(≤ 2048 sequences, 8192 batched tokens, 90% of memory) because the batch is not published"
+    )
     return UncalibratedReport(rows, note)
 
 
 def uncalibrated_gpu_decode(path: str | Path) -> dict[str, float]:
     """Paper-caps theory vs the H200 decode steps (`load_gpu_decode(path)`): median measured/predicted step time."""
     runs = load_gpu_decode(path)
-    sm = serving_model(load_model("llama-3-8b"), load_hardware("h200").replace(**PAPER_CAPS),
-                       engine=EngineConfig.static_batch())
+    sm = serving_model(
+        load_model("llama-3-8b"),
+        load_hardware("h200").replace(**PAPER_CAPS),
+        engine=EngineConfig.static_batch(),
+    )
     pred = sm.predict(runs).tpot_s
     ratio = runs.measured["tpot_s"] / pred
-    return {"n": int(ratio.size), "median_measured_over_predicted": float(np.median(ratio)),
-            "median_abs_pct_error": float(np.median(100 * np.abs(pred / runs.measured["tpot_s"] - 1)))}
+    return {
+        "n": int(ratio.size),
+        "median_measured_over_predicted": float(np.median(ratio)),
+        "median_abs_pct_error": float(np.median(100 * np.abs(pred / runs.measured["tpot_s"] - 1))),
+    }
 
 
 def quantity_label(q: str) -> str:

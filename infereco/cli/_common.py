@@ -28,9 +28,13 @@ def add_output_options(parser: argparse.ArgumentParser, plot_default: str | None
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--json", action="store_true", help="print JSON instead of a table (mfu: a fraction)")
     group.add_argument("--csv", action="store_true", help="print CSV instead of a table (mfu: a fraction)")
-    parser.add_argument("--plot", metavar="FILE", default=plot_default,
-                        help=f"write a plot to FILE, format from the extension ({', '.join(PLOT_FORMATS[:3])}, ...)"
-                        f"{f' (default: {plot_default})' if plot_default else ''}")
+    parser.add_argument(
+        "--plot",
+        metavar="FILE",
+        default=plot_default,
+        help=f"write a plot to FILE, format from the extension ({', '.join(PLOT_FORMATS[:3])}, ...)"
+        f"{f' (default: {plot_default})' if plot_default else ''}",
+    )
     if plot_default:
         parser.add_argument("--no-plot", action="store_true", help="do not write a plot")
 
@@ -47,13 +51,19 @@ def id_list(text: str) -> list[str]:
     """Comma-separated non-empty ids."""
     items = [x.strip() for x in text.split(",")]
     if not any(items):
-        raise argparse.ArgumentTypeError(f"expected comma-separated ids, e.g. llama-3-8b,llama-3-70b; got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated ids, e.g. llama-3-8b,llama-3-70b; got {text!r}"
+        )
     if not all(items):
-        raise argparse.ArgumentTypeError(f"empty item in {text!r}: expected comma-separated ids without blanks")
+        raise argparse.ArgumentTypeError(
+            f"empty item in {text!r}: expected comma-separated ids without blanks"
+        )
     return items
 
 
-def _number_list(text: str, cast: Callable[[str], float], what: str, example: str, a: str = "a number") -> list:
+def _number_list(
+    text: str, cast: Callable[[str], float], what: str, example: str, a: str = "a number"
+) -> list:
     items = [x.strip() for x in text.split(",")]
     if not all(items):
         raise argparse.ArgumentTypeError(f"expected comma-separated {what}, e.g. {example}; got {text!r}")
@@ -62,10 +72,13 @@ def _number_list(text: str, cast: Callable[[str], float], what: str, example: st
         try:
             value = cast(item)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{item!r} is not {a}: expected comma-separated {what}, "
-                                             f"e.g. {example}") from None
+            raise argparse.ArgumentTypeError(
+                f"{item!r} is not {a}: expected comma-separated {what}, e.g. {example}"
+            ) from None
         if not (math.isfinite(value) and value > 0):
-            raise argparse.ArgumentTypeError(f"{item!r}: expected comma-separated positive {what}, e.g. {example}")
+            raise argparse.ArgumentTypeError(
+                f"{item!r}: expected comma-separated positive {what}, e.g. {example}"
+            )
         out.append(value)
     return out
 
@@ -95,13 +108,16 @@ def check_config(path: str | None) -> None:
         return
     if os.path.isdir(path):
         if not os.path.isfile(os.path.join(path, "config.json")):
-            raise SpecError(f"--config {path}: folder has no config.json; give a Hugging Face config.json or its folder")
+            raise SpecError(
+                f"--config {path}: folder has no config.json; give a Hugging Face config.json or its folder"
+            )
     elif not os.path.exists(path):
         raise SpecError(f"--config {path}: file not found")
 
 
-def check_output_file(path: str | None, flag: str, formats: Sequence[str] | None = None,
-                      formats_are: str = "") -> None:
+def check_output_file(
+    path: str | None, flag: str, formats: Sequence[str] | None = None, formats_are: str = ""
+) -> None:
     """A file the command will write: its folder must exist (nothing creates it), it must not be a folder, and
     with `formats` its extension must be one of them."""
     if path is None:

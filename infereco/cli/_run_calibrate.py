@@ -9,22 +9,35 @@ from matplotlib.figure import Figure  # no pyplot: no global figure state
 from infereco.calibration.fit import calibrate
 from infereco.calibration.readers import load_measurements
 from infereco.calibration.result import FIT_QUANTITIES, output_path
-from infereco.physics.serving import EngineConfig
 from infereco.cli._common import print_json
+from infereco.physics.serving import EngineConfig
 from infereco.plot.calibration import plot_measured_vs_predicted
 
 
 def run(args) -> int:
-    engine = {"vllm-gpu": EngineConfig.vllm_gpu, "vllm-cpu": EngineConfig.vllm_cpu,
-              "static": EngineConfig.static_batch}[args.engine]()
+    engine = {
+        "vllm-gpu": EngineConfig.vllm_gpu,
+        "vllm-cpu": EngineConfig.vllm_cpu,
+        "static": EngineConfig.static_batch,
+    }[args.engine]()
     if args.max_num_batched_tokens is not None:
         engine = engine.replace(max_num_batched_tokens=args.max_num_batched_tokens)
     if args.out:
         output_path(args.out)  # a folder that does not exist is an error before the fit, never created
     table = load_measurements(args.runs, tp=args.tp)
     fit = "auto" if args.fit.strip() == "auto" else [s.strip() for s in args.fit.split(",") if s.strip()]
-    res = calibrate(table, args.model, args.hardware, tp=args.tp, engine=engine, preset=args.preset, fit=fit,
-                    loss=args.loss, bootstrap=args.bootstrap, static=args.engine == "static")
+    res = calibrate(
+        table,
+        args.model,
+        args.hardware,
+        tp=args.tp,
+        engine=engine,
+        preset=args.preset,
+        fit=fit,
+        loss=args.loss,
+        bootstrap=args.bootstrap,
+        static=args.engine == "static",
+    )
     path = res.save_yaml(args.out) if args.out else None
     if args.plot:
         qs = [q for q in FIT_QUANTITIES if q in res.sigma_fitted]

@@ -18,9 +18,11 @@ def describe_model(spec: ModelSpec, source: str) -> str:
     """One line: where a model spec came from, its derived parameter counts and bit widths."""
     kv_bits = spec.kv_cache_bits or spec.activation_bits
     experts = f", {spec.n_active_experts} of {spec.n_experts} experts per token" if spec.n_experts > 1 else ""
-    return (f"model {spec.name} from {source}: {spec.total_params / 1e9:.3g} B parameters, "
-            f"{spec.active_params / 1e9:.3g} B active per token{experts}; weights {spec.weight_bits}-bit, "
-            f"activations {spec.activation_bits}-bit, KV cache {kv_bits}-bit")
+    return (
+        f"model {spec.name} from {source}: {spec.total_params / 1e9:.3g} B parameters, "
+        f"{spec.active_params / 1e9:.3g} B active per token{experts}; weights {spec.weight_bits}-bit, "
+        f"activations {spec.activation_bits}-bit, KV cache {kv_bits}-bit"
+    )
 
 
 def reject_cost_file(path: str, command: str) -> None:
@@ -38,5 +40,6 @@ def reject_cost_file(path: str, command: str) -> None:
     kind = data.get("kind")
     if kind in ("ownership", "rental") or _COST_KEYS & set(data):
         what = f"an hourly cost file (kind: {kind})" if kind else "an hourly cost file"
-        raise SpecError(f"{path}: {what}, not a scenario for `infereco {command}`; "
-                        f"use `infereco cost {path}`")
+        raise SpecError(
+            f"{path}: {what}, not a scenario for `infereco {command}`; use `infereco cost {path}`"
+        )

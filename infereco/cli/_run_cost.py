@@ -35,8 +35,12 @@ _FLAG_FIELDS = {
     "host_share": "host_and_network_share_per_hour",
     "n_gpus": "n_gpus",
 }
-_REQUIRED = {"purchase_price": "--purchase-price", "depreciation_years": "--years", "power_kw": "--power-kw",
-             "electricity_price_per_kwh": "--electricity-price"}
+_REQUIRED = {
+    "purchase_price": "--purchase-price",
+    "depreciation_years": "--years",
+    "power_kw": "--power-kw",
+    "electricity_price_per_kwh": "--electricity-price",
+}
 
 
 def _spec(args: argparse.Namespace):
@@ -45,7 +49,9 @@ def _spec(args: argparse.Namespace):
     if args.file:
         data = load_yaml_mapping(args.file)
         where = args.file
-    overrides = {field: getattr(args, dest) for dest, field in _FLAG_FIELDS.items() if getattr(args, dest) is not None}
+    overrides = {
+        field: getattr(args, dest) for dest, field in _FLAG_FIELDS.items() if getattr(args, dest) is not None
+    }
     if overrides:
         data = {**data, **overrides}
         where = f"{args.file} with flags" if args.file else "flags"
@@ -60,7 +66,9 @@ def _breakevens(spec, rates: list[float]) -> list[dict[str, Any]]:
     if not rates:
         return []
     if not isinstance(spec, OwnershipCost):
-        raise SpecError("--cloud-usd-per-hour: break-even needs an ownership cost, but the file is kind: rental")
+        raise SpecError(
+            "--cloud-usd-per-hour: break-even needs an ownership cost, but the file is kind: rental"
+        )
     return [{"cloud_usd_per_hour": c, "breakeven_utilization": breakeven_utilization(spec, c)} for c in rates]
 
 
@@ -82,14 +90,27 @@ def _production(args: argparse.Namespace) -> int:
     data = parse_yaml_text(text, args.production)
     entries = data.get("entries") if isinstance(data, dict) else data
     if not isinstance(entries, list) or not entries:
-        raise SpecError(f"{args.production}: expected a list of {{name, quality_score, cost_usd}} (or entries: [...])")
+        raise SpecError(
+            f"{args.production}: expected a list of {{name, quality_score, cost_usd}} (or entries: [...])"
+        )
     pf = production_frontier(entries)
     zone = cost_effectiveness_zone(pf, min_quality_per_usd=args.min_quality_per_usd)
     if args.json:
-        json.dump({"frontier": [e.model_dump() for e in pf.frontier],
-                   "dominated": [{"entry": d[0].model_dump(), "dominated_by": d[1].name} if isinstance(d, tuple)
-                                 else str(d) for d in pf.dominated],
-                   "zone": str(zone)}, sys.stdout, indent=2, default=str)
+        json.dump(
+            {
+                "frontier": [e.model_dump() for e in pf.frontier],
+                "dominated": [
+                    {"entry": d[0].model_dump(), "dominated_by": d[1].name}
+                    if isinstance(d, tuple)
+                    else str(d)
+                    for d in pf.dominated
+                ],
+                "zone": str(zone),
+            },
+            sys.stdout,
+            indent=2,
+            default=str,
+        )
         sys.stdout.write("\n")
     else:
         print(pf)
@@ -114,14 +135,27 @@ def run(args: argparse.Namespace) -> int:
             **breakdown.to_dict(),
             "inputs": spec.model_dump(),
             # JSON has no infinity: null means owning never breaks even.
-            "breakeven": [{**b, "breakeven_utilization": None if math.isinf(b["breakeven_utilization"])
-                           else b["breakeven_utilization"]} for b in breakevens],
+            "breakeven": [
+                {
+                    **b,
+                    "breakeven_utilization": None
+                    if math.isinf(b["breakeven_utilization"])
+                    else b["breakeven_utilization"],
+                }
+                for b in breakevens
+            ],
         }
         json.dump(doc, out, indent=2, allow_nan=False)
         out.write("\n")
     elif args.csv:
-        cols = ["component", "usd_per_gpu_hour", "usd_per_hour_all_gpus", "share", "cloud_usd_per_hour",
-                "breakeven_utilization"]
+        cols = [
+            "component",
+            "usd_per_gpu_hour",
+            "usd_per_hour_all_gpus",
+            "share",
+            "cloud_usd_per_hour",
+            "breakeven_utilization",
+        ]
         writer = csv.DictWriter(out, fieldnames=cols, lineterminator="\n", restval="")
         writer.writeheader()
         for rec in breakdown.to_records():

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from infereco.api import frontier_from_scenario
 from infereco.cli._common import plot_path, print_records_csv, table
 from infereco.cli._run_common import describe_model, reject_cost_file
 from infereco.specs.hf_config import load_hf_config
-from infereco.api import frontier_from_scenario
 from infereco.specs.scenario import DEFAULT_SCENARIO, load_scenario
 
 # MFU is a percentage in the table (the JSON and CSV keep the fraction, `mfu`).
@@ -31,7 +31,11 @@ def _scenario_from_args(args) -> tuple[dict, str | None]:
     """The scenario mapping, and a one-line description of a --config model (None otherwise)."""
     if args.scenario:
         reject_cost_file(args.scenario, "frontier")
-    base = dict(DEFAULT_SCENARIO) if not args.scenario else load_scenario(args.scenario).model_dump(exclude_none=True)
+    base = (
+        dict(DEFAULT_SCENARIO)
+        if not args.scenario
+        else load_scenario(args.scenario).model_dump(exclude_none=True)
+    )
     header = None
     if args.model:
         base["model"] = args.model
@@ -96,22 +100,36 @@ def run(args) -> int:
             print(table(rows, [h for h, _ in columns], marks))
             a = alpha if alpha is not None else f.default_alpha
             print(f"\n{len(f)} frontier points ({len(keep)} shown).")
-            print(f"fastest:   {fastest.tokens_per_s_per_request:8.1f} tok/s/req at ${fastest.usd_per_million_tokens:.3g}/M "
-                  f"({fastest.n_gpu:.3g} GPUs, batch {fastest.batch_size:.3g}, bound: {fastest.bound})")
-            print(f"preferred: {pref.tokens_per_s_per_request:8.1f} tok/s/req at ${pref.usd_per_million_tokens:.3g}/M "
-                  f"({pref.n_gpu:.3g} GPUs, batch {pref.batch_size:.3g}, MFU {100 * pref.mfu:.1f}%; max speed^{a:g}/price)  [*]")
-            print(f"cheapest:  {cheapest.tokens_per_s_per_request:8.1f} tok/s/req at ${cheapest.usd_per_million_tokens:.3g}/M")
+            print(
+                f"fastest:   {fastest.tokens_per_s_per_request:8.1f} tok/s/req at ${fastest.usd_per_million_tokens:.3g}/M "
+                f"({fastest.n_gpu:.3g} GPUs, batch {fastest.batch_size:.3g}, bound: {fastest.bound})"
+            )
+            print(
+                f"preferred: {pref.tokens_per_s_per_request:8.1f} tok/s/req at ${pref.usd_per_million_tokens:.3g}/M "
+                f"({pref.n_gpu:.3g} GPUs, batch {pref.batch_size:.3g}, MFU {100 * pref.mfu:.1f}%; max speed^{a:g}/price)  [*]"
+            )
+            print(
+                f"cheapest:  {cheapest.tokens_per_s_per_request:8.1f} tok/s/req at ${cheapest.usd_per_million_tokens:.3g}/M"
+            )
             if f.meta.get("serving"):
-                print(f"serving: {f.meta['serving']} (mean {f.meta.get('mean_input_tokens', '?'):g} input / "
-                      f"{f.meta.get('mean_output_tokens', '?'):g} output tokens per request)"
-                      if "mean_input_tokens" in f.meta else f"serving: {f.meta['serving']}")
+                print(
+                    f"serving: {f.meta['serving']} (mean {f.meta.get('mean_input_tokens', '?'):g} input / "
+                    f"{f.meta.get('mean_output_tokens', '?'):g} output tokens per request)"
+                    if "mean_input_tokens" in f.meta
+                    else f"serving: {f.meta['serving']}"
+                )
             for o in f.meta.get("observed", []):
-                print(f"observed {o['name']}: {o['tokens_per_s']:g} tok/s at ${o['usd_per_million_tokens']:g}/M is "
-                      f"{o['placement'].upper()} the frontier")
+                print(
+                    f"observed {o['name']}: {o['tokens_per_s']:g} tok/s at ${o['usd_per_million_tokens']:g}/M is "
+                    f"{o['placement'].upper()} the frontier"
+                )
     path = plot_path(args)
     if path and not f.empty:
         if args.plot_kind == "frontier":
-            observed = [(o["name"], o["tokens_per_s"], o["usd_per_million_tokens"]) for o in f.meta.get("observed", [])]
+            observed = [
+                (o["name"], o["tokens_per_s"], o["usd_per_million_tokens"])
+                for o in f.meta.get("observed", [])
+            ]
             ax = f.plot(alpha=alpha, observed=observed or None)
         else:
             ax = f.plot(kind=args.plot_kind)
@@ -126,8 +144,12 @@ def _describe(f, scenario) -> str:
     head = scenario.get("name") or f"{m['model']} on {m['hardware']}"
     cap = m.get("max_throughput_tokens_per_s")
     spec = m.get("speculative")
-    parts = [f"context {m['context_length']:,} tokens", f"${m['price_usd_per_hour']:.3g}/h per accelerator",
-             f"preset {m['preset']}", f"search {m['search']}"]
+    parts = [
+        f"context {m['context_length']:,} tokens",
+        f"${m['price_usd_per_hour']:.3g}/h per accelerator",
+        f"preset {m['preset']}",
+        f"search {m['search']}",
+    ]
     if cap:
         parts.append(f"demand ≤ {cap:,.0f} tok/s")
     if spec:

@@ -5,22 +5,36 @@ from __future__ import annotations
 from matplotlib.figure import Figure  # no pyplot: no global figure state
 
 from infereco.api import evaluate_point
-from infereco.errors import InfeasibleError
 from infereco.cli._common import fmt, print_json, print_records_csv, table
 from infereco.cli._run_common import describe_model
 from infereco.economics.sensitivity import cost_elasticities
+from infereco.errors import InfeasibleError
 from infereco.plot.economics import plot_tornado
 from infereco.specs.hf_config import load_hf_config
 
 # MFU is a percentage in the table (the JSON and CSV keep the fraction, `mfu`).
 
-SHOW = [("tokens/s per request", "tokens_per_s_per_request"), ("$ per M output tokens", "usd_per_million_tokens"),
-        ("GPUs", "n_gpu"), ("batch", "batch_size"), ("TP", "tp"), ("EP", "ep"), ("PP", "pp"), ("2D TP", "tp_2d"),
-        ("MFU %", "mfu_pct"), ("bound", "bound"), ("step time, ms", "latency_ms"), ("HBM time, ms", "memory_ms"),
-        ("arithmetic, ms", "compute_ms"), ("network bandwidth, ms", "network_bandwidth_ms"),
-        ("collective latency, ms", "network_latency_ms"), ("kernel launches, ms", "launch_ms"),
-        ("instance throughput, tok/s", "throughput_tokens_per_s"), ("KV capacity, tokens", "kv_capacity_tokens"),
-        ("largest batch that fits", "max_batch")]
+SHOW = [
+    ("tokens/s per request", "tokens_per_s_per_request"),
+    ("$ per M output tokens", "usd_per_million_tokens"),
+    ("GPUs", "n_gpu"),
+    ("batch", "batch_size"),
+    ("TP", "tp"),
+    ("EP", "ep"),
+    ("PP", "pp"),
+    ("2D TP", "tp_2d"),
+    ("MFU %", "mfu_pct"),
+    ("bound", "bound"),
+    ("step time, ms", "latency_ms"),
+    ("HBM time, ms", "memory_ms"),
+    ("arithmetic, ms", "compute_ms"),
+    ("network bandwidth, ms", "network_bandwidth_ms"),
+    ("collective latency, ms", "network_latency_ms"),
+    ("kernel launches, ms", "launch_ms"),
+    ("instance throughput, tok/s", "throughput_tokens_per_s"),
+    ("KV capacity, tokens", "kv_capacity_tokens"),
+    ("largest batch that fits", "max_batch"),
+]
 
 
 def run(args) -> int:
@@ -31,9 +45,21 @@ def run(args) -> int:
         model = load_hf_config(args.config)
         label, header = model.name, describe_model(model, args.config)
     try:
-        q = evaluate_point(model, args.hardware, batch_size=args.batch, n_gpu=args.n_gpu, tp=args.tp, ep=args.ep,
-                           pp=args.pp, tp_2d=args.tp_2d, attn_dp=args.attn_dp, context_length=args.context_length,
-                           preset=args.preset, engine=args.engine, price_usd_per_hour=args.price)
+        q = evaluate_point(
+            model,
+            args.hardware,
+            batch_size=args.batch,
+            n_gpu=args.n_gpu,
+            tp=args.tp,
+            ep=args.ep,
+            pp=args.pp,
+            tp_2d=args.tp_2d,
+            attn_dp=args.attn_dp,
+            context_length=args.context_length,
+            preset=args.preset,
+            engine=args.engine,
+            price_usd_per_hour=args.price,
+        )
     except InfeasibleError as exc:  # exit 3: the input is valid, the deployment cannot run
         if args.json:
             print_json({"feasible": False, "reason": str(exc)})
@@ -56,19 +82,44 @@ def run(args) -> int:
     print(f"{label} on {args.hardware}, context {args.context_length:,} tokens, preset {args.preset}\n")
     print(table(rows, ["quantity", "value"]))
     if args.tornado:
-        el = cost_elasticities(model, args.hardware, tp=args.tp, ep=args.ep, pp=args.pp, tp_2d=args.tp_2d,
-                               batch_size=args.batch, context_length=args.context_length, preset=args.preset,
-                               price_usd_per_hour=args.price, engine=args.engine) if args.n_gpu is None else \
-            cost_elasticities(model, args.hardware, n_gpu=args.n_gpu, batch_size=args.batch,
-                              context_length=args.context_length, preset=args.preset, price_usd_per_hour=args.price)
+        el = (
+            cost_elasticities(
+                model,
+                args.hardware,
+                tp=args.tp,
+                ep=args.ep,
+                pp=args.pp,
+                tp_2d=args.tp_2d,
+                batch_size=args.batch,
+                context_length=args.context_length,
+                preset=args.preset,
+                price_usd_per_hour=args.price,
+                engine=args.engine,
+            )
+            if args.n_gpu is None
+            else cost_elasticities(
+                model,
+                args.hardware,
+                n_gpu=args.n_gpu,
+                batch_size=args.batch,
+                context_length=args.context_length,
+                preset=args.preset,
+                price_usd_per_hour=args.price,
+            )
+        )
         ax = plot_tornado(el)
         ax.figure.savefig(args.tornado, dpi=130, bbox_inches="tight")
         print(f"tornado plot written to {args.tornado}")
     if args.plot:
         fig = Figure(figsize=(6, 3))
         ax = fig.subplots()
-        parts = [("HBM", q["memory_ms"]), ("arithmetic", q["compute_ms"]), ("net bw", q["network_bandwidth_ms"]),
-                 ("collective lat.", q["network_latency_ms"]), ("launches", q["launch_ms"])]
+        parts = [
+            ("HBM", q["memory_ms"]),
+            ("arithmetic", q["compute_ms"]),
+            ("net bw", q["network_bandwidth_ms"]),
+            ("collective lat.", q["network_latency_ms"]),
+            ("launches", q["launch_ms"]),
+        ]
         ax.barh([p[0] for p in parts], [p[1] for p in parts], color="#1b4f72", hatch="//")
         ax.set_xlabel("time per step (ms); HBM and arithmetic overlap")
         ax.set_title(f"{label} on {args.hardware}: {fmt(q['tokens_per_s_per_request'])} tok/s per request")

@@ -30,27 +30,51 @@ def register(subparsers: Any) -> None:
         help="fit achieved bandwidth/FLOP fractions and overheads to measured runs; write a calibrated spec",
         description="Fit interpretable calibration terms to measured runs by robust least squares on log TPOT, "
         "TTFT and output throughput; print them with standard errors and fit quality, and write the calibrated "
-        "hardware spec.\n\ncalibration terms (--fit names):\n" + "\n".join(
-            f"  {t.name} [{t.unit}]: {t.description}" for t in CALIBRATION_TERMS),
+        "hardware spec.\n\ncalibration terms (--fit names):\n"
+        + "\n".join(f"  {t.name} [{t.unit}]: {t.description}" for t in CALIBRATION_TERMS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n")[1],
     )
-    p.add_argument("runs", nargs="+", metavar="RUNS", help="result files (*.json, *.csv) or directories of *.json")
-    p.add_argument("--model", required=True, type=catalog_id, help="catalog model id, model YAML or HF config.json")
+    p.add_argument(
+        "runs", nargs="+", metavar="RUNS", help="result files (*.json, *.csv) or directories of *.json"
+    )
+    p.add_argument(
+        "--model", required=True, type=catalog_id, help="catalog model id, model YAML or HF config.json"
+    )
     p.add_argument("--hardware", required=True, type=catalog_id, help="catalog hardware id or hardware YAML")
-    p.add_argument("--tp", type=int, default=None, help="tensor-parallel degree of the runs (files do not record it)")
-    p.add_argument("--engine", choices=ENGINES, default="vllm-gpu",
-                   help="engine defaults for the token budget: vllm-gpu (8192 tokens/step), vllm-cpu (2048), "
-                   "static (offline static batches)")
-    p.add_argument("--max-num-batched-tokens", type=float, default=None, help="override the engine's token budget")
-    p.add_argument("--fit", default="auto",
-                   help="comma-separated terms to fit (" + ", ".join(t.name for t in CALIBRATION_TERMS)
-                   + "), or 'auto' (identifiable ones; the default)")
-    p.add_argument("--loss", default="soft_l1", choices=("soft_l1", "huber", "cauchy", "arctan", "linear"),
-                   help="robust loss of the least-squares fit (default soft_l1)")
-    p.add_argument("--bootstrap", type=int, default=0, metavar="N", help="also N case-resampling bootstrap refits")
+    p.add_argument(
+        "--tp", type=int, default=None, help="tensor-parallel degree of the runs (files do not record it)"
+    )
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="vllm-gpu",
+        help="engine defaults for the token budget: vllm-gpu (8192 tokens/step), vllm-cpu (2048), "
+        "static (offline static batches)",
+    )
+    p.add_argument(
+        "--max-num-batched-tokens", type=float, default=None, help="override the engine's token budget"
+    )
+    p.add_argument(
+        "--fit",
+        default="auto",
+        help="comma-separated terms to fit ("
+        + ", ".join(t.name for t in CALIBRATION_TERMS)
+        + "), or 'auto' (identifiable ones; the default)",
+    )
+    p.add_argument(
+        "--loss",
+        default="soft_l1",
+        choices=("soft_l1", "huber", "cauchy", "arctan", "linear"),
+        help="robust loss of the least-squares fit (default soft_l1)",
+    )
+    p.add_argument(
+        "--bootstrap", type=int, default=0, metavar="N", help="also N case-resampling bootstrap refits"
+    )
     p.add_argument("--preset", default="default", help="assumption preset (default, erdil-2024, erdil-paper)")
-    p.add_argument("--out", default=None, metavar="FILE", help="write the calibrated hardware spec (YAML) here")
+    p.add_argument(
+        "--out", default=None, metavar="FILE", help="write the calibrated hardware spec (YAML) here"
+    )
     p.add_argument("--plot", default=None, metavar="FILE", help="write measured vs predicted (PNG) here")
     p.add_argument("--no-runs", action="store_true", help="leave the per-run table out of the report")
     p.add_argument("--json", action="store_true", help="print JSON instead of a report")

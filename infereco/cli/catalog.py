@@ -9,13 +9,20 @@ from infereco.errors import SpecError
 
 
 def register(sub) -> None:
-    p = sub.add_parser("catalog", help="list or show catalog models and hardware (with sources)",
-                       description="infereco catalog models | hardware | show ID | show --config CONFIG_JSON")
+    p = sub.add_parser(
+        "catalog",
+        help="list or show catalog models and hardware (with sources)",
+        description="infereco catalog models | hardware | show ID | show --config CONFIG_JSON",
+    )
     p.add_argument("what", choices=["models", "hardware", "show"], help="what to list, or show one id")
     one = p.add_mutually_exclusive_group()
     one.add_argument("id", nargs="?", type=catalog_id, help="the id to show (with 'show')")
-    one.add_argument("--config", metavar="CONFIG_JSON", type=catalog_id,
-                     help="with 'show': the model spec derived from a Hugging Face config.json (or its folder)")
+    one.add_argument(
+        "--config",
+        metavar="CONFIG_JSON",
+        type=catalog_id,
+        help="with 'show': the model spec derived from a Hugging Face config.json (or its folder)",
+    )
     g = p.add_mutually_exclusive_group()
     g.add_argument("--json", action="store_true")
     g.add_argument("--csv", action="store_true")
@@ -28,6 +35,8 @@ def check(args) -> None:
             raise SpecError("show: give an id or --config, e.g. infereco catalog show h100-sxm")
     elif args.id or args.config:
         given = f"--config {args.config}" if args.config else repr(args.id)
-        raise SpecError(f"{args.what}: lists the whole catalog and takes no id; got {given}; "
-                        f"use infereco catalog show ID (or show --config CONFIG_JSON)")
+        raise SpecError(
+            f"{args.what}: lists the whole catalog and takes no id; got {given}; "
+            f"use infereco catalog show ID (or show --config CONFIG_JSON)"
+        )
     check_config(args.config)

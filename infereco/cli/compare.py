@@ -28,8 +28,10 @@ def split_item(item: str) -> tuple[str, str, int | None]:
     context = None
     if colon:
         if not ctx.strip().isdigit() or int(ctx) <= 0:
-            raise ValueError(f"{item!r}: the suffix after ':' must be the context length, a positive integer "
-                             f"of tokens ({FORM}, e.g. {EXAMPLE}); got {ctx!r}")
+            raise ValueError(
+                f"{item!r}: the suffix after ':' must be the context length, a positive integer "
+                f"of tokens ({FORM}, e.g. {EXAMPLE}); got {ctx!r}"
+            )
         context = int(ctx)
     return model.strip(), hardware.strip(), context
 
@@ -47,9 +49,12 @@ def compare_item(text: str) -> str:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("compare", help="compare several scenarios on one plot",
-                       description=f"Each item is a scenario YAML file or {FORM}, e.g. "
-                       "infereco compare llama-3-70b@h100-sxm llama-3-70b@h200 llama-3-70b@b200:8000")
+    p = sub.add_parser(
+        "compare",
+        help="compare several scenarios on one plot",
+        description=f"Each item is a scenario YAML file or {FORM}, e.g. "
+        "infereco compare llama-3-70b@h100-sxm llama-3-70b@h200 llama-3-70b@b200:8000",
+    )
     p.add_argument("items", nargs="+", type=compare_item, help=f"scenario files or {FORM}")
     p.add_argument("--preset", default=None, help="preset for MODEL@HARDWARE items")
     p.add_argument("--alpha", type=float, default=None, help="preference exponent")
@@ -68,5 +73,7 @@ def check(args) -> None:
         nxt = items[i + 1] if i + 1 < len(items) else None
         if nxt is not None and "@" not in nxt and not os.path.exists(nxt):
             hint = f"did you mean {item}@{nxt}?"
-        raise SpecError(f"{item!r} is not a scenario file: compare takes scenario files or {FORM} items; {hint}")
+        raise SpecError(
+            f"{item!r} is not a scenario file: compare takes scenario files or {FORM} items; {hint}"
+        )
     check_plot_file(plot_path(args))

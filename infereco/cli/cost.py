@@ -30,25 +30,51 @@ def register(subparsers: Any) -> None:
     p.add_argument("--currency-per-usd", type=float, help="units of --currency per USD, e.g. 7.09 for CNY")
     p.add_argument("--usd-per-currency", type=float, help="USD per unit of --currency (instead of the above)")
     p.add_argument("--years", type=float, help="depreciation period, years")
-    p.add_argument("--utilization", type=float, help="fraction of calendar hours worked, 0 < u ≤ 1 (default 1)")
+    p.add_argument(
+        "--utilization", type=float, help="fraction of calendar hours worked, 0 < u ≤ 1 (default 1)"
+    )
     p.add_argument("--power-kw", type=float, help="average power per GPU, kW")
     p.add_argument("--pue", type=float, help="data-centre power usage effectiveness (default 1)")
     p.add_argument("--electricity-price", type=float, help="per kWh, in --currency")
-    p.add_argument("--maintenance-rate", type=float, help="per year, fraction of the purchase price (0.03 = 3%%)")
-    p.add_argument("--cost-of-capital-rate", type=float, help="interest per year on the purchase price, fraction")
-    p.add_argument("--host-share", type=float, help="host and network cost per GPU per calendar hour, in --currency")
+    p.add_argument(
+        "--maintenance-rate", type=float, help="per year, fraction of the purchase price (0.03 = 3%%)"
+    )
+    p.add_argument(
+        "--cost-of-capital-rate", type=float, help="interest per year on the purchase price, fraction"
+    )
+    p.add_argument(
+        "--host-share", type=float, help="host and network cost per GPU per calendar hour, in --currency"
+    )
     p.add_argument("--n-gpus", type=int, help="GPUs in the deployment (default 1)")
-    p.add_argument("--cloud-usd-per-hour", type=float, action="append", default=[], metavar="USD",
-                   help="cloud rate per GPU-hour; adds the break-even utilisation (repeat for several)")
+    p.add_argument(
+        "--cloud-usd-per-hour",
+        type=float,
+        action="append",
+        default=[],
+        metavar="USD",
+        help="cloud rate per GPU-hour; adds the break-even utilisation (repeat for several)",
+    )
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print JSON")
     fmt.add_argument("--csv", action="store_true", help="print CSV")
-    p.add_argument("--plot", metavar="FILE", help="write a PNG: the hourly breakdown (and the break-even curve with "
-                   "--cloud-usd-per-hour), or the production frontier with --production")
-    p.add_argument("--production", metavar="ENTRIES", help="YAML list of {name, quality_score, cost_usd}: print the "
-                   "quality-vs-cost production frontier, the dominated entries and the cost-effectiveness zone")
-    p.add_argument("--min-quality-per-usd", type=float, default=1.0,
-                   help="with --production: the zone ends where quality per extra dollar falls below this")
+    p.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="write a PNG: the hourly breakdown (and the break-even curve with "
+        "--cloud-usd-per-hour), or the production frontier with --production",
+    )
+    p.add_argument(
+        "--production",
+        metavar="ENTRIES",
+        help="YAML list of {name, quality_score, cost_usd}: print the "
+        "quality-vs-cost production frontier, the dominated entries and the cost-effectiveness zone",
+    )
+    p.add_argument(
+        "--min-quality-per-usd",
+        type=float,
+        default=1.0,
+        help="with --production: the zone ends where quality per extra dollar falls below this",
+    )
     p.set_defaults(func="infereco.cli._run_cost:run", check=check)
 
 

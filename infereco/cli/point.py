@@ -8,14 +8,21 @@ from infereco.cli._common import add_output_options, catalog_id, check_config, c
 
 
 def register(sub) -> None:
-    p = sub.add_parser("point", help="evaluate one deployment: speed, cost, MFU and where the time goes",
-                       description="Evaluate one deployment. Example: infereco point --model llama-3-70b "
-                       "--hardware h100-sxm --tp 8 --batch 64 --context-length 4000. MFU is in percent in the "
-                       "table and a fraction of peak in --json / --csv.")
+    p = sub.add_parser(
+        "point",
+        help="evaluate one deployment: speed, cost, MFU and where the time goes",
+        description="Evaluate one deployment. Example: infereco point --model llama-3-70b "
+        "--hardware h100-sxm --tp 8 --batch 64 --context-length 4000. MFU is in percent in the "
+        "table and a fraction of peak in --json / --csv.",
+    )
     model = p.add_mutually_exclusive_group(required=True)
     model.add_argument("--model", type=catalog_id, help="catalog model id")
-    model.add_argument("--config", metavar="CONFIG_JSON", type=catalog_id,
-                       help="a Hugging Face config.json (or its folder) as the model")
+    model.add_argument(
+        "--config",
+        metavar="CONFIG_JSON",
+        type=catalog_id,
+        help="a Hugging Face config.json (or its folder) as the model",
+    )
     p.add_argument("--hardware", type=catalog_id, required=True, help="catalog hardware id")
     p.add_argument("--tp", type=int, default=None, help="tensor-parallel degree per expert group")
     p.add_argument("--ep", type=int, default=1, help="expert-parallel degree")
@@ -26,10 +33,16 @@ def register(sub) -> None:
     p.add_argument("--batch", type=float, required=True, help="concurrent sequences")
     p.add_argument("--context-length", type=int, default=1000, help="tokens in context")
     p.add_argument("--preset", type=catalog_id, default="default", help="default, erdil-2024, erdil-paper")
-    p.add_argument("--engine", type=catalog_id, default="vllm", help="memory-fit rule: vllm, sglang, trtllm, ideal")
+    p.add_argument(
+        "--engine", type=catalog_id, default="vllm", help="memory-fit rule: vllm, sglang, trtllm, ideal"
+    )
     p.add_argument("--price", type=float, default=None, help="USD per accelerator-hour")
-    p.add_argument("--tornado", metavar="FILE", help="write a tornado plot of the elasticities of $/M tokens "
-                   "(jax.grad) with respect to price, bandwidths, FLOP/s, latencies and utilisation")
+    p.add_argument(
+        "--tornado",
+        metavar="FILE",
+        help="write a tornado plot of the elasticities of $/M tokens "
+        "(jax.grad) with respect to price, bandwidths, FLOP/s, latencies and utilisation",
+    )
     add_output_options(p)
     p.set_defaults(func="infereco.cli._run_point:run", check=check)
 

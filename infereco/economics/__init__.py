@@ -18,6 +18,7 @@ from infereco.economics.hourly_cost import (
     reprice_frontier,
     zhuang2025_a800,
 )
+from infereco.economics.modelled_runs import modelled_runs
 from infereco.economics.ownership import (
     CapexOpexCurves,
     breakeven_utilization,
@@ -41,7 +42,6 @@ from infereco.economics.sensitivity import (
     sensitivity_ranges,
 )
 from infereco.economics.uncertainty import CostUncertainty, Interval, cost_uncertainty
-from infereco.economics.modelled_runs import modelled_runs
 from infereco.economics.workload_cost import (
     MeasuredRun,
     SlaCheck,

@@ -53,23 +53,45 @@ class OwnershipCost(FrozenSpec):
     purchase_price: float = Field(gt=0, allow_inf_nan=False, description="Price of one GPU, in `currency`.")
     currency: str = Field(default="USD", description="ISO 4217 code of every money field, e.g. 'CNY', 'USD'.")
     currency_per_usd: float | None = Field(
-        default=None, gt=0, allow_inf_nan=False, description="Units of `currency` per US dollar (7.09 for CNY)."
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Units of `currency` per US dollar (7.09 for CNY).",
     )
     usd_per_currency: float | None = Field(
-        default=None, gt=0, allow_inf_nan=False, description="US dollars per unit of `currency` (0.141 for CNY)."
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="US dollars per unit of `currency` (0.141 for CNY).",
     )
-    depreciation_years: float = Field(gt=0, allow_inf_nan=False, description="Straight-line depreciation, years.")
+    depreciation_years: float = Field(
+        gt=0, allow_inf_nan=False, description="Straight-line depreciation, years."
+    )
     utilization: float = Field(
-        default=1.0, gt=0, le=1, allow_inf_nan=False, description="Fraction of calendar hours the GPU works, u."
+        default=1.0,
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Fraction of calendar hours the GPU works, u.",
     )
-    power_kw: float = Field(ge=0, allow_inf_nan=False, description="Average power draw per GPU while working, kW.")
-    pue: float = Field(default=1.0, ge=1, allow_inf_nan=False, description="Data-centre power usage effectiveness.")
+    power_kw: float = Field(
+        ge=0, allow_inf_nan=False, description="Average power draw per GPU while working, kW."
+    )
+    pue: float = Field(
+        default=1.0, ge=1, allow_inf_nan=False, description="Data-centre power usage effectiveness."
+    )
     electricity_price_per_kwh: float = Field(ge=0, allow_inf_nan=False, description="Per kWh, in `currency`.")
     maintenance_rate_per_year: float = Field(
-        default=0.0, ge=0, allow_inf_nan=False, description="Maintenance per year, fraction of purchase price."
+        default=0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Maintenance per year, fraction of purchase price.",
     )
     cost_of_capital_rate_per_year: float = Field(
-        default=0.0, ge=0, allow_inf_nan=False, description="Interest on the purchase price per year, fraction."
+        default=0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Interest on the purchase price per year, fraction.",
     )
     host_and_network_share_per_hour: float = Field(
         default=0.0, ge=0, allow_inf_nan=False, description="Per GPU per calendar hour, in `currency`."
@@ -90,7 +112,9 @@ class OwnershipCost(FrozenSpec):
     def _check_fraction(cls, v: float, info) -> float:
         # 3 instead of 0.03 is the usual slip; a real rate above 100% a year is not plausible.
         if v > 1:
-            raise ValueError(f"{info.field_name}={v:g} looks like a percentage; expected a fraction (0.03 for 3%)")
+            raise ValueError(
+                f"{info.field_name}={v:g} looks like a percentage; expected a fraction (0.03 for 3%)"
+            )
         return v
 
     @model_validator(mode="after")
@@ -147,8 +171,10 @@ class RentalCost(FrozenSpec):
     @classmethod
     def _price_floor(cls, v: float) -> float:
         if v < MIN_PRICE_USD_PER_HOUR:
-            raise ValueError(f"expected at least {MIN_PRICE_USD_PER_HOUR:g} USD per GPU-hour "
-                             "(a smaller price is a unit slip or an underflow, not a price)")
+            raise ValueError(
+                f"expected at least {MIN_PRICE_USD_PER_HOUR:g} USD per GPU-hour "
+                "(a smaller price is a unit slip or an underflow, not a price)"
+            )
         return v
 
 
@@ -199,7 +225,9 @@ class HourlyCostBreakdown:
         out: dict[str, float] = {}
         for key, _ in _COMPONENTS:
             value = getattr(self, f"{key}_usd_per_hour")
-            always = (key == "rent") if self.kind == "rental" else key in ("depreciation", "power", "maintenance")
+            always = (
+                (key == "rent") if self.kind == "rental" else key in ("depreciation", "power", "maintenance")
+            )
             if always or value != 0.0:
                 out[key] = value
         return out
@@ -272,8 +300,9 @@ def hourly_cost(spec: OwnershipCost | RentalCost) -> HourlyCostBreakdown:
     2.82
     """
     if isinstance(spec, RentalCost):
-        return HourlyCostBreakdown(rent_usd_per_hour=spec.price_usd_per_hour, n_gpus=spec.n_gpus,
-                                   name=spec.name, kind="rental")
+        return HourlyCostBreakdown(
+            rent_usd_per_hour=spec.price_usd_per_hour, n_gpus=spec.n_gpus, name=spec.name, kind="rental"
+        )
     if not isinstance(spec, OwnershipCost):
         raise SpecError(f"hourly_cost: spec = {type(spec).__name__}; expected an OwnershipCost or RentalCost")
     s, u = spec, spec.utilization
@@ -282,7 +311,9 @@ def hourly_cost(spec: OwnershipCost | RentalCost) -> HourlyCostBreakdown:
         power_usd_per_hour=s.to_usd(s.power_kw * s.pue * s.electricity_price_per_kwh),
         maintenance_usd_per_hour=s.to_usd(s.purchase_price * s.maintenance_rate_per_year / HOURS_PER_YEAR),
         # Interest and the host share accrue on calendar time, like depreciation, so spread over utilised hours.
-        cost_of_capital_usd_per_hour=s.to_usd(s.purchase_price * s.cost_of_capital_rate_per_year / (HOURS_PER_YEAR * u)),
+        cost_of_capital_usd_per_hour=s.to_usd(
+            s.purchase_price * s.cost_of_capital_rate_per_year / (HOURS_PER_YEAR * u)
+        ),
         host_and_network_usd_per_hour=s.to_usd(s.host_and_network_share_per_hour / u),
         n_gpus=s.n_gpus,
         utilization=u,
@@ -310,13 +341,26 @@ def _check_finite_components(b: HourlyCostBreakdown, s: OwnershipCost) -> None:
         value = getattr(b, f"{key}_usd_per_hour")
         total = value * b.n_gpus
         if not (math.isfinite(value) and math.isfinite(total)):
-            inputs = {f: getattr(s, f) for f in ("purchase_price", "depreciation_years", "utilization", "power_kw",
-                                                  "pue", "electricity_price_per_kwh", "maintenance_rate_per_year",
-                                                  "cost_of_capital_rate_per_year", "host_and_network_share_per_hour")
-                      if f in formula}
+            inputs = {
+                f: getattr(s, f)
+                for f in (
+                    "purchase_price",
+                    "depreciation_years",
+                    "utilization",
+                    "power_kw",
+                    "pue",
+                    "electricity_price_per_kwh",
+                    "maintenance_rate_per_year",
+                    "cost_of_capital_rate_per_year",
+                    "host_and_network_share_per_hour",
+                )
+                if f in formula
+            }
             shown = ", ".join(f"{k}={v!r}" for k, v in inputs.items())
-            raise SpecError(f"hourly_cost: {key} = {formula} is not a finite number of USD per GPU-hour with {shown}; "
-                            "expected realistic inputs (depreciation_years and utilization far from 0)")
+            raise SpecError(
+                f"hourly_cost: {key} = {formula} is not a finite number of USD per GPU-hour with {shown}; "
+                "expected realistic inputs (depreciation_years and utilization far from 0)"
+            )
 
 
 def price_usd_per_hour(
@@ -333,8 +377,10 @@ def price_usd_per_hour(
     >>> round(price_usd_per_hour(zhuang2025_a800()), 3), price_usd_per_hour(RentalCost(price_usd_per_hour=2.0))
     (0.787, 2.0)
     """
-    expected = ("expected OwnershipCost, RentalCost, HourlyCostBreakdown, a cost mapping, a Path to a cost YAML "
-                "file, or a number of USD per GPU-hour")
+    expected = (
+        "expected OwnershipCost, RentalCost, HourlyCostBreakdown, a cost mapping, a Path to a cost YAML "
+        "file, or a number of USD per GPU-hour"
+    )
     if isinstance(cost, HourlyCostBreakdown):
         value = cost.per_gpu_usd_per_hour
     elif isinstance(cost, (OwnershipCost, RentalCost)):
@@ -354,8 +400,10 @@ def price_usd_per_hour(
     if not (math.isfinite(value) and value > 0):
         raise SpecError(f"price_usd_per_hour: cost = {value!r}; expected a positive finite USD per GPU-hour")
     if value < MIN_PRICE_USD_PER_HOUR:
-        raise SpecError(f"price_usd_per_hour: cost = {value!r}; expected at least {MIN_PRICE_USD_PER_HOUR:g} USD "
-                        "per GPU-hour (a smaller price is a unit slip or an underflow, not a price)")
+        raise SpecError(
+            f"price_usd_per_hour: cost = {value!r}; expected at least {MIN_PRICE_USD_PER_HOUR:g} USD "
+            "per GPU-hour (a smaller price is a unit slip or an underflow, not a price)"
+        )
     return value
 
 
@@ -378,7 +426,9 @@ def reprice_frontier(frontier, cost) -> Any:
         return frontier.with_meta(price_usd_per_hour=price)
     f = frontier.with_price(price)
     if isinstance(cost, (OwnershipCost, RentalCost, HourlyCostBreakdown)):
-        f = f.with_meta(hourly_cost=(cost if isinstance(cost, HourlyCostBreakdown) else hourly_cost(cost)).to_dict())
+        f = f.with_meta(
+            hourly_cost=(cost if isinstance(cost, HourlyCostBreakdown) else hourly_cost(cost)).to_dict()
+        )
     return f
 
 
@@ -387,7 +437,9 @@ def _strip_sources(data: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     given = data.get("sources") or {}
     if not isinstance(given, Mapping):
-        raise SpecError(f"sources = {given!r}: expected a mapping of field name to where the number comes from")
+        raise SpecError(
+            f"sources = {given!r}: expected a mapping of field name to where the number comes from"
+        )
     sources: dict[str, str] = {str(k): str(v) for k, v in given.items()}
     for key, val in data.items():
         if key == "sources":

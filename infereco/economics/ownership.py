@@ -34,13 +34,16 @@ def _check_rate(name: str, value: float) -> float:
     except (TypeError, ValueError):
         raise SpecError(f"{name} = {value!r}: expected a positive number of USD per GPU-hour") from None
     if isinstance(value, (bool, str, bytes)):
-        raise SpecError(f"{name} = {value!r}: expected a positive number of USD per GPU-hour, "
-                        f"got {type(value).__name__}")
+        raise SpecError(
+            f"{name} = {value!r}: expected a positive number of USD per GPU-hour, got {type(value).__name__}"
+        )
     if not (math.isfinite(v) and v > 0):
         raise SpecError(f"{name} = {value!r}: expected a positive finite number of USD per GPU-hour")
     if v < MIN_PRICE_USD_PER_HOUR:
-        raise SpecError(f"{name} = {value!r}: expected at least {MIN_PRICE_USD_PER_HOUR:g} USD per GPU-hour "
-                        "(a smaller price is a unit slip or an underflow, not a price)")
+        raise SpecError(
+            f"{name} = {value!r}: expected at least {MIN_PRICE_USD_PER_HOUR:g} USD per GPU-hour "
+            "(a smaller price is a unit slip or an underflow, not a price)"
+        )
     return v
 
 
@@ -90,9 +93,11 @@ def breakeven_utilization(ownership_spec: OwnershipCost, cloud_usd_per_hour: flo
         return math.inf
     u_star = calendar / margin
     if not math.isfinite(u_star):
-        raise SpecError(f"breakeven_utilization: calendar costs {calendar!r} / (cloud_usd_per_hour {cloud!r} − "
-                        f"running costs {running!r}) overflows; expected a cloud_usd_per_hour clearly above or "
-                        "below the running costs")
+        raise SpecError(
+            f"breakeven_utilization: calendar costs {calendar!r} / (cloud_usd_per_hour {cloud!r} − "
+            f"running costs {running!r}) overflows; expected a cloud_usd_per_hour clearly above or "
+            "below the running costs"
+        )
     return u_star
 
 

@@ -65,7 +65,10 @@ class ProductionFrontier:
     def to_records(self) -> list[dict[str, Any]]:
         """One dict per entry, frontier first: name, quality_score, cost_usd, family, on_frontier, dominated_by."""
         rows = [{**e.model_dump(), "on_frontier": True, "dominated_by": None} for e in self.frontier]
-        rows += [{**d.entry.model_dump(), "on_frontier": False, "dominated_by": d.dominated_by} for d in self.dominated]
+        rows += [
+            {**d.entry.model_dump(), "on_frontier": False, "dominated_by": d.dominated_by}
+            for d in self.dominated
+        ]
         return rows
 
     def __str__(self) -> str:
@@ -84,7 +87,9 @@ def _as_entries(entries: Iterable[FrontierEntry | Mapping[str, Any]]) -> list[Fr
         elif isinstance(e, Mapping):
             out.append(FrontierEntry.validated(e, where=f"entries[{i}]"))
         else:
-            raise SpecError(f"entries[{i}] = {type(e).__name__}: expected a FrontierEntry or a mapping of its fields")
+            raise SpecError(
+                f"entries[{i}] = {type(e).__name__}: expected a FrontierEntry or a mapping of its fields"
+            )
     if not out:
         raise SpecError("entries: empty; expected at least one entry (name, quality_score, cost_usd)")
     names = [e.name for e in out]
@@ -119,7 +124,12 @@ def production_frontier(entries: Iterable[FrontierEntry | Mapping[str, Any]]) ->
     off: list[FrontierEntry] = []
     for e in ordered:
         last = frontier[-1] if frontier else None
-        if last is None or e.quality_score > last.quality_score or e.quality_score == last.quality_score and e.cost_usd == last.cost_usd:
+        if (
+            last is None
+            or e.quality_score > last.quality_score
+            or e.quality_score == last.quality_score
+            and e.cost_usd == last.cost_usd
+        ):
             frontier.append(e)
         else:
             off.append(e)
@@ -157,8 +167,11 @@ class CostEffectivenessZone:
         return self.entries[0].cost_usd, self.entries[-1].cost_usd
 
     def __str__(self) -> str:
-        tail = f"; beyond it {self.stopped_before} adds < {self.min_quality_per_usd:g} points per extra $" \
-            if self.stopped_before else "; the whole frontier qualifies"
+        tail = (
+            f"; beyond it {self.stopped_before} adds < {self.min_quality_per_usd:g} points per extra $"
+            if self.stopped_before
+            else "; the whole frontier qualifies"
+        )
         return f"cost-effectiveness zone: {', '.join(self.names)} (best {self.best.name}){tail}"
 
 
@@ -204,7 +217,9 @@ def cost_effectiveness_zone(
     except (TypeError, ValueError):
         threshold = float("nan")
     if not (math.isfinite(threshold) and threshold >= 0):
-        raise SpecError(f"min_quality_per_usd = {min_quality_per_usd!r}: expected a finite number ≥ 0 (points per USD)")
+        raise SpecError(
+            f"min_quality_per_usd = {min_quality_per_usd!r}: expected a finite number ≥ 0 (points per USD)"
+        )
     points = list(f.frontier)
     steps_over = _upper_hull(points) if use_upper_hull else points
     slopes = [_slope(a, b) for a, b in itertools.pairwise(steps_over)]
@@ -231,11 +246,16 @@ def zhuang2025_wingpt_entries() -> list[FrontierEntry]:
     >>> [e.cost_usd for e in zhuang2025_wingpt_entries()]
     [0.34, 3.47]
     """
-    note = "Zhuang et al. 2025 §6.2 (secondary sources): WiNEval-3.0 score; test-set cost on 2×A800 at $1.58/h"
+    note = (
+        "Zhuang et al. 2025 §6.2 (secondary sources): WiNEval-3.0 score; test-set cost on 2×A800 at $1.58/h"
+    )
     return [
         FrontierEntry(name="WiNGPT-3.5", quality_score=76.2, cost_usd=0.34, family="WiNGPT", notes=note),
         FrontierEntry(
-            name="WiNGPT-3.0", quality_score=69.6, cost_usd=3.47, family="WiNGPT",
+            name="WiNGPT-3.0",
+            quality_score=69.6,
+            cost_usd=3.47,
+            family="WiNGPT",
             notes=note + "; deep-reasoning model, long chain of thought",
         ),
     ]

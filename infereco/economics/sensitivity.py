@@ -164,10 +164,12 @@ def _hardware(values, ha: HardwareArrays, base_flop, draft: bool) -> HardwareArr
     """HardwareArrays with the input values substituted (a draft model at another precision keeps its ratio)."""
     peak = ha.peak_flop_per_s * (_v(values, "flop_per_s") / base_flop) if draft else _v(values, "flop_per_s")
     lat = _v(values, "collective_latency_scale")
-    return dataclasses.replace(ha, 
+    return dataclasses.replace(
+        ha,
         flop_per_s=peak * _v(values, "flop_utilization"),
         peak_flop_per_s=peak,
-        hbm_bandwidth_bytes_per_s=_v(values, "hbm_bandwidth_bytes_per_s") * _v(values, "bandwidth_utilization"),
+        hbm_bandwidth_bytes_per_s=_v(values, "hbm_bandwidth_bytes_per_s")
+        * _v(values, "bandwidth_utilization"),
         intra_node_bandwidth_bytes_per_s=_v(values, "intra_node_bandwidth_bytes_per_s"),
         inter_node_bandwidth_bytes_per_s=_v(values, "inter_node_bandwidth_bytes_per_s"),
         kernel_launch_s=_v(values, "kernel_launch_s"),
@@ -195,9 +197,16 @@ def _ownership_price(values):
 def _outputs(values, t: _Traced):
     """([USD per M tokens, tokens/s per request], Evaluation) at one configuration for one input vector."""
     hw = _hardware(values, t.hardware, t.base_flop_per_s, draft=False)
-    spec = None if t.spec is None else dataclasses.replace(
-        t.spec, draft_hw=_hardware(values, t.spec.draft_hw, t.base_flop_per_s, draft=True))
-    ev = evaluate_configs(t.model, hw, t.conv, t.n_gpu, t.batch, t.context_tokens, spec, xp=jnp, layout=t.layout)
+    spec = (
+        None
+        if t.spec is None
+        else dataclasses.replace(
+            t.spec, draft_hw=_hardware(values, t.spec.draft_hw, t.base_flop_per_s, draft=True)
+        )
+    )
+    ev = evaluate_configs(
+        t.model, hw, t.conv, t.n_gpu, t.batch, t.context_tokens, spec, xp=jnp, layout=t.layout
+    )
     price = _v(values, "price_usd_per_hour")
     if t.ownership:
         price = _ownership_price(values) * (price / t.base_price_usd_per_hour)
@@ -276,14 +285,31 @@ def _split_price(price) -> tuple[float, OwnershipCost | None]:
     return value, price if isinstance(price, OwnershipCost) else None
 
 
-def _prepare(model, hardware, *, n_gpu=None, batch_size=None, tp=None, ep=1, pp=1, tp_2d=False, point=None,
-             context_length=0, preset="default", speculative=None, price_usd_per_hour=None, engine="vllm",
-             where: str = "cost_elasticities") -> _Prepared:
+def _prepare(
+    model,
+    hardware,
+    *,
+    n_gpu=None,
+    batch_size=None,
+    tp=None,
+    ep=1,
+    pp=1,
+    tp_2d=False,
+    point=None,
+    context_length=0,
+    preset="default",
+    speculative=None,
+    price_usd_per_hour=None,
+    engine="vllm",
+    where: str = "cost_elasticities",
+) -> _Prepared:
     if point is not None:
         if n_gpu is not None or tp is not None or batch_size is not None:
             raise SpecError(f"{where}: give point=... or (n_gpu or tp) with batch_size, not both")
         if not hasattr(point, "n_gpu") or not hasattr(point, "batch_size"):
-            raise SpecError(f"{where}: point = {type(point).__name__}; expected a FrontierPoint (e.g. f.preferred())")
+            raise SpecError(
+                f"{where}: point = {type(point).__name__}; expected a FrontierPoint (e.g. f.preferred())"
+            )
         chosen = _point_layout(point)
         batch_size = float(point.batch_size)
         n_gpu = chosen.get("n_gpu")
@@ -291,19 +317,32 @@ def _prepare(model, hardware, *, n_gpu=None, batch_size=None, tp=None, ep=1, pp=
         if tp is not None:
             ep, pp, tp_2d = chosen["ep"], chosen["pp"], chosen["tp_2d"]
     if batch_size is None:
-        raise SpecError(f"{where}: batch_size: missing; give batch_size with n_gpu or tp, or point=FrontierPoint")
+        raise SpecError(
+            f"{where}: batch_size: missing; give batch_size with n_gpu or tp, or point=FrontierPoint"
+        )
     try:
         b = float(batch_size)
     except (TypeError, ValueError):
         b = math.nan
     if not (math.isfinite(b) and b > 0):
-        raise SpecError(f"{where}: batch_size = {batch_size!r}: expected a positive finite number of sequences")
+        raise SpecError(
+            f"{where}: batch_size = {batch_size!r}: expected a positive finite number of sequences"
+        )
     if (n_gpu is None) == (tp is None):
-        raise SpecError(f"{where}: give exactly one of n_gpu (best layout at that GPU count) or tp "
-                        "(explicit layout with ep, pp, tp_2d)")
+        raise SpecError(
+            f"{where}: give exactly one of n_gpu (best layout at that GPU count) or tp "
+            "(explicit layout with ep, pp, tp_2d)"
+        )
     price_value, ownership = _split_price(price_usd_per_hour)
-    problem = resolve(model, hardware, context_length=context_length, preset=preset, speculative=speculative,
-                      price_usd_per_hour=None if price_usd_per_hour is None else price_value, space={"engine": engine})
+    problem = resolve(
+        model,
+        hardware,
+        context_length=context_length,
+        preset=preset,
+        speculative=speculative,
+        price_usd_per_hour=None if price_usd_per_hour is None else price_value,
+        space={"engine": engine},
+    )
     m, hw, p = problem.model, problem.hardware, problem.preset
     bits = problem.operand_bits
     ma, ha, spec = deployment_arrays(problem)
@@ -315,7 +354,9 @@ def _prepare(model, hardware, *, n_gpu=None, batch_size=None, tp=None, ep=1, pp=
         layout, info = _explicit_layout(problem, tp, ep, pp, tp_2d, b, engine, where)
         n = float(tp * ep * pp)
         layout = Layout(*(jnp.asarray(x, jnp.float64) for x in layout))
-        config.update(n_gpu=n, tp=int(tp), ep=int(ep), pp=int(pp), tp_2d=bool(tp_2d), layout="explicit", **info)
+        config.update(
+            n_gpu=n, tp=int(tp), ep=int(ep), pp=int(pp), tp_2d=bool(tp_2d), layout="explicit", **info
+        )
     else:
         try:
             n = float(n_gpu)
@@ -325,9 +366,19 @@ def _prepare(model, hardware, *, n_gpu=None, batch_size=None, tp=None, ep=1, pp=
             raise SpecError(f"{where}: n_gpu = {n_gpu!r}: expected a positive finite number of accelerators")
         config.update(n_gpu=n, layout="best of the preset's candidate layouts at this GPU count")
     price = hw.price_usd_per_hour
-    traced = _Traced(ma, ha, spec, jnp.float64(n), jnp.float64(b), jnp.float64(ctx), layout,
-                     jnp.float64(hw.peak_flop_per_s(bits)), jnp.float64(price), conv=problem.conventions,
-                     ownership=ownership is not None)
+    traced = _Traced(
+        ma,
+        ha,
+        spec,
+        jnp.float64(n),
+        jnp.float64(b),
+        jnp.float64(ctx),
+        layout,
+        jnp.float64(hw.peak_flop_per_s(bits)),
+        jnp.float64(price),
+        conv=problem.conventions,
+        ownership=ownership is not None,
+    )
     base = np.ones(len(INPUTS))
     nominal = {
         "price_usd_per_hour": price,
@@ -347,16 +398,21 @@ def _prepare(model, hardware, *, n_gpu=None, batch_size=None, tp=None, ep=1, pp=
         inputs += [k for k in OWNERSHIP_INPUTS if k != "currency_per_usd" or ownership.currency != "USD"]
     for k, v in nominal.items():
         base[_IDX[k]] = float(v)
-    meta = {"model": m.name, "hardware": hw.name, "preset": p.name,
-            "speculative": None if not has_spec else problem.speculative.draft.name}
+    meta = {
+        "model": m.name,
+        "hardware": hw.name,
+        "preset": p.name,
+        "speculative": None if not has_spec else problem.speculative.draft.name,
+    }
     return _Prepared(traced, base, tuple(inputs), config, meta, price_usd_per_hour)
 
 
 def _explicit_layout(problem, tp, ep, pp, tp_2d, batch, engine, where):
     """The Layout row of an explicit (tp, ep, pp, 2D) layout, checked as `evaluate_point` checks it."""
     try:
-        layout, extra = explicit_layout(problem, tp=tp, ep=ep, pp=pp, tp_2d=bool(tp_2d), batch_size=batch,
-                                        engine=engine)
+        layout, extra = explicit_layout(
+            problem, tp=tp, ep=ep, pp=pp, tp_2d=bool(tp_2d), batch_size=batch, engine=engine
+        )
     except (InfeasibleError, SpecError) as exc:
         raise type(exc)(f"{where}: {exc}") from None
     return tuple(np.asarray(a)[0] for a in layout), {"max_batch": float(extra["max_batch"][0])}
@@ -401,47 +457,83 @@ class Elasticities:
 
     def to_records(self) -> list[dict[str, Any]]:
         """One dict per input: input, label, value, elasticity of $/M tokens, elasticity of tokens/s."""
-        return [{"input": k, "label": LABELS[k], "value": self.inputs[k],
-                 "elasticity_usd_per_million_tokens": self.usd_per_million_tokens[k],
-                 "elasticity_tokens_per_s_per_request": self.tokens_per_s_per_request[k]} for k in self.inputs]
+        return [
+            {
+                "input": k,
+                "label": LABELS[k],
+                "value": self.inputs[k],
+                "elasticity_usd_per_million_tokens": self.usd_per_million_tokens[k],
+                "elasticity_tokens_per_s_per_request": self.tokens_per_s_per_request[k],
+            }
+            for k in self.inputs
+        ]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"elasticities": self.to_records(),
-                "nominal_usd_per_million_tokens": self.nominal_usd_per_million_tokens,
-                "nominal_tokens_per_s_per_request": self.nominal_tokens_per_s_per_request,
-                "config": dict(self.config), "bound": self.bound, "meta": dict(self.meta)}
+        return {
+            "elasticities": self.to_records(),
+            "nominal_usd_per_million_tokens": self.nominal_usd_per_million_tokens,
+            "nominal_tokens_per_s_per_request": self.nominal_tokens_per_s_per_request,
+            "config": dict(self.config),
+            "bound": self.bound,
+            "meta": dict(self.meta),
+        }
 
     def __str__(self) -> str:
         c = self.config
-        where = (f"tp={c['tp']}, ep={c['ep']}, pp={c['pp']}{' (2D)' if c.get('tp_2d') else ''}"
-                 if "tp" in c else f"{c['n_gpu']:g} GPUs")
-        lines = [(f"Elasticities of {self.meta.get('model')} on {self.meta.get('hardware')} at {where}, batch "
-                 f"{c['batch_size']:g}: ${self.nominal_usd_per_million_tokens:.4g}/M tokens, "
-                 f"{self.nominal_tokens_per_s_per_request:.4g} tokens/s per request ({self.bound}-bound)"),
-                 f"{'input':<36}{'value':>12}{'d ln $/M':>11}{'d ln tok/s':>12}"]
+        where = (
+            f"tp={c['tp']}, ep={c['ep']}, pp={c['pp']}{' (2D)' if c.get('tp_2d') else ''}"
+            if "tp" in c
+            else f"{c['n_gpu']:g} GPUs"
+        )
+        lines = [
+            (
+                f"Elasticities of {self.meta.get('model')} on {self.meta.get('hardware')} at {where}, batch "
+                f"{c['batch_size']:g}: ${self.nominal_usd_per_million_tokens:.4g}/M tokens, "
+                f"{self.nominal_tokens_per_s_per_request:.4g} tokens/s per request ({self.bound}-bound)"
+            ),
+            f"{'input':<36}{'value':>12}{'d ln $/M':>11}{'d ln tok/s':>12}",
+        ]
         for k, _ in self.ranked():
-            lines.append(f"{LABELS[k]:<36}{self.inputs[k]:>12.4g}{self.usd_per_million_tokens[k]:>11.4f}"
-                         f"{self.tokens_per_s_per_request[k]:>12.4f}")
+            lines.append(
+                f"{LABELS[k]:<36}{self.inputs[k]:>12.4g}{self.usd_per_million_tokens[k]:>11.4f}"
+                f"{self.tokens_per_s_per_request[k]:>12.4f}"
+            )
         return "\n".join(lines)
 
 
 def _metric(obj, metric: str) -> dict[str, float]:
     if metric not in ("usd_per_million_tokens", "tokens_per_s_per_request"):
-        raise SpecError(f"metric = {metric!r}: expected 'usd_per_million_tokens' or 'tokens_per_s_per_request'")
+        raise SpecError(
+            f"metric = {metric!r}: expected 'usd_per_million_tokens' or 'tokens_per_s_per_request'"
+        )
     return getattr(obj, metric)
 
 
 def _bound(ev) -> str:
-    parts = [np.atleast_1d(np.asarray(getattr(ev, k), float))
-             for k in ("memory_s", "compute_s", "network_bandwidth_s", "network_latency_s", "launch_s")]
+    parts = [
+        np.atleast_1d(np.asarray(getattr(ev, k), float))
+        for k in ("memory_s", "compute_s", "network_bandwidth_s", "network_latency_s", "launch_s")
+    ]
     return str(bound_term(*parts)[0])
 
 
-def cost_elasticities(model, hardware, *, n_gpu: float | None = None, batch_size: float | None = None,
-                      tp: int | None = None, ep: int = 1, pp: int = 1, tp_2d: bool = False, point=None,
-                      context_length: int = 0, preset="default", speculative=None,
-                      price_usd_per_hour: float | OwnershipCost | RentalCost | HourlyCostBreakdown | None = None,
-                      engine: str = "vllm") -> Elasticities:
+def cost_elasticities(
+    model,
+    hardware,
+    *,
+    n_gpu: float | None = None,
+    batch_size: float | None = None,
+    tp: int | None = None,
+    ep: int = 1,
+    pp: int = 1,
+    tp_2d: bool = False,
+    point=None,
+    context_length: int = 0,
+    preset="default",
+    speculative=None,
+    price_usd_per_hour: float | OwnershipCost | RentalCost | HourlyCostBreakdown | None = None,
+    engine: str = "vllm",
+) -> Elasticities:
     """Elasticities d ln($/M tokens)/d ln x and d ln(tokens/s per request)/d ln x at one deployment, via jax AD.
 
     The configuration is fixed: `batch_size` with either `tp` (+ `ep`, `pp`, `tp_2d`: an explicit integer layout,
@@ -456,24 +548,40 @@ def cost_elasticities(model, hardware, *, n_gpu: float | None = None, batch_size
     >>> round(e["price_usd_per_hour"], 12), e.bound
     (1.0, 'memory')
     """
-    prep = _prepare(model, hardware, n_gpu=n_gpu, batch_size=batch_size, tp=tp, ep=ep, pp=pp, tp_2d=tp_2d,
-                    point=point, context_length=context_length, preset=preset, speculative=speculative,
-                    price_usd_per_hour=price_usd_per_hour, engine=engine)
+    prep = _prepare(
+        model,
+        hardware,
+        n_gpu=n_gpu,
+        batch_size=batch_size,
+        tp=tp,
+        ep=ep,
+        pp=pp,
+        tp_2d=tp_2d,
+        point=point,
+        context_length=context_length,
+        preset=preset,
+        speculative=speculative,
+        price_usd_per_hour=price_usd_per_hour,
+        engine=engine,
+    )
     traced, config = prep.traced, dict(prep.config)
     if traced.layout is None:
         # Differentiate the layout that is fastest at the nominal inputs (what the min over layouts' gradient
         # follows anyway); tracing one layout instead of all compiles several times faster.
         two_d, pp_degree = _active_layout(prep)
-        traced = dataclasses.replace(traced, conv=dataclasses.replace(traced.conv, tp_2d_options=(two_d,),
-                                                                      pp_degrees=(pp_degree,)))
+        traced = dataclasses.replace(
+            traced, conv=dataclasses.replace(traced.conv, tp_2d_options=(two_d,), pp_degrees=(pp_degree,))
+        )
         config.update(tp_2d=two_d, pp=pp_degree)
     base = jnp.asarray(prep.base)
     finite = jnp.asarray(np.isfinite(prep.base))
     jac, out, ev = _log_jacobian(base, finite, traced)
     out = np.asarray(out)
     if not np.all(np.isfinite(out)) or not np.all(out > 0):
-        raise InfeasibleError(f"cost_elasticities: the configuration is infeasible ({prep.config}): it does not fit, "
-                              "or the pipeline degree exceeds the batch")
+        raise InfeasibleError(
+            f"cost_elasticities: the configuration is infeasible ({prep.config}): it does not fit, "
+            "or the pipeline degree exceeds the batch"
+        )
     jac = np.asarray(jac)
     return Elasticities(
         usd_per_million_tokens={k: float(jac[0, _IDX[k]]) for k in prep.inputs},
@@ -491,11 +599,21 @@ def _active_layout(prep: _Prepared) -> tuple[bool, float]:
     """(2D tensor parallelism?, pipeline degree) of the fastest candidate layout at the nominal inputs (numpy)."""
     t = prep.traced
     spec = None if t.spec is None else dataclasses.replace(t.spec, acceptance=float(t.spec.acceptance))
-    ev = evaluate_configs(t.model, t.hardware, t.conv, np.float64(t.n_gpu), np.float64(t.batch),
-                          float(t.context_tokens), spec, xp=np)
+    ev = evaluate_configs(
+        t.model,
+        t.hardware,
+        t.conv,
+        np.float64(t.n_gpu),
+        np.float64(t.batch),
+        float(t.context_tokens),
+        spec,
+        xp=np,
+    )
     if not np.isfinite(np.asarray(ev.latency_s, float)).all():
-        raise InfeasibleError(f"cost_elasticities: the configuration is infeasible ({prep.config}): it does not fit, "
-                              "or the pipeline degree exceeds the batch")
+        raise InfeasibleError(
+            f"cost_elasticities: the configuration is infeasible ({prep.config}): it does not fit, "
+            "or the pipeline degree exceeds the batch"
+        )
     return bool(float(np.asarray(ev.tp_2d)) > 0.5), float(np.asarray(ev.pp_degree))
 
 
@@ -519,22 +637,38 @@ class SensitivityRanges:
     meta: dict[str, Any]
 
     def baseline(self, metric: str = "usd_per_million_tokens") -> float:
-        return self.nominal_usd_per_million_tokens if metric == "usd_per_million_tokens" \
+        return (
+            self.nominal_usd_per_million_tokens
+            if metric == "usd_per_million_tokens"
             else self.nominal_tokens_per_s_per_request
+        )
 
     def to_records(self) -> list[dict[str, Any]]:
-        return [{"input": k, "label": LABELS[k], "low": self.low_inputs[k], "nominal": self.nominal_inputs[k],
-                 "high": self.high_inputs[k],
-                 "usd_per_million_tokens_at_low": self.usd_per_million_tokens[k][0],
-                 "usd_per_million_tokens_at_high": self.usd_per_million_tokens[k][1],
-                 "tokens_per_s_per_request_at_low": self.tokens_per_s_per_request[k][0],
-                 "tokens_per_s_per_request_at_high": self.tokens_per_s_per_request[k][1]}
-                for k in self.nominal_inputs]
+        return [
+            {
+                "input": k,
+                "label": LABELS[k],
+                "low": self.low_inputs[k],
+                "nominal": self.nominal_inputs[k],
+                "high": self.high_inputs[k],
+                "usd_per_million_tokens_at_low": self.usd_per_million_tokens[k][0],
+                "usd_per_million_tokens_at_high": self.usd_per_million_tokens[k][1],
+                "tokens_per_s_per_request_at_low": self.tokens_per_s_per_request[k][0],
+                "tokens_per_s_per_request_at_high": self.tokens_per_s_per_request[k][1],
+            }
+            for k in self.nominal_inputs
+        ]
 
 
-def sensitivity_ranges(model, hardware, *, factors: Mapping[str, tuple[float, float]] | None = None,
-                       default_factors: tuple[float, float] = (0.8, 1.25), inputs: Sequence[str] | None = None,
-                       **config: Any) -> SensitivityRanges:
+def sensitivity_ranges(
+    model,
+    hardware,
+    *,
+    factors: Mapping[str, tuple[float, float]] | None = None,
+    default_factors: tuple[float, float] = (0.8, 1.25),
+    inputs: Sequence[str] | None = None,
+    **config: Any,
+) -> SensitivityRanges:
     """One-at-a-time ranges for a tornado chart: each input × its (low, high) factors, the others nominal.
 
     `factors` overrides `default_factors` per input; values are clipped into the input's domain (utilizations
@@ -551,13 +685,17 @@ def sensitivity_ranges(model, hardware, *, factors: Mapping[str, tuple[float, fl
     unknown = [k for k in chosen if k not in prep.inputs]
     unknown += [k for k in (factors or {}) if k not in prep.inputs]
     if unknown:
-        raise SpecError(f"sensitivity_ranges: unknown input {unknown[0]!r}; known inputs here: {', '.join(prep.inputs)}")
+        raise SpecError(
+            f"sensitivity_ranges: unknown input {unknown[0]!r}; known inputs here: {', '.join(prep.inputs)}"
+        )
     rows = [prep.base]
     lows, highs = {}, {}
     for k in chosen:
         lo_f, hi_f = (factors or {}).get(k, default_factors)
         if not (lo_f > 0 and hi_f > 0 and math.isfinite(lo_f) and math.isfinite(hi_f)):
-            raise SpecError(f"sensitivity_ranges: factors for {k!r} = {(lo_f, hi_f)!r}: expected two positive numbers")
+            raise SpecError(
+                f"sensitivity_ranges: factors for {k!r} = {(lo_f, hi_f)!r}: expected two positive numbers"
+            )
         lower, inclusive, upper = DOMAINS[k]
         nominal = prep.base[_IDX[k]]
         vals = []
@@ -576,8 +714,17 @@ def sensitivity_ranges(model, hardware, *, factors: Mapping[str, tuple[float, fl
         raise InfeasibleError(f"sensitivity_ranges: the configuration is infeasible ({prep.config})")
     cost = {k: (float(out[1 + 2 * i, 0]), float(out[2 + 2 * i, 0])) for i, k in enumerate(chosen)}
     speed = {k: (float(out[1 + 2 * i, 1]), float(out[2 + 2 * i, 1])) for i, k in enumerate(chosen)}
-    return SensitivityRanges(cost, speed, lows, highs, {k: float(prep.base[_IDX[k]]) for k in chosen},
-                             float(nominal[0]), float(nominal[1]), prep.config, prep.meta)
+    return SensitivityRanges(
+        cost,
+        speed,
+        lows,
+        highs,
+        {k: float(prep.base[_IDX[k]]) for k in chosen},
+        float(nominal[0]),
+        float(nominal[1]),
+        prep.config,
+        prep.meta,
+    )
 
 
 __all__ = [

@@ -48,7 +48,9 @@ def decode_flop_per_token(dep: DeploymentArrays, context_tokens: float) -> float
 
 def prefill_flop_per_token(dep: DeploymentArrays, prompt_tokens: float, context_tokens: float = 0.0) -> float:
     """Mean FLOP per prompt token of a causal prefill: 2·N_active + 4·width·h·L·(c₀ + (P − 1)/2)."""
-    return float(prefill_flop(dep.arrays, 1.0, float(prompt_tokens), float(context_tokens))) / float(prompt_tokens)
+    return float(prefill_flop(dep.arrays, 1.0, float(prompt_tokens), float(context_tokens))) / float(
+        prompt_tokens
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +72,10 @@ class TokenPrices:
 
     def blended_usd_per_million_tokens(self, input_tokens: float, output_tokens: float) -> float:
         """Price per million tokens of any kind for a request mix of `input_tokens` : `output_tokens`."""
-        total = self.input_usd_per_million_tokens * input_tokens + self.output_usd_per_million_tokens * output_tokens
+        total = (
+            self.input_usd_per_million_tokens * input_tokens
+            + self.output_usd_per_million_tokens * output_tokens
+        )
         return total / (input_tokens + output_tokens)
 
     def to_dict(self) -> dict[str, float]:
@@ -79,9 +84,17 @@ class TokenPrices:
         return d
 
 
-def token_prices_at_utilization(model, hardware, *, decode_utilization: float, prefill_utilization: float = 0.5,
-                                input_tokens: float = 1000.0, decode_context_tokens: float | None = None,
-                                preset="default", price_usd_per_hour: float | None = None) -> TokenPrices:
+def token_prices_at_utilization(
+    model,
+    hardware,
+    *,
+    decode_utilization: float,
+    prefill_utilization: float = 0.5,
+    input_tokens: float = 1000.0,
+    decode_context_tokens: float | None = None,
+    preset="default",
+    price_usd_per_hour: float | None = None,
+) -> TokenPrices:
     """Input and output prices from FLOP per token and utilizations alone (Erdil §4.3's argument).
 
     `decode_context_tokens` defaults to `input_tokens` (output tokens attend to the prompt).
@@ -93,11 +106,20 @@ def token_prices_at_utilization(model, hardware, *, decode_utilization: float, p
     dep = resolve_deployment(model, hardware, preset=preset, price_usd_per_hour=price_usd_per_hour)
     peak = dep.hw_arrays.peak_flop_per_s
     ctx = float(input_tokens if decode_context_tokens is None else decode_context_tokens)
-    gin = float(gpu_s_per_token_at_utilization(prefill_flop_per_token(dep, input_tokens), peak, prefill_utilization))
+    gin = float(
+        gpu_s_per_token_at_utilization(prefill_flop_per_token(dep, input_tokens), peak, prefill_utilization)
+    )
     gout = float(gpu_s_per_token_at_utilization(decode_flop_per_token(dep, ctx), peak, decode_utilization))
     price = dep.price_usd_per_hour
-    return TokenPrices(float(usd_per_million_tokens(gin, price)), float(usd_per_million_tokens(gout, price)), gin, gout,
-                       float(prefill_utilization), float(decode_utilization), price)
+    return TokenPrices(
+        float(usd_per_million_tokens(gin, price)),
+        float(usd_per_million_tokens(gout, price)),
+        gin,
+        gout,
+        float(prefill_utilization),
+        float(decode_utilization),
+        price,
+    )
 
 
 def _point_fields(point) -> dict[str, float]:
@@ -105,13 +127,25 @@ def _point_fields(point) -> dict[str, float]:
     need = ("n_gpu", "batch_size", "gpu_s_per_token", "mfu")
     missing = [k for k in need if k not in d]
     if missing:
-        raise ValueError(f"point: missing {missing}; expected a FrontierPoint or a mapping with {', '.join(need)}")
+        raise ValueError(
+            f"point: missing {missing}; expected a FrontierPoint or a mapping with {', '.join(need)}"
+        )
     return {k: float(d[k]) for k in need}
 
 
-def token_prices(model, hardware, point: Any, *, input_tokens: float, prefill_utilization: float | None = None,
-                 prefill_n_gpu: float | None = None, prefill_batch: float = 1.0, chunk_tokens: float | None = None,
-                 preset="default", price_usd_per_hour: float | None = None) -> TokenPrices:
+def token_prices(
+    model,
+    hardware,
+    point: Any,
+    *,
+    input_tokens: float,
+    prefill_utilization: float | None = None,
+    prefill_n_gpu: float | None = None,
+    prefill_batch: float = 1.0,
+    chunk_tokens: float | None = None,
+    preset="default",
+    price_usd_per_hour: float | None = None,
+) -> TokenPrices:
     """Input and output prices of a deployment whose decode runs at frontier `point`.
 
     Output: the point's accelerator-seconds per token (its MFU is the decode utilization). Input: with
@@ -128,17 +162,39 @@ def token_prices(model, hardware, point: Any, *, input_tokens: float, prefill_ut
     pt = _point_fields(point)
     price = dep.price_usd_per_hour
     if prefill_utilization is not None:
-        gin = float(gpu_s_per_token_at_utilization(prefill_flop_per_token(dep, input_tokens),
-                                                   dep.hw_arrays.peak_flop_per_s, prefill_utilization))
+        gin = float(
+            gpu_s_per_token_at_utilization(
+                prefill_flop_per_token(dep, input_tokens), dep.hw_arrays.peak_flop_per_s, prefill_utilization
+            )
+        )
         u_in = float(prefill_utilization)
     else:
         n = pt["n_gpu"] if prefill_n_gpu is None else float(prefill_n_gpu)
-        pf = prefill_time(dep.arrays, dep.prefill_hw_arrays, dep.conventions, n, prefill_batch, float(input_tokens),
-                          chunk_tokens, 0.0, dep.model.parallel_attention, xp=np)
+        pf = prefill_time(
+            dep.arrays,
+            dep.prefill_hw_arrays,
+            dep.conventions,
+            n,
+            prefill_batch,
+            float(input_tokens),
+            chunk_tokens,
+            0.0,
+            dep.model.parallel_attention,
+            xp=np,
+        )
         gin, u_in = float(pf.gpu_s_per_token), float(pf.mfu)
         if not np.isfinite(gin):
-            raise ValueError(f"prefill of {prefill_batch:g} × {input_tokens:g} tokens does not fit on {n:g} "
-                             f"{dep.hardware.name}")
+            raise ValueError(
+                f"prefill of {prefill_batch:g} × {input_tokens:g} tokens does not fit on {n:g} "
+                f"{dep.hardware.name}"
+            )
     gout = pt["gpu_s_per_token"]
-    return TokenPrices(float(usd_per_million_tokens(gin, price)), float(usd_per_million_tokens(gout, price)), gin, gout,
-                       u_in, pt["mfu"], price)
+    return TokenPrices(
+        float(usd_per_million_tokens(gin, price)),
+        float(usd_per_million_tokens(gout, price)),
+        gin,
+        gout,
+        u_in,
+        pt["mfu"],
+        price,
+    )

@@ -65,7 +65,9 @@ class Distribution:
     def describe(self) -> str:
         if self.kind == "samples":
             return f"{len(self.samples)} given samples"
-        names = {"lognormal": ("median", "sigma"), "uniform": ("low", "high"), "normal": ("mean", "sd")}[self.kind]
+        names = {"lognormal": ("median", "sigma"), "uniform": ("low", "high"), "normal": ("mean", "sd")}[
+            self.kind
+        ]
         return f"{self.kind}({', '.join(f'{n}={v:g}' for n, v in zip(names, self.params))})"
 
 
@@ -82,8 +84,10 @@ def parse_distribution(field: str, spec: Any) -> Distribution:
     if isinstance(spec, (tuple, list)) and spec and isinstance(spec[0], str):
         kind = spec[0].strip().lower()
         if kind not in DISTRIBUTION_KINDS:
-            raise SpecError(f"{where} = {spec!r}: unknown distribution {spec[0]!r}; known: "
-                            f"{', '.join(DISTRIBUTION_KINDS)} (or give an array of samples)")
+            raise SpecError(
+                f"{where} = {spec!r}: unknown distribution {spec[0]!r}; known: "
+                f"{', '.join(DISTRIBUTION_KINDS)} (or give an array of samples)"
+            )
         if len(spec) != 3:
             raise SpecError(f"{where} = {spec!r}: expected ({kind!r}, a, b) with two numbers")
         try:
@@ -96,15 +100,19 @@ def parse_distribution(field: str, spec: Any) -> Distribution:
             if a <= 0:
                 raise SpecError(f"{where} = {spec!r}: the median must be > 0")
             if b < 0:
-                raise SpecError(f"{where} = {spec!r}: sigma = {b:g} is negative; expected sigma ≥ 0 (sd of the log)")
+                raise SpecError(
+                    f"{where} = {spec!r}: sigma = {b:g} is negative; expected sigma ≥ 0 (sd of the log)"
+                )
         elif kind == "uniform" and b < a:
             raise SpecError(f"{where} = {spec!r}: high = {b:g} is below low = {a:g}")
         elif kind == "normal" and b < 0:
             raise SpecError(f"{where} = {spec!r}: sd = {b:g} is negative; expected sd ≥ 0")
         return Distribution(kind, (a, b))
     if isinstance(spec, (str, bytes, Mapping)) or np.ndim(spec) == 0:
-        raise SpecError(f"{where} = {spec!r}: expected ('lognormal', median, sigma), ('uniform', low, high), "
-                        "('normal', mean, sd) or a 1-D array of samples")
+        raise SpecError(
+            f"{where} = {spec!r}: expected ('lognormal', median, sigma), ('uniform', low, high), "
+            "('normal', mean, sd) or a 1-D array of samples"
+        )
     try:
         arr = np.asarray(spec, dtype=float)
     except (TypeError, ValueError):
@@ -199,25 +207,35 @@ class CostUncertainty:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no per-sample arrays)."""
-        return {"usd_per_million_tokens": self.usd_per_million_tokens.to_dict(),
-                "tokens_per_s_per_request": self.tokens_per_s_per_request.to_dict(),
-                "nominal_usd_per_million_tokens": self.nominal_usd_per_million_tokens,
-                "nominal_tokens_per_s_per_request": self.nominal_tokens_per_s_per_request,
-                "distributions": dict(self.distributions), "n_samples": self.n_samples,
-                "n_invalid": self.n_invalid, "seed": self.seed, "bound_counts": dict(self.bound_counts),
-                "config": dict(self.config), "meta": dict(self.meta)}
+        return {
+            "usd_per_million_tokens": self.usd_per_million_tokens.to_dict(),
+            "tokens_per_s_per_request": self.tokens_per_s_per_request.to_dict(),
+            "nominal_usd_per_million_tokens": self.nominal_usd_per_million_tokens,
+            "nominal_tokens_per_s_per_request": self.nominal_tokens_per_s_per_request,
+            "distributions": dict(self.distributions),
+            "n_samples": self.n_samples,
+            "n_invalid": self.n_invalid,
+            "seed": self.seed,
+            "bound_counts": dict(self.bound_counts),
+            "config": dict(self.config),
+            "meta": dict(self.meta),
+        }
 
     def __str__(self) -> str:
         c, s = self.usd_per_million_tokens, self.tokens_per_s_per_request
         cols = sorted(c.percentiles)
         head = "".join(f"{'p' + _pct(p):>10}" for p in cols)
-        lines = [(f"Monte Carlo over {', '.join(self.distributions)}: {self.n_valid} valid of {self.n_samples} samples "
-                 f"(seed {self.seed})"),
-                 f"{'output':<28}{'nominal':>10}{'mean':>10}{head}",
-                 f"{'$/M output tokens':<28}{self.nominal_usd_per_million_tokens:>10.4g}{c.mean:>10.4g}"
-                 + "".join(f"{c.percentiles[p]:>10.4g}" for p in cols),
-                 f"{'tokens/s per request':<28}{self.nominal_tokens_per_s_per_request:>10.4g}{s.mean:>10.4g}"
-                 + "".join(f"{s.percentiles[p]:>10.4g}" for p in cols)]
+        lines = [
+            (
+                f"Monte Carlo over {', '.join(self.distributions)}: {self.n_valid} valid of {self.n_samples} samples "
+                f"(seed {self.seed})"
+            ),
+            f"{'output':<28}{'nominal':>10}{'mean':>10}{head}",
+            f"{'$/M output tokens':<28}{self.nominal_usd_per_million_tokens:>10.4g}{c.mean:>10.4g}"
+            + "".join(f"{c.percentiles[p]:>10.4g}" for p in cols),
+            f"{'tokens/s per request':<28}{self.nominal_tokens_per_s_per_request:>10.4g}{s.mean:>10.4g}"
+            + "".join(f"{s.percentiles[p]:>10.4g}" for p in cols),
+        ]
         for k, d in self.distributions.items():
             lines.append(f"  {LABELS[k]}: {d}")
         return "\n".join(lines)
@@ -226,21 +244,46 @@ class CostUncertainty:
 def _config_from_mode(mode, alpha, model, hardware, config: dict[str, Any]) -> dict[str, Any]:
     """Replace mode='preferred' | 'frontier-min-cost' | 'max-speed' by the nominal frontier's point."""
     if mode not in MODES:
-        raise SpecError(f"mode = {mode!r}: expected one of {', '.join(MODES)} (or give n_gpu/tp and batch_size)")
+        raise SpecError(
+            f"mode = {mode!r}: expected one of {', '.join(MODES)} (or give n_gpu/tp and batch_size)"
+        )
     given = [k for k in ("n_gpu", "tp", "batch_size", "point") if config.get(k) is not None]
     if given:
-        raise SpecError(f"cost_uncertainty: mode={mode!r} chooses the configuration; do not also give {given[0]}")
+        raise SpecError(
+            f"cost_uncertainty: mode={mode!r} chooses the configuration; do not also give {given[0]}"
+        )
     price = config.get("price_usd_per_hour")
-    f = decode_frontier(resolve(model, hardware, context_length=config.get("context_length", 0),
-                                preset=config.get("preset", "default"), speculative=config.get("speculative"),
-                                price_usd_per_hour=None if price is None else price_usd_per_hour(price), alpha=alpha))
-    point = {"preferred": lambda: f.preferred(alpha), "frontier-min-cost": f.min_cost, "max-speed": f.max_speed}[mode]()
+    f = decode_frontier(
+        resolve(
+            model,
+            hardware,
+            context_length=config.get("context_length", 0),
+            preset=config.get("preset", "default"),
+            speculative=config.get("speculative"),
+            price_usd_per_hour=None if price is None else price_usd_per_hour(price),
+            alpha=alpha,
+        )
+    )
+    point = {
+        "preferred": lambda: f.preferred(alpha),
+        "frontier-min-cost": f.min_cost,
+        "max-speed": f.max_speed,
+    }[mode]()
     return {**{k: v for k, v in config.items() if k not in ("n_gpu", "tp", "batch_size")}, "point": point}
 
 
-def cost_uncertainty(model, hardware, *, distributions: Mapping[str, Any], n_samples: int | None = 2000,
-                     seed: int = 0, mode: str | None = None, alpha: float | None = None,
-                     percentiles: Sequence[float] = (5, 50, 95), **config: Any) -> CostUncertainty:
+def cost_uncertainty(
+    model,
+    hardware,
+    *,
+    distributions: Mapping[str, Any],
+    n_samples: int | None = 2000,
+    seed: int = 0,
+    mode: str | None = None,
+    alpha: float | None = None,
+    percentiles: Sequence[float] = (5, 50, 95),
+    **config: Any,
+) -> CostUncertainty:
     """Percentile intervals (and mean) of $/M output tokens and tokens/s per request under uncertain inputs.
 
     `distributions`: {input: ('lognormal', median, sigma) | ('uniform', lo, hi) | ('normal', mean, sd) | samples}
@@ -273,12 +316,16 @@ def cost_uncertainty(model, hardware, *, distributions: Mapping[str, Any], n_sam
         dists[field] = parse_distribution(field, spec)
     own = [k for k in dists if k in OWNERSHIP_INPUTS]
     if own and "price_usd_per_hour" in dists:
-        raise SpecError(f"distributions: price_usd_per_hour and {own[0]!r} both set the price; give the price's "
-                        "distribution or its ownership inputs', not both")
+        raise SpecError(
+            f"distributions: price_usd_per_hour and {own[0]!r} both set the price; give the price's "
+            "distribution or its ownership inputs', not both"
+        )
     lengths = {k: len(d.samples) for k, d in dists.items() if d.kind == "samples"}
     if n_samples is None:
         if not lengths:
-            raise SpecError("cost_uncertainty: n_samples = None needs at least one distribution given as samples")
+            raise SpecError(
+                "cost_uncertainty: n_samples = None needs at least one distribution given as samples"
+            )
         n_samples = next(iter(lengths.values()))
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise SpecError(f"cost_uncertainty: n_samples = {n_samples!r}: expected a positive integer")
@@ -286,7 +333,9 @@ def cost_uncertainty(model, hardware, *, distributions: Mapping[str, Any], n_sam
     bad = {k: v for k, v in lengths.items() if v != n}
     if bad:
         k = next(iter(bad))
-        raise SpecError(f"distributions[{k!r}]: {bad[k]} samples given but n_samples = {n}; expected equal lengths")
+        raise SpecError(
+            f"distributions[{k!r}]: {bad[k]} samples given but n_samples = {n}; expected equal lengths"
+        )
     pcts = [float(p) for p in percentiles]
     if not pcts or any(not (0.0 <= p <= 100.0) for p in pcts):
         raise SpecError(f"percentiles = {percentiles!r}: expected numbers between 0 and 100")
@@ -310,13 +359,17 @@ def cost_uncertainty(model, hardware, *, distributions: Mapping[str, Any], n_sam
     n_invalid = int(n - valid.sum())
     if n_invalid:
         outside = [k for k, x in samples.items() if not _valid(k, x).all()]
-        warnings.warn(f"cost_uncertainty: {n_invalid} of {n} samples dropped"
-                      + (f" (outside the domain of {', '.join(outside)})" if outside else " (infeasible)"),
-                      stacklevel=2)
+        warnings.warn(
+            f"cost_uncertainty: {n_invalid} of {n} samples dropped"
+            + (f" (outside the domain of {', '.join(outside)})" if outside else " (infeasible)"),
+            stacklevel=2,
+        )
     cost = np.where(valid, out[:, 0], np.nan)
     speed = np.where(valid, out[:, 1], np.nan)
-    parts = [np.asarray(getattr(ev, k), float)[:n][valid]
-             for k in ("memory_s", "compute_s", "network_bandwidth_s", "network_latency_s", "launch_s")]
+    parts = [
+        np.asarray(getattr(ev, k), float)[:n][valid]
+        for k in ("memory_s", "compute_s", "network_bandwidth_s", "network_latency_s", "launch_s")
+    ]
     names, counts = np.unique(bound_term(*parts), return_counts=True) if valid.any() else ([], [])
     return CostUncertainty(
         usd_per_million_tokens=_interval(cost[valid], pcts),
@@ -336,5 +389,12 @@ def cost_uncertainty(model, hardware, *, distributions: Mapping[str, Any], n_sam
     )
 
 
-__all__ = ["DISTRIBUTION_KINDS", "MODES", "CostUncertainty", "Distribution", "Interval", "cost_uncertainty",
-           "parse_distribution"]
+__all__ = [
+    "DISTRIBUTION_KINDS",
+    "MODES",
+    "CostUncertainty",
+    "Distribution",
+    "Interval",
+    "cost_uncertainty",
+    "parse_distribution",
+]

@@ -41,14 +41,25 @@ class MeasuredRun(FrozenSpec):
     """
 
     concurrency: int = Field(ge=1, le=10_000_000, description="Requests in flight at once.")
-    total_time_s: float = Field(gt=0, allow_inf_nan=False, description="Wall-clock seconds to finish all requests.")
-    n_requests: int = Field(ge=1, description="Requests in the workload (2,993 for WiNEval-3.0).")
-    mean_ttft_s: float | None = Field(default=None, ge=0, allow_inf_nan=False, description="Mean time to first token, s.")
-    output_throughput_tokens_per_s: float | None = Field(
-        default=None, ge=0, allow_inf_nan=False, description="Output tokens per second, all requests together."
+    total_time_s: float = Field(
+        gt=0, allow_inf_nan=False, description="Wall-clock seconds to finish all requests."
     )
-    total_input_tokens: float | None = Field(default=None, ge=0, allow_inf_nan=False, description="Prompt tokens.")
-    total_output_tokens: float | None = Field(default=None, ge=0, allow_inf_nan=False, description="Generated tokens.")
+    n_requests: int = Field(ge=1, description="Requests in the workload (2,993 for WiNEval-3.0).")
+    mean_ttft_s: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="Mean time to first token, s."
+    )
+    output_throughput_tokens_per_s: float | None = Field(
+        default=None,
+        ge=0,
+        allow_inf_nan=False,
+        description="Output tokens per second, all requests together.",
+    )
+    total_input_tokens: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="Prompt tokens."
+    )
+    total_output_tokens: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="Generated tokens."
+    )
     per_request_tokens_per_s: float | None = Field(
         default=None, ge=0, allow_inf_nan=False, description="Mean output tokens/s seen by one request."
     )
@@ -164,7 +175,9 @@ def _as_runs(runs: Iterable[MeasuredRun | Mapping[str, Any]], where: str = "runs
         elif isinstance(r, Mapping):
             out.append(MeasuredRun.validated(r, where=f"{where}[{i}]"))
         else:
-            raise SpecError(f"{where}[{i}] = {type(r).__name__}: expected a MeasuredRun or a mapping of its fields")
+            raise SpecError(
+                f"{where}[{i}] = {type(r).__name__}: expected a MeasuredRun or a mapping of its fields"
+            )
     if not out:
         raise SpecError(f"{where}: empty; expected at least one run")
     return out
@@ -241,7 +254,9 @@ def workload_cost(
             usd_per_m_output_tokens=per_m_out,
             usd_per_m_tokens=cost / n_tok * 1e6 if known_tokens and n_tok > 0 else float("nan"),
             delta_cost_usd=delta,
-            marginal_usd_per_unit_concurrency=delta / (r.concurrency - prev.concurrency) if prev else float("nan"),
+            marginal_usd_per_unit_concurrency=delta / (r.concurrency - prev.concurrency)
+            if prev
+            else float("nan"),
             source=r.source,
             label=r.label,
             run=r,
@@ -306,7 +321,10 @@ def sla_optimal_concurrency(
     False
     """
     items = sorted(_as_runs(runs), key=lambda r: r.concurrency)
-    for name, v in (("max_mean_ttft_s", max_mean_ttft_s), ("min_tokens_per_s_per_request", min_tokens_per_s_per_request)):
+    for name, v in (
+        ("max_mean_ttft_s", max_mean_ttft_s),
+        ("min_tokens_per_s_per_request", min_tokens_per_s_per_request),
+    ):
         try:
             ok = math.isfinite(float(v)) and float(v) >= 0
         except (TypeError, ValueError):

@@ -36,15 +36,23 @@ def nccl_time_s(ranks, nodes, message_bytes, hw: HardwareArrays, collective: str
     # Terms shared by the protocols are computed once: they differ only in their constants.
     hops_intra = per_rank - 1.0
     hops_inter = xp.log2(nodes)
-    seconds_per_byte = half * (nodes * xp.maximum(0.0, hops_intra) / hw.intra_node_bandwidth_bytes_per_s
-                               + (nodes - 1.0) / hw.inter_node_bandwidth_bytes_per_s) / ranks
+    seconds_per_byte = (
+        half
+        * (
+            nodes * xp.maximum(0.0, hops_intra) / hw.intra_node_bandwidth_bytes_per_s
+            + (nodes - 1.0) / hw.inter_node_bandwidth_bytes_per_s
+        )
+        / ranks
+    )
     bw_unit = message_bytes * seconds_per_byte
     best_total = best_lat = best_bw = None
     for base, intra, inter, factor in zip(
         hw.nccl_base_s, hw.nccl_intra_hop_s, hw.nccl_inter_hop_s, hw.nccl_bandwidth_factor
     ):
         # Scaled (calibration) before the protocol choice; fractional ranks/nodes < 1 count no intra-node hop.
-        lat = hw.collective_latency_scale * (m * (xp.maximum(hops_intra, 0.0) * intra + inter * hops_inter) + base)
+        lat = hw.collective_latency_scale * (
+            m * (xp.maximum(hops_intra, 0.0) * intra + inter * hops_inter) + base
+        )
         bw = bw_unit * (1.0 / factor)
         total = lat + bw
         if best_total is None:
@@ -72,7 +80,9 @@ def ring_time_s(ranks, nodes, message_bytes, hw: HardwareArrays, collective: str
     return xp.where(active, lat, 0.0), xp.where(active, bw, 0.0)
 
 
-def collective_time_s(kind: str, ranks, nodes, message_bytes, hw: HardwareArrays, collective: str = ALLREDUCE, xp=jnp):
+def collective_time_s(
+    kind: str, ranks, nodes, message_bytes, hw: HardwareArrays, collective: str = ALLREDUCE, xp=jnp
+):
     """Dispatch on the hardware's collective model ('nccl' or 'ring')."""
     fn = nccl_time_s if kind == "nccl" else ring_time_s
     return fn(ranks, nodes, message_bytes, hw, collective, xp=xp)

@@ -50,7 +50,9 @@ def _allreduce_words(m: ModelArrays, two_d: bool, merge: bool):
 def roofline_s(memory_s, compute_s, hw, xp=jnp):
     """Time of a step's memory traffic and arithmetic: max(memory, compute) + (1 − overlap)·min(memory, compute),
     with `hw.memory_compute_overlap` = 1 the paper's roofline (exactly the max)."""
-    return xp.maximum(memory_s, compute_s) + (1.0 - hw.memory_compute_overlap) * xp.minimum(memory_s, compute_s)
+    return xp.maximum(memory_s, compute_s) + (1.0 - hw.memory_compute_overlap) * xp.minimum(
+        memory_s, compute_s
+    )
 
 
 def _slow_kv_read_s(m, hw, batch, context_tokens, kv_replication, n_gpu):
@@ -60,7 +62,9 @@ def _slow_kv_read_s(m, hw, batch, context_tokens, kv_replication, n_gpu):
     return (hw.kv_read_time_scale - 1.0) * kv / (n_gpu * hw.hbm_bandwidth_bytes_per_s)
 
 
-def layout_step_time(m, hw, conv: Conventions, n_gpu, batch, seq_len, context_tokens, two_d, pp, merge, xp=jnp):
+def layout_step_time(
+    m, hw, conv: Conventions, n_gpu, batch, seq_len, context_tokens, two_d, pp, merge, xp=jnp
+):
     """StepTime of one layout (2D or 1D TP, pipeline degree `pp` with `pp` microbatches, no bubble)."""
     n_tp = n_gpu / pp
     micro = batch / pp
@@ -78,7 +82,9 @@ def layout_step_time(m, hw, conv: Conventions, n_gpu, batch, seq_len, context_to
     net_lat = 0.0
     net_bw = 0.0
     for words in _allreduce_words(m, two_d, merge):
-        lat, bw = collective_time_s(conv.collectives, ranks, nodes, words / groups * micro * seq_len * ap, hw, xp=xp)
+        lat, bw = collective_time_s(
+            conv.collectives, ranks, nodes, words / groups * micro * seq_len * ap, hw, xp=xp
+        )
         net_lat = net_lat + m.n_layers * lat
         net_bw = net_bw + m.n_layers * bw
     if pp != 1.0:
@@ -87,24 +93,46 @@ def layout_step_time(m, hw, conv: Conventions, n_gpu, batch, seq_len, context_to
         lat, bw = collective_time_s(conv.collectives, two, two, p2p_bytes, hw, collective="p2p", xp=xp)
         net_lat = net_lat + (pp - 1.0) * lat
         net_bw = net_bw + (pp - 1.0) * bw
-    memory_s = pp * step_bytes(m, micro, seq_len, context_tokens, split_in, split_out, xp=xp,
-                    qkv_out_bytes=1.0 if conv.reference_qkv_bytes else None) / (
-        n_gpu * hw.hbm_bandwidth_bytes_per_s
+    memory_s = (
+        pp
+        * step_bytes(
+            m,
+            micro,
+            seq_len,
+            context_tokens,
+            split_in,
+            split_out,
+            xp=xp,
+            qkv_out_bytes=1.0 if conv.reference_qkv_bytes else None,
+        )
+        / (n_gpu * hw.hbm_bandwidth_bytes_per_s)
     )
     memory_s = memory_s + _slow_kv_read_s(m, hw, micro * pp, context_tokens, 1.0, n_gpu)
     compute_s = step_flop(m, batch, seq_len, context_tokens) / (n_gpu * hw.flop_per_s)
     kernels = (2.0 if merge else 4.0) * m.n_layers
     launch_s = kernels * hw.kernel_launch_s + hw.step_overhead_s + m.n_layers * hw.layer_overhead_s
     latency = launch_s + net_lat + net_bw + roofline_s(memory_s, compute_s, hw, xp=xp)
-    feasible = fits_in_memory(m, n_gpu, batch, context_tokens, hw.hbm_capacity_bytes) & (pp <= xp.minimum(n_gpu, batch))
+    feasible = fits_in_memory(m, n_gpu, batch, context_tokens, hw.hbm_capacity_bytes) & (
+        pp <= xp.minimum(n_gpu, batch)
+    )
     latency = xp.where(feasible, latency, xp.inf)
     shape = xp.shape(latency)
     full = lambda a: xp.broadcast_to(xp.asarray(a, dtype=xp.float64), shape)  # noqa: E731
-    return StepTime(latency, full(memory_s), full(compute_s), full(net_lat), full(net_bw), full(launch_s),
-                    full(1.0 if two_d else 0.0), full(pp))
+    return StepTime(
+        latency,
+        full(memory_s),
+        full(compute_s),
+        full(net_lat),
+        full(net_bw),
+        full(launch_s),
+        full(1.0 if two_d else 0.0),
+        full(pp),
+    )
 
 
-def step_time(m, hw, conv: Conventions, n_gpu, batch, seq_len=1.0, context_tokens=0.0, parallel_attention=False, xp=jnp):
+def step_time(
+    m, hw, conv: Conventions, n_gpu, batch, seq_len=1.0, context_tokens=0.0, parallel_attention=False, xp=jnp
+):
     """Fastest StepTime over the layouts `conv` allows (2D on/off × pipeline degrees).
 
     `n_gpu`, `batch` broadcast together; seconds per step of `seq_len` tokens per sequence. The candidate layouts
@@ -119,9 +147,25 @@ def step_time(m, hw, conv: Conventions, n_gpu, batch, seq_len=1.0, context_token
     lay_shape = (len(combos),) + (1,) * ndim
     two_d = xp.asarray([c[0] for c in combos], dtype=xp.float64).reshape(lay_shape)
     pp = xp.asarray([c[1] for c in combos], dtype=xp.float64).reshape(lay_shape)
-    cand = explicit_step_time(m, hw, conv, n_gpu / pp, 1.0, pp, two_d, batch, seq_len, context_tokens, 1.0, 1.0,
-                              parallel_attention, xp=xp)
-    feasible = fits_in_memory(m, n_gpu, batch, context_tokens, hw.hbm_capacity_bytes) & (pp <= xp.minimum(n_gpu, batch))
+    cand = explicit_step_time(
+        m,
+        hw,
+        conv,
+        n_gpu / pp,
+        1.0,
+        pp,
+        two_d,
+        batch,
+        seq_len,
+        context_tokens,
+        1.0,
+        1.0,
+        parallel_attention,
+        xp=xp,
+    )
+    feasible = fits_in_memory(m, n_gpu, batch, context_tokens, hw.hbm_capacity_bytes) & (
+        pp <= xp.minimum(n_gpu, batch)
+    )
     latency = xp.where(feasible, cand.latency_s, xp.inf)
     # First minimum wins ties, as the reference's running minimum over (2D, PP) in this order.
     best = xp.argmin(latency, axis=0)[None]
@@ -129,8 +173,23 @@ def step_time(m, hw, conv: Conventions, n_gpu, batch, seq_len=1.0, context_token
     return StepTime(take(latency), *(take(c) for c in cand[1:]))
 
 
-def explicit_step_time(m, hw, conv: Conventions, tp, ep, pp, two_d, batch, seq_len, context_tokens,
-                       kv_replication, stage_imbalance, parallel_attention=False, xp=jnp, attn_dp=0.0):
+def explicit_step_time(
+    m,
+    hw,
+    conv: Conventions,
+    tp,
+    ep,
+    pp,
+    two_d,
+    batch,
+    seq_len,
+    context_tokens,
+    kv_replication,
+    stage_imbalance,
+    parallel_attention=False,
+    xp=jnp,
+    attn_dp=0.0,
+):
     """StepTime of explicit integer layouts: arrays `tp`, `ep`, `pp`, `two_d` (0/1) broadcast against `batch`.
 
     One pipeline stage has G = tp·ep accelerators: attention is tensor-parallel over all G (1D, or 2D over
@@ -170,15 +229,21 @@ def explicit_step_time(m, hw, conv: Conventions, tp, ep, pp, two_d, batch, seq_l
     if merge:
         # Parallel attention (PaLM): attention and FFN outputs are summed before one all-reduce.
         parts_1d = [allreduce(m.d_model, ranks_attn, nodes_attn, 1.0)]
-        parts_2d = [allreduce(qkv + ffn_up, ranks_attn, nodes_attn, groups_attn),
-                    allreduce(m.d_model + ffn_down, ranks_attn, nodes_attn, groups_attn)]
+        parts_2d = [
+            allreduce(qkv + ffn_up, ranks_attn, nodes_attn, groups_attn),
+            allreduce(m.d_model + ffn_down, ranks_attn, nodes_attn, groups_attn),
+        ]
     else:
-        parts_1d = [allreduce(m.d_model, ranks_attn, nodes_attn, 1.0),
-                    allreduce(ffn_down / ep, ranks_ff, nodes_ff, 1.0)]
-        parts_2d = [allreduce(qkv, ranks_attn, nodes_attn, groups_attn),
-                    allreduce(m.d_model, ranks_attn, nodes_attn, groups_attn),
-                    allreduce(ffn_up, ranks_ff, nodes_ff, groups_ff),
-                    allreduce(ffn_down, ranks_ff, nodes_ff, groups_ff)]
+        parts_1d = [
+            allreduce(m.d_model, ranks_attn, nodes_attn, 1.0),
+            allreduce(ffn_down / ep, ranks_ff, nodes_ff, 1.0),
+        ]
+        parts_2d = [
+            allreduce(qkv, ranks_attn, nodes_attn, groups_attn),
+            allreduce(m.d_model, ranks_attn, nodes_attn, groups_attn),
+            allreduce(ffn_up, ranks_ff, nodes_ff, groups_ff),
+            allreduce(ffn_down, ranks_ff, nodes_ff, groups_ff),
+        ]
     is_dp = attn_dp > 0.5
     if not merge:
         # DP attention: no attention all-reduce (the first 1D term); 2D is not combined with it.
@@ -191,32 +256,65 @@ def explicit_step_time(m, hw, conv: Conventions, tp, ep, pp, two_d, batch, seq_l
     net_bw = m.n_layers * xp.where(is2d, bw2, bw1)
     # Expert parallelism: dispatch + combine all-to-alls in every MoE layer.
     r = xp.minimum(ep, m.n_active_experts)
-    a2a_lat, a2a_bw = collective_time_s(conv.collectives, r, xp.ceil(r / hw.node_size),
-                                        m.d_model * r * tokens / g, hw, collective="all-to-all", xp=xp)
+    a2a_lat, a2a_bw = collective_time_s(
+        conv.collectives,
+        r,
+        xp.ceil(r / hw.node_size),
+        m.d_model * r * tokens / g,
+        hw,
+        collective="all-to-all",
+        xp=xp,
+    )
     net_lat = net_lat + 2.0 * m.n_moe_layers * a2a_lat
     net_bw = net_bw + 2.0 * m.n_moe_layers * a2a_bw
     net_lat = net_lat * stage_imbalance
     net_bw = net_bw * stage_imbalance
-    p2p_lat, p2p_bw = collective_time_s(conv.collectives, 2.0, 2.0, m.d_model * tokens / g, hw, collective="p2p", xp=xp)
+    p2p_lat, p2p_bw = collective_time_s(
+        conv.collectives, 2.0, 2.0, m.d_model * tokens / g, hw, collective="p2p", xp=xp
+    )
     net_lat = net_lat + (pp - 1.0) * p2p_lat
     net_bw = net_bw + (pp - 1.0) * p2p_bw
     split_in = xp.where(is2d, sq_g, g)
     split_out = xp.where(is2d, sq_g, 1.0)
-    bytes_ = step_bytes(m, micro, seq_len, context_tokens, split_in, split_out, xp=xp,
-                    qkv_out_bytes=1.0 if conv.reference_qkv_bytes else None)
+    bytes_ = step_bytes(
+        m,
+        micro,
+        seq_len,
+        context_tokens,
+        split_in,
+        split_out,
+        xp=xp,
+        qkv_out_bytes=1.0 if conv.reference_qkv_bytes else None,
+    )
     bytes_ = bytes_ + (kv_replication - 1.0) * m.kv_cache_bytes_per_token * context_tokens * micro
     # DP attention: every rank of the stage reads the full attention weights.
-    bytes_ = bytes_ + xp.where(is_dp, (g - 1.0) * m.weight_bytes * m.attention_params_per_layer * m.n_layers, 0.0)
+    bytes_ = bytes_ + xp.where(
+        is_dp, (g - 1.0) * m.weight_bytes * m.attention_params_per_layer * m.n_layers, 0.0
+    )
     memory_s = stage_imbalance * pp * bytes_ / (n_gpu * hw.hbm_bandwidth_bytes_per_s)
-    memory_s = memory_s + stage_imbalance * _slow_kv_read_s(m, hw, micro * pp, context_tokens, kv_replication, n_gpu)
+    memory_s = memory_s + stage_imbalance * _slow_kv_read_s(
+        m, hw, micro * pp, context_tokens, kv_replication, n_gpu
+    )
     compute_s = stage_imbalance * step_flop(m, batch, seq_len, context_tokens) / (n_gpu * hw.flop_per_s)
     # Fixed per-step and per-layer overheads are calibration terms (zero from the catalog).
-    launch_s = (2.0 if merge else 4.0) * m.n_layers * hw.kernel_launch_s + hw.step_overhead_s + m.n_layers * hw.layer_overhead_s
+    launch_s = (
+        (2.0 if merge else 4.0) * m.n_layers * hw.kernel_launch_s
+        + hw.step_overhead_s
+        + m.n_layers * hw.layer_overhead_s
+    )
     latency = launch_s + net_lat + net_bw + roofline_s(memory_s, compute_s, hw, xp=xp)
     shape = xp.shape(latency)
     full = lambda a: xp.broadcast_to(xp.asarray(a, dtype=xp.float64), shape)  # noqa: E731
-    return StepTime(latency, full(memory_s), full(compute_s), full(net_lat), full(net_bw), full(launch_s),
-                    full(two_d), full(pp))
+    return StepTime(
+        latency,
+        full(memory_s),
+        full(compute_s),
+        full(net_lat),
+        full(net_bw),
+        full(launch_s),
+        full(two_d),
+        full(pp),
+    )
 
 
 BOUND_NAMES = ("memory", "compute", "network", "latency")
@@ -229,8 +327,14 @@ def bound_term(memory_s, compute_s, network_bandwidth_s, network_latency_s, laun
     ['memory', 'compute']
     """
     memory_s, compute_s, network_bandwidth_s, network_latency_s, launch_s = np.broadcast_arrays(
-        *(np.asarray(a, float) for a in (memory_s, compute_s, network_bandwidth_s, network_latency_s, launch_s)))
+        *(
+            np.asarray(a, float)
+            for a in (memory_s, compute_s, network_bandwidth_s, network_latency_s, launch_s)
+        )
+    )
     overlapped_memory = np.where(memory_s >= compute_s, memory_s, 0.0)
     overlapped_compute = np.where(compute_s > memory_s, compute_s, 0.0)
-    stack = np.stack([overlapped_memory, overlapped_compute, network_bandwidth_s, network_latency_s + launch_s])
+    stack = np.stack(
+        [overlapped_memory, overlapped_compute, network_bandwidth_s, network_latency_s + launch_s]
+    )
     return np.asarray(BOUND_NAMES)[np.argmax(stack, axis=0)]

@@ -22,7 +22,9 @@ def kv_cache_bytes(m: ModelArrays, batch, context_tokens):
     return m.kv_cache_bytes_per_token * context_tokens * batch
 
 
-def step_bytes(m: ModelArrays, batch, seq_len, context_tokens, split_in, split_out, xp=jnp, qkv_out_bytes=None):
+def step_bytes(
+    m: ModelArrays, batch, seq_len, context_tokens, split_in, split_out, xp=jnp, qkv_out_bytes=None
+):
     """HBM bytes read and written in one step of `batch` sequences × `seq_len` tokens (Erdil Eqs. 31–35).
 
     `split_in`, `split_out` are how many times matmul activations are re-read under tensor parallelism: 2D TP
@@ -39,15 +41,30 @@ def step_bytes(m: ModelArrays, batch, seq_len, context_tokens, split_in, split_o
     per_expert_matrix = wp * d * f + split_out * ap * d * n / m.sparsity + split_in * ap * f * n / m.sparsity
     routed = experts_touched_fraction(m, n, xp) * m.n_experts * (m.m_up + m.m_down) * per_expert_matrix
     # Dense FFN parts (DeepSeek shared experts, dense first layers): all weights, all tokens.
-    dense_ffn = wp * m.dense_ffn_params + (m.dense_ffn_params / (d * f)) * (split_out * ap * d * n + split_in * ap * f * n)
+    dense_ffn = wp * m.dense_ffn_params + (m.dense_ffn_params / (d * f)) * (
+        split_out * ap * d * n + split_in * ap * f * n
+    )
     qkv_width = (m.n_heads + m.kv_heads_total) * m.d_head
     qkv_out = ap if qkv_out_bytes is None else qkv_out_bytes
-    attn_io = split_out * ap * d * n + split_in * qkv_out * qkv_width * n + ap * (split_out * d * n + split_in * m.d_head * m.n_heads * n)
+    attn_io = (
+        split_out * ap * d * n
+        + split_in * qkv_out * qkv_width * n
+        + ap * (split_out * d * n + split_in * m.d_head * m.n_heads * n)
+    )
     attn = wp * m.attention_params_per_layer + attn_io
     unembedding = wp * m.vocab_size * d
-    return kv_cache_bytes(m, batch, context_tokens) + m.n_moe_layers * routed + m.n_layers * attn + dense_ffn + unembedding
+    return (
+        kv_cache_bytes(m, batch, context_tokens)
+        + m.n_moe_layers * routed
+        + m.n_layers * attn
+        + dense_ffn
+        + unembedding
+    )
 
 
 def fits_in_memory(m: ModelArrays, n_gpu, batch, context_tokens, hbm_capacity_bytes):
     """True where weights plus the KV cache fit in `n_gpu` accelerators' HBM (Erdil §3.6)."""
-    return n_gpu * hbm_capacity_bytes >= kv_cache_bytes(m, batch, context_tokens) + m.weight_bytes * m.total_params
+    return (
+        n_gpu * hbm_capacity_bytes
+        >= kv_cache_bytes(m, batch, context_tokens) + m.weight_bytes * m.total_params
+    )

@@ -94,9 +94,19 @@ def without_embedding_flop(m: ModelArrays) -> ModelArrays:
     return dataclasses.replace(m, active_params=m.active_params - 2.0 * m.vocab_size * m.d_model)
 
 
-def prefill_time(m: ModelArrays, hw: HardwareArrays, conv: Conventions, n_gpu, batch, prompt_tokens: float,
-                 chunk_tokens: float | None = None, context_tokens: float = 0.0, parallel_attention: bool = False,
-                 count_embedding_flop: bool = True, xp=jnp) -> PrefillTime:
+def prefill_time(
+    m: ModelArrays,
+    hw: HardwareArrays,
+    conv: Conventions,
+    n_gpu,
+    batch,
+    prompt_tokens: float,
+    chunk_tokens: float | None = None,
+    context_tokens: float = 0.0,
+    parallel_attention: bool = False,
+    count_embedding_flop: bool = True,
+    xp=jnp,
+) -> PrefillTime:
     """Time to prefill `batch` prompts of `prompt_tokens` each on an instance of `n_gpu` accelerators.
 
     `chunk_tokens` None = the whole prompt in one step; else chunked prefill with that chunk size.
@@ -119,21 +129,40 @@ def prefill_time(m: ModelArrays, hw: HardwareArrays, conv: Conventions, n_gpu, b
     batch = xp.asarray(batch, dtype=xp.float64)
     n_e, b_e = n_gpu[..., None], batch[..., None]
     st = step_time(mm, hw, conv, n_e, b_e, xp.asarray(seq), xp.asarray(ctx), parallel_attention, xp=xp)
-    total = lambda a: xp.sum(xp.broadcast_to(a, xp.broadcast_shapes(xp.shape(a), xp.shape(st.latency_s))), axis=-1)
+    total = lambda a: xp.sum(
+        xp.broadcast_to(a, xp.broadcast_shapes(xp.shape(a), xp.shape(st.latency_s))), axis=-1
+    )
     time_s = total(st.latency_s)
     # The prompt's own KV must fit beside the weights at the end of the prefill.
-    fits = fits_in_memory(m, n_gpu, batch, float(context_tokens) + float(prompt_tokens), hw.hbm_capacity_bytes)
+    fits = fits_in_memory(
+        m, n_gpu, batch, float(context_tokens) + float(prompt_tokens), hw.hbm_capacity_bytes
+    )
     time_s = xp.where(fits, time_s, xp.inf)
     flop = prefill_flop(mm, batch, float(prompt_tokens), float(context_tokens))
     finite = xp.isfinite(time_s)
     safe = xp.where(finite, time_s, 1.0)
     mfu = xp.where(finite, flop / (n_gpu * hw.peak_flop_per_s * safe), 0.0)
     gpu_s = xp.where(finite, n_gpu * time_s / (batch * float(prompt_tokens)), xp.inf)
-    return PrefillTime(time_s, total(st.compute_s), total(st.memory_s), total(st.network_latency_s),
-                       total(st.network_bandwidth_s), total(st.launch_s), flop, mfu, gpu_s, int(seq.size))
+    return PrefillTime(
+        time_s,
+        total(st.compute_s),
+        total(st.memory_s),
+        total(st.network_latency_s),
+        total(st.network_bandwidth_s),
+        total(st.launch_s),
+        flop,
+        mfu,
+        gpu_s,
+        int(seq.size),
+    )
 
 
 def prefill_bound(p: PrefillTime):
     """Name of the term that bounds a prefill (memory, compute, network or latency), numpy strings."""
-    return bound_term(np.asarray(p.memory_s), np.asarray(p.compute_s), np.asarray(p.network_bandwidth_s),
-                      np.asarray(p.network_latency_s), np.asarray(p.launch_s))
+    return bound_term(
+        np.asarray(p.memory_s),
+        np.asarray(p.compute_s),
+        np.asarray(p.network_bandwidth_s),
+        np.asarray(p.network_latency_s),
+        np.asarray(p.launch_s),
+    )

@@ -71,16 +71,22 @@ class DeploymentArrays:
         return dataclasses.replace(self.hw_arrays, flop_per_s=self.hw_arrays.peak_flop_per_s * float(u))
 
 
-def resolve_deployment(model, hardware, *, preset="default", price_usd_per_hour: float | None = None,
-                       **kwargs) -> DeploymentArrays:
+def resolve_deployment(
+    model, hardware, *, preset="default", price_usd_per_hour: float | None = None, **kwargs
+) -> DeploymentArrays:
     """`infereco.specs.deployment.resolve` followed by the physics arrays (a `Deployment` passes through)."""
-    dep = model if isinstance(model, Deployment) else resolve(model, hardware, preset=preset,
-                                                              price_usd_per_hour=price_usd_per_hour, **kwargs)
+    dep = (
+        model
+        if isinstance(model, Deployment)
+        else resolve(model, hardware, preset=preset, price_usd_per_hour=price_usd_per_hour, **kwargs)
+    )
     return DeploymentArrays.of(dep)
 
 
 # ---- pure pieces -------------------------------------------------------------------------------------------
-def end_to_end_latency_s(ttft_s, time_per_output_token_s, output_tokens, first_token_from_prefill: bool = False):
+def end_to_end_latency_s(
+    ttft_s, time_per_output_token_s, output_tokens, first_token_from_prefill: bool = False
+):
     """TTFT + O·TPOT (or TTFT + (O − 1)·TPOT when the prefill's logits give the first token).
 
     >>> end_to_end_latency_s(0.5, 0.01, 100)
@@ -96,34 +102,83 @@ def decode_step_time_s(dep: DeploymentArrays, n_gpu, batch, context_tokens: floa
 
     For speculative decoding take `latency_s` of a frontier point instead.
     """
-    st = step_time(dep.arrays, dep.hw_arrays, dep.conventions, np.asarray(n_gpu, float), np.asarray(batch, float),
-                   1.0, float(context_tokens), dep.model.parallel_attention, xp=np)
+    st = step_time(
+        dep.arrays,
+        dep.hw_arrays,
+        dep.conventions,
+        np.asarray(n_gpu, float),
+        np.asarray(batch, float),
+        1.0,
+        float(context_tokens),
+        dep.model.parallel_attention,
+        xp=np,
+    )
     out = np.asarray(st.latency_s, dtype=float)
     return float(out) if out.ndim == 0 else out
 
 
-def prefill_times_s(dep: DeploymentArrays, n_gpu, batch, prompt_tokens, chunk_tokens: float | None = None,
-                    context_tokens: float = 0.0) -> np.ndarray:
+def prefill_times_s(
+    dep: DeploymentArrays,
+    n_gpu,
+    batch,
+    prompt_tokens,
+    chunk_tokens: float | None = None,
+    context_tokens: float = 0.0,
+) -> np.ndarray:
     """Prefill time of a batch of prompts for each prompt length in `prompt_tokens` (axis last), broadcasting
     `n_gpu` and `batch` over the leading axes."""
     lengths = np.atleast_1d(np.asarray(prompt_tokens, dtype=float))
     uniq, inverse = np.unique(lengths, return_inverse=True)
-    cols = [np.asarray(prefill_time(dep.arrays, dep.prefill_hw_arrays, dep.conventions, n_gpu, batch, float(p), chunk_tokens,
-                                    context_tokens, dep.model.parallel_attention, xp=np).time_s, dtype=float)
-            for p in uniq]
+    cols = [
+        np.asarray(
+            prefill_time(
+                dep.arrays,
+                dep.prefill_hw_arrays,
+                dep.conventions,
+                n_gpu,
+                batch,
+                float(p),
+                chunk_tokens,
+                context_tokens,
+                dep.model.parallel_attention,
+                xp=np,
+            ).time_s,
+            dtype=float,
+        )
+        for p in uniq
+    ]
     return np.stack(cols, axis=-1)[..., inverse]
 
 
-def ttft_s(dep: DeploymentArrays, n_gpu, prompt_tokens, *, prefill_batch: float = 1.0, chunk_tokens: float | None = None,
-           context_tokens: float = 0.0, queue_s: float = 0.0, kv_transfer_s: float = 0.0):
+def ttft_s(
+    dep: DeploymentArrays,
+    n_gpu,
+    prompt_tokens,
+    *,
+    prefill_batch: float = 1.0,
+    chunk_tokens: float | None = None,
+    context_tokens: float = 0.0,
+    queue_s: float = 0.0,
+    kv_transfer_s: float = 0.0,
+):
     """Time to first token: queueing + prefill of the request's batch of `prefill_batch` prompts + KV transfer."""
-    t = prefill_times_s(dep, n_gpu, prefill_batch, prompt_tokens, chunk_tokens, context_tokens) + queue_s + kv_transfer_s
+    t = (
+        prefill_times_s(dep, n_gpu, prefill_batch, prompt_tokens, chunk_tokens, context_tokens)
+        + queue_s
+        + kv_transfer_s
+    )
     return float(t.ravel()[0]) if t.size == 1 else t
 
 
-def kv_transfer_s(model: ModelSpec, prompt_tokens, bandwidth_bytes_per_s: float, n_links: float = 1.0) -> float:
+def kv_transfer_s(
+    model: ModelSpec, prompt_tokens, bandwidth_bytes_per_s: float, n_links: float = 1.0
+) -> float:
     """Seconds to move a prompt's KV cache between pools over `n_links` links of the given bandwidth."""
-    return float(model.kv_cache_bytes_per_token) * np.asarray(prompt_tokens, float) / (bandwidth_bytes_per_s * n_links)
+    return (
+        float(model.kv_cache_bytes_per_token)
+        * np.asarray(prompt_tokens, float)
+        / (bandwidth_bytes_per_s * n_links)
+    )
 
 
 # ---- expected metrics of a workload on a deployment ---------------------------------------------------------
@@ -156,11 +211,23 @@ def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> flo
     return float(values[o][min(int(np.searchsorted(cw, q * cw[-1])), values.size - 1)])
 
 
-def request_metrics(model, hardware, lengths, *, decode_n_gpu: float, decode_batch: float,
-                    prefill_n_gpu: float | None = None, prefill_batch: float = 1.0, chunk_tokens: float | None = None,
-                    time_per_output_token_s: float | None = None, decode_context_tokens: float | None = None,
-                    first_token_from_prefill: bool = False, kv_transfer_s: float = 0.0, preset="default",
-                    price_usd_per_hour: float | None = None) -> RequestMetrics:
+def request_metrics(
+    model,
+    hardware,
+    lengths,
+    *,
+    decode_n_gpu: float,
+    decode_batch: float,
+    prefill_n_gpu: float | None = None,
+    prefill_batch: float = 1.0,
+    chunk_tokens: float | None = None,
+    time_per_output_token_s: float | None = None,
+    decode_context_tokens: float | None = None,
+    first_token_from_prefill: bool = False,
+    kv_transfer_s: float = 0.0,
+    preset="default",
+    price_usd_per_hour: float | None = None,
+) -> RequestMetrics:
     """Expected TTFT, TPOT, end-to-end latency and input/output cost of a workload on one deployment.
 
     `lengths`: `RequestLengths`, `{input_tokens, output_tokens[, weights]}` or `(input, output)`.
@@ -179,12 +246,17 @@ def request_metrics(model, hardware, lengths, *, decode_n_gpu: float, decode_bat
     w = RequestLengths.coerce(lengths)
     n_p = float(decode_n_gpu if prefill_n_gpu is None else prefill_n_gpu)
     ctx = w.decode_context_tokens if decode_context_tokens is None else float(decode_context_tokens)
-    tpot = (time_per_output_token_s if time_per_output_token_s is not None
-            else decode_step_time_s(dep, decode_n_gpu, decode_batch, ctx))
+    tpot = (
+        time_per_output_token_s
+        if time_per_output_token_s is not None
+        else decode_step_time_s(dep, decode_n_gpu, decode_batch, ctx)
+    )
     t_pre = prefill_times_s(dep, n_p, prefill_batch, w.input_tokens, chunk_tokens)
     if not (np.all(np.isfinite(t_pre)) and math.isfinite(tpot)):
-        raise SpecError(f"{dep.model.name} does not fit: prefill on {n_p:g} or decode on {decode_n_gpu:g} "
-                        f"{dep.hardware.name} (batch {decode_batch:g}) is infeasible for this workload")
+        raise SpecError(
+            f"{dep.model.name} does not fit: prefill on {n_p:g} or decode on {decode_n_gpu:g} "
+            f"{dep.hardware.name} (batch {decode_batch:g}) is infeasible for this workload"
+        )
     ttft = t_pre + kv_transfer_s
     e2e = end_to_end_latency_s(ttft, tpot, w.output_tokens, first_token_from_prefill)
     prefill_gpu_s = n_p * t_pre / prefill_batch
@@ -196,16 +268,21 @@ def request_metrics(model, hardware, lengths, *, decode_n_gpu: float, decode_bat
     flop = prefill_flop(dep.arrays, 1.0, w.input_tokens, 0.0)
     mfu = w.expect(flop) / (e_pre * dep.hw_arrays.peak_flop_per_s)
     return RequestMetrics(
-        ttft_s=w.expect(ttft), time_per_output_token_s=float(tpot), e2e_latency_s=w.expect(e2e),
-        input_tokens=e_in, output_tokens=e_out, decode_context_tokens=ctx,
-        prefill_gpu_s_per_request=e_pre, decode_gpu_s_per_request=e_dec,
+        ttft_s=w.expect(ttft),
+        time_per_output_token_s=float(tpot),
+        e2e_latency_s=w.expect(e2e),
+        input_tokens=e_in,
+        output_tokens=e_out,
+        decode_context_tokens=ctx,
+        prefill_gpu_s_per_request=e_pre,
+        decode_gpu_s_per_request=e_dec,
         usd_per_request=(e_pre + e_dec) * price / SECONDS_PER_HOUR,
         usd_per_million_input_tokens=usd_per_million_tokens(e_pre / e_in, price),
         usd_per_million_output_tokens=usd_per_million_tokens(e_dec / e_out, price),
         usd_per_million_tokens=usd_per_million_tokens((e_pre + e_dec) / (e_in + e_out), price),
-        prefill_mfu=float(mfu), ttft_p90_s=_weighted_quantile(np.asarray(ttft, float), w.weights, 0.9),
+        prefill_mfu=float(mfu),
+        ttft_p90_s=_weighted_quantile(np.asarray(ttft, float), w.weights, 0.9),
     )
-
 
 
 # ---- the cheapest way to prefill ----------------------------------------------------------------------------
@@ -236,25 +313,50 @@ def prefill_grid(dep: DeploymentArrays, prompt_tokens: float, n_gpu=None, batch=
     return np.asarray(n_gpu, float).ravel(), np.asarray(batch, float).ravel()
 
 
-def cheapest_prefill(dep: DeploymentArrays, prompt_tokens: float, *, max_ttft_s: float | None = None,
-                     chunk_tokens: float | None = None, n_gpu=None, batch=None) -> PrefillChoice:
+def cheapest_prefill(
+    dep: DeploymentArrays,
+    prompt_tokens: float,
+    *,
+    max_ttft_s: float | None = None,
+    chunk_tokens: float | None = None,
+    n_gpu=None,
+    batch=None,
+) -> PrefillChoice:
     """The prefill configuration with the fewest accelerator-seconds per input token (ties: shorter TTFT),
     among instance sizes `n_gpu` × prompts per step `batch` (defaults: `prefill_grid`), with prefill time
     ≤ `max_ttft_s` if given."""
     ns, bs = prefill_grid(dep, prompt_tokens, n_gpu, batch)
-    pf = prefill_time(dep.arrays, dep.prefill_hw_arrays, dep.conventions, ns[:, None], bs[None, :], float(prompt_tokens),
-                      chunk_tokens, 0.0, dep.model.parallel_attention, xp=np)
+    pf = prefill_time(
+        dep.arrays,
+        dep.prefill_hw_arrays,
+        dep.conventions,
+        ns[:, None],
+        bs[None, :],
+        float(prompt_tokens),
+        chunk_tokens,
+        0.0,
+        dep.model.parallel_attention,
+        xp=np,
+    )
     t = np.asarray(pf.time_s, float)
     cost = np.where(np.isfinite(t), np.asarray(pf.gpu_s_per_token, float), np.inf)
     if max_ttft_s is not None:
         cost = np.where(t <= max_ttft_s, cost, np.inf)
     if not np.isfinite(cost).any():
-        raise SpecError(f"no prefill configuration of {prompt_tokens:g}-token prompts for {dep.model.name} on "
-                        f"{dep.hardware.name} fits" + (f" within TTFT {max_ttft_s:g} s" if max_ttft_s else ""))
+        raise SpecError(
+            f"no prefill configuration of {prompt_tokens:g}-token prompts for {dep.model.name} on "
+            f"{dep.hardware.name} fits" + (f" within TTFT {max_ttft_s:g} s" if max_ttft_s else "")
+        )
     flat = np.lexsort((t.ravel(), cost.ravel()))[0]
     i, j = np.unravel_index(flat, t.shape)
     pick = lambda a: float(np.broadcast_to(np.asarray(a, float), t.shape)[i, j])
     bound = str(np.broadcast_to(prefill_bound(pf), t.shape)[i, j])
-    return PrefillChoice(n_gpu=float(ns[i]), batch_size=float(bs[j]), time_s=pick(pf.time_s),
-                         gpu_s_per_token=pick(pf.gpu_s_per_token), mfu=pick(pf.mfu),
-                         requests_per_s=float(bs[j]) / pick(pf.time_s), bound=bound)
+    return PrefillChoice(
+        n_gpu=float(ns[i]),
+        batch_size=float(bs[j]),
+        time_s=pick(pf.time_s),
+        gpu_s_per_token=pick(pf.gpu_s_per_token),
+        mfu=pick(pf.mfu),
+        requests_per_s=float(bs[j]) / pick(pf.time_s),
+        bound=bound,
+    )

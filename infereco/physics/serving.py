@@ -148,7 +148,9 @@ class EngineConfig:
     def __post_init__(self):
         b = self.max_num_batched_tokens
         if b is not None and not (b >= 1 and math.isfinite(b)):
-            raise SpecError(f"EngineConfig.max_num_batched_tokens = {b!r}: expected a token count ≥ 1 or None")
+            raise SpecError(
+                f"EngineConfig.max_num_batched_tokens = {b!r}: expected a token count ≥ 1 or None"
+            )
         if not self.max_num_seqs >= 1:
             raise SpecError(f"EngineConfig.max_num_seqs = {self.max_num_seqs!r}: expected ≥ 1")
         for name in SERVING_PARAMS:
@@ -156,8 +158,10 @@ class EngineConfig:
             if not TERMS[name].accepts(v):
                 raise SpecError(f"EngineConfig.{name} = {v!r}: expected {TERMS[name].expected}")
         if not 0 < self.gpu_memory_utilization <= 1:
-            raise SpecError(f"EngineConfig.gpu_memory_utilization = {self.gpu_memory_utilization!r}: "
-                            "expected a fraction in (0, 1]")
+            raise SpecError(
+                f"EngineConfig.gpu_memory_utilization = {self.gpu_memory_utilization!r}: "
+                "expected a fraction in (0, 1]"
+            )
 
     @classmethod
     def vllm_cpu(cls, **changes: Any) -> EngineConfig:
@@ -197,7 +201,9 @@ class ServingRuns:
     num_prompts: np.ndarray
     measured: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
     labels: tuple[str, ...] = ()
-    models: tuple[str, ...] = ()  # per-run model key (for calibrations over several models); "" = the one model
+    models: tuple[
+        str, ...
+    ] = ()  # per-run model key (for calibrations over several models); "" = the one model
     # (label, why) for measured values left out (set to nan), e.g. TTFT/TPOT of runs that streamed in bursts.
     excluded: tuple[tuple[str, str], ...] = ()
 
@@ -205,24 +211,47 @@ class ServingRuns:
         return int(self.input_len.size)
 
     @classmethod
-    def make(cls, input_len, output_len, *, concurrency=math.inf, request_rate=math.inf, tp=1, static=False,
-             num_prompts=math.inf, measured: Mapping[str, Any] | None = None,
-             labels: Sequence[str] | None = None, models: Sequence[str] | None = None) -> ServingRuns:
+    def make(
+        cls,
+        input_len,
+        output_len,
+        *,
+        concurrency=math.inf,
+        request_rate=math.inf,
+        tp=1,
+        static=False,
+        num_prompts=math.inf,
+        measured: Mapping[str, Any] | None = None,
+        labels: Sequence[str] | None = None,
+        models: Sequence[str] | None = None,
+    ) -> ServingRuns:
         """Broadcast scalars/arrays into runs; checks values (SpecError naming the argument)."""
-        arrs = np.broadcast_arrays(*(np.atleast_1d(np.asarray(a, dtype=float)) for a in
-                                     (input_len, output_len, concurrency, request_rate, tp, num_prompts)))
+        arrs = np.broadcast_arrays(
+            *(
+                np.atleast_1d(np.asarray(a, dtype=float))
+                for a in (input_len, output_len, concurrency, request_rate, tp, num_prompts)
+            )
+        )
         arrs = [np.array(a, dtype=float).ravel() for a in arrs]
         p, o, c, lam, t, npr = arrs
         st = np.broadcast_to(np.atleast_1d(np.asarray(static, dtype=bool)), p.shape).ravel().copy()
-        for name, a, ok in (("input_len", p, np.isfinite(p) & (p >= 1)), ("output_len", o, np.isfinite(o) & (o >= 1)),
-                            ("concurrency", c, c >= 1), ("request_rate", lam, lam > 0),
-                            ("tp", t, np.isfinite(t) & (t >= 1) & (t == np.round(t))), ("num_prompts", npr, npr >= 1)):
+        for name, a, ok in (
+            ("input_len", p, np.isfinite(p) & (p >= 1)),
+            ("output_len", o, np.isfinite(o) & (o >= 1)),
+            ("concurrency", c, c >= 1),
+            ("request_rate", lam, lam > 0),
+            ("tp", t, np.isfinite(t) & (t >= 1) & (t == np.round(t))),
+            ("num_prompts", npr, npr >= 1),
+        ):
             if not np.all(ok):
                 bad = a[~ok][0]
                 raise SpecError(f"serving runs: {name} = {bad!r}: out of range")
         if np.any(st & np.isinf(c)):
             raise SpecError("serving runs: a static batch needs a finite batch size (concurrency)")
-        meas = {k: np.broadcast_to(np.asarray(v, dtype=float), p.shape).copy() for k, v in (measured or {}).items()}
+        meas = {
+            k: np.broadcast_to(np.asarray(v, dtype=float), p.shape).copy()
+            for k, v in (measured or {}).items()
+        }
         lab = tuple(labels) if labels is not None else tuple(f"run {i}" for i in range(p.size))
         if len(lab) != p.size:
             raise SpecError(f"serving runs: {len(lab)} labels for {p.size} runs")
@@ -233,11 +262,19 @@ class ServingRuns:
 
     def subset(self, mask) -> ServingRuns:
         idx = np.flatnonzero(np.asarray(mask)) if np.asarray(mask).dtype == bool else np.asarray(mask, int)
-        return ServingRuns(self.input_len[idx], self.output_len[idx], self.concurrency[idx], self.request_rate[idx],
-                           self.tp[idx], self.static[idx], self.num_prompts[idx],
-                           {k: v[idx] for k, v in self.measured.items()}, tuple(self.labels[i] for i in idx),
-                           tuple(self.models[i] for i in idx) if self.models else (),
-                           self._excluded_among(idx))
+        return ServingRuns(
+            self.input_len[idx],
+            self.output_len[idx],
+            self.concurrency[idx],
+            self.request_rate[idx],
+            self.tp[idx],
+            self.static[idx],
+            self.num_prompts[idx],
+            {k: v[idx] for k, v in self.measured.items()},
+            tuple(self.labels[i] for i in idx),
+            tuple(self.models[i] for i in idx) if self.models else (),
+            self._excluded_among(idx),
+        )
 
     def _excluded_among(self, idx) -> tuple[tuple[str, str], ...]:
         keep = {self.labels[i] for i in idx}
@@ -295,26 +332,36 @@ class ServingModel:
 
     def __init__(self, deployment: DeploymentArrays, *, engine: EngineConfig | None = None):
         if not isinstance(deployment, DeploymentArrays):
-            raise SpecError(f"ServingModel: expected a resolved DeploymentArrays (infereco.physics.requests), got "
-                            f"{type(deployment).__name__}")
+            raise SpecError(
+                f"ServingModel: expected a resolved DeploymentArrays (infereco.physics.requests), got "
+                f"{type(deployment).__name__}"
+            )
         dep = deployment
         self.model: ModelSpec = dep.model
         self.hardware: HardwareSpec = dep.hardware
         self.engine = engine or EngineConfig()
         self.conventions = dep.conventions
         self.arrays = dep.arrays
-        self.prefill_arrays = without_embedding_flop(dep.arrays) if self.engine.prefill_logits_last_only else dep.arrays
+        self.prefill_arrays = (
+            without_embedding_flop(dep.arrays) if self.engine.prefill_logits_last_only else dep.arrays
+        )
         self._base = dep.hw_arrays
         self.parallel_attention = bool(dep.model.parallel_attention)
         hw = self.hardware
         self.defaults: dict[str, float] = {
             "bandwidth_utilization": float(hw.bandwidth_utilization),
             "flop_utilization": float(hw.flop_utilization),
-            "prefill_flop_utilization": float(hw.prefill_flop_utilization if hw.prefill_flop_utilization is not None
-                                              else hw.flop_utilization),
+            "prefill_flop_utilization": float(
+                hw.prefill_flop_utilization
+                if hw.prefill_flop_utilization is not None
+                else hw.flop_utilization
+            ),
             # nan = unset: KV reads run at `bandwidth_utilization` (tied to it, whatever value it takes).
-            "attention_bandwidth_utilization": (math.nan if hw.attention_bandwidth_utilization is None
-                                                else float(hw.attention_bandwidth_utilization)),
+            "attention_bandwidth_utilization": (
+                math.nan
+                if hw.attention_bandwidth_utilization is None
+                else float(hw.attention_bandwidth_utilization)
+            ),
             "memory_compute_overlap": float(hw.memory_compute_overlap),
             "step_overhead_s": float(hw.step_overhead_s),
             "layer_overhead_s": float(hw.layer_overhead_s),
@@ -330,23 +377,37 @@ class ServingModel:
         out = dict(self.defaults)
         for k, v in (params or {}).items():
             if k not in out:
-                raise SpecError(f"unknown calibration parameter {k!r}; known: {', '.join(CALIBRATION_PARAMS)}")
+                raise SpecError(
+                    f"unknown calibration parameter {k!r}; known: {', '.join(CALIBRATION_PARAMS)}"
+                )
             v = float(v)
             # nan is the one allowed "value" of the attention fraction: unset, tied to bandwidth_utilization.
-            if check and not TERMS[k].accepts(v) and not (k == "attention_bandwidth_utilization" and math.isnan(v)):
-                raise SpecError(f"calibration parameter {k} = {v!r}: expected {TERMS[k].expected}"
-                                + (", or nan for 'same as bandwidth_utilization'"
-                                   if k == "attention_bandwidth_utilization" else ""))
+            if (
+                check
+                and not TERMS[k].accepts(v)
+                and not (k == "attention_bandwidth_utilization" and math.isnan(v))
+            ):
+                raise SpecError(
+                    f"calibration parameter {k} = {v!r}: expected {TERMS[k].expected}"
+                    + (
+                        ", or nan for 'same as bandwidth_utilization'"
+                        if k == "attention_bandwidth_utilization"
+                        else ""
+                    )
+                )
             out[k] = v
         return out
 
     def _hw_arrays(self, p: Mapping[str, float]) -> tuple[HardwareArrays, HardwareArrays]:
         b = self._base
         peak_bw = float(self.hardware.hbm_bandwidth_bytes_per_s)
-        common = {"hbm_bandwidth_bytes_per_s": peak_bw * p["bandwidth_utilization"],
-                      "step_overhead_s": p["step_overhead_s"], "layer_overhead_s": p["layer_overhead_s"],
-                      "collective_latency_scale": p["collective_latency_scale"],
-                      "memory_compute_overlap": p["memory_compute_overlap"]}
+        common = {
+            "hbm_bandwidth_bytes_per_s": peak_bw * p["bandwidth_utilization"],
+            "step_overhead_s": p["step_overhead_s"],
+            "layer_overhead_s": p["layer_overhead_s"],
+            "collective_latency_scale": p["collective_latency_scale"],
+            "memory_compute_overlap": p["memory_compute_overlap"],
+        }
         attn = p["attention_bandwidth_utilization"]
         common["kv_read_time_scale"] = p["bandwidth_utilization"] / attn if math.isfinite(attn) else 1.0
         dec = dataclasses.replace(b, flop_per_s=b.peak_flop_per_s * p["flop_utilization"], **common)
@@ -356,17 +417,32 @@ class ServingModel:
     def hardware_spec(self, params: Mapping[str, float] | None = None, **changes: Any) -> HardwareSpec:
         """The validated hardware spec with the calibration fields set from `params` (request overhead aside)."""
         p = self.params(params)
-        fields = {k: (None if k == "attention_bandwidth_utilization" and not math.isfinite(p[k]) else p[k])
-                  for k in HARDWARE_PARAMS}
+        fields = {
+            k: (None if k == "attention_bandwidth_utilization" and not math.isfinite(p[k]) else p[k])
+            for k in HARDWARE_PARAMS
+        }
         return self.hardware.replace(**fields, **changes)
 
     # -- step times
     def _step(self, hw: HardwareArrays, tp, kv_rep, batch, seq_len, context, prefill: bool = False):
         m = self.prefill_arrays if prefill else self.arrays
         one = np.ones_like(np.asarray(tp, dtype=float))
-        return explicit_step_time(m, hw, self.conventions, np.asarray(tp, float), one, one, 0.0 * one,
-                                  np.asarray(batch, float), np.asarray(seq_len, float), np.asarray(context, float),
-                                  np.asarray(kv_rep, float), one, self.parallel_attention, xp=np)
+        return explicit_step_time(
+            m,
+            hw,
+            self.conventions,
+            np.asarray(tp, float),
+            one,
+            one,
+            0.0 * one,
+            np.asarray(batch, float),
+            np.asarray(seq_len, float),
+            np.asarray(context, float),
+            np.asarray(kv_rep, float),
+            one,
+            self.parallel_attention,
+            xp=np,
+        )
 
     def _budget(self) -> float:
         B = self.engine.max_num_batched_tokens
@@ -375,7 +451,9 @@ class ServingModel:
     @staticmethod
     def _chunks(n_prompts, P, budget):
         """Steps that n prompts of P tokens need under the token budget (1 without one)."""
-        return np.where(np.isfinite(budget), np.maximum(np.ceil(_BUDGET_SLACK * n_prompts * P / budget), 1.0), 1.0)
+        return np.where(
+            np.isfinite(budget), np.maximum(np.ceil(_BUDGET_SLACK * n_prompts * P / budget), 1.0), 1.0
+        )
 
     def _prefill_step(self, hw_d, hw_p, tp, kv, w0, n_prompts, decoding, P, ctx, budget):
         """Seconds of the step(s) that prefill `n_prompts` prompts of P tokens while `decoding` sequences at context
@@ -389,20 +467,29 @@ class ServingModel:
     def _mixed(dec, pre, w0, hw):
         mem = np.maximum(dec.memory_s + pre.memory_s - w0, np.maximum(dec.memory_s, pre.memory_s))
         comp = dec.compute_s + pre.compute_s
-        return (dec.launch_s + np.maximum(dec.network_latency_s, pre.network_latency_s)
-                + dec.network_bandwidth_s + pre.network_bandwidth_s + roofline_s(mem, comp, hw, xp=np))
+        return (
+            dec.launch_s
+            + np.maximum(dec.network_latency_s, pre.network_latency_s)
+            + dec.network_bandwidth_s
+            + pre.network_bandwidth_s
+            + roofline_s(mem, comp, hw, xp=np)
+        )
 
     def kv_capacity_seqs(self, runs: ServingRuns) -> np.ndarray:
         """Sequences of P + O tokens whose KV cache fits beside the weights (engine memory fraction)."""
         m = self.model
         rep = np.array([_kv_replication(m, t) for t in runs.tp])
-        free = runs.tp * self.hardware.hbm_capacity_bytes * self.engine.gpu_memory_utilization - m.weight_memory_bytes
+        free = (
+            runs.tp * self.hardware.hbm_capacity_bytes * self.engine.gpu_memory_utilization
+            - m.weight_memory_bytes
+        )
         per_seq = m.kv_cache_bytes_per_token * rep * (runs.input_len + runs.output_len)
         return np.maximum(np.floor(free / per_seq), 0.0)
 
     # -- the model
-    def predict(self, runs: ServingRuns, params: Mapping[str, float] | None = None, *,
-                check: bool = True) -> ServingPrediction:
+    def predict(
+        self, runs: ServingRuns, params: Mapping[str, float] | None = None, *, check: bool = True
+    ) -> ServingPrediction:
         """Predicted TPOT, TTFT, throughputs for each run (closed/open/static as the runs say)."""
         p = self.params(params, check=check)
         hw_d, hw_p = self._hw_arrays(p)
@@ -434,10 +521,15 @@ class ServingModel:
         P, O, tp = runs.input_len[idx], runs.output_len[idx], runs.tp[idx]
         kv, w0, static = kv_all[idx], w0_all[idx], runs.static[idx]
         C = runs.concurrency[idx]
-        cap = np.minimum(np.minimum(self.engine.max_num_seqs, runs.num_prompts[idx]),
-                         np.maximum(self.kv_capacity_seqs(runs.subset(idx)), 1.0))
-        C = np.where(np.isinf(C), cap, np.where(static, C, np.minimum(C, np.minimum(self.engine.max_num_seqs,
-                                                                                       runs.num_prompts[idx]))))
+        cap = np.minimum(
+            np.minimum(self.engine.max_num_seqs, runs.num_prompts[idx]),
+            np.maximum(self.kv_capacity_seqs(runs.subset(idx)), 1.0),
+        )
+        C = np.where(
+            np.isinf(C),
+            cap,
+            np.where(static, C, np.minimum(C, np.minimum(self.engine.max_num_seqs, runs.num_prompts[idx]))),
+        )
         budget = np.where(static, np.inf, self._budget())
         g = np.clip(np.ceil(_BUDGET_SLACK * C * P / budget), 1.0, C)
         n_coh = C / g
@@ -464,9 +556,18 @@ class ServingModel:
             t_p = np.where(lone, t_p1, t_p)
         e2e = ttft + (O - 1.0) * tpot
         x = C / e2e
-        for k, v in (("tpot_s", tpot), ("ttft_s", ttft), ("output_throughput_tokens_per_s", x * O),
-                     ("request_throughput_per_s", x), ("e2e_latency_s", e2e), ("decode_batch", C), ("cohorts", g),
-                     ("decode_step_s", t_d), ("prefill_step_s", t_p), ("wait_s", wait)):
+        for k, v in (
+            ("tpot_s", tpot),
+            ("ttft_s", ttft),
+            ("output_throughput_tokens_per_s", x * O),
+            ("request_throughput_per_s", x),
+            ("e2e_latency_s", e2e),
+            ("decode_batch", C),
+            ("cohorts", g),
+            ("decode_step_s", t_d),
+            ("prefill_step_s", t_p),
+            ("wait_s", wait),
+        ):
             out[k][idx] = v
 
     @staticmethod
@@ -499,8 +600,12 @@ class ServingModel:
         def step_at(t, extra=0.0):
             b = lam * (O - 1.0) * t
             k = lam * t + extra
-            return self._mixed(self._step(hw_d, tp, kv, b, 1.0, ctx), self._step(hw_p, tp, kv, k, P, 0.0, prefill=True),
-                               w0, hw_d)
+            return self._mixed(
+                self._step(hw_d, tp, kv, b, 1.0, ctx),
+                self._step(hw_p, tp, kv, k, P, 0.0, prefill=True),
+                w0,
+                hw_d,
+            )
 
         # Bracket the fixed point t = f(t): f(0) > 0; grow the upper end until f(hi) < hi (or give up: unstable).
         lo = np.zeros(idx.size)
@@ -529,11 +634,18 @@ class ServingModel:
         tpot = np.where(stable, t, np.inf)
         ttft = np.where(stable, ttft, np.inf)
         e2e = ttft + (O - 1.0) * tpot
-        for k, v in (("tpot_s", tpot), ("ttft_s", ttft),
-                     ("output_throughput_tokens_per_s", np.where(stable, lam * O, np.nan)),
-                     ("request_throughput_per_s", np.where(stable, lam, np.nan)), ("e2e_latency_s", e2e),
-                     ("decode_batch", b), ("cohorts", np.full(idx.size, np.nan)), ("decode_step_s", t),
-                     ("prefill_step_s", t_own), ("wait_s", t / 2.0 + wq)):
+        for k, v in (
+            ("tpot_s", tpot),
+            ("ttft_s", ttft),
+            ("output_throughput_tokens_per_s", np.where(stable, lam * O, np.nan)),
+            ("request_throughput_per_s", np.where(stable, lam, np.nan)),
+            ("e2e_latency_s", e2e),
+            ("decode_batch", b),
+            ("cohorts", np.full(idx.size, np.nan)),
+            ("decode_step_s", t),
+            ("prefill_step_s", t_own),
+            ("wait_s", t / 2.0 + wq),
+        ):
             out[k][idx] = v
 
 
@@ -577,9 +689,19 @@ class MultiServingModel:
         return ServingPrediction(**out)
 
 
-def predict_runs(deployment: DeploymentArrays, *, input_len, output_len, concurrency=math.inf, request_rate=math.inf,
-                 tp=1, static=False, num_prompts=math.inf, engine: EngineConfig | None = None,
-                 params: Mapping[str, float] | None = None) -> ServingPrediction:
+def predict_runs(
+    deployment: DeploymentArrays,
+    *,
+    input_len,
+    output_len,
+    concurrency=math.inf,
+    request_rate=math.inf,
+    tp=1,
+    static=False,
+    num_prompts=math.inf,
+    engine: EngineConfig | None = None,
+    params: Mapping[str, float] | None = None,
+) -> ServingPrediction:
     """Predict mean TPOT, TTFT, output and request throughput of benchmark runs (arrays broadcast) of a resolved
     deployment (`infereco.physics.requests.DeploymentArrays`; `infereco.predict_serving` takes catalog ids).
 
@@ -587,6 +709,13 @@ def predict_runs(deployment: DeploymentArrays, *, input_len, output_len, concurr
     for an offline static batch of C prompts. `params` overrides calibration terms (see `CALIBRATION_PARAMS`).
     """
     sm = ServingModel(deployment, engine=engine)
-    runs = ServingRuns.make(input_len, output_len, concurrency=concurrency, request_rate=request_rate, tp=tp,
-                            static=static, num_prompts=num_prompts)
+    runs = ServingRuns.make(
+        input_len,
+        output_len,
+        concurrency=concurrency,
+        request_rate=request_rate,
+        tp=tp,
+        static=static,
+        num_prompts=num_prompts,
+    )
     return sm.predict(runs, params)

@@ -60,8 +60,16 @@ def plot_hourly_cost(breakdown: HourlyCostBreakdown | OwnershipCost, *, ax: Axes
     ax = _axes(ax)
     left = 0.0
     for i, (name, value) in enumerate(b.components().items()):
-        ax.barh([0], [value], left=left, height=0.5, color=_GRAYS[i % 6], hatch=_HATCHES[i % 6], edgecolor="black",
-                label=f"{name.replace('_', ' ')}: ${value:.3f} ({b.shares()[name]:.0%})")
+        ax.barh(
+            [0],
+            [value],
+            left=left,
+            height=0.5,
+            color=_GRAYS[i % 6],
+            hatch=_HATCHES[i % 6],
+            edgecolor="black",
+            label=f"{name.replace('_', ' ')}: ${value:.3f} ({b.shares()[name]:.0%})",
+        )
         left += value
     ax.set_yticks([])
     ax.set_ylim(-0.6, 0.6)
@@ -85,7 +93,11 @@ def plot_breakeven(
     >>> plot_breakeven(zhuang2025_a800()).get_yscale()
     'log'
     """
-    rates = [float(cloud_usd_per_hour)] if np.ndim(cloud_usd_per_hour) == 0 else [float(c) for c in cloud_usd_per_hour]
+    rates = (
+        [float(cloud_usd_per_hour)]
+        if np.ndim(cloud_usd_per_hour) == 0
+        else [float(c) for c in cloud_usd_per_hour]
+    )
     calendar, running = calendar_and_running_usd_per_hour(ownership_spec)
     u = np.linspace(0.02, 1.0, 200)
     ax = _axes(ax)
@@ -96,8 +108,9 @@ def plot_breakeven(
         u_star = breakeven_utilization(ownership_spec, c)
         if u_star <= 1:
             ax.plot([u_star], [c], marker="o", color="black", mfc="white", ms=7)
-            ax.annotate(f"u* = {u_star:.2f}", (u_star, c), textcoords="offset points", xytext=(6, 6),
-                        fontsize="small")
+            ax.annotate(
+                f"u* = {u_star:.2f}", (u_star, c), textcoords="offset points", xytext=(6, 6), fontsize="small"
+            )
     ax.set_yscale("log")
     ax.set_xlim(0, 1)
     ax.set_xlabel("Utilisation u (fraction of calendar hours worked)")
@@ -116,15 +129,31 @@ def plot_ownership(curves: CapexOpexCurves, *, ax: Axes | None = None) -> Axes:
     'Time (years)'
     """
     ax = _axes(ax)
-    ax.plot(curves.time_years, curves.owning_cumulative_usd, color="black", lw=2,
-            label=f"own {curves.n_gpus} GPU(s) (CapEx + OpEx)")
-    ax.plot(curves.time_years, curves.cloud_cumulative_usd, color="0.45", lw=2, ls="--",
-            label=f"cloud ${curves.cloud_usd_per_hour:.2f}/GPU-h")
+    ax.plot(
+        curves.time_years,
+        curves.owning_cumulative_usd,
+        color="black",
+        lw=2,
+        label=f"own {curves.n_gpus} GPU(s) (CapEx + OpEx)",
+    )
+    ax.plot(
+        curves.time_years,
+        curves.cloud_cumulative_usd,
+        color="0.45",
+        lw=2,
+        ls="--",
+        label=f"cloud ${curves.cloud_usd_per_hour:.2f}/GPU-h",
+    )
     t = curves.crossover_years
     if np.isfinite(t) and t <= curves.horizon_years:
         ax.axvline(t, color="0.3", ls=":", lw=1)
-        ax.annotate(f"owning cheaper after {t:.2f} y", (t, float(curves.cloud_cumulative_usd_at(t))),
-                    textcoords="offset points", xytext=(6, -14), fontsize="small")
+        ax.annotate(
+            f"owning cheaper after {t:.2f} y",
+            (t, float(curves.cloud_cumulative_usd_at(t))),
+            textcoords="offset points",
+            xytext=(6, -14),
+            fontsize="small",
+        )
     ax.set_xlim(0, curves.horizon_years)
     ax.set_ylim(bottom=0)
     ax.set_xlabel("Time (years)")
@@ -186,14 +215,24 @@ def plot_concurrency_cost(
             continue
         table = _table(runs, n_gpu, usd_per_gpu_hour, which)
         ticks.update(int(c) for c in table.column("concurrency"))
-        ax.plot(table.column("concurrency"), table.column(metric), lw=1.6, ms=6, label=f"{prefix}{which}", **style)
+        ax.plot(
+            table.column("concurrency"), table.column(metric), lw=1.6, ms=6, label=f"{prefix}{which}", **style
+        )
         # The star goes on the measured run of the SLA-optimal concurrency, else on the predicted one (an SLA
         # chosen from modelled runs).
         if sla is not None and sla.feasible and not sla_drawn:
             row = next((r for r in table.rows if r.concurrency == sla.concurrency), None)
             if row is not None:
-                ax.plot([row.concurrency], [getattr(row, metric)], marker="*", ms=16, color="black", ls="none",
-                        mfc="white", label=f"SLA-optimal: concurrency {row.concurrency} ({which})")
+                ax.plot(
+                    [row.concurrency],
+                    [getattr(row, metric)],
+                    marker="*",
+                    ms=16,
+                    color="black",
+                    ls="none",
+                    mfc="white",
+                    label=f"SLA-optimal: concurrency {row.concurrency} ({which})",
+                )
                 sla_drawn = True
     ax.set_xscale("log", base=2)
     # Label the concurrencies actually run, as plain numbers (2^3 is harder to read than 8).
@@ -224,17 +263,45 @@ def plot_production_frontier(
     ax = _axes(ax)
     if zone is not None:
         lo, hi = zone.cost_range_usd
-        ax.axvspan(lo / 1.08, hi * 1.08, color="0.88", hatch="//", ec="0.7", lw=0,
-                   label=f"cost-effectiveness zone (≥ {zone.min_quality_per_usd:g} points/$)")
-    ax.plot(f.costs_usd, f.quality_scores, color="black", lw=1.6, marker="o", ms=7, mfc="black",
-            label="production frontier")
+        ax.axvspan(
+            lo / 1.08,
+            hi * 1.08,
+            color="0.88",
+            hatch="//",
+            ec="0.7",
+            lw=0,
+            label=f"cost-effectiveness zone (≥ {zone.min_quality_per_usd:g} points/$)",
+        )
+    ax.plot(
+        f.costs_usd,
+        f.quality_scores,
+        color="black",
+        lw=1.6,
+        marker="o",
+        ms=7,
+        mfc="black",
+        label="production frontier",
+    )
     if f.dominated:
-        ax.plot([d.entry.cost_usd for d in f.dominated], [d.entry.quality_score for d in f.dominated],
-                ls="none", marker="o", ms=7, mfc="white", mec="black", label="dominated")
+        ax.plot(
+            [d.entry.cost_usd for d in f.dominated],
+            [d.entry.quality_score for d in f.dominated],
+            ls="none",
+            marker="o",
+            ms=7,
+            mfc="white",
+            mec="black",
+            label="dominated",
+        )
     if annotate:
         for e in list(f.frontier) + [d.entry for d in f.dominated]:
-            ax.annotate(e.name, (e.cost_usd, e.quality_score), textcoords="offset points", xytext=(5, 5),
-                        fontsize="small")
+            ax.annotate(
+                e.name,
+                (e.cost_usd, e.quality_score),
+                textcoords="offset points",
+                xytext=(5, 5),
+                fontsize="small",
+            )
     costs = [e.cost_usd for e in f.frontier] + [d.entry.cost_usd for d in f.dominated]
     ax.set_xscale("log")
     ax.set_xlim(min(costs) / 2, max(costs) * 2)
@@ -267,10 +334,18 @@ def _tornado_rows(data: Any, metric: str, baseline: float | None):
             return "elasticity", 0.0, [(LABELS.get(k, str(k)), 0.0, float(v)) for k, v in data.items()]
         if all(np.shape(v) == (2,) for v in values):
             if baseline is None:
-                raise SpecError("plot_tornado: a mapping of (low, high) ranges needs baseline= (the nominal output)")
-            return "range", float(baseline), [(LABELS.get(k, str(k)), float(v[0]), float(v[1])) for k, v in data.items()]
-    raise SpecError("plot_tornado: data: expected Elasticities, SensitivityRanges, {input: elasticity} or "
-                    "{input: (output at low, output at high)} with baseline=")
+                raise SpecError(
+                    "plot_tornado: a mapping of (low, high) ranges needs baseline= (the nominal output)"
+                )
+            return (
+                "range",
+                float(baseline),
+                [(LABELS.get(k, str(k)), float(v[0]), float(v[1])) for k, v in data.items()],
+            )
+    raise SpecError(
+        "plot_tornado: data: expected Elasticities, SensitivityRanges, {input: elasticity} or "
+        "{input: (output at low, output at high)} with baseline="
+    )
 
 
 def plot_tornado(
@@ -300,26 +375,49 @@ def plot_tornado(
     order = sorted(range(len(rows)), key=lambda i: (max(abs(rows[i][1] - base), abs(rows[i][2] - base)), -i))
     rows = [rows[i] for i in order]
     if top is not None:
-        rows = rows[-int(top):]
+        rows = rows[-int(top) :]
     short, long_label = _OUTPUT_LABELS[metric]
     ax = _axes(ax)
     y = np.arange(len(rows))
     if kind == "elasticity":
         vals = np.array([r[2] for r in rows])
         pos = vals >= 0
-        ax.barh(y[pos], vals[pos], height=0.6, color="0.3", edgecolor="black", label=f"raising the input raises {short}")
-        ax.barh(y[~pos], vals[~pos], height=0.6, color="white", hatch="//", edgecolor="black",
-                label=f"raising the input lowers {short}")
+        ax.barh(
+            y[pos],
+            vals[pos],
+            height=0.6,
+            color="0.3",
+            edgecolor="black",
+            label=f"raising the input raises {short}",
+        )
+        ax.barh(
+            y[~pos],
+            vals[~pos],
+            height=0.6,
+            color="white",
+            hatch="//",
+            edgecolor="black",
+            label=f"raising the input lowers {short}",
+        )
         for yi, v in zip(y, vals):
-            ax.annotate(f"{v:+.2f}", (v, yi), textcoords="offset points", xytext=(4 if v >= 0 else -4, 0),
-                        ha="left" if v >= 0 else "right", va="center", fontsize="small")
+            ax.annotate(
+                f"{v:+.2f}",
+                (v, yi),
+                textcoords="offset points",
+                xytext=(4 if v >= 0 else -4, 0),
+                ha="left" if v >= 0 else "right",
+                va="center",
+                fontsize="small",
+            )
         span = max(1e-12, float(np.max(np.abs(vals)))) if len(vals) else 1.0
         ax.set_xlim(-1.25 * span if (~pos).any() else -0.05 * span, 1.25 * span if pos.any() else 0.05 * span)
         ax.set_xlabel(f"Elasticity of {short}: d ln({short}) / d ln(input)")
         ax.set_title(f"Sensitivity of {short} (% change per 1% change of each input)")
     else:
         for yi, (_, at_low, at_high) in zip(y, rows):
-            ax.barh([yi], [at_low - base], left=base, height=0.6, color="white", hatch="//", edgecolor="black")
+            ax.barh(
+                [yi], [at_low - base], left=base, height=0.6, color="white", hatch="//", edgecolor="black"
+            )
             ax.barh([yi], [at_high - base], left=base, height=0.6, color="0.35", edgecolor="black")
         ax.barh([], [], color="white", hatch="//", edgecolor="black", label="input at its low value")
         ax.barh([], [], color="0.35", edgecolor="black", label="input at its high value")
@@ -343,25 +441,55 @@ def plot_cost_uncertainty(result: Any, *, max_points: int = 4000, ax: Axes | Non
     True
     """
     if not isinstance(result, CostUncertainty):
-        raise SpecError(f"plot_cost_uncertainty: result = {type(result).__name__}; expected a CostUncertainty")
+        raise SpecError(
+            f"plot_cost_uncertainty: result = {type(result).__name__}; expected a CostUncertainty"
+        )
     ax = _axes(ax)
     speed, cost = result.tokens_per_s_per_request_samples, result.usd_per_million_tokens_samples
     ok = np.isfinite(speed) & np.isfinite(cost)
     idx = np.flatnonzero(ok)[: int(max_points)]
-    ax.plot(speed[idx], cost[idx], ls="none", marker=".", ms=3, color="0.6", alpha=0.5,
-            label=f"samples ({result.n_valid} valid)")
+    ax.plot(
+        speed[idx],
+        cost[idx],
+        ls="none",
+        marker=".",
+        ms=3,
+        color="0.6",
+        alpha=0.5,
+        label=f"samples ({result.n_valid} valid)",
+    )
     c, s = result.usd_per_million_tokens, result.tokens_per_s_per_request
     lo_p, hi_p = min(c.percentiles), max(c.percentiles)
     sx = s.median if np.isfinite(s.median) else s.mean
     cy = c.median if np.isfinite(c.median) else c.mean
-    ax.errorbar([sx], [cy], xerr=[[max(0.0, sx - s.low)], [max(0.0, s.high - sx)]],
-                yerr=[[max(0.0, cy - c.low)], [max(0.0, c.high - cy)]], fmt="s", color="black", mfc="white", ms=7,
-                capsize=4, lw=1.5, label=f"median, {lo_p:g}–{hi_p:g}th percentiles")
-    ax.plot([result.nominal_tokens_per_s_per_request], [result.nominal_usd_per_million_tokens], marker="*", ms=14,
-            color="black", ls="none", label="nominal inputs")
+    ax.errorbar(
+        [sx],
+        [cy],
+        xerr=[[max(0.0, sx - s.low)], [max(0.0, s.high - sx)]],
+        yerr=[[max(0.0, cy - c.low)], [max(0.0, c.high - cy)]],
+        fmt="s",
+        color="black",
+        mfc="white",
+        ms=7,
+        capsize=4,
+        lw=1.5,
+        label=f"median, {lo_p:g}–{hi_p:g}th percentiles",
+    )
+    ax.plot(
+        [result.nominal_tokens_per_s_per_request],
+        [result.nominal_usd_per_million_tokens],
+        marker="*",
+        ms=14,
+        color="black",
+        ls="none",
+        label="nominal inputs",
+    )
     ax.set_xlabel("Tokens/s per request")
     ax.set_ylabel("Cost per million output tokens (USD)")
-    ax.set_title(f"Monte Carlo, {lo_p:g}–{hi_p:g}th percentiles: USD/M tokens {c.low:.3g}–{c.high:.3g}, "
-                 f"tokens/s {s.low:.3g}–{s.high:.3g}", fontsize="medium")
+    ax.set_title(
+        f"Monte Carlo, {lo_p:g}–{hi_p:g}th percentiles: USD/M tokens {c.low:.3g}–{c.high:.3g}, "
+        f"tokens/s {s.low:.3g}–{s.high:.3g}",
+        fontsize="medium",
+    )
     ax.legend(fontsize="small")
     return ax

@@ -13,9 +13,16 @@ SPEED_LABEL = "tokens/s per request (serial speed)"
 COST_LABEL = "USD per million output tokens"
 
 
-def plot_frontier(frontiers, ax=None, labels: Sequence[str] | None = None, alpha: float | None = None,
-                  mark_preferred: bool = True, observed: Iterable | None = None, title: str | None = None,
-                  legend_loc: str = "best"):
+def plot_frontier(
+    frontiers,
+    ax=None,
+    labels: Sequence[str] | None = None,
+    alpha: float | None = None,
+    mark_preferred: bool = True,
+    observed: Iterable | None = None,
+    title: str | None = None,
+    legend_loc: str = "best",
+):
     """Plot one frontier or several on log-y axes with each preferred point marked; returns the Axes.
 
     `observed`: iterable of (label, tokens_per_s_per_request, usd_per_million_tokens) to overlay.
@@ -38,17 +45,34 @@ def plot_frontier(frontiers, ax=None, labels: Sequence[str] | None = None, alpha
         ax.plot(x[o], y[o], color=color, ls=ls, lw=1.8, label=label)
         if mark_preferred:
             p = f.preferred(alpha)
-            ax.plot([p.tokens_per_s_per_request], [p.usd_per_million_tokens], marker=marker, color=color, ms=7,
-                    mfc="white", mew=1.6, ls="none")
+            ax.plot(
+                [p.tokens_per_s_per_request],
+                [p.usd_per_million_tokens],
+                marker=marker,
+                color=color,
+                ms=7,
+                mfc="white",
+                mew=1.6,
+                ls="none",
+            )
     if observed:
         for (name, speed, price), marker in zip(observed, ("*", "P", "X", "D", "v", "^")):
-            ax.plot([speed], [price], marker=marker, color="black", ms=9, ls="none", label=f"observed: {name}")
+            ax.plot(
+                [speed], [price], marker=marker, color="black", ms=9, ls="none", label=f"observed: {name}"
+            )
     ax.set_yscale("log")
     ax.set_xlabel(SPEED_LABEL)
     ax.set_ylabel(COST_LABEL)
     if mark_preferred:
-        ax.plot([], [], marker="o", mfc="white", color="gray", ls="none",
-                label=f"preferred point (max speed^α / price, α = {alpha if alpha is not None else frontiers[0].default_alpha:g})")
+        ax.plot(
+            [],
+            [],
+            marker="o",
+            mfc="white",
+            color="gray",
+            ls="none",
+            label=f"preferred point (max speed^α / price, α = {alpha if alpha is not None else frontiers[0].default_alpha:g})",
+        )
     return finish(ax, title or "Pareto frontier of inference cost against speed", legend_loc=legend_loc)
 
 
@@ -62,7 +86,14 @@ def plot_mfu(frontiers, ax=None, labels: Sequence[str] | None = None, title: str
             continue
         x = f.columns["tokens_per_s_per_request"]
         o = np.argsort(x)
-        ax.plot(x[o], 100 * f.columns["mfu"][o], color=color, ls=ls, lw=1.8, label=labels[i] if labels else _default_label(f))
+        ax.plot(
+            x[o],
+            100 * f.columns["mfu"][o],
+            color=color,
+            ls=ls,
+            lw=1.8,
+            label=labels[i] if labels else _default_label(f),
+        )
     ax.set_xlabel(SPEED_LABEL)
     ax.set_ylabel("model FLOP utilisation (% of peak)")
     return finish(ax, title or "Utilisation along the frontier")
@@ -82,8 +113,10 @@ def plot_breakdown(frontier, ax=None, title: str | None = None, min_speed: float
     o = np.argsort(x)
     if min_speed is not None:
         o = o[x[o] >= min_speed]
-    c = {k: np.asarray(f.columns[k], float)[o] * 1e3 for k in
-         ("memory_s", "compute_s", "network_bandwidth_s", "network_latency_s", "launch_s", "draft_s")}
+    c = {
+        k: np.asarray(f.columns[k], float)[o] * 1e3
+        for k in ("memory_s", "compute_s", "network_bandwidth_s", "network_latency_s", "launch_s", "draft_s")
+    }
     # max(memory, compute) overlaps: show the memory part and the arithmetic that sticks out above it.
     layers = [
         ("HBM reads (weights, KV)", c["memory_s"]),
@@ -98,7 +131,9 @@ def plot_breakdown(frontier, ax=None, title: str | None = None, min_speed: float
     for (label, vals), (color, _, _), hatch in zip(layers, series_styles(), hatches):
         if not np.any(vals > 0):
             continue
-        ax.fill_between(x[o], base, base + vals, step=None, color=color, alpha=0.55, hatch=hatch, label=label, lw=0)
+        ax.fill_between(
+            x[o], base, base + vals, step=None, color=color, alpha=0.55, hatch=hatch, label=label, lw=0
+        )
         base = base + vals
     ax.set_xscale("log")
     ax.set_xlabel(SPEED_LABEL)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
-
 import itertools
+
+import matplotlib.pyplot as plt
 
 COLORS = ("#1b4f72", "#c0392b", "#1e8449", "#7d3c98", "#b9770e", "#2e4053", "#a04000", "#117a65")
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))

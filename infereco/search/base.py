@@ -54,7 +54,9 @@ class SearchStrategy(Protocol):
 
 def check_backend(backend: str) -> str:
     if backend not in BACKENDS:
-        raise SpecError(f"backend={backend!r}: expected 'jax' (jitted, default) or 'numpy' (the reference backend)")
+        raise SpecError(
+            f"backend={backend!r}: expected 'jax' (jitted, default) or 'numpy' (the reference backend)"
+        )
     return backend
 
 
@@ -64,10 +66,15 @@ def no_point_reason(dep: Deployment, any_feasible: bool, largest_n_gpu: float) -
     m, hw, w = dep.model, dep.hardware, dep.workload
     if any_feasible:
         return f"every feasible configuration exceeds the demand cap of {w.max_throughput_tokens_per_s:g} tokens/s"
-    kv = (f" plus {m.kv_cache_bytes_per_token * w.context_length / 1e9:.3g} GB of KV cache per sequence"
-          if w.context_length else "")
-    return (f"{m.name} does not fit: weights need {m.weight_memory_bytes / 1e9:.3g} GB{kv}, and the largest instance "
-            f"searched has {largest_n_gpu * hw.hbm_capacity_bytes / 1e9:.3g} GB of HBM")
+    kv = (
+        f" plus {m.kv_cache_bytes_per_token * w.context_length / 1e9:.3g} GB of KV cache per sequence"
+        if w.context_length
+        else ""
+    )
+    return (
+        f"{m.name} does not fit: weights need {m.weight_memory_bytes / 1e9:.3g} GB{kv}, and the largest instance "
+        f"searched has {largest_n_gpu * hw.hbm_capacity_bytes / 1e9:.3g} GB of HBM"
+    )
 
 
 def served_at_demand(ev, gpu_s_per_token, batch, cap):
@@ -77,4 +84,6 @@ def served_at_demand(ev, gpu_s_per_token, batch, cap):
         return ev
     lat = np.asarray(ev.latency_s, float)
     served = np.minimum(1.0, cap * lat / np.asarray(batch, float))
-    return ev._replace(gpu_s_per_token=np.asarray(gpu_s_per_token, float), mfu=np.asarray(ev.mfu, float) * served)
+    return ev._replace(
+        gpu_s_per_token=np.asarray(gpu_s_per_token, float), mfu=np.asarray(ev.mfu, float) * served
+    )

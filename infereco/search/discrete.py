@@ -57,10 +57,16 @@ class LayoutTable:
 
     def as_layout(self, column: bool = True) -> Layout:
         shape = (-1, 1) if column else (-1,)
-        return Layout(self.tp.reshape(shape), self.ep.reshape(shape), self.pp.reshape(shape),
-                      self.two_d.reshape(shape), self.kv_replication.reshape(shape),
-                      self.stage_imbalance.reshape(shape), self.draft_kv_replication.reshape(shape),
-                      self.attn_dp.reshape(shape))
+        return Layout(
+            self.tp.reshape(shape),
+            self.ep.reshape(shape),
+            self.pp.reshape(shape),
+            self.two_d.reshape(shape),
+            self.kv_replication.reshape(shape),
+            self.stage_imbalance.reshape(shape),
+            self.draft_kv_replication.reshape(shape),
+            self.attn_dp.reshape(shape),
+        )
 
 
 def _divisors(n: int) -> list[int]:
@@ -80,8 +86,13 @@ def _kv_replication(model: ModelSpec, g: int) -> float | None:
     return None
 
 
-def enumerate_layouts(model: ModelSpec, hbm_capacity_bytes: float, context_tokens: int, space: DiscreteSpace,
-                      draft: ModelSpec | None = None) -> LayoutTable:
+def enumerate_layouts(
+    model: ModelSpec,
+    hbm_capacity_bytes: float,
+    context_tokens: int,
+    space: DiscreteSpace,
+    draft: ModelSpec | None = None,
+) -> LayoutTable:
     """Every integer layout the model allows, with its memory fit under the engine rule."""
     engine: EngineMemory = get_engine(space.engine, space.gpu_memory_utilization)
     rejected: collections.Counter = collections.Counter()
@@ -112,8 +123,12 @@ def enumerate_layouts(model: ModelSpec, hbm_capacity_bytes: float, context_token
                 if space.pp_bubble:
                     # GPipe-style schedule with pp microbatches: (2·pp − 1) stage slots per pp microbatches.
                     imbalance *= (2 * pp - 1) / pp
-                square = int(round(math.sqrt(g))) ** 2 == g and g >= 4 and (tp == g or int(round(math.sqrt(tp))) ** 2 == tp)
-                for two_d in ((0.0, 1.0) if (space.allow_2d and square) else (0.0,)):
+                square = (
+                    int(round(math.sqrt(g))) ** 2 == g
+                    and g >= 4
+                    and (tp == g or int(round(math.sqrt(tp))) ** 2 == tp)
+                )
+                for two_d in (0.0, 1.0) if (space.allow_2d and square) else (0.0,):
                     rows.append((tp, ep, pp, two_d, rep, draft_rep, imbalance, 0.0))
     if model.is_mla and space.attention_dp:
         # DP attention (SGLang / vLLM for DeepSeek): attention replicated on every rank of a stage, each rank
@@ -141,15 +156,25 @@ def enumerate_layouts(model: ModelSpec, hbm_capacity_bytes: float, context_token
     weights = weights + attn_dp * (tp * ep - 1.0) * attn_bytes
     weights_per_gpu = weights / n * imbalance
     budget = np.asarray(engine.kv_budget_bytes(hbm_capacity_bytes, weights_per_gpu), float)
-    kv_per_token = model.kv_cache_bytes_per_token * rep + (draft.kv_cache_bytes_per_token * draft_rep if draft else 0.0)
+    kv_per_token = model.kv_cache_bytes_per_token * rep + (
+        draft.kv_cache_bytes_per_token * draft_rep if draft else 0.0
+    )
     kv_per_seq_per_gpu = kv_per_token * max(context_tokens, 0) / n * imbalance
     with np.errstate(divide="ignore", invalid="ignore"):
         capacity_tokens = np.where(budget > 0, budget * n / (kv_per_token * imbalance), 0.0)
-        max_batch = np.where(budget <= 0, 0.0,
-                             np.where(kv_per_seq_per_gpu > 0, np.floor(budget / np.where(kv_per_seq_per_gpu > 0, kv_per_seq_per_gpu, 1.0)),
-                                      float(space.max_batch)))
+        max_batch = np.where(
+            budget <= 0,
+            0.0,
+            np.where(
+                kv_per_seq_per_gpu > 0,
+                np.floor(budget / np.where(kv_per_seq_per_gpu > 0, kv_per_seq_per_gpu, 1.0)),
+                float(space.max_batch),
+            ),
+        )
     max_batch = np.minimum(max_batch, float(space.max_batch))
-    return LayoutTable(tp, ep, pp, two_d, rep, draft_rep, imbalance, max_batch, capacity_tokens, rejected, attn_dp)
+    return LayoutTable(
+        tp, ep, pp, two_d, rep, draft_rep, imbalance, max_batch, capacity_tokens, rejected, attn_dp
+    )
 
 
 def batch_sizes(largest: float, n: int) -> np.ndarray:
@@ -172,7 +197,9 @@ def _evaluate_table(dep: Deployment, table: LayoutTable, batches: np.ndarray, ba
     if backend == "numpy":
         lay_idx, b_idx = np.divmod(np.arange(n_lay * n_b), n_b)
         layout = Layout(*(np.asarray(a)[lay_idx] for a in table.as_layout(column=False)))
-        return evaluate(ma, ha, dep.conventions, None, batches[b_idx], ctx, spec, backend="numpy", layout=layout)
+        return evaluate(
+            ma, ha, dep.conventions, None, batches[b_idx], ctx, spec, backend="numpy", layout=layout
+        )
     # Pad to bucketed shapes (layouts to a power of two, batches to n_batch) so that the next model or context
     # reuses the compiled function; padded entries repeat the last real one and are dropped below.
     b_pad = np.concatenate([batches, np.full(max(space.n_batch, n_b) - n_b, batches[-1])])
@@ -184,19 +211,36 @@ def _evaluate_table(dep: Deployment, table: LayoutTable, batches: np.ndarray, ba
     full_layout = table.as_layout(column=False)
     parts = []
     for start in range(0, lay_pad, chunk):
-        rows = lay_rows[start:start + chunk]
+        rows = lay_rows[start : start + chunk]
         layout = Layout(*(np.asarray(a)[rows][:, None] for a in full_layout))
-        out = evaluate(ma, ha, dep.conventions, None, b_pad[None, :], ctx, spec, backend=backend, layout=layout,
-                       on_device=True)
+        out = evaluate(
+            ma,
+            ha,
+            dep.conventions,
+            None,
+            b_pad[None, :],
+            ctx,
+            spec,
+            backend=backend,
+            layout=layout,
+            on_device=True,
+        )
         parts.append([np.broadcast_to(np.asarray(a), (chunk, b_pad.size)) for a in out])
-    return Evaluation(*(np.concatenate([p[i] for p in parts])[:n_lay, :n_b] for i in range(len(Evaluation._fields))))
+    return Evaluation(
+        *(np.concatenate([p[i] for p in parts])[:n_lay, :n_b] for i in range(len(Evaluation._fields)))
+    )
 
 
 def layout_table(dep: Deployment, space: DiscreteSpace | None = None) -> LayoutTable:
     """The deployment's integer layouts under `space` (default: the deployment's own)."""
     draft = dep.speculative.draft if dep.speculative else None
-    return enumerate_layouts(dep.model, dep.hardware.hbm_capacity_bytes, dep.workload.context_length,
-                             space or dep.space, draft=draft)
+    return enumerate_layouts(
+        dep.model,
+        dep.hardware.hbm_capacity_bytes,
+        dep.workload.context_length,
+        space or dep.space,
+        draft=draft,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -214,9 +258,14 @@ class DiscreteSearch:
         meta = {"engine": space.engine}
         if len(table) == 0 or not np.any(table.max_batch >= 1):
             rejected["does not fit in memory"] = rejected.get("does not fit in memory", 0) + len(table)
-            return Candidates(Evaluation(*([np.zeros(0)] * len(Evaluation._fields))), np.zeros(0), np.zeros(0),
-                              rejected=rejected, reason=no_point_reason(dep, False, float(space.max_gpus_per_instance)),
-                              meta=meta)
+            return Candidates(
+                Evaluation(*([np.zeros(0)] * len(Evaluation._fields))),
+                np.zeros(0),
+                np.zeros(0),
+                rejected=rejected,
+                reason=no_point_reason(dep, False, float(space.max_gpus_per_instance)),
+                meta=meta,
+            )
         batches = batch_sizes(float(np.max(table.max_batch)), space.n_batch)
         ev = _evaluate_table(dep, table, batches, backend)
         shape = (len(table), batches.size)
@@ -234,23 +283,38 @@ class DiscreteSearch:
         lay_i, b_i = np.divmod(idx, batches.size)
         flat = Evaluation(*(_as_grid(a, shape).ravel()[idx] for a in ev))
         flat = served_at_demand(flat, gpu_s.ravel()[idx], batches[b_i], cap)
-        extra = {"tp": table.tp[lay_i], "ep": table.ep[lay_i], "pp": table.pp[lay_i],
-                 "attn_dp": table.attn_dp[lay_i] > 0.5, "max_batch": table.max_batch[lay_i],
-                 "kv_capacity_tokens": table.kv_capacity_tokens[lay_i]}
+        extra = {
+            "tp": table.tp[lay_i],
+            "ep": table.ep[lay_i],
+            "pp": table.pp[lay_i],
+            "attn_dp": table.attn_dp[lay_i] > 0.5,
+            "max_batch": table.max_batch[lay_i],
+            "kv_capacity_tokens": table.kv_capacity_tokens[lay_i],
+        }
         if cap is not None:
             throughput = np.minimum(batches[b_i] / np.asarray(flat.latency_s, float), cap)
             extra["dp"] = np.maximum(1.0, np.floor(cap / throughput))
         reason = None if len(idx) else no_point_reason(dep, bool(ok.any()), float(np.max(table.n_gpu)))
-        return Candidates(flat, table.n_gpu[lay_i], batches[b_i], extra=extra, served_cap_tokens_per_s=cap,
-                          rejected=rejected, configurations=int(len(table) * batches.size), reason=reason, meta=meta)
+        return Candidates(
+            flat,
+            table.n_gpu[lay_i],
+            batches[b_i],
+            extra=extra,
+            served_cap_tokens_per_s=cap,
+            rejected=rejected,
+            configurations=int(len(table) * batches.size),
+            reason=reason,
+            meta=meta,
+        )
 
 
 def layout_integer(name: str, value, upper: int = 1 << 16) -> int:
     return int(positive_number(name, value, upper=upper, integer=True))
 
 
-def explicit_layout(dep: Deployment, *, tp, ep=1, pp=1, tp_2d=False, attn_dp=False, batch_size: float,
-                    engine: str = "vllm") -> tuple[Layout, dict[str, np.ndarray]]:
+def explicit_layout(
+    dep: Deployment, *, tp, ep=1, pp=1, tp_2d=False, attn_dp=False, batch_size: float, engine: str = "vllm"
+) -> tuple[Layout, dict[str, np.ndarray]]:
     """The one-row `Layout` of an explicit integer layout, checked for divisibility and memory fit under `engine`
     (raises `InfeasibleError` naming why not), with its layout columns."""
     tp, ep, pp = layout_integer("tp", tp), layout_integer("ep", ep), layout_integer("pp", pp)
@@ -258,27 +322,48 @@ def explicit_layout(dep: Deployment, *, tp, ep=1, pp=1, tp_2d=False, attn_dp=Fal
         if not isinstance(flag, (bool, np.bool_)):
             raise SpecError(f"{name}={flag!r}: expected true or false")
     m = dep.model
-    space = DiscreteSpace(max_gpus_per_instance=tp * ep * pp, pp_degrees=(pp,), engine=engine,
-                          max_batch=int(max(1 << 16, math.ceil(batch_size))))
+    space = DiscreteSpace(
+        max_gpus_per_instance=tp * ep * pp,
+        pp_degrees=(pp,),
+        engine=engine,
+        max_batch=int(max(1 << 16, math.ceil(batch_size))),
+    )
     table = layout_table(dep, space)
-    sel = ((table.tp == tp) & (table.ep == ep) & (table.pp == pp) & (table.two_d == float(tp_2d))
-           & (table.attn_dp == float(attn_dp)))
+    sel = (
+        (table.tp == tp)
+        & (table.ep == ep)
+        & (table.pp == pp)
+        & (table.two_d == float(tp_2d))
+        & (table.attn_dp == float(attn_dp))
+    )
     if not sel.any():
         why = "; ".join(table.rejected) or (
             f"tp·ep = {tp * ep} must divide n_heads = {m.n_heads}, ep must divide n_experts = {m.n_experts}, "
-            "2D needs a square stage size, pp ≤ n_layers, attn_dp needs an MLA model")
-        raise InfeasibleError(f"tp={tp}, ep={ep}, pp={pp}, tp_2d={bool(tp_2d)}, attn_dp={bool(attn_dp)} is not a "
-                              f"valid layout of {m.name}: {why}")
+            "2D needs a square stage size, pp ≤ n_layers, attn_dp needs an MLA model"
+        )
+        raise InfeasibleError(
+            f"tp={tp}, ep={ep}, pp={pp}, tp_2d={bool(tp_2d)}, attn_dp={bool(attn_dp)} is not a "
+            f"valid layout of {m.name}: {why}"
+        )
     i = int(np.flatnonzero(sel)[0])
     if batch_size > table.max_batch[i]:
-        raise InfeasibleError(f"batch_size={batch_size:g} does not fit: at most {int(table.max_batch[i])} sequences "
-                              f"of {dep.workload.context_length} tokens fit on tp={tp}, ep={ep}, pp={pp} "
-                              f"({engine} memory rule)")
+        raise InfeasibleError(
+            f"batch_size={batch_size:g} does not fit: at most {int(table.max_batch[i])} sequences "
+            f"of {dep.workload.context_length} tokens fit on tp={tp}, ep={ep}, pp={pp} "
+            f"({engine} memory rule)"
+        )
     if batch_size < table.min_batch[i]:
-        raise InfeasibleError(f"batch_size={batch_size:g} is below {int(table.min_batch[i])}, the pipeline stages × "
-                              "DP-attention ranks")
-    layout = Layout(*(np.asarray(a)[i:i + 1] for a in table.as_layout(column=False)))
-    extra = {"tp": np.array([float(tp)]), "ep": np.array([float(ep)]), "pp": np.array([float(pp)]),
-             "attn_dp": np.array([bool(attn_dp)]), "max_batch": table.max_batch[i:i + 1],
-             "kv_capacity_tokens": table.kv_capacity_tokens[i:i + 1]}
+        raise InfeasibleError(
+            f"batch_size={batch_size:g} is below {int(table.min_batch[i])}, the pipeline stages × "
+            "DP-attention ranks"
+        )
+    layout = Layout(*(np.asarray(a)[i : i + 1] for a in table.as_layout(column=False)))
+    extra = {
+        "tp": np.array([float(tp)]),
+        "ep": np.array([float(ep)]),
+        "pp": np.array([float(pp)]),
+        "attn_dp": np.array([bool(attn_dp)]),
+        "max_batch": table.max_batch[i : i + 1],
+        "kv_capacity_tokens": table.kv_capacity_tokens[i : i + 1],
+    }
     return layout, extra

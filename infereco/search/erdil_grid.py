@@ -22,7 +22,9 @@ from infereco.specs.deployment import Deployment
 from infereco.specs.space import GridSpec
 
 
-def grid_axes(weight_memory_bytes: float, hbm_capacity_bytes: float, sparsity: float, grid: GridSpec = GridSpec()):
+def grid_axes(
+    weight_memory_bytes: float, hbm_capacity_bytes: float, sparsity: float, grid: GridSpec = GridSpec()
+):
     """(GPU counts, batch sizes) of the continuous grid, as 1-D float arrays."""
     batch = 2.0 ** np.linspace(0.0, grid.max_log2_batch + math.log2(sparsity), grid.n_batch)
     low = math.log2(weight_memory_bytes / hbm_capacity_bytes)
@@ -68,7 +70,9 @@ class GridSearch:
         n_full = np.repeat(n_axis, b_axis.size)
         b_full = np.tile(b_axis, n_axis.size)
         if backend == "numpy":
-            ev = evaluate(ma, ha, dep.conventions, n_full, b_full, float(w.context_length), spec, backend="numpy")
+            ev = evaluate(
+                ma, ha, dep.conventions, n_full, b_full, float(w.context_length), spec, backend="numpy"
+            )
             latency = ev.latency_s.ravel()
             any_feasible = bool(np.isfinite(latency).any())
             gpu_s = ev.gpu_s_per_token.ravel()
@@ -83,11 +87,25 @@ class GridSearch:
                 idx = pareto_indices(latency, cost)
             ev = Evaluation(*(np.asarray(a).ravel()[idx] for a in ev._replace(gpu_s_per_token=gpu_s)))
         else:
-            ev = evaluate(ma, ha, dep.conventions, n_axis[:, None], b_axis[None, :], float(w.context_length), spec,
-                          backend=backend, on_device=True)
-            latency, cost, any_feasible = _capped(ev.latency_s, ev.gpu_s_per_token, jnp.asarray(n_axis)[:, None],
-                                                  jnp.asarray(b_axis)[None, :], jnp.inf if cap is None else float(cap),
-                                                  self.threshold_scan)
+            ev = evaluate(
+                ma,
+                ha,
+                dep.conventions,
+                n_axis[:, None],
+                b_axis[None, :],
+                float(w.context_length),
+                spec,
+                backend=backend,
+                on_device=True,
+            )
+            latency, cost, any_feasible = _capped(
+                ev.latency_s,
+                ev.gpu_s_per_token,
+                jnp.asarray(n_axis)[:, None],
+                jnp.asarray(b_axis)[None, :],
+                jnp.inf if cap is None else float(cap),
+                self.threshold_scan,
+            )
             ev = ev._replace(gpu_s_per_token=cost)
             any_feasible = bool(any_feasible)
             if self.threshold_scan:
@@ -105,8 +123,14 @@ class GridSearch:
         if served_cap is not None:
             ev = served_at_demand(ev, ev.gpu_s_per_token, b_sel, served_cap)
         reason = None if len(idx) else no_point_reason(dep, any_feasible, float(n_axis.max()))
-        return Candidates(ev, n_sel, b_sel, served_cap_tokens_per_s=served_cap, reason=reason,
-                          configurations=int(n_full.size))
+        return Candidates(
+            ev,
+            n_sel,
+            b_sel,
+            served_cap_tokens_per_s=served_cap,
+            reason=reason,
+            configurations=int(n_full.size),
+        )
 
 
 ERDIL_GRID = GridSearch(name="erdil-grid", threshold_scan=True)

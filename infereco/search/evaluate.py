@@ -78,8 +78,17 @@ def _fold(xp, n: int, body, init):
     return jax.lax.fori_loop(1, n + 1, lambda i, c: body(jnp.asarray(i, jnp.float64), c), init)
 
 
-def evaluate_configs(m: ModelArrays, hw: HardwareArrays, conv: Conventions, n_gpu, batch, context_tokens,
-                     spec: SpecArrays | None = None, xp=jnp, layout: Layout | None = None) -> Evaluation:
+def evaluate_configs(
+    m: ModelArrays,
+    hw: HardwareArrays,
+    conv: Conventions,
+    n_gpu,
+    batch,
+    context_tokens,
+    spec: SpecArrays | None = None,
+    xp=jnp,
+    layout: Layout | None = None,
+) -> Evaluation:
     """Latency per token and cost for every (n_gpu, batch) pair (broadcast), best layout per pair.
 
     With `layout` (explicit integer layouts), `n_gpu` is ignored and each layout is evaluated as given.
@@ -97,8 +106,23 @@ def evaluate_configs(m: ModelArrays, hw: HardwareArrays, conv: Conventions, n_gp
 
         def step(model, hwa, seq, pa, draft=False):
             rep = layout.draft_kv_replication if draft else layout.kv_replication
-            return explicit_step_time(model, hwa, conv, layout.tp, layout.ep, layout.pp, layout.two_d, batch, seq,
-                                      context_tokens, rep, layout.stage_imbalance, pa, xp=xp, attn_dp=layout.attn_dp)
+            return explicit_step_time(
+                model,
+                hwa,
+                conv,
+                layout.tp,
+                layout.ep,
+                layout.pp,
+                layout.two_d,
+                batch,
+                seq,
+                context_tokens,
+                rep,
+                layout.stage_imbalance,
+                pa,
+                xp=xp,
+                attn_dp=layout.attn_dp,
+            )
 
     parallel_attention = m.parallel_attention
     plain = step(m, hw, 1.0, parallel_attention)
@@ -123,19 +147,36 @@ def evaluate_configs(m: ModelArrays, hw: HardwareArrays, conv: Conventions, n_gp
                 xp.where(better, gamma, gamma_best),
             )
 
-        latency, parts, draft_s, gamma_best = _fold(xp, spec.max_draft_tokens, body, (latency, parts, draft_s, gamma_best))
+        latency, parts, draft_s, gamma_best = _fold(
+            xp, spec.max_draft_tokens, body, (latency, parts, draft_s, gamma_best)
+        )
     if spec is not None and layout is None and conv.draft_shares_memory:
         # Target and draft share the instance's HBM (the discrete search's layouts already count the draft).
-        need = (m.weight_bytes * m.total_params + spec.draft.weight_bytes * spec.draft.total_params
-                + (m.kv_cache_bytes_per_token + spec.draft.kv_cache_bytes_per_token) * context_tokens * batch)
+        need = (
+            m.weight_bytes * m.total_params
+            + spec.draft.weight_bytes * spec.draft.total_params
+            + (m.kv_cache_bytes_per_token + spec.draft.kv_cache_bytes_per_token) * context_tokens * batch
+        )
         latency = xp.where(n_gpu * hw.hbm_capacity_bytes >= need, latency, xp.inf)
     finite = xp.isfinite(latency)
     safe_latency = xp.where(finite, latency, 1.0)
     flop = step_flop(m, batch, 1.0, context_tokens)
     mfu = xp.where(finite, flop / (n_gpu * hw.peak_flop_per_s * safe_latency), 0.0)
     gpu_s = xp.where(finite, n_gpu * latency / batch, xp.inf)
-    return Evaluation(latency, gpu_s, mfu, parts.memory_s, parts.compute_s, parts.network_latency_s,
-                      parts.network_bandwidth_s, parts.launch_s, draft_s, parts.tp_2d, parts.pp_degree, gamma_best)
+    return Evaluation(
+        latency,
+        gpu_s,
+        mfu,
+        parts.memory_s,
+        parts.compute_s,
+        parts.network_latency_s,
+        parts.network_bandwidth_s,
+        parts.launch_s,
+        draft_s,
+        parts.tp_2d,
+        parts.pp_degree,
+        gamma_best,
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("conv",))
@@ -155,22 +196,47 @@ def shard_leading_axis(x):
     return jax.device_put(x, jax.sharding.NamedSharding(mesh, spec))
 
 
-def evaluate(m, hw, conv, n_gpu, batch, context_tokens, spec: SpecArrays | None = None, backend: str = "jax",
-             on_device: bool = False, layout: Layout | None = None) -> Evaluation:
+def evaluate(
+    m,
+    hw,
+    conv,
+    n_gpu,
+    batch,
+    context_tokens,
+    spec: SpecArrays | None = None,
+    backend: str = "jax",
+    on_device: bool = False,
+    layout: Layout | None = None,
+) -> Evaluation:
     """Evaluate configurations with the JAX (jitted, cached by structure) or numpy backend.
 
     Returns numpy arrays, or JAX arrays when `on_device` (to keep selecting on device).
     """
     if backend == "numpy":
-        out = evaluate_configs(m, hw, conv, None if n_gpu is None else np.asarray(n_gpu, float),
-                               np.asarray(batch, float), float(context_tokens), spec, xp=np,
-                               layout=None if layout is None else Layout(*(np.asarray(a, float) for a in layout)))
+        out = evaluate_configs(
+            m,
+            hw,
+            conv,
+            None if n_gpu is None else np.asarray(n_gpu, float),
+            np.asarray(batch, float),
+            float(context_tokens),
+            spec,
+            xp=np,
+            layout=None if layout is None else Layout(*(np.asarray(a, float) for a in layout)),
+        )
         return Evaluation(*(np.broadcast_to(np.asarray(a, float), np.shape(out.latency_s)) for a in out))
     if backend != "jax":
         raise ValueError(f"backend={backend!r}: expected 'jax' or 'numpy'")
-    out = _evaluate_jit(m, hw, conv, None if n_gpu is None else shard_leading_axis(n_gpu),
-                        jnp.asarray(batch, jnp.float64), jnp.float64(context_tokens), spec,
-                        None if layout is None else Layout(*(shard_leading_axis(a) for a in layout)))
+    out = _evaluate_jit(
+        m,
+        hw,
+        conv,
+        None if n_gpu is None else shard_leading_axis(n_gpu),
+        jnp.asarray(batch, jnp.float64),
+        jnp.float64(context_tokens),
+        spec,
+        None if layout is None else Layout(*(shard_leading_axis(a) for a in layout)),
+    )
     return out if on_device else Evaluation(*(np.asarray(a) for a in out))
 
 
@@ -182,7 +248,10 @@ def deployment_arrays(dep: Deployment) -> tuple[ModelArrays, HardwareArrays, Spe
     spec = None
     if dep.speculative is not None:
         d = dep.speculative.draft
-        spec = SpecArrays(model_arrays(d), hardware_arrays(dep.hardware, dep.preset.operand_bits(d.weight_bits,
-                                                                                                   d.activation_bits)),
-                          float(dep.speculative.acceptance), int(dep.speculative.max_draft_tokens))
+        spec = SpecArrays(
+            model_arrays(d),
+            hardware_arrays(dep.hardware, dep.preset.operand_bits(d.weight_bits, d.activation_bits)),
+            float(dep.speculative.acceptance),
+            int(dep.speculative.max_draft_tokens),
+        )
     return ma, ha, spec

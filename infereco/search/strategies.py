@@ -7,8 +7,11 @@ from infereco.search.base import SearchStrategy
 from infereco.search.discrete import DiscreteSearch
 from infereco.search.erdil_grid import CONTINUOUS, ERDIL_GRID
 
-STRATEGIES: dict[str, SearchStrategy] = {"discrete": DiscreteSearch(), "erdil-grid": ERDIL_GRID,
-                                         "continuous": CONTINUOUS}
+STRATEGIES: dict[str, SearchStrategy] = {
+    "discrete": DiscreteSearch(),
+    "erdil-grid": ERDIL_GRID,
+    "continuous": CONTINUOUS,
+}
 
 
 def get_search(search: str | SearchStrategy) -> SearchStrategy:
@@ -23,4 +26,6 @@ def get_search(search: str | SearchStrategy) -> SearchStrategy:
         return STRATEGIES[search]
     if isinstance(search, SearchStrategy):
         return search
-    raise SpecError(f"search={search!r}: expected a search name ({', '.join(STRATEGIES)}) or a strategy object")
+    raise SpecError(
+        f"search={search!r}: expected a search name ({', '.join(STRATEGIES)}) or a strategy object"
+    )

@@ -59,12 +59,19 @@ class ServingComparison:
     lengths: RequestLengths
 
     def to_records(self) -> dict[str, list[dict[str, Any]]]:
-        return {"colocated": self.colocated.to_records(), "disaggregated": self.disaggregated.to_records(),
-                "prefill": [self.prefill.to_dict()]}
+        return {
+            "colocated": self.colocated.to_records(),
+            "disaggregated": self.disaggregated.to_records(),
+            "prefill": [self.prefill.to_dict()],
+        }
 
 
-def pool_sizes(decode_point: dict[str, float], prefill: PrefillChoice, mean_output_tokens: float,
-               requests_per_s: float | None = None) -> dict[str, float]:
+def pool_sizes(
+    decode_point: dict[str, float],
+    prefill: PrefillChoice,
+    mean_output_tokens: float,
+    requests_per_s: float | None = None,
+) -> dict[str, float]:
     """Pool sizes that balance request rates: decode and prefill instances (and accelerators) per decode
     instance, or for a total of `requests_per_s` when given."""
     r_d = decode_point["batch_size"] / (mean_output_tokens * decode_point["latency_s"])
@@ -82,24 +89,40 @@ def pool_sizes(decode_point: dict[str, float], prefill: PrefillChoice, mean_outp
 
 def _frontier(cols: dict[str, np.ndarray], meta: dict[str, Any], alpha: float, price: float) -> Frontier:
     idx = pareto_indices(cols["latency_s"], cols["gpu_s_per_token"])
-    return Frontier({k: np.asarray(v)[idx] for k, v in cols.items()}, meta=meta, default_alpha=alpha,
-                    price_usd_per_hour=price)
+    return Frontier(
+        {k: np.asarray(v)[idx] for k, v in cols.items()},
+        meta=meta,
+        default_alpha=alpha,
+        price_usd_per_hour=price,
+    )
 
 
 def _gpu_s_fields(gpu_s_per_token, decode_gpu_s_per_token, prefill_gpu_s_per_request, e_in, e_out):
     """Accelerator-time columns of a serving mode (the Frontier derives each $ column from one): all accelerators
     per output token, the prefill's share per input token, the decode's per output token, and the total over
     input + output tokens."""
-    return {"gpu_s_per_token": gpu_s_per_token,
-            "gpu_s_per_input_token": prefill_gpu_s_per_request / e_in,
-            "gpu_s_per_output_token": decode_gpu_s_per_token,
-            "gpu_s_per_token_blended": gpu_s_per_token * e_out / (e_in + e_out)}
+    return {
+        "gpu_s_per_token": gpu_s_per_token,
+        "gpu_s_per_input_token": prefill_gpu_s_per_request / e_in,
+        "gpu_s_per_output_token": decode_gpu_s_per_token,
+        "gpu_s_per_token_blended": gpu_s_per_token * e_out / (e_in + e_out),
+    }
 
-def compare_serving(decode_frontier: Frontier, model, hardware, lengths, *, preset="default",
-                    price_usd_per_hour: float | None = None, colocated_prefill_batch: float = 1.0,
-                    chunk_tokens: float | None = None, max_ttft_s: float | None = None,
-                    kv_transfer_bandwidth_bytes_per_s: float | None = None,
-                    prefill: PrefillChoice | None = None) -> ServingComparison:
+
+def compare_serving(
+    decode_frontier: Frontier,
+    model,
+    hardware,
+    lengths,
+    *,
+    preset="default",
+    price_usd_per_hour: float | None = None,
+    colocated_prefill_batch: float = 1.0,
+    chunk_tokens: float | None = None,
+    max_ttft_s: float | None = None,
+    kv_transfer_bandwidth_bytes_per_s: float | None = None,
+    prefill: PrefillChoice | None = None,
+) -> ServingComparison:
     """Co-located against disaggregated serving of `lengths` for every point of `decode_frontier`.
 
     `lengths`: `RequestLengths`, `{input_tokens, output_tokens[, weights]}` or `(input, output)`.
@@ -117,8 +140,12 @@ def compare_serving(decode_frontier: Frontier, model, hardware, lengths, *, pres
     t_d, g_d = c["latency_s"].astype(float), c["gpu_s_per_token"].astype(float)
 
     # ---- disaggregated ----
-    pre = prefill or cheapest_prefill(dep, e_in if w.input_tokens.size > 1 else float(w.input_tokens[0]),
-                                      max_ttft_s=max_ttft_s, chunk_tokens=chunk_tokens)
+    pre = prefill or cheapest_prefill(
+        dep,
+        e_in if w.input_tokens.size > 1 else float(w.input_tokens[0]),
+        max_ttft_s=max_ttft_s,
+        chunk_tokens=chunk_tokens,
+    )
     t_p = w.expect(prefill_times_s(dep, pre.n_gpu, pre.batch_size, w.input_tokens, chunk_tokens).ravel())
     r_p = pre.batch_size / t_p
     pre = dataclasses.replace(pre, time_s=t_p, requests_per_s=r_p)
@@ -126,49 +153,66 @@ def compare_serving(decode_frontier: Frontier, model, hardware, lengths, *, pres
     r_d = b_d / (e_out * t_d)
     x = r_d / r_p
     g_dis = g_d + prefill_gpu_s_per_request / e_out
-    transfer = 0.0 if kv_transfer_bandwidth_bytes_per_s is None else w.expect(
-        kv_transfer_s(dep.model, w.input_tokens, kv_transfer_bandwidth_bytes_per_s))
+    transfer = (
+        0.0
+        if kv_transfer_bandwidth_bytes_per_s is None
+        else w.expect(kv_transfer_s(dep.model, w.input_tokens, kv_transfer_bandwidth_bytes_per_s))
+    )
     dis = dict(c)
-    dis.update({
-        "tokens_per_s_per_request": 1.0 / t_d,
-        **_gpu_s_fields(g_dis, g_d, np.full_like(t_d, prefill_gpu_s_per_request), e_in, e_out),
-        "latency_s": t_d,
-        "ttft_s": np.full_like(t_d, t_p + transfer),
-        "e2e_latency_s": t_p + transfer + e_out * t_d,
-        "decode_n_gpu": n_d,
-        "prefill_n_gpu": np.full_like(t_d, pre.n_gpu),
-        "prefill_batch_size": np.full_like(t_d, pre.batch_size),
-        "prefill_instances_per_decode_instance": x,
-        "n_gpu_total": n_d + x * pre.n_gpu,
-        "throughput_tokens_per_s": b_d / t_d,
-    })
+    dis.update(
+        {
+            "tokens_per_s_per_request": 1.0 / t_d,
+            **_gpu_s_fields(g_dis, g_d, np.full_like(t_d, prefill_gpu_s_per_request), e_in, e_out),
+            "latency_s": t_d,
+            "ttft_s": np.full_like(t_d, t_p + transfer),
+            "e2e_latency_s": t_p + transfer + e_out * t_d,
+            "decode_n_gpu": n_d,
+            "prefill_n_gpu": np.full_like(t_d, pre.n_gpu),
+            "prefill_batch_size": np.full_like(t_d, pre.batch_size),
+            "prefill_instances_per_decode_instance": x,
+            "n_gpu_total": n_d + x * pre.n_gpu,
+            "throughput_tokens_per_s": b_d / t_d,
+        }
+    )
 
     # ---- co-located ----
-    t_c = prefill_times_s(dep, n_d, colocated_prefill_batch, w.input_tokens, chunk_tokens) @ w.weights  # E over samples
+    t_c = (
+        prefill_times_s(dep, n_d, colocated_prefill_batch, w.input_tokens, chunk_tokens) @ w.weights
+    )  # E over samples
     tau = t_c / colocated_prefill_batch  # instance-seconds of prefill per request
     tpot = t_d + b_d * tau / e_out
     g_col = n_d * tpot / b_d
     col = dict(c)
-    col.update({
-        "tokens_per_s_per_request": 1.0 / tpot,
-        **_gpu_s_fields(g_col, g_d, n_d * tau, e_in, e_out),
-        "latency_s": tpot,
-        "mfu": c["mfu"] * t_d / tpot if "mfu" in c else np.zeros_like(t_d),
-        "ttft_s": t_c,
-        "e2e_latency_s": t_c + e_out * tpot,
-        "decode_n_gpu": n_d,
-        "prefill_n_gpu": n_d,
-        "prefill_batch_size": np.full_like(t_d, colocated_prefill_batch),
-        "prefill_instances_per_decode_instance": np.zeros_like(t_d),
-        "n_gpu_total": n_d,
-        "throughput_tokens_per_s": b_d / tpot,
-    })
+    col.update(
+        {
+            "tokens_per_s_per_request": 1.0 / tpot,
+            **_gpu_s_fields(g_col, g_d, n_d * tau, e_in, e_out),
+            "latency_s": tpot,
+            "mfu": c["mfu"] * t_d / tpot if "mfu" in c else np.zeros_like(t_d),
+            "ttft_s": t_c,
+            "e2e_latency_s": t_c + e_out * tpot,
+            "decode_n_gpu": n_d,
+            "prefill_n_gpu": n_d,
+            "prefill_batch_size": np.full_like(t_d, colocated_prefill_batch),
+            "prefill_instances_per_decode_instance": np.zeros_like(t_d),
+            "n_gpu_total": n_d,
+            "throughput_tokens_per_s": b_d / tpot,
+        }
+    )
     for d in (dis, col):
         d["latency_s"] = np.where(np.isfinite(d["gpu_s_per_token"]), d["latency_s"], np.inf)
     meta = dict(decode_frontier.meta)
-    meta.update(input_tokens=e_in, output_tokens=e_out, decode_context_tokens=w.decode_context_tokens,
-                usd_per_million_tokens="all accelerators (prefill included) per million output tokens")
+    meta.update(
+        input_tokens=e_in,
+        output_tokens=e_out,
+        decode_context_tokens=w.decode_context_tokens,
+        usd_per_million_tokens="all accelerators (prefill included) per million output tokens",
+    )
     alpha = decode_frontier.default_alpha
     price = dep.price_usd_per_hour
-    return ServingComparison(_frontier(col, {**meta, "serving": "colocated"}, alpha, price),
-                             _frontier(dis, {**meta, "serving": "disaggregated"}, alpha, price), pre, w)
+    return ServingComparison(
+        _frontier(col, {**meta, "serving": "colocated"}, alpha, price),
+        _frontier(dis, {**meta, "serving": "disaggregated"}, alpha, price),
+        pre,
+        w,
+    )

@@ -39,22 +39,42 @@ class DecodeOnly:
         prompt = lengths.mean_input_tokens
 
         def prefill(batch):
-            return prefill_time(arrays.arrays, arrays.prefill_hw_arrays, arrays.conventions, n, batch, float(prompt),
-                                dep.workload.prefill_chunk_tokens, 0.0, dep.model.parallel_attention, xp=np)
+            return prefill_time(
+                arrays.arrays,
+                arrays.prefill_hw_arrays,
+                arrays.conventions,
+                n,
+                batch,
+                float(prompt),
+                dep.workload.prefill_chunk_tokens,
+                0.0,
+                dep.model.parallel_attention,
+                xp=np,
+            )
 
         # Input tokens are priced with the instance prefilling a whole batch of prompts at once (throughput);
         # TTFT is that of one prompt arriving at an idle instance (no queueing).
         batch_pf, single = prefill(np.asarray(f.columns["batch_size"], float)), prefill(1.0)
         ttft = np.broadcast_to(np.asarray(single.time_s, float), n.shape)
         return f.replace(
-            columns={**f.columns,
-                     "gpu_s_per_input_token": np.broadcast_to(np.asarray(batch_pf.gpu_s_per_token, float), n.shape),
-                     "gpu_s_per_output_token": np.asarray(f.columns["gpu_s_per_token"], float),
-                     "ttft_s": ttft,
-                     "prefill_mfu": np.broadcast_to(np.asarray(batch_pf.mfu, float), n.shape),
-                     "e2e_latency_s": ttft + lengths.mean_output_tokens * np.asarray(f.columns["latency_s"], float)},
-            meta={**f.meta, "serving": "decode_only", "mean_input_tokens": lengths.mean_input_tokens,
-                  "mean_output_tokens": lengths.mean_output_tokens})
+            columns={
+                **f.columns,
+                "gpu_s_per_input_token": np.broadcast_to(
+                    np.asarray(batch_pf.gpu_s_per_token, float), n.shape
+                ),
+                "gpu_s_per_output_token": np.asarray(f.columns["gpu_s_per_token"], float),
+                "ttft_s": ttft,
+                "prefill_mfu": np.broadcast_to(np.asarray(batch_pf.mfu, float), n.shape),
+                "e2e_latency_s": ttft
+                + lengths.mean_output_tokens * np.asarray(f.columns["latency_s"], float),
+            },
+            meta={
+                **f.meta,
+                "serving": "decode_only",
+                "mean_input_tokens": lengths.mean_input_tokens,
+                "mean_output_tokens": lengths.mean_output_tokens,
+            },
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,9 +89,16 @@ class _PrefillServing:
         lengths = dep.workload.lengths()
         if lengths is None or f.empty:
             return f
-        cmp = compare_serving(f, dep, dep.hardware, lengths, chunk_tokens=dep.workload.prefill_chunk_tokens,
-                              max_ttft_s=dep.workload.max_ttft_s, colocated_prefill_batch=self.colocated_prefill_batch,
-                              kv_transfer_bandwidth_bytes_per_s=self.kv_transfer_bandwidth_bytes_per_s)
+        cmp = compare_serving(
+            f,
+            dep,
+            dep.hardware,
+            lengths,
+            chunk_tokens=dep.workload.prefill_chunk_tokens,
+            max_ttft_s=dep.workload.max_ttft_s,
+            colocated_prefill_batch=self.colocated_prefill_batch,
+            kv_transfer_bandwidth_bytes_per_s=self.kv_transfer_bandwidth_bytes_per_s,
+        )
         chosen = cmp.colocated if self.name == "colocated" else cmp.disaggregated
         meta = {**f.meta, **chosen.meta, "serving": self.name}
         if self.name == "disaggregated":
@@ -86,7 +113,9 @@ def Colocated(colocated_prefill_batch: float = 1.0) -> _PrefillServing:  # noqa:
 
 def Disaggregated(kv_transfer_bandwidth_bytes_per_s: float | None = None) -> _PrefillServing:  # noqa: N802
     """The disaggregated serving mode."""
-    return _PrefillServing("disaggregated", kv_transfer_bandwidth_bytes_per_s=kv_transfer_bandwidth_bytes_per_s)
+    return _PrefillServing(
+        "disaggregated", kv_transfer_bandwidth_bytes_per_s=kv_transfer_bandwidth_bytes_per_s
+    )
 
 
 def serving_mode(spec: ServingSpec) -> DecodeOnly | _PrefillServing:

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from infereco.errors import SpecError
 
-
 try:  # pydantic's metaclass; `type(BaseModel)` is the same class, spelled without the private module
     from pydantic._internal._model_construction import ModelMetaclass as _ModelMeta
 except ImportError:  # pragma: no cover
@@ -38,7 +37,6 @@ class FrozenSpec(BaseModel, metaclass=_SpecMeta):
     # How users name this spec (the scenario key / argument), used when the whole value has the wrong type.
     edge_name: ClassVar[str] = ""
 
-
     @field_validator("*", mode="before")
     @classmethod
     def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
@@ -48,8 +46,10 @@ class FrozenSpec(BaseModel, metaclass=_SpecMeta):
             ann = cls.model_fields[info.field_name].annotation
             kinds = set(typing.get_args(ann)) | {ann}
             if bool not in kinds and kinds & {int, float}:
-                raise ValueError(f"expected a number, got the boolean {value} "
-                                 "(YAML reads yes/no/on/off/true/false as booleans)")
+                raise ValueError(
+                    f"expected a number, got the boolean {value} "
+                    "(YAML reads yes/no/on/off/true/false as booleans)"
+                )
         return value
 
     @classmethod
@@ -61,8 +61,10 @@ class FrozenSpec(BaseModel, metaclass=_SpecMeta):
             prefix = f"{where}: " if where and where != name else ""
             shown = repr(data)
             shown = shown if len(shown) <= 60 else shown[:57] + "..."
-            raise SpecError(f"{prefix}{name} = {shown}: expected a mapping of {cls.__name__} fields "
-                            f"({', '.join(list(cls.model_fields)[:4])}, ...), got {type(data).__name__}")
+            raise SpecError(
+                f"{prefix}{name} = {shown}: expected a mapping of {cls.__name__} fields "
+                f"({', '.join(list(cls.model_fields)[:4])}, ...), got {type(data).__name__}"
+            )
         try:
             return cls.model_validate(dict(data))
         except pydantic.ValidationError as exc:
@@ -73,7 +75,9 @@ class FrozenSpec(BaseModel, metaclass=_SpecMeta):
         return type(self).validated({**self.model_dump(), **changes})
 
 
-def format_validation_error(exc: pydantic.ValidationError, cls: type[BaseModel], where: str | None = None) -> str:
+def format_validation_error(
+    exc: pydantic.ValidationError, cls: type[BaseModel], where: str | None = None
+) -> str:
     """One readable line per pydantic error: `where: Spec.field = value: message`."""
     what = cls.__name__
     lines = []

@@ -91,7 +91,9 @@ def _spec_fields(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     raw = dict(load_yaml_mapping(path))
     aliases = raw.get("aliases")
     if aliases is not None and not (isinstance(aliases, list) and all(isinstance(a, str) for a in aliases)):
-        raise SpecError(f"{path}: aliases = {aliases!r}: expected a list of id strings, e.g. [h100, h100-sxm5]")
+        raise SpecError(
+            f"{path}: aliases = {aliases!r}: expected a list of id strings, e.g. [h100, h100-sxm5]"
+        )
     for meta in ("id", "aliases", "description", "notes"):
         raw.pop(meta, None)
     sources: dict[str, str] = {}
@@ -149,17 +151,22 @@ def load_hardware_file(path: str | os.PathLike) -> HardwareSpec:
     """
     p = Path(os.fspath(path)).expanduser()
     if p.suffix.lower() not in HARDWARE_FILE_SUFFIXES:
-        raise SpecError(f"{p}: expected a hardware YAML file (.yaml or .yml) or a catalog id "
-                        f"(see list_hardware())")
+        raise SpecError(
+            f"{p}: expected a hardware YAML file (.yaml or .yml) or a catalog id (see list_hardware())"
+        )
     if p.is_dir():
         raise SpecError(f"{p}: is a folder; expected a hardware YAML file")
     if not p.exists():
-        raise SpecError(f"{p}: file not found (a hardware YAML file; catalog ids have no .yaml suffix, "
-                        f"see list_hardware())")
+        raise SpecError(
+            f"{p}: file not found (a hardware YAML file; catalog ids have no .yaml suffix, "
+            f"see list_hardware())"
+        )
     fields, sources = _spec_fields(p)
     given = fields.get("sources") or {}
     if not isinstance(given, Mapping):
-        raise SpecError(f"{p}: sources = {given!r}: expected a mapping of field name to where the number comes from")
+        raise SpecError(
+            f"{p}: sources = {given!r}: expected a mapping of field name to where the number comes from"
+        )
     fields["sources"] = {**sources, **given}
     return HardwareSpec.validated(fields, where=str(p))
 
@@ -176,11 +183,14 @@ def list_models() -> list[str]:
 
 def _check_base(base: Any, where: str) -> None:
     if base is not None and not isinstance(base, (str, os.PathLike)):
-        raise SpecError(f"{where}.base = {base!r}: expected a catalog id string (see list_models() / list_hardware())")
+        raise SpecError(
+            f"{where}.base = {base!r}: expected a catalog id string (see list_models() / list_hardware())"
+        )
 
 
-def resolve_model(value: str | Mapping[str, Any] | ModelSpec, *, where: str | None = None,
-                  base_override=None) -> ModelSpec:
+def resolve_model(
+    value: str | Mapping[str, Any] | ModelSpec, *, where: str | None = None, base_override=None
+) -> ModelSpec:
     """A model from a catalog id, a `ModelSpec`, or a mapping `{base: id, field: override, ...}`.
 
     `base_override(spec, id) -> spec` lets a preset replace catalog numbers before user overrides apply.
@@ -198,7 +208,9 @@ def resolve_model(value: str | Mapping[str, Any] | ModelSpec, *, where: str | No
         if base is not None and "name" not in data and data:
             start["name"] = f"{start['name']} ({', '.join(f'{k}={v}' for k, v in data.items())})"
         return ModelSpec.validated({**start, **data}, where=where)
-    raise SpecError(f"{where + ': ' if where else ''}model must be a catalog id or a mapping, got {type(value).__name__}")
+    raise SpecError(
+        f"{where + ': ' if where else ''}model must be a catalog id or a mapping, got {type(value).__name__}"
+    )
 
 
 def resolve_hardware(
@@ -230,14 +242,19 @@ def resolve_hardware(
                 spec = base_override(spec, base)
             start = spec.model_dump()
         return HardwareSpec.validated({**start, **data}, where=where)
-    raise SpecError(f"{where + ': ' if where else ''}hardware must be a catalog id or a mapping, got {type(value).__name__}")
+    raise SpecError(
+        f"{where + ': ' if where else ''}hardware must be a catalog id or a mapping, got {type(value).__name__}"
+    )
 
 
 def check_catalog_ids(scenario, where: str) -> None:
     """Unknown catalog ids of a scenario (model, hardware, speculative.draft), reported with the file and the key."""
     draft = (scenario.speculative or {}).get("draft")
-    for key, kind, value in (("model", "model", scenario.model), ("hardware", "hardware", scenario.hardware),
-                             ("speculative.draft", "model", draft)):
+    for key, kind, value in (
+        ("model", "model", scenario.model),
+        ("hardware", "hardware", scenario.hardware),
+        ("speculative.draft", "model", draft),
+    ):
         cid = value.get("base") if isinstance(value, Mapping) else value
         if kind == "hardware" and is_hardware_file(cid):
             continue  # a hardware YAML file, read (and its errors reported) when the frontier is built

@@ -27,5 +27,7 @@ class Conventions:
     collectives: Literal["nccl", "ring"] = "nccl"
     parallel_attention_merges_collectives: bool = True
     spec_convention: Literal["notebook", "paper"] = "notebook"
-    reference_qkv_bytes: bool = False  # count QKV outputs at 1 byte per element, as the reference notebook does
+    reference_qkv_bytes: bool = (
+        False  # count QKV outputs at 1 byte per element, as the reference notebook does
+    )
     draft_shares_memory: bool = True  # speculative decoding: target and draft weights + KV must fit together

@@ -80,16 +80,21 @@ class Deployment:
             "price_usd_per_hour": self.price_usd_per_hour,
             "preset": self.preset.name,
             "search": self.search,
-            "speculative": None if s is None else {
-                "draft": s.draft.name, "acceptance": s.acceptance, "max_draft_tokens": s.max_draft_tokens,
+            "speculative": None
+            if s is None
+            else {
+                "draft": s.draft.name,
+                "acceptance": s.acceptance,
+                "max_draft_tokens": s.max_draft_tokens,
                 "convention": self.conventions.spec_convention,
             },
             "alpha": self.alpha,
         }
 
 
-def positive_number(name: str, value: Any, *, upper: float = math.inf, integer: bool = False,
-                    lower: float = 0.0) -> float:
+def positive_number(
+    name: str, value: Any, *, upper: float = math.inf, integer: bool = False, lower: float = 0.0
+) -> float:
     """`value` as a float in (0, upper] (and ≥ `lower`); a `SpecError` naming `name` otherwise (bools and
     strings rejected).
 
@@ -104,21 +109,30 @@ def positive_number(name: str, value: Any, *, upper: float = math.inf, integer: 
     v = float(value) if ok else math.nan
     if not (0 < v <= upper and v >= lower and math.isfinite(v)) or (integer and v != int(v)):
         kind = "a positive integer" if integer else "a positive finite number"
-        bound = (f" from {lower:g}" if lower > 0 else "") + (f" up to {upper:g}" if math.isfinite(upper) else "")
+        bound = (f" from {lower:g}" if lower > 0 else "") + (
+            f" up to {upper:g}" if math.isfinite(upper) else ""
+        )
         raise SpecError(f"{name}={value!r}: expected {kind}{bound}")
     return v
 
 
 def _workload(workload, context_length, max_throughput_tokens_per_s) -> WorkloadSpec:
-    extra = {k: v for k, v in (("context_length", context_length),
-                               ("max_throughput_tokens_per_s", max_throughput_tokens_per_s)) if v is not None}
+    extra = {
+        k: v
+        for k, v in (
+            ("context_length", context_length),
+            ("max_throughput_tokens_per_s", max_throughput_tokens_per_s),
+        )
+        if v is not None
+    }
     if workload is None:
         workload = {}
     if isinstance(workload, WorkloadSpec):
         return workload.replace(**extra) if extra else workload
     if not isinstance(workload, Mapping):
-        raise SpecError(f"workload = {workload!r}: expected a mapping such as {{context_length: 1000}} or a "
-                        "WorkloadSpec")
+        raise SpecError(
+            f"workload = {workload!r}: expected a mapping such as {{context_length: 1000}} or a WorkloadSpec"
+        )
     return WorkloadSpec.validated({**dict(workload), **extra}, where="workload")
 
 
@@ -126,7 +140,9 @@ def _speculative(speculative, preset: Preset) -> SpeculativeSpec | None:
     if speculative is None or isinstance(speculative, SpeculativeSpec):
         return speculative
     if not isinstance(speculative, Mapping):
-        raise SpecError(f"speculative: expected a mapping or SpeculativeSpec, got {type(speculative).__name__}")
+        raise SpecError(
+            f"speculative: expected a mapping or SpeculativeSpec, got {type(speculative).__name__}"
+        )
     data = dict(speculative)
     if "draft" not in data:
         raise SpecError("speculative.draft: missing; expected a catalog id or {base: id, ...}")
@@ -134,13 +150,22 @@ def _speculative(speculative, preset: Preset) -> SpeculativeSpec | None:
     return SpeculativeSpec.validated(data, where="speculative")
 
 
-def resolve(model: ModelSpec | str | Mapping, hardware: HardwareSpec | str | Mapping, *,
-            context_length: int | None = None, max_throughput_tokens_per_s: float | None = None,
-            workload: WorkloadSpec | Mapping | None = None, preset: str | Preset = "default",
-            search: str | None = None, speculative: SpeculativeSpec | Mapping | None = None,
-            price_usd_per_hour: float | None = None, alpha: float | None = None,
-            space: DiscreteSpace | Mapping | None = None, grid: GridSpec | None = None,
-            serving: ServingSpec | Mapping | str | None = None) -> Deployment:
+def resolve(
+    model: ModelSpec | str | Mapping,
+    hardware: HardwareSpec | str | Mapping,
+    *,
+    context_length: int | None = None,
+    max_throughput_tokens_per_s: float | None = None,
+    workload: WorkloadSpec | Mapping | None = None,
+    preset: str | Preset = "default",
+    search: str | None = None,
+    speculative: SpeculativeSpec | Mapping | None = None,
+    price_usd_per_hour: float | None = None,
+    alpha: float | None = None,
+    space: DiscreteSpace | Mapping | None = None,
+    grid: GridSpec | None = None,
+    serving: ServingSpec | Mapping | str | None = None,
+) -> Deployment:
     """Validate and resolve every input of a frontier, point or plan into one frozen `Deployment`.
 
     `model`, `hardware`: catalog ids, specs, or `{base: id, field: override}` mappings (a calibrated profile's
@@ -153,8 +178,14 @@ def resolve(model: ModelSpec | str | Mapping, hardware: HardwareSpec | str | Map
     if isinstance(hardware, HardwareSpec) and p.hardware_defaults:
         hw = p.apply(hw)
     if price_usd_per_hour is not None:
-        hw = hw.replace(price_usd_per_hour=positive_number("price_usd_per_hour", price_usd_per_hour,
-                                                           lower=MIN_PRICE_USD_PER_HOUR, upper=MAX_PRICE_USD_PER_HOUR))
+        hw = hw.replace(
+            price_usd_per_hour=positive_number(
+                "price_usd_per_hour",
+                price_usd_per_hour,
+                lower=MIN_PRICE_USD_PER_HOUR,
+                upper=MAX_PRICE_USD_PER_HOUR,
+            )
+        )
     w = _workload(workload, context_length, max_throughput_tokens_per_s)
     spec = _speculative(speculative, p)
     s = search or p.search
@@ -162,7 +193,9 @@ def resolve(model: ModelSpec | str | Mapping, hardware: HardwareSpec | str | Map
         raise SpecError(f"search={s!r}: unknown search; known searches: {', '.join(SEARCHES)}")
     a = p.alpha if alpha is None else alpha
     if isinstance(a, bool) or not isinstance(a, numbers.Real) or not (math.isfinite(a) and a >= 0):
-        raise SpecError(f"alpha={alpha!r}: expected a finite number >= 0 (the preference exponent; paper 3, notebook 4)")
+        raise SpecError(
+            f"alpha={alpha!r}: expected a finite number >= 0 (the preference exponent; paper 3, notebook 4)"
+        )
     try:
         hw.peak_flop_per_s(p.operand_bits(m.weight_bits, m.activation_bits))
     except ValueError as exc:
@@ -171,6 +204,18 @@ def resolve(model: ModelSpec | str | Mapping, hardware: HardwareSpec | str | Map
         raise SpecError(f"grid = {grid!r}: expected a GridSpec")
     serving_spec = ServingSpec.validated(serving)
     if serving_spec.mode != "decode_only" and w.lengths() is None:
-        raise SpecError("serving: needs request lengths; add workload.input_tokens and workload.output_tokens")
-    return Deployment(m, hw, w, p, s, spec, float(a), serving_spec, discrete_space(space) or DiscreteSpace(),
-                      grid or GridSpec())
+        raise SpecError(
+            "serving: needs request lengths; add workload.input_tokens and workload.output_tokens"
+        )
+    return Deployment(
+        m,
+        hw,
+        w,
+        p,
+        s,
+        spec,
+        float(a),
+        serving_spec,
+        discrete_space(space) or DiscreteSpace(),
+        grid or GridSpec(),
+    )

@@ -24,7 +24,9 @@ class EngineMemory:
     """How an engine splits one accelerator's HBM. Bytes per accelerator."""
 
     name: str
-    usable_fraction: float  # of total HBM usable for weights + KV (+ activations where `fraction_after_weights`)
+    usable_fraction: (
+        float  # of total HBM usable for weights + KV (+ activations where `fraction_after_weights`)
+    )
     activation_reserve_bytes: float
     runtime_reserve_bytes: float
     fraction_after_weights: bool = False  # TensorRT-LLM applies its fraction to memory left after weights
@@ -34,16 +36,31 @@ class EngineMemory:
         free = hbm_capacity_bytes - self.runtime_reserve_bytes - self.activation_reserve_bytes
         if self.fraction_after_weights:
             return self.usable_fraction * (free - weights_per_gpu_bytes)
-        return self.usable_fraction * hbm_capacity_bytes - self.runtime_reserve_bytes - self.activation_reserve_bytes \
+        return (
+            self.usable_fraction * hbm_capacity_bytes
+            - self.runtime_reserve_bytes
+            - self.activation_reserve_bytes
             - weights_per_gpu_bytes
+        )
 
 
 ENGINES: dict[str, EngineMemory] = {
-    "vllm": EngineMemory("vllm", usable_fraction=0.9, activation_reserve_bytes=1.0e9, runtime_reserve_bytes=0.5e9),
-    "sglang": EngineMemory("sglang", usable_fraction=0.88, activation_reserve_bytes=0.0, runtime_reserve_bytes=0.5e9),
-    "trtllm": EngineMemory("trtllm", usable_fraction=0.9, activation_reserve_bytes=1.0e9, runtime_reserve_bytes=0.5e9,
-                           fraction_after_weights=True),
-    "ideal": EngineMemory("ideal", usable_fraction=1.0, activation_reserve_bytes=0.0, runtime_reserve_bytes=0.0),
+    "vllm": EngineMemory(
+        "vllm", usable_fraction=0.9, activation_reserve_bytes=1.0e9, runtime_reserve_bytes=0.5e9
+    ),
+    "sglang": EngineMemory(
+        "sglang", usable_fraction=0.88, activation_reserve_bytes=0.0, runtime_reserve_bytes=0.5e9
+    ),
+    "trtllm": EngineMemory(
+        "trtllm",
+        usable_fraction=0.9,
+        activation_reserve_bytes=1.0e9,
+        runtime_reserve_bytes=0.5e9,
+        fraction_after_weights=True,
+    ),
+    "ideal": EngineMemory(
+        "ideal", usable_fraction=1.0, activation_reserve_bytes=0.0, runtime_reserve_bytes=0.0
+    ),
 }
 
 

@@ -7,8 +7,8 @@ from typing import ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from infereco.specs._base import FrozenSpec
-from infereco.units import MIN_PRICE_USD_PER_HOUR
 from infereco.specs.terms import TERMS
+from infereco.units import MIN_PRICE_USD_PER_HOUR
 
 _B = {k: t.pydantic_bounds() for k, t in TERMS.items()}  # calibration terms' valid ranges (one registry)
 
@@ -35,7 +35,9 @@ def default_nccl_protocols() -> tuple[NcclProtocol, ...]:
     """NCCL's LL / LL128 / Simple tree all-reduce model (Erdil 2025 §3.3, Eq. 23; NCCL tuning.cc)."""
     return (
         NcclProtocol(name="LL", base_s=6.8e-6, intra_hop_s=0.6e-6, inter_hop_s=5e-6, bandwidth_factor=0.5),
-        NcclProtocol(name="LL128", base_s=14e-6, intra_hop_s=1.25e-6, inter_hop_s=8.5e-6, bandwidth_factor=0.95),
+        NcclProtocol(
+            name="LL128", base_s=14e-6, intra_hop_s=1.25e-6, inter_hop_s=8.5e-6, bandwidth_factor=0.95
+        ),
         NcclProtocol(name="Simple", base_s=0.0, intra_hop_s=28e-6, inter_hop_s=28e-6, bandwidth_factor=1.0),
     )
 
@@ -54,52 +56,95 @@ class HardwareSpec(FrozenSpec):
     edge_name: ClassVar[str] = "hardware"
 
     name: str = "custom"
-    flop_per_s: dict[int, float] = Field(description="Dense peak FLOP/s by operand bits, e.g. {16: 9.89e14, 8: 1.98e15}.")
+    flop_per_s: dict[int, float] = Field(
+        description="Dense peak FLOP/s by operand bits, e.g. {16: 9.89e14, 8: 1.98e15}."
+    )
     hbm_bandwidth_bytes_per_s: float = Field(gt=0, allow_inf_nan=False, description="HBM bandwidth, bytes/s.")
-    hbm_capacity_bytes: float = Field(gt=0, allow_inf_nan=False, description="HBM capacity per accelerator, bytes.")
-    l2_bytes: float = Field(default=0.0, ge=0, allow_inf_nan=False, description="L2 / on-chip SRAM per accelerator, bytes.")
+    hbm_capacity_bytes: float = Field(
+        gt=0, allow_inf_nan=False, description="HBM capacity per accelerator, bytes."
+    )
+    l2_bytes: float = Field(
+        default=0.0, ge=0, allow_inf_nan=False, description="L2 / on-chip SRAM per accelerator, bytes."
+    )
     intra_node_bandwidth_bytes_per_s: float = Field(
-        default=float("inf"), gt=0, description="Per-accelerator scale-up bandwidth the collective model uses, bytes/s."
+        default=float("inf"),
+        gt=0,
+        description="Per-accelerator scale-up bandwidth the collective model uses, bytes/s.",
     )
     inter_node_bandwidth_bytes_per_s: float = Field(
         default=float("inf"), gt=0, description="Per-accelerator scale-out bandwidth, bytes/s."
     )
-    node_size: int = Field(default=8, gt=0, le=1_000_000, description="Accelerators per scale-up domain (node).")
-    kernel_launch_s: float = Field(default=4e-6, ge=0, le=1.0, allow_inf_nan=False, description="Latency of one serial kernel, s.")
+    node_size: int = Field(
+        default=8, gt=0, le=1_000_000, description="Accelerators per scale-up domain (node)."
+    )
+    kernel_launch_s: float = Field(
+        default=4e-6, ge=0, le=1.0, allow_inf_nan=False, description="Latency of one serial kernel, s."
+    )
     collectives: Literal["nccl", "ring"] = Field(default="nccl", description="Collective latency model.")
     nccl_protocols: tuple[NcclProtocol, ...] = Field(default_factory=default_nccl_protocols, min_length=1)
-    ring_hop_s: float = Field(default=1e-6, ge=0, le=1.0, allow_inf_nan=False, description="Per-hop latency of the ring model, s.")
-    flop_utilization: float = Field(default=1.0, **_B["flop_utilization"], description="Sustained fraction of peak FLOP/s.")
-    bandwidth_utilization: float = Field(default=1.0, **_B["bandwidth_utilization"], description="Sustained fraction of HBM bandwidth.")
-    price_usd_per_hour: float = Field(default=2.0, gt=0, le=1e6, allow_inf_nan=False,
-                                      description="Price per accelerator-hour, USD.")
+    ring_hop_s: float = Field(
+        default=1e-6, ge=0, le=1.0, allow_inf_nan=False, description="Per-hop latency of the ring model, s."
+    )
+    flop_utilization: float = Field(
+        default=1.0, **_B["flop_utilization"], description="Sustained fraction of peak FLOP/s."
+    )
+    bandwidth_utilization: float = Field(
+        default=1.0, **_B["bandwidth_utilization"], description="Sustained fraction of HBM bandwidth."
+    )
+    price_usd_per_hour: float = Field(
+        default=2.0, gt=0, le=1e6, allow_inf_nan=False, description="Price per accelerator-hour, USD."
+    )
     # Calibration terms (0 / 1 in the catalog; fitted by infereco.calibration from measured runs).
-    step_overhead_s: float = Field(default=0.0, **_B["step_overhead_s"], allow_inf_nan=False,
-                                   description="Fixed time per step (scheduler, sampling, launches not modelled), s.")
-    layer_overhead_s: float = Field(default=0.0, **_B["layer_overhead_s"], allow_inf_nan=False,
-                                    description="Extra time per layer per step (small kernels), s.")
-    collective_latency_scale: float = Field(default=1.0, **_B["collective_latency_scale"], allow_inf_nan=False,
-                                            description="Multiplier on collective latency.")
+    step_overhead_s: float = Field(
+        default=0.0,
+        **_B["step_overhead_s"],
+        allow_inf_nan=False,
+        description="Fixed time per step (scheduler, sampling, launches not modelled), s.",
+    )
+    layer_overhead_s: float = Field(
+        default=0.0,
+        **_B["layer_overhead_s"],
+        allow_inf_nan=False,
+        description="Extra time per layer per step (small kernels), s.",
+    )
+    collective_latency_scale: float = Field(
+        default=1.0,
+        **_B["collective_latency_scale"],
+        allow_inf_nan=False,
+        description="Multiplier on collective latency.",
+    )
     prefill_flop_utilization: float | None = Field(
-        default=None, **_B["prefill_flop_utilization"], description="Sustained fraction of peak FLOP/s in prefill; None = flop_utilization.")
+        default=None,
+        **_B["prefill_flop_utilization"],
+        description="Sustained fraction of peak FLOP/s in prefill; None = flop_utilization.",
+    )
     attention_bandwidth_utilization: float | None = Field(
-        default=None, **_B["attention_bandwidth_utilization"],
+        default=None,
+        **_B["attention_bandwidth_utilization"],
         description="Sustained fraction of HBM bandwidth when attention kernels read the KV cache (paged-attention "
-                    "kernels often reach less than weight-streaming GEMMs); None = bandwidth_utilization.")
+        "kernels often reach less than weight-streaming GEMMs); None = bandwidth_utilization.",
+    )
     memory_compute_overlap: float = Field(
-        default=1.0, **_B["memory_compute_overlap"], allow_inf_nan=False,
+        default=1.0,
+        **_B["memory_compute_overlap"],
+        allow_inf_nan=False,
         description="How far a step's memory traffic and arithmetic overlap: 1 = fully (step time max(memory, "
-                    "compute), the roofline of the paper); 0 = not at all (memory + compute). A step takes "
-                    "max + (1 − overlap)·min.")
-    power_kw: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="Typical board power, kW (economics).")
+        "compute), the roofline of the paper); 0 = not at all (memory + compute). A step takes "
+        "max + (1 − overlap)·min.",
+    )
+    power_kw: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False, description="Typical board power, kW (economics)."
+    )
     sources: dict[str, str] = Field(default_factory=dict, description="Where each number comes from.")
 
     @field_validator("price_usd_per_hour")
     @classmethod
     def _price_floor(cls, v: float) -> float:
         if v < MIN_PRICE_USD_PER_HOUR:
-            raise ValueError(f"expected at least {MIN_PRICE_USD_PER_HOUR:g} USD per accelerator-hour "
-                             "(a smaller price is a unit slip or an underflow, not a price)")
+            raise ValueError(
+                f"expected at least {MIN_PRICE_USD_PER_HOUR:g} USD per accelerator-hour "
+                "(a smaller price is a unit slip or an underflow, not a price)"
+            )
         return v
 
     @field_validator("flop_per_s")
@@ -111,13 +156,19 @@ class HardwareSpec(FrozenSpec):
             if bits not in (4, 8, 16, 32):
                 raise ValueError(f"precision {bits} bits is not one of 4, 8, 16, 32")
             if not rate > 0 or rate != rate or rate == float("inf"):
-                raise ValueError(f"FLOP/s for {bits}-bit operands must be a positive finite number, got {rate}")
+                raise ValueError(
+                    f"FLOP/s for {bits}-bit operands must be a positive finite number, got {rate}"
+                )
         return v
 
     @model_validator(mode="after")
     def _check_units(self) -> "HardwareSpec":
         # A bandwidth below 1e6 bytes/s is almost certainly given in GB/s or TB/s by mistake.
-        for field in ("hbm_bandwidth_bytes_per_s", "intra_node_bandwidth_bytes_per_s", "inter_node_bandwidth_bytes_per_s"):
+        for field in (
+            "hbm_bandwidth_bytes_per_s",
+            "intra_node_bandwidth_bytes_per_s",
+            "inter_node_bandwidth_bytes_per_s",
+        ):
             v = getattr(self, field)
             if v < 1e6:
                 raise ValueError(
@@ -129,7 +180,9 @@ class HardwareSpec(FrozenSpec):
             )
         for bits, rate in self.flop_per_s.items():
             if rate < 1e9:
-                raise ValueError(f"flop_per_s[{bits}]={rate:g} looks like TFLOP/s; expected FLOP/s (e.g. 9.89e14)")
+                raise ValueError(
+                    f"flop_per_s[{bits}]={rate:g} looks like TFLOP/s; expected FLOP/s (e.g. 9.89e14)"
+                )
         return self
 
     def peak_flop_per_s(self, bits: int) -> float:

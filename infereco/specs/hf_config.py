@@ -88,8 +88,15 @@ class _Config:
 
 # Config keys where 0 is meaningful (no shared experts, no leading dense layers, no RoPE key, no vocabulary in
 # a headless config); every other size or count must be at least 1.
-_MAY_BE_ZERO = frozenset({"vocab_size", "n_shared_experts", "first_k_dense_replace", "qk_rope_head_dim",
-                          "shared_expert_intermediate_size"})
+_MAY_BE_ZERO = frozenset(
+    {
+        "vocab_size",
+        "n_shared_experts",
+        "first_k_dense_replace",
+        "qk_rope_head_dim",
+        "shared_expert_intermediate_size",
+    }
+)
 
 
 # ---- per-family field extraction -------------------------------------------------------------------------
@@ -133,7 +140,9 @@ def _mixtral_fields(cfg: _Config) -> dict[str, Any]:
 def _leading_dense_layers(cfg: _Config, key: str, n_layers: int) -> int:
     """Count of leading dense layers from a list of layer indices; other patterns cannot be represented."""
     layers = cfg.data.get(key) or []
-    if not isinstance(layers, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in layers):
+    if not isinstance(layers, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in layers
+    ):
         raise SpecError(f"{cfg.where}: key {key!r} = {layers!r}: expected a list of layer indices")
     if sorted(layers) != list(range(len(layers))) or len(layers) >= n_layers:
         raise SpecError(
@@ -297,11 +306,15 @@ def _read(path_or_dict: str | Path | Mapping[str, Any]) -> tuple[Mapping[str, An
     if isinstance(path_or_dict, Mapping):
         return path_or_dict, "<config dict>"
     if not isinstance(path_or_dict, (str, os.PathLike)) or isinstance(path_or_dict, bytes):
-        raise SpecError(f"load_hf_config: path_or_dict = {type(path_or_dict).__name__}; expected the path of a "
-                        "Hugging Face config.json, a folder holding one, or a parsed dict")
+        raise SpecError(
+            f"load_hf_config: path_or_dict = {type(path_or_dict).__name__}; expected the path of a "
+            "Hugging Face config.json, a folder holding one, or a parsed dict"
+        )
     if isinstance(path_or_dict, str) and not path_or_dict.strip():
-        raise SpecError("load_hf_config: path_or_dict = '': expected the path of a Hugging Face config.json, "
-                        "a folder holding one, or a parsed dict")
+        raise SpecError(
+            "load_hf_config: path_or_dict = '': expected the path of a Hugging Face config.json, "
+            "a folder holding one, or a parsed dict"
+        )
     path = Path(path_or_dict)
     if path.is_dir():
         path = path / "config.json"

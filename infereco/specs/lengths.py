@@ -44,8 +44,10 @@ class RequestLengths:
         p = _positive_array("input_tokens", input_tokens)
         o = _positive_array("output_tokens", output_tokens)
         if p.size != o.size and 1 not in (p.size, o.size):
-            raise SpecError(f"input_tokens has {p.size} samples and output_tokens {o.size}: expected equal "
-                            "counts (paired samples) or a single value on one side")
+            raise SpecError(
+                f"input_tokens has {p.size} samples and output_tokens {o.size}: expected equal "
+                "counts (paired samples) or a single value on one side"
+            )
         p, o = np.broadcast_arrays(p, o)
         if weights is None:
             w = np.full(p.size, 1.0 / p.size)
@@ -64,14 +66,18 @@ class RequestLengths:
         if isinstance(value, Mapping):
             unknown = set(value) - {"input_tokens", "output_tokens", "weights"}
             if unknown:
-                raise SpecError(f"request lengths: unknown keys {sorted(unknown)}; expected input_tokens, "
-                                "output_tokens, weights")
+                raise SpecError(
+                    f"request lengths: unknown keys {sorted(unknown)}; expected input_tokens, "
+                    "output_tokens, weights"
+                )
             if "input_tokens" not in value or "output_tokens" not in value:
                 raise SpecError("request lengths: expected both input_tokens and output_tokens")
             return cls.from_samples(value["input_tokens"], value["output_tokens"], value.get("weights"))
         if isinstance(value, tuple) and len(value) == 2:
             return cls.from_samples(*value)
-        raise SpecError(f"request lengths: expected RequestLengths, a mapping or (input, output), got {value!r}")
+        raise SpecError(
+            f"request lengths: expected RequestLengths, a mapping or (input, output), got {value!r}"
+        )
 
     def expect(self, per_sample) -> float:
         """Weighted mean of per-sample values."""

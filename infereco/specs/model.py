@@ -12,9 +12,23 @@ _BITS = Literal[4, 8, 16, 32]
 # Upper bound on every count (widths, layers, heads, experts, vocabulary): far above any real model, low enough
 # that parameter counts stay finite floats (10**400 would overflow).
 MAX_COUNT = 10**9
-_COUNT_FIELDS = ("d_model", "d_ff", "n_layers", "n_heads", "n_kv_heads", "d_head", "vocab_size", "n_experts",
-                 "n_active_experts", "n_shared_experts", "n_dense_layers", "d_ff_dense", "kv_lora_rank",
-                 "q_lora_rank", "qk_rope_head_dim")
+_COUNT_FIELDS = (
+    "d_model",
+    "d_ff",
+    "n_layers",
+    "n_heads",
+    "n_kv_heads",
+    "d_head",
+    "vocab_size",
+    "n_experts",
+    "n_active_experts",
+    "n_shared_experts",
+    "n_dense_layers",
+    "d_ff_dense",
+    "kv_lora_rank",
+    "q_lora_rank",
+    "qk_rope_head_dim",
+)
 
 
 class ModelSpec(FrozenSpec):
@@ -49,7 +63,9 @@ class ModelSpec(FrozenSpec):
     parallel_attention: bool = Field(default=False, description="PaLM-style parallel attention and FFN.")
     weight_bits: _BITS = Field(default=16, description="Bits per weight.")
     activation_bits: _BITS = Field(default=16, description="Bits per activation (and matmul operand).")
-    kv_cache_bits: _BITS | None = Field(default=None, description="Bits per KV-cache element; default activation_bits.")
+    kv_cache_bits: _BITS | None = Field(
+        default=None, description="Bits per KV-cache element; default activation_bits."
+    )
     # Multi-head latent attention (DeepSeek-V2/V3). kv_lora_rank set means MLA.
     kv_lora_rank: int | None = Field(default=None, gt=0, description="MLA latent KV width (d_latent).")
     q_lora_rank: int | None = Field(default=None, gt=0, description="MLA compressed query width.")
@@ -83,7 +99,9 @@ class ModelSpec(FrozenSpec):
         if self.n_dense_layers >= self.n_layers and self.n_dense_layers > 0:
             raise ValueError(f"n_dense_layers={self.n_dense_layers} must be below n_layers={self.n_layers}")
         if any(m < 1 or m > 64 for m in self.ffn_matrices):
-            raise ValueError(f"ffn_matrices={self.ffn_matrices}: expected two counts from 1 to 64, e.g. [2, 1]")
+            raise ValueError(
+                f"ffn_matrices={self.ffn_matrices}: expected two counts from 1 to 64, e.g. [2, 1]"
+            )
         return self
 
     # ---- derived sizes (pure functions of the fields) -------------------------------------------------
@@ -156,13 +174,25 @@ class ModelSpec(FrozenSpec):
 
     @property
     def total_params(self) -> float:
-        return self.n_layers * self.attention_params_per_layer + self.routed_ffn_params + self.dense_ffn_params + self.embedding_params
+        return (
+            self.n_layers * self.attention_params_per_layer
+            + self.routed_ffn_params
+            + self.dense_ffn_params
+            + self.embedding_params
+        )
 
     @property
     def active_params(self) -> float:
         """Parameters used per token; routed FFN divided by the integer sparsity (reference convention)."""
-        routed_active = (self.routed_ffn_params // self.sparsity) if self.sparsity > 1 else self.routed_ffn_params
-        return self.n_layers * self.attention_params_per_layer + routed_active + self.dense_ffn_params + self.embedding_params
+        routed_active = (
+            (self.routed_ffn_params // self.sparsity) if self.sparsity > 1 else self.routed_ffn_params
+        )
+        return (
+            self.n_layers * self.attention_params_per_layer
+            + routed_active
+            + self.dense_ffn_params
+            + self.embedding_params
+        )
 
     @property
     def kv_cache_bytes_per_token(self) -> float:

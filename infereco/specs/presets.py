@@ -50,8 +50,12 @@ class Preset:
         if cid in self.hardware_overrides:
             changes.update(self.hardware_overrides[cid])
         elif self.bandwidth_scale != 1.0 and hw.collectives == "nccl":
-            changes["intra_node_bandwidth_bytes_per_s"] = hw.intra_node_bandwidth_bytes_per_s * self.bandwidth_scale
-            changes["inter_node_bandwidth_bytes_per_s"] = hw.inter_node_bandwidth_bytes_per_s * self.bandwidth_scale
+            changes["intra_node_bandwidth_bytes_per_s"] = (
+                hw.intra_node_bandwidth_bytes_per_s * self.bandwidth_scale
+            )
+            changes["inter_node_bandwidth_bytes_per_s"] = (
+                hw.inter_node_bandwidth_bytes_per_s * self.bandwidth_scale
+            )
         if not changes:
             return hw
         return hw.replace(**changes)
@@ -69,32 +73,93 @@ def _canonical(key: str, kind: str = "hardware") -> str:
 _NB_PRICE_H100 = 3.15 * 2 / 3  # notebook: cheapest rental less one third markup
 
 _ERDIL_2024_HW: dict[str, dict[str, Any]] = {
-    "h100-sxm": dict(flop_per_s={4: 2e15, 8: 2e15, 16: 1e15}, hbm_bandwidth_bytes_per_s=3.3e12, hbm_capacity_bytes=8e10,
-                     intra_node_bandwidth_bytes_per_s=9e11 / 4, inter_node_bandwidth_bytes_per_s=5e10 / 2, node_size=8,
-                     price_usd_per_hour=_NB_PRICE_H100, kernel_launch_s=4e-6, collectives="nccl", l2_bytes=2.5e7),
-    "h200": dict(flop_per_s={4: 2e15, 8: 2e15, 16: 1e15}, hbm_bandwidth_bytes_per_s=4.8e12, hbm_capacity_bytes=1.41e11,
-                 intra_node_bandwidth_bytes_per_s=9e11 / 4, inter_node_bandwidth_bytes_per_s=5e10 / 2, node_size=8,
-                 price_usd_per_hour=_NB_PRICE_H100, kernel_launch_s=4e-6, collectives="nccl", l2_bytes=2.5e7),
-    "a100-sxm-80g": dict(flop_per_s={8: 6.24e14, 16: 3.12e14}, hbm_bandwidth_bytes_per_s=2e12, hbm_capacity_bytes=8e10,
-                         intra_node_bandwidth_bytes_per_s=6e11 / 4, inter_node_bandwidth_bytes_per_s=2.5e10 / 2,
-                         node_size=8, price_usd_per_hour=2.26 * 2 / 3, kernel_launch_s=4e-6, collectives="nccl"),
-    "v100": dict(flop_per_s={8: 1e14, 16: 1e14}, hbm_bandwidth_bytes_per_s=9e11, hbm_capacity_bytes=1.6e10,
-                 intra_node_bandwidth_bytes_per_s=3e11 / 4, inter_node_bandwidth_bytes_per_s=1.25e10 / 2, node_size=8,
-                 price_usd_per_hour=0.63 * 2 / 3, kernel_launch_s=4e-6, collectives="nccl"),
-    "tpu-v4": dict(flop_per_s={8: 2.6e14, 16: 2.6e14}, hbm_bandwidth_bytes_per_s=1.6e12, hbm_capacity_bytes=3.2e10,
-                   intra_node_bandwidth_bytes_per_s=float("inf"), inter_node_bandwidth_bytes_per_s=2.5e11, node_size=1,
-                   price_usd_per_hour=1.0, kernel_launch_s=4e-6, collectives="ring", ring_hop_s=1e-6),
-    "groq-lpu": dict(flop_per_s={8: 7.5e14, 16: 1.88e14}, hbm_bandwidth_bytes_per_s=8e13, hbm_capacity_bytes=2.3e8,
-                     intra_node_bandwidth_bytes_per_s=float("inf"), inter_node_bandwidth_bytes_per_s=3.3e11 / 2,
-                     node_size=1, price_usd_per_hour=1.0, kernel_launch_s=4e-6, collectives="ring", ring_hop_s=1e-6),
+    "h100-sxm": dict(
+        flop_per_s={4: 2e15, 8: 2e15, 16: 1e15},
+        hbm_bandwidth_bytes_per_s=3.3e12,
+        hbm_capacity_bytes=8e10,
+        intra_node_bandwidth_bytes_per_s=9e11 / 4,
+        inter_node_bandwidth_bytes_per_s=5e10 / 2,
+        node_size=8,
+        price_usd_per_hour=_NB_PRICE_H100,
+        kernel_launch_s=4e-6,
+        collectives="nccl",
+        l2_bytes=2.5e7,
+    ),
+    "h200": dict(
+        flop_per_s={4: 2e15, 8: 2e15, 16: 1e15},
+        hbm_bandwidth_bytes_per_s=4.8e12,
+        hbm_capacity_bytes=1.41e11,
+        intra_node_bandwidth_bytes_per_s=9e11 / 4,
+        inter_node_bandwidth_bytes_per_s=5e10 / 2,
+        node_size=8,
+        price_usd_per_hour=_NB_PRICE_H100,
+        kernel_launch_s=4e-6,
+        collectives="nccl",
+        l2_bytes=2.5e7,
+    ),
+    "a100-sxm-80g": dict(
+        flop_per_s={8: 6.24e14, 16: 3.12e14},
+        hbm_bandwidth_bytes_per_s=2e12,
+        hbm_capacity_bytes=8e10,
+        intra_node_bandwidth_bytes_per_s=6e11 / 4,
+        inter_node_bandwidth_bytes_per_s=2.5e10 / 2,
+        node_size=8,
+        price_usd_per_hour=2.26 * 2 / 3,
+        kernel_launch_s=4e-6,
+        collectives="nccl",
+    ),
+    "v100": dict(
+        flop_per_s={8: 1e14, 16: 1e14},
+        hbm_bandwidth_bytes_per_s=9e11,
+        hbm_capacity_bytes=1.6e10,
+        intra_node_bandwidth_bytes_per_s=3e11 / 4,
+        inter_node_bandwidth_bytes_per_s=1.25e10 / 2,
+        node_size=8,
+        price_usd_per_hour=0.63 * 2 / 3,
+        kernel_launch_s=4e-6,
+        collectives="nccl",
+    ),
+    "tpu-v4": dict(
+        flop_per_s={8: 2.6e14, 16: 2.6e14},
+        hbm_bandwidth_bytes_per_s=1.6e12,
+        hbm_capacity_bytes=3.2e10,
+        intra_node_bandwidth_bytes_per_s=float("inf"),
+        inter_node_bandwidth_bytes_per_s=2.5e11,
+        node_size=1,
+        price_usd_per_hour=1.0,
+        kernel_launch_s=4e-6,
+        collectives="ring",
+        ring_hop_s=1e-6,
+    ),
+    "groq-lpu": dict(
+        flop_per_s={8: 7.5e14, 16: 1.88e14},
+        hbm_bandwidth_bytes_per_s=8e13,
+        hbm_capacity_bytes=2.3e8,
+        intra_node_bandwidth_bytes_per_s=float("inf"),
+        inter_node_bandwidth_bytes_per_s=3.3e11 / 2,
+        node_size=1,
+        price_usd_per_hour=1.0,
+        kernel_launch_s=4e-6,
+        collectives="ring",
+        ring_hop_s=1e-6,
+    ),
 }
 
 _ERDIL_PAPER_HW: dict[str, dict[str, Any]] = {
     # Erdil 2025 §4: 1e15 FP16, 2e15 FP8/INT8, 3.3 TB/s, 80 GB, NVLink 450 GB/s per direction, 50 GB/s per GPU
     # between nodes, 4 µs launches, $2/h.
-    "h100-sxm": dict(flop_per_s={4: 2e15, 8: 2e15, 16: 1e15}, hbm_bandwidth_bytes_per_s=3.3e12, hbm_capacity_bytes=8e10,
-                     intra_node_bandwidth_bytes_per_s=4.5e11, inter_node_bandwidth_bytes_per_s=5e10, node_size=8,
-                     price_usd_per_hour=2.0, kernel_launch_s=4e-6, collectives="nccl", l2_bytes=5e7),
+    "h100-sxm": dict(
+        flop_per_s={4: 2e15, 8: 2e15, 16: 1e15},
+        hbm_bandwidth_bytes_per_s=3.3e12,
+        hbm_capacity_bytes=8e10,
+        intra_node_bandwidth_bytes_per_s=4.5e11,
+        inter_node_bandwidth_bytes_per_s=5e10,
+        node_size=8,
+        price_usd_per_hour=2.0,
+        kernel_launch_s=4e-6,
+        collectives="nccl",
+        l2_bytes=5e7,
+    ),
     # GPU-generation comparison (Table 4): A100 $1.5/h, V100 $0.42/h.
     "a100-sxm-80g": dict(price_usd_per_hour=1.5),
     "v100": dict(price_usd_per_hour=0.42),
@@ -113,8 +178,12 @@ PRESETS: dict[str, Preset] = {
     "erdil-2024": Preset(
         name="erdil-2024",
         description="The reference notebook's assumptions (ege-erdil/inference-economics @ 589a102).",
-        conventions=Conventions(parallel_attention_merges_collectives=False, spec_convention="notebook",
-                                reference_qkv_bytes=True, draft_shares_memory=False),
+        conventions=Conventions(
+            parallel_attention_merges_collectives=False,
+            spec_convention="notebook",
+            reference_qkv_bytes=True,
+            draft_shares_memory=False,
+        ),
         search="erdil-grid",
         alpha=4.0,
         operand_bits_rule="weights",
@@ -156,7 +225,11 @@ ERDIL_2024_MODELS: dict[str, str | dict[str, Any]] = {
     "PaLM 8B": "palm-8b",
 }
 ERDIL_2024_HARDWARE: dict[str, str] = {
-    "H100": "h100-sxm", "H200": "h200", "A100": "a100-sxm-80g", "V100": "v100", "TPU v4": "tpu-v4",
+    "H100": "h100-sxm",
+    "H200": "h200",
+    "A100": "a100-sxm-80g",
+    "V100": "v100",
+    "TPU v4": "tpu-v4",
     "Groq LPU": "groq-lpu",
 }
 

@@ -46,17 +46,25 @@ class Scenario(FrozenSpec):
     speculative: dict[str, Any] | None = None
     alpha: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     price_usd_per_hour: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    discrete: dict[str, Any] | None = None  # options of the discrete search: engine, gpu_memory_utilization, ...
-    serving: dict[str, Any] | None = None  # {mode: decode_only | colocated | disaggregated, ...} or a mode name
-    observed: str | list[dict[str, Any]] | None = None  # 'paper' or [{name, tokens_per_s, usd_per_million_tokens}]
+    discrete: dict[str, Any] | None = (
+        None  # options of the discrete search: engine, gpu_memory_utilization, ...
+    )
+    serving: dict[str, Any] | None = (
+        None  # {mode: decode_only | colocated | disaggregated, ...} or a mode name
+    )
+    observed: str | list[dict[str, Any]] | None = (
+        None  # 'paper' or [{name, tokens_per_s, usd_per_million_tokens}]
+    )
 
     @field_validator("model", "hardware", mode="before")
     @classmethod
     def _id_or_mapping(cls, v: Any) -> Any:
         # one clear message instead of one per member of the union
         if not isinstance(v, (str, Mapping)):
-            raise ValueError(f"expected a catalog id string or a mapping such as {{base: <id>, <field>: <value>}}, "
-                             f"got {type(v).__name__}")
+            raise ValueError(
+                f"expected a catalog id string or a mapping such as {{base: <id>, <field>: <value>}}, "
+                f"got {type(v).__name__}"
+            )
         return v
 
     @field_validator("serving", mode="before")
@@ -64,30 +72,45 @@ class Scenario(FrozenSpec):
     def _mode_shorthand(cls, v: Any) -> Any:
         # `serving: disaggregated` is shorthand for `serving: {mode: disaggregated}`
         if v is not None and not isinstance(v, (str, Mapping)):
-            raise ValueError("expected a mode name (decode_only, colocated, disaggregated) or a mapping such as "
-                             f"{{mode: colocated, colocated_prefill_batch: 8}}, got {type(v).__name__}")
+            raise ValueError(
+                "expected a mode name (decode_only, colocated, disaggregated) or a mapping such as "
+                f"{{mode: colocated, colocated_prefill_batch: 8}}, got {type(v).__name__}"
+            )
         return {"mode": v} if isinstance(v, str) else v
 
     @field_validator("discrete", mode="before")
     @classmethod
     def _discrete_mapping(cls, v: Any) -> Any:
         if v is not None and not isinstance(v, Mapping):
-            raise ValueError("expected a mapping of search options such as {engine: sglang, n_batch: 64}, "
-                             f"got {type(v).__name__}")
+            raise ValueError(
+                "expected a mapping of search options such as {engine: sglang, n_batch: 64}, "
+                f"got {type(v).__name__}"
+            )
         return v
 
     @field_validator("price_usd_per_hour")
     @classmethod
     def _price_floor(cls, v: float | None) -> float | None:
         if v is not None and v < MIN_PRICE_USD_PER_HOUR:
-            raise ValueError(f"expected at least {MIN_PRICE_USD_PER_HOUR:g} USD per accelerator-hour "
-                             "(a smaller price is a unit slip or an underflow, not a price)")
+            raise ValueError(
+                f"expected at least {MIN_PRICE_USD_PER_HOUR:g} USD per accelerator-hour "
+                "(a smaller price is a unit slip or an underflow, not a price)"
+            )
         return v
 
     def frontier_kwargs(self) -> dict[str, Any]:
-        return dict(model=self.model, hardware=self.hardware, workload=self.workload, preset=self.preset,
-                    search=self.search, speculative=self.speculative, alpha=self.alpha,
-                    price_usd_per_hour=self.price_usd_per_hour, space=self.discrete, serving=self.serving)
+        return dict(
+            model=self.model,
+            hardware=self.hardware,
+            workload=self.workload,
+            preset=self.preset,
+            search=self.search,
+            speculative=self.speculative,
+            alpha=self.alpha,
+            price_usd_per_hour=self.price_usd_per_hour,
+            space=self.discrete,
+            serving=self.serving,
+        )
 
     def to_yaml(self) -> str:
         """YAML text that `load_scenario` reads back to an identical scenario."""
@@ -108,15 +131,19 @@ def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
     if isinstance(source, Mapping):
         data = dict(source)
     elif not isinstance(source, (str, os.PathLike)):
-        raise ScenarioError(f"scenario = {type(source).__name__}: expected a YAML file path, YAML text or a mapping")
+        raise ScenarioError(
+            f"scenario = {type(source).__name__}: expected a YAML file path, YAML text or a mapping"
+        )
     else:
         text_or_path = os.fspath(source)
         if isinstance(text_or_path, bytes):
             raise ScenarioError("scenario: expected a YAML file path as str or Path, got bytes")
         if not text_or_path.strip() and not isinstance(source, os.PathLike):
             raise ScenarioError("scenario = '': empty; expected a YAML file path, YAML text or a mapping")
-        if isinstance(source, os.PathLike) or ("\n" not in text_or_path and (
-                Path(text_or_path).suffix in (".yaml", ".yml", ".json") or Path(text_or_path).exists())):
+        if isinstance(source, os.PathLike) or (
+            "\n" not in text_or_path
+            and (Path(text_or_path).suffix in (".yaml", ".yml", ".json") or Path(text_or_path).exists())
+        ):
             where = text_or_path
             if Path(text_or_path).is_dir():
                 raise ScenarioError(f"{where}: is a folder; expected a scenario YAML file")
@@ -144,6 +171,7 @@ def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
 
 def _hardware_file_relative_to(data: dict[str, Any], folder: Path) -> dict[str, Any]:
     """`hardware: profile.yaml` (or `hardware: {base: profile.yaml, ...}`) read relative to the scenario's folder."""
+
     def rebase(value: Any) -> Any:
         # absolute, so that the scenario saved elsewhere (Scenario.save) still points at the same file
         if is_hardware_file(value) and isinstance(value, str) and not Path(value).expanduser().is_absolute():

@@ -51,19 +51,30 @@ class ServingSpec(FrozenSpec):
     edge_name: ClassVar[str] = "serving"
 
     mode: Literal["decode_only", "colocated", "disaggregated"] = Field(
-        default="decode_only", description="decode_only | colocated | disaggregated.")
+        default="decode_only", description="decode_only | colocated | disaggregated."
+    )
     colocated_prefill_batch: float = Field(
-        default=1.0, ge=1.0, le=MAX_COLOCATED_PREFILL_BATCH, allow_inf_nan=False,
-        description="Prompts prefilled together on a co-located instance (≥ 1).")
+        default=1.0,
+        ge=1.0,
+        le=MAX_COLOCATED_PREFILL_BATCH,
+        allow_inf_nan=False,
+        description="Prompts prefilled together on a co-located instance (≥ 1).",
+    )
     kv_transfer_bandwidth_bytes_per_s: float | None = Field(
-        default=None, gt=0, le=MAX_KV_TRANSFER_BYTES_PER_S, allow_inf_nan=False,
-        description="Prefill → decode KV-cache transfer bandwidth, bytes/s (None = not modelled).")
+        default=None,
+        gt=0,
+        le=MAX_KV_TRANSFER_BYTES_PER_S,
+        allow_inf_nan=False,
+        description="Prefill → decode KV-cache transfer bandwidth, bytes/s (None = not modelled).",
+    )
 
     @field_validator("mode", mode="before")
     @classmethod
     def _known_mode(cls, v: Any) -> Any:
         if isinstance(v, str) and v not in SERVING_MODES:
-            close = difflib.get_close_matches(v.strip().lower().replace("-", "_"), SERVING_MODES, n=1, cutoff=0.5)
+            close = difflib.get_close_matches(
+                v.strip().lower().replace("-", "_"), SERVING_MODES, n=1, cutoff=0.5
+            )
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise ValueError(f"unknown serving mode; {hint}expected one of {', '.join(SERVING_MODES)}")
         if not isinstance(v, str):
@@ -90,8 +101,10 @@ class ServingSpec(FrozenSpec):
     @model_validator(mode="after")
     def _options_need_prefill(self) -> "ServingSpec":
         if self.mode == "decode_only" and self.options():
-            raise ValueError(f"options {', '.join(sorted(self.options()))} apply to modes colocated and "
-                             "disaggregated only; set mode")
+            raise ValueError(
+                f"options {', '.join(sorted(self.options()))} apply to modes colocated and "
+                "disaggregated only; set mode"
+            )
         return self
 
     def options(self) -> dict[str, float]:
@@ -118,9 +131,11 @@ class ServingSpec(FrozenSpec):
         if isinstance(data, str):
             data = {"mode": data}
         if not isinstance(data, Mapping):
-            raise SpecError(f"{where} = {_short(data)}: expected a mode name ({', '.join(SERVING_MODES)}) or a "
-                            f"mapping such as {{mode: colocated, colocated_prefill_batch: 8}}, "
-                            f"got {type(data).__name__}")
+            raise SpecError(
+                f"{where} = {_short(data)}: expected a mode name ({', '.join(SERVING_MODES)}) or a "
+                f"mapping such as {{mode: colocated, colocated_prefill_batch: 8}}, "
+                f"got {type(data).__name__}"
+            )
         bad = [k for k in data if not isinstance(k, str)]
         if bad:
             raise SpecError(f"{where}: key {bad[0]!r}: expected option names ({', '.join(cls.model_fields)})")

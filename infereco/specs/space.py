@@ -84,8 +84,18 @@ _INTEGER_BOUNDS: dict[str, tuple[int, int]] = {
     "max_configs_per_call": (1, MAX_CONFIGS_PER_CALL),
 }
 _BOOLEANS = ("allow_2d", "pp_bubble", "attention_dp")
-KNOWN_KEYS = ("max_gpus_per_instance", "pp_degrees", "allow_2d", "n_batch", "max_batch", "engine",
-              "gpu_memory_utilization", "pp_bubble", "max_configs_per_call", "attention_dp")
+KNOWN_KEYS = (
+    "max_gpus_per_instance",
+    "pp_degrees",
+    "allow_2d",
+    "n_batch",
+    "max_batch",
+    "engine",
+    "gpu_memory_utilization",
+    "pp_bubble",
+    "max_configs_per_call",
+    "attention_dp",
+)
 
 
 def _short(value: Any) -> str:
@@ -98,9 +108,14 @@ def _integer(value: Any, name: str, lo: int, hi: int) -> int:
     expected = f"expected an integer from {lo} to {hi}"
     if isinstance(value, (bool, str, bytes)) or not isinstance(value, numbers.Real):
         what = "a boolean" if isinstance(value, bool) else type(value).__name__
-        raise SpecError(f"{name} = {_short(value)}: {expected}, got {what}"
-                        + (" (YAML reads 1e6 without a dot as a string: write 1.0e6)" if isinstance(value, str)
-                           and _looks_numeric(value) else ""))
+        raise SpecError(
+            f"{name} = {_short(value)}: {expected}, got {what}"
+            + (
+                " (YAML reads 1e6 without a dot as a string: write 1.0e6)"
+                if isinstance(value, str) and _looks_numeric(value)
+                else ""
+            )
+        )
     if isinstance(value, numbers.Integral):
         v = int(value)
     else:
@@ -134,8 +149,10 @@ def validate_discrete_space(mapping: Any, where: str = "discrete") -> dict[str, 
     if dataclasses.is_dataclass(mapping) and not isinstance(mapping, type):
         mapping = {f.name: getattr(mapping, f.name) for f in dataclasses.fields(mapping)}
     if not isinstance(mapping, Mapping):
-        raise SpecError(f"{where} = {_short(mapping)}: expected a mapping of search options "
-                        f"({', '.join(KNOWN_KEYS[:4])}, ...), got {type(mapping).__name__}")
+        raise SpecError(
+            f"{where} = {_short(mapping)}: expected a mapping of search options "
+            f"({', '.join(KNOWN_KEYS[:4])}, ...), got {type(mapping).__name__}"
+        )
     out: dict[str, Any] = {}
     for key, value in mapping.items():
         name = f"{where}.{key}"
@@ -148,7 +165,9 @@ def validate_discrete_space(mapping: Any, where: str = "discrete") -> dict[str, 
             out[key] = _integer(value, name, *_INTEGER_BOUNDS[key])
         elif key in _BOOLEANS:
             if not isinstance(value, bool):
-                raise SpecError(f"{name} = {_short(value)}: expected true or false, got {type(value).__name__}")
+                raise SpecError(
+                    f"{name} = {_short(value)}: expected true or false, got {type(value).__name__}"
+                )
             out[key] = value
         elif key == "pp_degrees":
             out[key] = _pp_degrees(value, name)
@@ -190,7 +209,9 @@ def _engine(value: Any, name: str):
         return value
     known = ", ".join(ENGINES)
     if not isinstance(value, str):
-        raise SpecError(f"{name} = {_short(value)}: expected an engine name ({known}), got {type(value).__name__}")
+        raise SpecError(
+            f"{name} = {_short(value)}: expected an engine name ({known}), got {type(value).__name__}"
+        )
     key = value.strip().lower()
     if key not in ENGINES:
         close = difflib.get_close_matches(key, list(ENGINES), n=1, cutoff=0.5)
@@ -199,7 +220,9 @@ def _engine(value: Any, name: str):
     return key
 
 
-def discrete_space(space: DiscreteSpace | Mapping[str, Any] | None, where: str = "discrete") -> DiscreteSpace | None:
+def discrete_space(
+    space: DiscreteSpace | Mapping[str, Any] | None, where: str = "discrete"
+) -> DiscreteSpace | None:
     """A validated `DiscreteSpace` from a mapping of its fields; errors name the field, the value and the range.
 
     >>> discrete_space({"engine": "sglang", "n_batch": 32}).n_batch

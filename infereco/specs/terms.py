@@ -80,34 +80,101 @@ class CalibrationTerm:
 
 
 def _fraction(name, description, *, closed_lo=False, default=1.0):
-    return CalibrationTerm(name, "fraction", 0.0, 1.0, not closed_lo, False, 1e-3, 1.0, default, "hardware",
-                           description)
+    return CalibrationTerm(
+        name, "fraction", 0.0, 1.0, not closed_lo, False, 1e-3, 1.0, default, "hardware", description
+    )
 
 
 HARDWARE_TERMS: tuple[CalibrationTerm, ...] = (
-    _fraction("bandwidth_utilization",
-              "achieved fraction of peak memory bandwidth (weight reads; KV reads too unless the next is set)"),
-    _fraction("attention_bandwidth_utilization",
-              "achieved fraction of peak memory bandwidth when attention kernels read the KV cache "
-              "(unset: as bandwidth_utilization)", default=None),
+    _fraction(
+        "bandwidth_utilization",
+        "achieved fraction of peak memory bandwidth (weight reads; KV reads too unless the next is set)",
+    ),
+    _fraction(
+        "attention_bandwidth_utilization",
+        "achieved fraction of peak memory bandwidth when attention kernels read the KV cache "
+        "(unset: as bandwidth_utilization)",
+        default=None,
+    ),
     _fraction("flop_utilization", "achieved fraction of peak FLOP/s in decode steps"),
-    _fraction("prefill_flop_utilization", "achieved fraction of peak FLOP/s in prefill (unset: as flop_utilization)",
-              default=None),
-    _fraction("memory_compute_overlap",
-              "how far a step's memory traffic and arithmetic overlap: 1 = max(memory, compute) (the paper), "
-              "0 = memory + compute; fitted only when named", closed_lo=True),
-    CalibrationTerm("step_overhead_s", "s", 0.0, 10.0, False, False, 1e-7, 10.0, 0.0, "hardware",
-                    "fixed time per engine step (scheduler, sampling, Python, launches not modelled)"),
-    CalibrationTerm("layer_overhead_s", "s", 0.0, 1.0, False, False, 1e-9, 1.0, 0.0, "hardware",
-                    "extra time per layer per step (small kernels)"),
-    CalibrationTerm("collective_latency_scale", "x", 0.0, 1e3, True, False, 1e-2, 1e3, 1.0, "hardware",
-                    "multiplier on the modelled collective latency (seen at TP > 1 only)"),
+    _fraction(
+        "prefill_flop_utilization",
+        "achieved fraction of peak FLOP/s in prefill (unset: as flop_utilization)",
+        default=None,
+    ),
+    _fraction(
+        "memory_compute_overlap",
+        "how far a step's memory traffic and arithmetic overlap: 1 = max(memory, compute) (the paper), "
+        "0 = memory + compute; fitted only when named",
+        closed_lo=True,
+    ),
+    CalibrationTerm(
+        "step_overhead_s",
+        "s",
+        0.0,
+        10.0,
+        False,
+        False,
+        1e-7,
+        10.0,
+        0.0,
+        "hardware",
+        "fixed time per engine step (scheduler, sampling, Python, launches not modelled)",
+    ),
+    CalibrationTerm(
+        "layer_overhead_s",
+        "s",
+        0.0,
+        1.0,
+        False,
+        False,
+        1e-9,
+        1.0,
+        0.0,
+        "hardware",
+        "extra time per layer per step (small kernels)",
+    ),
+    CalibrationTerm(
+        "collective_latency_scale",
+        "x",
+        0.0,
+        1e3,
+        True,
+        False,
+        1e-2,
+        1e3,
+        1.0,
+        "hardware",
+        "multiplier on the modelled collective latency (seen at TP > 1 only)",
+    ),
 )
 ENGINE_TERMS: tuple[CalibrationTerm, ...] = (
-    CalibrationTerm("request_overhead_s", "s", 0.0, math.inf, False, True, 1e-6, 100.0, 0.0, "engine",
-                    "per-request time outside the engine's steps (client, HTTP, tokenisation, scheduling)"),
-    CalibrationTerm("first_token_delay_s", "s", 0.0, math.inf, False, True, 1e-6, 100.0, 0.0, "engine",
-                    "client-side delay of the first token, made up by a burst later (moves time from TPOT to TTFT)"),
+    CalibrationTerm(
+        "request_overhead_s",
+        "s",
+        0.0,
+        math.inf,
+        False,
+        True,
+        1e-6,
+        100.0,
+        0.0,
+        "engine",
+        "per-request time outside the engine's steps (client, HTTP, tokenisation, scheduling)",
+    ),
+    CalibrationTerm(
+        "first_token_delay_s",
+        "s",
+        0.0,
+        math.inf,
+        False,
+        True,
+        1e-6,
+        100.0,
+        0.0,
+        "engine",
+        "client-side delay of the first token, made up by a burst later (moves time from TPOT to TTFT)",
+    ),
 )
 CALIBRATION_TERMS: tuple[CalibrationTerm, ...] = HARDWARE_TERMS + ENGINE_TERMS
 TERMS: dict[str, CalibrationTerm] = {t.name: t for t in CALIBRATION_TERMS}
@@ -121,6 +188,8 @@ def markdown_table() -> str:
         right = ")" if t.hi_open else "]"
         hi = "∞" if math.isinf(t.hi) else f"{t.hi:g}"
         default = "unset" if t.default is None else f"{t.default:g}"
-        rows.append(f"| `{t.name}` | {t.unit or '—'} | {left}{t.lo:g}, {hi}{right} | [{t.fit_lo:g}, {t.fit_hi:g}] "
-                    f"| {default} | {t.description} |")
+        rows.append(
+            f"| `{t.name}` | {t.unit or '—'} | {left}{t.lo:g}, {hi}{right} | [{t.fit_lo:g}, {t.fit_hi:g}] "
+            f"| {default} | {t.description} |"
+        )
     return "\n".join(rows)

@@ -32,22 +32,36 @@ class WorkloadSpec(FrozenSpec):
 
     context_length: int = Field(default=1000, ge=0, le=100_000_000, description="Tokens in context, ℓ_input.")
     max_throughput_tokens_per_s: float | None = Field(
-        default=None, gt=0, allow_inf_nan=False,
-        description="Total demand cap across all requests, tokens/s (None = no cap)."
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Total demand cap across all requests, tokens/s (None = no cap).",
     )
-    input_tokens: int | list[int] | None = Field(default=None, description="Prompt tokens per request (or samples).")
-    output_tokens: int | list[int] | None = Field(default=None, description="Output tokens per request (or samples).")
+    input_tokens: int | list[int] | None = Field(
+        default=None, description="Prompt tokens per request (or samples)."
+    )
+    output_tokens: int | list[int] | None = Field(
+        default=None, description="Output tokens per request (or samples)."
+    )
     weights: list[float] | None = Field(default=None, description="Weights of the paired length samples.")
-    prefill_chunk_tokens: int | None = Field(default=None, gt=0, description="Chunked-prefill chunk size, tokens.")
+    prefill_chunk_tokens: int | None = Field(
+        default=None, gt=0, description="Chunked-prefill chunk size, tokens."
+    )
     max_ttft_s: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="TTFT bound, s.")
 
     @model_validator(mode="before")
     @classmethod
     def _default_context_from_lengths(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "context_length" not in data and data.get("input_tokens") is not None \
-                and data.get("output_tokens") is not None:
+        if (
+            isinstance(data, dict)
+            and "context_length" not in data
+            and data.get("input_tokens") is not None
+            and data.get("output_tokens") is not None
+        ):
             try:
-                lengths = RequestLengths.from_samples(data["input_tokens"], data["output_tokens"], data.get("weights"))
+                lengths = RequestLengths.from_samples(
+                    data["input_tokens"], data["output_tokens"], data.get("weights")
+                )
             except Exception:
                 return data  # field validation below reports the bad lengths
             data = {**data, "context_length": int(round(lengths.decode_context_tokens))}

@@ -49,7 +49,9 @@ __all__ = [
 ]
 
 
-def load_measurements(paths: str | os.PathLike | Iterable[str | os.PathLike], **kwargs: Any) -> MeasurementTable:
+def load_measurements(
+    paths: str | os.PathLike | Iterable[str | os.PathLike], **kwargs: Any
+) -> MeasurementTable:
     """Measurements from result files: `*.json` (vLLM result files, or directories of them) and `*.csv` (plain
     CSV); `kwargs` go to the loader (`model=`, `hardware=`, `tp=` for JSON; column defaults for CSV)."""
     if isinstance(paths, (str, os.PathLike)):

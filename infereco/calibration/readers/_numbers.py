@@ -49,21 +49,38 @@ def _short(value: Any) -> str:
     return s if len(s) <= 60 else s[:57] + "..."
 
 
-
 # What each measured value of the run record may be (field of `Measurement` → rule): "positive" (> 0) or
 # "nonneg" (≥ 0). Unlisted numeric fields are only checked to be numbers. A TPOT of 0 is allowed for runs of one
 # output token (no inter-token time to measure); a median ITL of 0 is the sign of bursty streaming, not an error.
-_POSITIVE = ("input_len", "output_len", "tp", "pp", "n_gpu", "num_prompts", "completed", "duration_s",
-             "max_concurrency", "request_rate", "request_throughput_per_s", "output_throughput_tokens_per_s",
-             "total_token_throughput", "total_input_tokens", "total_output_tokens",
-             *(f"{s}_{m}_s" for m in ("ttft", "tpot", "e2el") for s in ("mean", "median", "p99")))
-_NONNEG = ("failed", *(f"{s}_itl_s" for s in ("mean", "median", "p99")),
-           *(f"std_{m}_s" for m in ("ttft", "tpot", "itl", "e2el")))
+_POSITIVE = (
+    "input_len",
+    "output_len",
+    "tp",
+    "pp",
+    "n_gpu",
+    "num_prompts",
+    "completed",
+    "duration_s",
+    "max_concurrency",
+    "request_rate",
+    "request_throughput_per_s",
+    "output_throughput_tokens_per_s",
+    "total_token_throughput",
+    "total_input_tokens",
+    "total_output_tokens",
+    *(f"{s}_{m}_s" for m in ("ttft", "tpot", "e2el") for s in ("mean", "median", "p99")),
+)
+_NONNEG = (
+    "failed",
+    *(f"{s}_itl_s" for s in ("mean", "median", "p99")),
+    *(f"std_{m}_s" for m in ("ttft", "tpot", "itl", "e2el")),
+)
 _TPOT = tuple(f"{s}_tpot_s" for s in ("mean", "median", "p99"))
 
 
-def check_run_values(values: dict[str, tuple[Any, str, Any]], *, where: str, output_len: float | None = None
-                     ) -> None:
+def check_run_values(
+    values: dict[str, tuple[Any, str, Any]], *, where: str, output_len: float | None = None
+) -> None:
     """SpecError naming `where` and the file's key for the first value out of range.
 
     `values` maps a field of the run record to (its value in SI units or None, the key as the file spells it, the

@@ -114,8 +114,11 @@ def load_measurements_csv(path: str | os.PathLike, **defaults: Any) -> Measureme
             for req in ("model", "input_len", "output_len"):
                 if vals.get(req) is None:
                     raise SpecError(f"{where}: column {req!r} is blank")
-            check_run_values({k: (vals[k], h, c) for k, (h, c) in cells.items()}, where=where,
-                             output_len=vals.get("output_len"))
+            check_run_values(
+                {k: (vals[k], h, c) for k, (h, c) in cells.items()},
+                where=where,
+                output_len=vals.get("output_len"),
+            )
             vals.setdefault("source", where)
             vals = {k: v for k, v in vals.items() if v is not None}
             try:
@@ -126,4 +129,3 @@ def load_measurements_csv(path: str | os.PathLike, **defaults: Any) -> Measureme
                 rec = rec.replace(n_gpu=rec.tp * rec.pp)
             records.append(rec)
     return MeasurementTable(records)
-

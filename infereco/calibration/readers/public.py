@@ -129,7 +129,9 @@ class PublicMeasurements:
             if k not in names:
                 raise SpecError(f"PublicMeasurements.filter: unknown field {k!r}")
 
-        return PublicMeasurements(self.path, tuple(r for r in self.rows if _matches(r, criteria)), self.skipped)
+        return PublicMeasurements(
+            self.path, tuple(r for r in self.rows if _matches(r, criteria)), self.skipped
+        )
 
     def to_table(self) -> MeasurementTable:
         """Pivot into `Measurement` records: one per (source, engine, model, precision, gpu, n_gpu, tp, pp,
@@ -300,4 +302,3 @@ def load_public_measurements(path: str | os.PathLike | None = None) -> PublicMea
                 )
             )
     return PublicMeasurements(str(p), tuple(rows), tuple(skipped))
-

@@ -133,8 +133,10 @@ class Measurement:
         if itl is None or tpot is None or not (tpot > 0 and math.isfinite(tpot)) or self.output_len < 3:
             return None
         if itl < BURST_ITL_RATIO * tpot:
-            return (f"tokens arrived in bursts (median ITL {itl * 1e3:.3g} ms < {BURST_ITL_RATIO:g} × mean TPOT "
-                    f"{tpot * 1e3:.3g} ms): TTFT and TPOT time the client, not the engine")
+            return (
+                f"tokens arrived in bursts (median ITL {itl * 1e3:.3g} ms < {BURST_ITL_RATIO:g} × mean TPOT "
+                f"{tpot * 1e3:.3g} ms): TTFT and TPOT time the client, not the engine"
+            )
         return None
 
     def scenario(self, keys: Sequence[str] | None = None) -> Scenario:
@@ -324,11 +326,14 @@ def _close(a: float, b: float, rtol: float) -> bool:
     return abs(a - b) <= rtol * max(abs(a), abs(b), 1e-12)
 
 
-
-
 # --------------------------------------------------------------------------------------------- to the serving model
-def serving_runs(table: Iterable[Measurement], *, tp: int | None = None, static: bool | Sequence[bool] = False,
-                 drop_bursty: bool = True) -> ServingRuns:
+def serving_runs(
+    table: Iterable[Measurement],
+    *,
+    tp: int | None = None,
+    static: bool | Sequence[bool] = False,
+    drop_bursty: bool = True,
+) -> ServingRuns:
     """Runs of the serving model from `Measurement` records (a `MeasurementTable` or a list); `tp` overrides the
     records' TP.
 
@@ -355,11 +360,16 @@ def serving_runs(table: Iterable[Measurement], *, tp: int | None = None, static:
                 measured["tpot_s"][i] = measured["ttft_s"][i] = np.nan
                 excluded.append((_label(r), why))
     runs = ServingRuns.make(
-        col("input_len"), col("output_len"), concurrency=col("max_concurrency"),
-        request_rate=col("request_rate"), tp=tp if tp is not None else np.array([r.tp for r in recs], float),
+        col("input_len"),
+        col("output_len"),
+        concurrency=col("max_concurrency"),
+        request_rate=col("request_rate"),
+        tp=tp if tp is not None else np.array([r.tp for r in recs], float),
         static=static,
         num_prompts=np.array([np.inf if r.num_prompts is None else float(r.num_prompts) for r in recs]),
-        measured=measured, labels=[_label(r) for r in recs], models=[str(r.model) for r in recs],
+        measured=measured,
+        labels=[_label(r) for r in recs],
+        models=[str(r.model) for r in recs],
     )
     return dataclasses.replace(runs, excluded=tuple(excluded))
 

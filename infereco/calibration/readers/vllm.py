@@ -43,8 +43,9 @@ def _expand_paths(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> lis
     return out
 
 
-def _latency(d: Mapping[str, Any], base: str, *, where: str, required: bool,
-             used: dict[str, str] | None = None) -> float | None:
+def _latency(
+    d: Mapping[str, Any], base: str, *, where: str, required: bool, used: dict[str, str] | None = None
+) -> float | None:
     """`base` (e.g. 'mean_ttft') in seconds: from `base_ms` (ms) or `base_s` / `base` (already seconds); `used`
     (optional) records which key it came from."""
     for key, scale in ((f"{base}_ms", 1e-3), (f"{base}_s", 1.0), (base, 1.0)):
@@ -135,8 +136,14 @@ def _parse_vllm_run(
     conc = math.inf if conc is None else _as_float(conc, where=where, key="max_concurrency")
     if conc <= 0:
         raise SpecError(f"{where}: key 'max_concurrency' = {conc}: expected a positive number or null")
-    raw = {"num_prompts": num_prompts, "total_input_tokens": tin, "total_output_tokens": tout,
-           "request_rate": rate, "request_throughput": req_thr, "output_throughput": out_thr}
+    raw = {
+        "num_prompts": num_prompts,
+        "total_input_tokens": tin,
+        "total_output_tokens": tout,
+        "request_rate": rate,
+        "request_throughput": req_thr,
+        "output_throughput": out_thr,
+    }
     values = {k: (v, k, v) for k, v in raw.items()}
     values["request_throughput_per_s"] = values.pop("request_throughput")
     values["output_throughput_tokens_per_s"] = values.pop("output_throughput")
@@ -271,4 +278,3 @@ def _read_json_runs(path: Path) -> list[Any]:
             raise SpecError(f"{path}: empty list, no benchmark results")
         return data
     return [data]
-

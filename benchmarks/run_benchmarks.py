@@ -56,6 +56,18 @@ def _cold(kw: dict) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _cpu_model() -> str:
+    """The CPU model from /proc/cpuinfo (figures are only comparable on the same CPU)."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smaller sweep (1,000 frontiers) and fewer repeats")
@@ -67,8 +79,8 @@ def main(argv=None) -> int:
 
     import infereco
     from infereco import pareto_frontier
-    from infereco.api import _arrays, build_problem
-    from infereco.search.evaluate import evaluate
+    from infereco.search.evaluate import deployment_arrays, evaluate
+    from infereco.specs.deployment import resolve
     from infereco.sweep import sweep
 
     rows: list[tuple[str, str]] = []
@@ -84,10 +96,8 @@ def main(argv=None) -> int:
     from infereco.search.discrete import DiscreteSpace, enumerate_layouts
     from infereco.search.evaluate import Layout
 
-    p = build_problem(
-        "llama-3-70b", "h100-sxm", context_length=1000, preset="erdil-2024", search="erdil-grid"
-    )
-    ma, ha, _ = _arrays(p)
+    p = resolve("llama-3-70b", "h100-sxm", context_length=1000, preset="erdil-2024", search="erdil-grid")
+    ma, ha, _ = deployment_arrays(p)
     table = enumerate_layouts(p.model, 80e9, 1000, DiscreteSpace(max_gpus_per_instance=4096))
     rows_idx = np.arange(4096) % len(table)
     lay = Layout(*(np.asarray(a)[rows_idx][:, None] for a in table.as_layout(column=False)))
@@ -189,8 +199,10 @@ def main(argv=None) -> int:
     width = max(len(k) for k, _ in rows)
     print(
         f"\ninfereco {infereco.__version__} benchmarks — {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"JAX {jax.__version__} on {jax.devices()[0].platform} × {jax.local_device_count()}, Python {platform.python_version()}"
+        f"JAX {jax.__version__} on {jax.devices()[0].platform} × {jax.local_device_count()}, "
+        f"Python {platform.python_version()}"
     )
+    print(f"CPU: {_cpu_model()}; load average at the end: {os.getloadavg()[0]:.1f}")
     print("─" * (width + 14))
     for k, v in rows:
         print(f"{k:<{width}}  {v:>10}")

@@ -414,6 +414,7 @@ def reprice_frontier(frontier, cost) -> Any:
     preferred point and every speed are unchanged; every $ column (output, input, blended) scales alike. `meta` records the new
     price (and the breakdown when a decomposition is given).
 
+    >>> from infereco import pareto_frontier
     >>> f0 = pareto_frontier("llama-3-8b", "a800-80g", space={"max_gpus_per_instance": 8})
     >>> f = reprice_frontier(f0, zhuang2025_a800())   # CNY ownership cost -> USD per GPU-hour
     >>> round(f.price_usd_per_hour, 3), len(f) == len(f0)

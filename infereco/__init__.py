@@ -6,9 +6,9 @@
 The package is lazy (PEP 562): `import infereco` loads only this file and `infereco.errors`; each public name
 below is imported from its submodule on first use, so the command line answers `--help` without importing
 JAX. JAX runs in float64 everywhere in infereco: `infereco._jaxconfig` is applied before any infereco
-submodule other than the JAX-free ones (`errors`, `cli`, `__main__`) is imported, whether through a name of this package
-or directly (`from infereco.physics.latency import step_time`), and at once by `import infereco` when JAX is
-already imported.
+submodule other than the JAX-free ones (`errors`, `cli`, `__main__`) is imported, whether through a name of
+this package or directly (`from infereco.physics.latency import step_time`), and at once by `import infereco`
+when JAX is already imported.
 """
 
 from __future__ import annotations
@@ -149,8 +149,8 @@ def _needs_x64(fullname: str) -> bool:
 
 
 class _X64BeforeSubmodules:
-    """Meta-path hook: applies `infereco._jaxconfig` (float64) before the first JAX-using infereco submodule is
-    imported. It finds nothing itself (returns None), so the normal finders load the module."""
+    """Meta-path hook: applies `infereco._jaxconfig` (float64) before the first JAX-using infereco submodule
+    is imported. It finds nothing itself (returns None), so the normal finders load the module."""
 
     done = False
 

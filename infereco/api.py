@@ -2,9 +2,10 @@
 
 Every entry point is a composition of the same four steps: `infereco.specs.deployment.resolve` turns what a
 user passes into one frozen `Deployment`; a search strategy (`infereco.search.strategies`) selects candidate
-configurations; `infereco.frontier.frontier_from_candidates` prices them into an immutable `Frontier`; a serving
-mode (`infereco.serving.modes`) adds prompts and answers. `pareto_frontier`, `evaluate_point`, `layouts`,
-`sweep` and the sensitivities all go through `solve` or the same pieces, so they agree column for column.
+configurations; `infereco.frontier.frontier_from_candidates` prices them into an immutable `Frontier`; a
+serving mode (`infereco.serving.modes`) adds prompts and answers. `pareto_frontier`, `evaluate_point`,
+`layouts`, `sweep` and the sensitivities all go through `solve` or the same pieces, so they agree column for
+column.
 """
 
 from __future__ import annotations
@@ -74,9 +75,10 @@ def pareto_frontier(
     tokens; `max_throughput_tokens_per_s` caps total demand. `preset` fixes assumptions ('default',
     'erdil-2024', 'erdil-paper'); `search` picks the configuration space ('erdil-grid' = the reference's
     continuous grid and threshold scan; 'continuous' = the same grid with an exact O(n log n) frontier;
-    'discrete' = integer TP × EP × PP layouts and batches, bounded by `space`, a `DiscreteSpace` or a mapping of
-    its fields: engine, gpu_memory_utilization, max_gpus_per_instance, pp_degrees, allow_2d, pp_bubble, ...).
-    `price_usd_per_hour`: a number, or an ownership / rental cost (`OwnershipCost`, a cost mapping or file).
+    'discrete' = integer TP × EP × PP layouts and batches, bounded by `space`, a `DiscreteSpace` or a mapping
+    of its fields: engine, gpu_memory_utilization, max_gpus_per_instance, pp_degrees, allow_2d,
+    pp_bubble, ...). `price_usd_per_hour`: a number, or an ownership / rental cost (`OwnershipCost`, a cost
+    mapping or file).
 
     With request lengths in the workload (`input_tokens`, `output_tokens`), every point also carries
     `usd_per_million_input_tokens`, `usd_per_million_output_tokens`, `ttft_s` and `e2e_latency_s`, and
@@ -165,10 +167,10 @@ def evaluate_point(
     columns as a frontier point. Raises `InfeasibleError` (with the reason) when the deployment cannot run.
 
     Give `tp` (and optionally `ep`, `pp`, `tp_2d`, `attn_dp` for data-parallel attention) for an explicit
-    integer layout, checked for divisibility and memory fit under `engine`; or `n_gpu` alone for the continuous
-    model's best layout at that GPU count. With `max_throughput_tokens_per_s`, a deployment faster than the
-    demand is priced at the demand it serves, as the non-reference searches do. With request lengths in
-    `workload`, the point carries input/output prices, TTFT and end-to-end latency as frontiers do.
+    integer layout, checked for divisibility and memory fit under `engine`; or `n_gpu` alone for the
+    continuous model's best layout at that GPU count. With `max_throughput_tokens_per_s`, a deployment faster
+    than the demand is priced at the demand it serves, as the non-reference searches do. With request lengths
+    in `workload`, the point carries input/output prices, TTFT and end-to-end latency as frontiers do.
 
     >>> evaluate_point("llama-3-70b", "h100-sxm", tp=8, batch_size=64)["tokens_per_s_per_request"] > 0
     True
@@ -227,10 +229,12 @@ def evaluate_point(
 
 # ---- scenario files ------------------------------------------------------------------------------------
 def frontier_from_scenario(source: str | Path | Mapping[str, Any], *, where: str | None = None, **overrides):
-    """The `Frontier` a scenario file (path, YAML text or mapping) describes; `where` names the source in errors
-    (default: the path, or 'scenario' for a mapping).
+    """The `Frontier` a scenario file (path, YAML text or mapping) describes; `where` names the source in
+    errors (default: the path, or 'scenario' for a mapping).
 
-    >>> f = frontier_from_scenario({"model": "llama-3-8b", "hardware": "h100-sxm", "workload": {"context_length": 500}})
+    >>> f = frontier_from_scenario(
+    ...     {"model": "llama-3-8b", "hardware": "h100-sxm", "workload": {"context_length": 500}}
+    ... )
     >>> f.meta["model"]
     'Llama 3 8B'
     """
@@ -259,7 +263,8 @@ def frontier_from_scenario(source: str | Path | Mapping[str, Any], *, where: str
 
 
 def _observed_placements(scenario: Scenario, f: Frontier, where: str) -> list[dict[str, Any]]:
-    """Where each observed provider point lies against the frontier: inside, on or beyond (infereco.observed)."""
+    """Where each observed provider point lies against the frontier: inside, on or beyond
+    (infereco.observed)."""
     if scenario.observed == "paper":
         base = scenario.model if isinstance(scenario.model, str) else scenario.model.get("base")
         points = [p for p in PAPER_POINTS if p.model_id == base]

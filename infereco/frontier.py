@@ -154,7 +154,8 @@ class Frontier:
         has_cost = any(k in given for k in (*USD_COLUMNS, *USD_COLUMNS.values()))
         if has_cost:
             price = _check_price(price)
-        # Accelerator-seconds are the stored truth; a $ column given without its GPU-s column is converted once.
+        # Accelerator-seconds are the stored truth; a $ column given without its GPU-s column is converted
+        # once.
         for usd, gpu_s in USD_COLUMNS.items():
             if usd in given and gpu_s not in given:
                 given[gpu_s] = np.asarray(gpu_s_per_token_from_usd(given[usd], price))
@@ -199,7 +200,8 @@ class Frontier:
 
     @property
     def meta(self) -> Mapping[str, Any]:
-        """Read-only mapping: model, hardware, workload, preset, search, price and what the search rejected."""
+        """Read-only mapping: model, hardware, workload, preset, search, price and what the search
+        rejected."""
         return self._meta
 
     # ---- derived copies ---------------------------------------------------------------------------------
@@ -283,7 +285,8 @@ class Frontier:
         return self.point(int(np.argmin(self.columns["usd_per_million_tokens"])))
 
     def preferred(self, alpha: float | None = None) -> FrontierPoint:
-        """The point a customer maximising speed^alpha / price picks (Erdil Eq. 45; paper α ≈ 3, notebook 4)."""
+        """The point a customer maximising speed^alpha / price picks (Erdil Eq. 45; paper α ≈ 3, notebook
+        4)."""
         self._require_points()
         a = self.default_alpha if alpha is None else alpha
         try:
@@ -312,7 +315,8 @@ class Frontier:
         return float(np.exp(np.interp(np.log(s), np.log(x[o]), np.log(y[o]))))
 
     def with_price(self, price_usd_per_hour: float) -> "Frontier":
-        """The same frontier at another accelerator price: every $ column is re-derived, nothing else moves."""
+        """The same frontier at another accelerator price: every $ column is re-derived, nothing else
+        moves."""
         if self.price_usd_per_hour is None:
             raise SpecError("with_price: this frontier has no price (no cost columns)")
         price = _check_price(price_usd_per_hour)
@@ -326,11 +330,13 @@ class Frontier:
 
     # ---- export -------------------------------------------------------------------------------------------
     def to_records(self) -> list[dict[str, Any]]:
-        """List of JSON-ready dicts, one per point, fastest first (counts as integers where they are whole)."""
+        """List of JSON-ready dicts, one per point, fastest first (counts as integers where they are
+        whole)."""
         return [_jsonable(_counts_as_int(p.to_dict())) for p in self]
 
     def to_json(self, alpha: float | None = None) -> str:
-        """`{"points": [...], "max_speed": {...}, "preferred": {...}, "meta": {...}}` (the scenario contract)."""
+        """`{"points": [...], "max_speed": {...}, "preferred": {...}, "meta": {...}}` (the scenario
+        contract)."""
         payload: dict[str, Any] = {"points": self.to_records(), "meta": _jsonable(dict(self.meta))}
         if self.empty:
             payload.update(max_speed=None, preferred=None, min_cost=None, reason=self.reason)

@@ -6,8 +6,8 @@ A frontier gives, for each speed, the cheapest $/M tokens the model allows. An o
   frontier's maximum speed by more than the tolerance, or c below the frontier's cost at speed s by more than
   the tolerance (the provider does something the model does not: speculative decoding, better kernels, …,
   or sells below cost);
-- **on** it when c is within the tolerance of the frontier's cost at s (or s within the tolerance of the maximum
-  speed, at a cost not below the cost there by more than the tolerance);
+- **on** it when c is within the tolerance of the frontier's cost at s (or s within the tolerance of the
+  maximum speed, at a cost not below the cost there by more than the tolerance);
 - **inside** it otherwise (achievable under the model with margin; the gap is the provider's markup or
   inefficiency).
 
@@ -88,7 +88,8 @@ def speed_at_cost(frontier, usd_per_million_tokens: float) -> float:
 
 
 def speed_ratio_at_equal_cost(faster, slower, costs: Iterable[float]) -> np.ndarray:
-    """speed_at_cost(faster, c) / speed_at_cost(slower, c) for each cost c (NaN where `slower` offers nothing)."""
+    """speed_at_cost(faster, c) / speed_at_cost(slower, c) for each cost c (NaN where `slower` offers
+    nothing)."""
     out = []
     for c in costs:
         a, b = speed_at_cost(faster, c), speed_at_cost(slower, c)
@@ -101,7 +102,8 @@ def classify(frontier, point: ObservedPoint | tuple[float, float], rtol: float =
 
     >>> f = pareto_frontier("llama-3-8b", "h100-sxm", space={"max_gpus_per_instance": 8})
     >>> p = f.preferred()
-    >>> tuple(classify(f, (p.tokens_per_s_per_request * k, p.usd_per_million_tokens)) for k in (0.5, 1.0, 2.0))
+    >>> tuple(classify(f, (p.tokens_per_s_per_request * k, p.usd_per_million_tokens))
+    ...       for k in (0.5, 1.0, 2.0))
     ('inside', 'on', 'beyond')
     """
     s, c = (

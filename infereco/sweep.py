@@ -2,7 +2,8 @@
 
 Price scales every cost exactly and changes nothing else, so one frontier per (model, hardware, context) is
 computed and re-priced. Evaluation is jitted (one compiled function per model structure) and sharded over all
-local JAX devices; on CPU, start Python with `XLA_FLAGS=--xla_force_host_platform_device_count=N` to use N cores.
+local JAX devices; on CPU, start Python with `XLA_FLAGS=--xla_force_host_platform_device_count=N` to use N
+cores.
 """
 
 from __future__ import annotations

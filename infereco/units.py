@@ -1,7 +1,7 @@
 """Units and the one conversion from accelerator time to money. SI inside: seconds, bytes, FLOP, USD.
 
-Every $ figure infereco reports is accelerator-seconds × an hourly price, converted here and nowhere else, so a
-re-priced result can never disagree with itself.
+Every $ figure infereco reports is accelerator-seconds × an hourly price, converted here and nowhere else, so
+a re-priced result can never disagree with itself.
 
 >>> usd_per_million_tokens(0.001, 3.6)     # 1 ms of one accelerator per token at $3.60/h
 1.0

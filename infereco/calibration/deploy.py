@@ -1,5 +1,5 @@
-"""From what a user names (catalog ids, specs, `{base: ...}` mappings, YAML files, HF config.json) to the serving
-model of `infereco.physics.serving`, which takes resolved deployments only.
+"""From what a user names (catalog ids, specs, `{base: ...}` mappings, YAML files, HF config.json) to the
+serving model of `infereco.physics.serving`, which takes resolved deployments only.
 
 `deployment` is the calibration layer's one call of the deployment resolver; everything here that needs a
 resolved deployment goes through it.
@@ -26,7 +26,8 @@ __all__ = ["deployment", "predict_serving", "resolve_model_arg", "serving_model"
 def deployment(
     model: ModelSpec | str | Mapping, hardware: HardwareSpec | str | Mapping, *, preset: Any = "default"
 ) -> DeploymentArrays:
-    """The resolved deployment of `model` on `hardware` under `preset` (the one place calibration resolves)."""
+    """The resolved deployment of `model` on `hardware` under `preset` (the one place calibration
+    resolves)."""
     return resolve_deployment(model, hardware, preset=preset)
 
 
@@ -37,7 +38,8 @@ def serving_model(
     engine: EngineConfig | None = None,
     preset: Any = "default",
 ) -> ServingModel:
-    """The serving model of `model` on `hardware` (catalog ids, specs or mappings) with `engine`'s settings."""
+    """The serving model of `model` on `hardware` (catalog ids, specs or mappings) with `engine`'s
+    settings."""
     return ServingModel(deployment(model, hardware, preset=preset), engine=engine)
 
 
@@ -59,8 +61,9 @@ def predict_serving(
     """Predict mean TPOT, TTFT, output and request throughput of benchmark runs (arrays broadcast).
 
     `model`/`hardware`: catalog ids, specs or `{base: id, ...}` mappings (a calibrated spec works unchanged).
-    `concurrency` C (closed loop, `--max-concurrency`), or `request_rate` λ (open loop, Poisson); `static=True`
-    for an offline static batch of C prompts. `params` overrides calibration terms (`infereco.specs.terms`).
+    `concurrency` C (closed loop, `--max-concurrency`), or `request_rate` λ (open loop, Poisson);
+    `static=True` for an offline static batch of C prompts. `params` overrides calibration terms
+    (`infereco.specs.terms`).
 
     >>> p = predict_serving("llama-3-8b", "h100-sxm", input_len=1000, output_len=200, concurrency=[1, 16])
     >>> bool(p.tpot_s[1] > p.tpot_s[0])
@@ -83,7 +86,8 @@ def predict_serving(
 
 
 def yaml_spec_fields(path: Path) -> dict[str, Any]:
-    """A catalog-format spec YAML's fields (`{value, source}` numbers unwrapped; sources under `__sources__`)."""
+    """A catalog-format spec YAML's fields (`{value, source}` numbers unwrapped; sources under
+    `__sources__`)."""
     fields, sources = _spec_fields(path)
     return fields | ({"__sources__": sources} if sources else {})
 

@@ -1,39 +1,41 @@
-"""Fit interpretable calibration terms to measured serving runs, with standard errors and prediction intervals.
+"""Fit interpretable calibration terms to measured serving runs, with standard errors and prediction
+intervals.
 
 Parameters: the calibration terms of `infereco.specs.terms` (name, unit, valid range, fit range, default and
 meaning of each; the table is in docs/validation.md). The fit searches each term's `fit_lo`..`fit_hi` box.
 
 Which are fitted: `fit="auto"` keeps, in the priority order step overhead, decode FLOP fraction, prefill FLOP
-fraction, attention bandwidth fraction, bandwidth fraction, request overhead, layer overhead, collective scale, each
-parameter whose column of the (weighted, log–log) Jacobian — stacked over the starting point and perturbed
-points (each utilization ×0.3 in turn; all overheads ×0.2) — has at least `identify_tol` (default 10%) of its norm
-outside the span of the columns kept before it; then, while a fitted one is poorly determined (s.e. of its log
-> 0.5, or at a bound), it fixes the lowest-priority such one and refits. The rest stay at their starting value
-(the hardware spec's value, or `init`). E.g. with one model the weight-read time is a constant per step, so the
-bandwidth fraction is collinear with the step overhead once the attention term carries the context-dependent KV
-reads; one model's step and per-layer overheads are exactly collinear (only their sum·L is seen), collective
-latency is invisible at TP = 1, and the request overhead needs TTFT. `memory_compute_overlap` and
-`first_token_delay_s` are structural and stay at the spec's / engine's value unless named (`NAMED_ONLY`).
-`fit=[names]` fixes the choice by hand.
+fraction, attention bandwidth fraction, bandwidth fraction, request overhead, layer overhead, collective
+scale, each parameter whose column of the (weighted, log–log) Jacobian — stacked over the starting point and
+perturbed points (each utilization ×0.3 in turn; all overheads ×0.2) — has at least `identify_tol` (default
+10%) of its norm outside the span of the columns kept before it; then, while a fitted one is poorly determined
+(s.e. of its log > 0.5, or at a bound), it fixes the lowest-priority such one and refits. The rest stay at
+their starting value (the hardware spec's value, or `init`). E.g. with one model the weight-read time is a
+constant per step, so the bandwidth fraction is collinear with the step overhead once the attention term
+carries the context-dependent KV reads; one model's step and per-layer overheads are exactly collinear (only
+their sum·L is seen), collective latency is invisible at TP = 1, and the request overhead needs TTFT.
+`memory_compute_overlap` and `first_token_delay_s` are structural and stay at the spec's / engine's value
+unless named (`NAMED_ONLY`). `fit=[names]` fixes the choice by hand.
 
 Fit: `scipy.optimize.least_squares` (trust-region reflective, bounds) over log-parameters on log residuals
 log(pred/measured) of mean TPOT, mean TTFT and output throughput, with a robust `soft_l1` loss by default.
 Weights: in two stages — first each quantity weighted by `weights` (default 1), then by 1/σ_q where σ_q is the
-robust scatter (1.4826·MAD) of that quantity's stage-one log residuals, so that a noisy quantity (TTFT) does not
-dominate a tight one (TPOT) and the whitened residuals are ~N(0, 1), the scale `soft_l1` (f_scale = 1) assumes.
+robust scatter (1.4826·MAD) of that quantity's stage-one log residuals, so that a noisy quantity (TTFT) does
+not dominate a tight one (TPOT) and the whitened residuals are ~N(0, 1), the scale `soft_l1` (f_scale = 1)
+assumes.
 
-Uncertainty: the covariance of the fitted log-parameters is s²·(JᵀJ)⁻¹ (J the central-difference Jacobian of the
-whitened residuals at the optimum, s² = Σr²/(n − p) with the raw, non-robust residuals); standard errors of the
-parameters follow by the delta method (se(θ) = θ·se(log θ)). These are local (Gauss–Newton) errors: on synthetic
-data with 36 values they cover the truth as they should (tests/test_calibration_fit.py), with a dozen values and
-four parameters they run ~1.3× optimistic. `bootstrap=N` adds a case-resampling bootstrap (runs resampled with
-replacement, refitted) and reports its standard deviations beside, as a check.
+Uncertainty: the covariance of the fitted log-parameters is s²·(JᵀJ)⁻¹ (J the central-difference Jacobian of
+the whitened residuals at the optimum, s² = Σr²/(n − p) with the raw, non-robust residuals); standard errors
+of the parameters follow by the delta method (se(θ) = θ·se(log θ)). These are local (Gauss–Newton) errors: on
+synthetic data with 36 values they cover the truth as they should (tests/test_calibration_fit.py), with a
+dozen values and four parameters they run ~1.3× optimistic. `bootstrap=N` adds a case-resampling bootstrap
+(runs resampled with replacement, refitted) and reports its standard deviations beside, as a check.
 
 Prediction intervals (every predicted quantity): in log space, var = g·Cov·gᵀ + σ_q² with g the gradient of
 log(prediction) w.r.t. the fitted log-parameters and σ_q² the quantity's residual variance in the fit
 (Σr_q²/(n_q − p·n_q/n), raw residuals); the interval is exp(log pred ± t_{ν,(1+level)/2}·√var) with ν = n − p.
-A quantity not measured in the fit (e.g. TTFT from throughput-only data) takes the largest σ_q of the fitted ones,
-and the report says so.
+A quantity not measured in the fit (e.g. TTFT from throughput-only data) takes the largest σ_q of the fitted
+ones, and the report says so.
 """
 
 from __future__ import annotations
@@ -95,9 +97,9 @@ AUTO_PRIORITY = (
     "layer_overhead_s",
     "collective_latency_scale",
 )
-# Terms fit="auto" leaves at their spec/engine value: structural choices (how far memory and compute overlap is
-# a property of how the hardware executes a step, set in the spec from that) and the client-side burst delay
-# (for data whose streaming is suspect); `fit=[...]` can still name them.
+# Terms fit="auto" leaves at their spec/engine value: structural choices (how far memory and compute overlap
+# is a property of how the hardware executes a step, set in the spec from that) and the client-side burst
+# delay (for data whose streaming is suspect); `fit=[...]` can still name them.
 NAMED_ONLY = ("memory_compute_overlap", "first_token_delay_s")
 _PENALTY = 10.0  # log-residual used where a prediction is not finite (an infeasible parameter region)
 
@@ -111,9 +113,9 @@ def _is_model_map(value: Any) -> bool:
 
 def _auto_select(sm, runs, start, candidates, meas_q, wq, tol) -> tuple[list[str], dict[str, str]]:
     """Greedy identifiability check (see module docstring): returns (kept, {dropped: reason})."""
-    # Sensitivities at the starting point and at two perturbed points (utilizations ×0.3, overheads ×0.2), stacked:
-    # a parameter counts as visible if it matters anywhere in that plausible region, and as collinear only if it
-    # is collinear everywhere there.
+    # Sensitivities at the starting point and at two perturbed points (utilizations ×0.3, overheads ×0.2),
+    # stacked: a parameter counts as visible if it matters anywhere in that plausible region, and as collinear
+    # only if it is collinear everywhere there.
     points = [dict(start)]
     for k in (
         "flop_utilization",
@@ -239,11 +241,13 @@ def calibrate(
     Synthetic runs of a tiny model on a CPU, made with a 2 ms step overhead, give that overhead back:
 
     >>> from infereco.calibration.readers.record import Measurement
-    >>> tiny = ModelSpec(name="tiny", d_model=512, d_ff=1408, n_layers=4, n_heads=8, n_kv_heads=2, vocab_size=4096)
+    >>> tiny = ModelSpec(name="tiny", d_model=512, d_ff=1408, n_layers=4, n_heads=8, n_kv_heads=2,
+    ...                  vocab_size=4096)
     >>> cpu = HardwareSpec(name="cpu", flop_per_s={16: 4e11}, hbm_bandwidth_bytes_per_s=3e10,
     ...                    hbm_capacity_bytes=2e10, kernel_launch_s=0.0, node_size=1)
     >>> cs = [1, 2, 4, 8, 16]
-    >>> p = predict_serving(tiny, cpu, input_len=128, output_len=64, concurrency=cs, params={"step_overhead_s": 2e-3})
+    >>> p = predict_serving(tiny, cpu, input_len=128, output_len=64, concurrency=cs,
+    ...                     params={"step_overhead_s": 2e-3})
     >>> runs = [Measurement("synthetic", "tiny", 128, 64, max_concurrency=c, mean_tpot_s=float(p.tpot_s[i]),
     ...                     mean_ttft_s=float(p.ttft_s[i])) for i, c in enumerate(cs)]
     >>> r = calibrate(runs, tiny, cpu, fit=["step_overhead_s"])
@@ -381,9 +385,9 @@ def calibrate(
             wq_[q] = w_user[q] / max(mad, 0.01)
         f2_ = resid_fn(names_, runs, meas_q, logm, wq_)
         xh, ok_, msg_, cost_ = solve(names_, f2_, x1_)
-        # Covariance of log-parameters from the whitened residuals' Jacobian. Central differences, not jax.jacfwd:
-        # the serving model is numpy with discrete queueing (cohort and chunk counts, an MVA loop, a bisection),
-        # neither traceable nor differentiable everywhere (see infereco.calibration.result).
+        # Covariance of log-parameters from the whitened residuals' Jacobian. Central differences, not
+        # jax.jacfwd: the serving model is numpy with discrete queueing (cohort and chunk counts, an MVA loop,
+        # a bisection), neither traceable nor differentiable everywhere (see infereco.calibration.result).
         pn = len(names_)
         rh = f2_(xh)
         if pn:
@@ -404,8 +408,8 @@ def calibrate(
             cov_ = np.zeros((0, 0))
         return xh, ok_, msg_, cost_, cov_, wq_
 
-    # Backward elimination (fit="auto"): while a fitted parameter is poorly determined — se(log θ) > max_se_log
-    # or at a bound — fix the lowest-priority such parameter at its spec value and refit.
+    # Backward elimination (fit="auto"): while a fitted parameter is poorly determined — se(log θ) >
+    # max_se_log or at a bound — fix the lowest-priority such parameter at its spec value and refit.
     while True:
         x_hat, ok, msg, cost, cov, wq = fit_once(names)
         lb, ub = _log_bounds(names)

@@ -6,10 +6,10 @@ Prediction intervals (every predicted quantity): in log space, var = g·Cov·g�
 log(prediction) w.r.t. the fitted log-parameters and σ_q² the quantity's residual variance in the fit; the
 interval is exp(log pred ± t_{ν,(1+level)/2}·√var) with ν = n − p (see `infereco.calibration.fit`).
 
-The gradients are central finite differences: the serving model (`infereco.physics.serving`) is numpy code with
-discrete queueing (cohort counts ⌈C·P/B⌉, prefill chunk counts, a mean-value-analysis loop over the cohorts, a
-bisection for the open-loop step), so it is neither JAX-traceable nor differentiable everywhere; a difference
-over ±1e-4 in log-parameter averages over those steps, which is what an interval should see.
+The gradients are central finite differences: the serving model (`infereco.physics.serving`) is numpy code
+with discrete queueing (cohort counts ⌈C·P/B⌉, prefill chunk counts, a mean-value-analysis loop over the
+cohorts, a bisection for the open-loop step), so it is neither JAX-traceable nor differentiable everywhere; a
+difference over ±1e-4 in log-parameter averages over those steps, which is what an interval should see.
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ QUANTITY_UNITS = {
 
 # --------------------------------------------------------------------------------------------- inputs
 def resolve_hardware_arg(value: str | os.PathLike | Mapping | HardwareSpec) -> HardwareSpec:
-    """Hardware from a catalog id, a spec, a `{base: ...}` mapping or a hardware YAML file (catalog format, e.g.
-    one written by `CalibrationResult.save_yaml`)."""
+    """Hardware from a catalog id, a spec, a `{base: ...}` mapping or a hardware YAML file (catalog format,
+    e.g. one written by `CalibrationResult.save_yaml`)."""
     if isinstance(value, (str, os.PathLike)) and Path(value).suffix.lower() in (".yaml", ".yml"):
         return load_calibrated_hardware(value)
     return resolve_hardware(value, where="hardware")
@@ -116,8 +116,8 @@ def as_runs(measurements, tp, static) -> tuple[ServingRuns, list[str]]:
 # --------------------------------------------------------------------------------------------- predictions
 @dataclasses.dataclass(frozen=True)
 class PredictionTable:
-    """Predictions with intervals for a set of runs: `pred[q]`, `lo[q]`, `hi[q]` (arrays), measured (nan if not),
-    and the raw `ServingPrediction`."""
+    """Predictions with intervals for a set of runs: `pred[q]`, `lo[q]`, `hi[q]` (arrays), measured (nan if
+    not), and the raw `ServingPrediction`."""
 
     runs: ServingRuns
     pred: dict[str, np.ndarray]
@@ -135,7 +135,8 @@ class PredictionTable:
         return 100.0 * (self.pred[q] - m) / m
 
     def inside(self, q: str) -> np.ndarray:
-        """True where the measured value lies in the interval (False/nan-safe: only measured entries are real)."""
+        """True where the measured value lies in the interval (False/nan-safe: only measured entries are
+        real)."""
         m = self.measured(q)
         return (m >= self.lo[q]) & (m <= self.hi[q])
 
@@ -234,7 +235,10 @@ def _num(x, pct=False) -> str:
 def _text_table(rows, heads) -> str:
     cells = [[str(c) for c in r] for r in rows]
     w = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(heads)]
-    fmt = lambda r: "  ".join(c.ljust(w[i]) if i == 0 else c.rjust(w[i]) for i, c in enumerate(r))
+
+    def fmt(r):
+        return "  ".join(c.ljust(w[i]) if i == 0 else c.rjust(w[i]) for i, c in enumerate(r))
+
     return "\n".join([fmt(heads), fmt(["-" * x for x in w])] + [fmt(r) for r in cells])
 
 
@@ -243,9 +247,9 @@ def _text_table(rows, heads) -> str:
 class CalibrationResult:
     """A fitted serving model: parameters with standard errors, fit statistics, predictions with intervals.
 
-    `params` holds every calibration term (fitted and fixed), `stderr` the fitted ones' standard errors (nan for
-    fixed), `fitted` their names. `predict(...)` gives predictions with prediction intervals, `report()` a text
-    table, `hardware_spec()` the calibrated `HardwareSpec` (use it anywhere a hardware spec is accepted:
+    `params` holds every calibration term (fitted and fixed), `stderr` the fitted ones' standard errors (nan
+    for fixed), `fitted` their names. `predict(...)` gives predictions with prediction intervals, `report()` a
+    text table, `hardware_spec()` the calibrated `HardwareSpec` (use it anywhere a hardware spec is accepted:
     `pareto_frontier(model, result.hardware_spec())`), `save_yaml(path)` writes it with its provenance.
     """
 
@@ -301,11 +305,12 @@ class CalibrationResult:
         static=False,
         **run_kwargs: Any,
     ) -> PredictionTable:
-        """Predictions with `level` prediction intervals for `runs` (ServingRuns, Measurement records or result
-        paths) or for runs given as keywords (`input_len=, output_len=, concurrency=, request_rate=, tp=`).
+        """Predictions with `level` prediction intervals for `runs` (ServingRuns, Measurement records or
+        result paths) or for runs given as keywords
+        (`input_len=, output_len=, concurrency=, request_rate=, tp=`).
 
-        `model` predicts another model (id, spec, path) on the calibrated hardware with the fitted terms (their
-        covariance propagates as for the calibrated model); `engine` another engine configuration."""
+        `model` predicts another model (id, spec, path) on the calibrated hardware with the fitted terms
+        (their covariance propagates as for the calibrated model); `engine` another engine configuration."""
         if runs is None:
             if tp is not None:
                 run_kwargs["tp"] = tp
@@ -388,10 +393,12 @@ class CalibrationResult:
         }
 
     def report(self, *, runs: bool = True) -> str:
-        """Text report: fitted parameters with standard errors, fit quality per quantity, and per-run residuals."""
+        """Text report: fitted parameters with standard errors, fit quality per quantity, and per-run
+        residuals."""
         lines = [
             (
-                f"Calibration of {self.model_names} on {self.base_hardware.name}: {len(self.train.runs)} runs, "
+                f"Calibration of {self.model_names} on {self.base_hardware.name}: "
+                f"{len(self.train.runs)} runs, "
                 f"{self.n_residuals} residuals, {len(self.fitted)} fitted parameters "
                 f"(loss {self.loss}, {'converged' if self.success else 'NOT converged: ' + self.message})"
             ),
@@ -463,8 +470,8 @@ class CalibrationResult:
     def save_yaml(self, path: str | os.PathLike, *, id: str | None = None) -> Path:
         """Write the calibrated hardware spec as catalog-format YAML with its provenance under `notes`.
 
-        Read it back with `load_calibrated_hardware(path)` (or `infereco calibrate ... --hardware path`), or drop
-        it into `hardware_specs/` to make it a catalog id.
+        Read it back with `load_calibrated_hardware(path)` (or `infereco calibrate ... --hardware path`), or
+        drop it into `hardware_specs/` to make it a catalog id.
         """
         p = output_path(path)
         hw = self.hardware_spec()

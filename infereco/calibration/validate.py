@@ -2,25 +2,25 @@
 
 Cases (each a `ValidationCase`: the calibration, held-out predictions with 90% intervals, summary numbers):
 
-- `validate_cpu_runs(split=...)`: the real vLLM CPU runs in tests/data/vllm_cpu_runs/ (tiny random Llama on one
-  core of this machine's CPU, spec tests/data/calibration/cpu-2core-sandbox.yaml). Splits:
-  `"brief"` = calibrate on max-concurrency ≤ 8 of the 128/64 mix, predict everything else (the issue's example);
-  `"mix"` = calibrate on the 128/64 mix (all concurrencies), predict the 512/128 mix;
+- `validate_cpu_runs(split=...)`: the real vLLM CPU runs in tests/data/vllm_cpu_runs/ (tiny random Llama on
+  one core of this machine's CPU, spec tests/data/calibration/cpu-2core-sandbox.yaml). Splits:
+  `"brief"` = calibrate on max-concurrency ≤ 8 of the 128/64 mix, predict everything else (the issue's
+  example); `"mix"` = calibrate on the 128/64 mix (all concurrencies), predict the 512/128 mix;
   `"concurrency"` = calibrate on concurrency ≤ 8 of both mixes, predict 16 and 32.
 - `validate_public_static(split=...)`: TensorRT-LLM 0.6.1 static-batch tables on H100 SXM, FP8
   (public_measurements.csv), output throughput only. `"model"` = calibrate on Llama 2 70B (TP 2/4), predict
   Falcon 180B (TP 4/8); `"tp1"` = calibrate on the TP-1 models (GPT-J 6B, Llama 2 7B, multi-head attention),
   predict the multi-GPU grouped-query-attention ones (Llama 2 70B, Falcon 180B).
-- `validate_gpu_decode()`: decode steps timed on a lent H200 (tests/data/gpu_decode/): calibrate on batch ≤ 16 at
-  context 1024, predict larger batches and context 4096.
+- `validate_gpu_decode()`: decode steps timed on a lent H200 (tests/data/gpu_decode/): calibrate on batch ≤ 16
+  at context 1024, predict larger batches and context 4096.
 - `uncalibrated_public()`: pure theory (datasheet peaks × the paper's caps, 70% FLOP / 75% bandwidth, no
   overheads) against measured decode throughput of the public GPU rows (static batches with known batch sizes;
   separately the TensorRT-LLM 0.17 max-throughput rows, whose batch is not published: assumed the largest
   that fits, at most 2048 sequences, 8192 batched tokens).
 
 Every case uses the same automatic procedure (`calibrate(..., fit="auto")`, soft-l1 loss), so nothing is tuned
-per split. The noise floor of a case with repeated runs is the median |% deviation| of each held-out run from the
-mean of its repeats: no model of the mean can beat it by much.
+per split. The noise floor of a case with repeated runs is the median |% deviation| of each held-out run from
+the mean of its repeats: no model of the mean can beat it by much.
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ __all__ = [
 #   H200 decode steps   tests/data/gpu_decode/h200_llama3_8b_bf16.json
 #   public table        shared/reference/measured/public_measurements.csv (or $INFERECO_PUBLIC_MEASUREMENTS)
 
-# The issue's held-out targets: median |% error| per quantity, and the share of held-out values inside the 90% PI.
+# The issue's held-out targets: median |% error| per quantity, and the share of held-out values inside the 90%
+# PI.
 TARGETS = {"tpot_s": 10.0, "output_throughput_tokens_per_s": 10.0, "ttft_s": 25.0, "coverage": 0.8}
 
 
@@ -196,8 +197,8 @@ def load_cpu_runs(path: str | Path) -> MeasurementTable:
 def validate_cpu_runs(
     split: str = "brief", *, runs_dir: str | Path, calibration_dir: str | Path, **calibrate_kwargs: Any
 ) -> ValidationCase:
-    """Calibrate on part of the real vLLM CPU runs in `runs_dir` (see `CPU_SPLITS`), predict the rest; the model
-    and hardware specs come from `calibration_dir` (`cpu_model_and_hardware`)."""
+    """Calibrate on part of the real vLLM CPU runs in `runs_dir` (see `CPU_SPLITS`), predict the rest; the
+    model and hardware specs come from `calibration_dir` (`cpu_model_and_hardware`)."""
     if split not in CPU_SPLITS:
         raise SpecError(f"validate_cpu_runs: split {split!r}; choose from {', '.join(CPU_SPLITS)}")
     desc, in_train = CPU_SPLITS[split]
@@ -213,7 +214,7 @@ def validate_cpu_runs(
     )
 
 
-# --------------------------------------------------------------------------------------------- public GPU data
+# -------------------------------------------------------------------------------------------- public GPU data
 # Models of the public tables that the catalog lacks (numbers from each model's Hugging Face config.json).
 _PUBLIC_MODELS: dict[str, dict[str, Any]] = {
     "GPT-J-6B": {
@@ -351,8 +352,8 @@ PUBLIC_SPLITS: dict[str, tuple[str, Callable[[Measurement], bool], Callable[[Mea
 def validate_public_static(
     split: str = "model", *, public_csv: str | Path | None = None, **calibrate_kwargs: Any
 ) -> ValidationCase:
-    """Public TensorRT-LLM 0.6.1 static-batch tables on H100 SXM (FP8): calibrate on some models, predict others
-    (`PUBLIC_SPLITS`). The held-out models are predicted with the fitted terms and their covariance.
+    """Public TensorRT-LLM 0.6.1 static-batch tables on H100 SXM (FP8): calibrate on some models, predict
+    others (`PUBLIC_SPLITS`). The held-out models are predicted with the fitted terms and their covariance.
     `public_csv`: the public table (None: `load_public_measurements`' lookup, $INFERECO_PUBLIC_MEASUREMENTS or
     shared/reference/measured/ from the working directory)."""
     if split not in PUBLIC_SPLITS:
@@ -382,10 +383,11 @@ def validate_public_static(
     )
 
 
-# --------------------------------------------------------------------------------------------- GPU decode steps
+# ------------------------------------------------------------------------------------------- GPU decode steps
 def load_gpu_decode(path: str | Path) -> ServingRuns:
-    """The H200 decode-step timings (a JSON file, the repository's tests/data/gpu_decode/h200_llama3_8b_bf16.json)
-    as static runs (batch = concurrency, context = input_len, one step)."""
+    """The H200 decode-step timings (a JSON file, the repository's
+    tests/data/gpu_decode/h200_llama3_8b_bf16.json) as static runs (batch = concurrency, context = input_len,
+    one step)."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     res = data["results"]
     b = np.array([r["batch"] for r in res], float)
@@ -510,7 +512,8 @@ def uncalibrated_public(
 
 
 def uncalibrated_gpu_decode(path: str | Path) -> dict[str, float]:
-    """Paper-caps theory vs the H200 decode steps (`load_gpu_decode(path)`): median measured/predicted step time."""
+    """Paper-caps theory vs the H200 decode steps (`load_gpu_decode(path)`): median measured/predicted step
+    time."""
     runs = load_gpu_decode(path)
     sm = serving_model(
         load_model("llama-3-8b"),

@@ -1,4 +1,5 @@
-"""Shared CLI helpers: argument types, checks of the paths a command reads and writes, tables, number formatting.
+"""Shared CLI helpers: argument types, checks of the paths a command reads and writes, tables, number
+formatting.
 
 Cheap to import (standard library and `infereco.errors` only): the parser modules use it before any of the
 library, or JAX, is loaded.
@@ -39,7 +40,7 @@ def add_output_options(parser: argparse.ArgumentParser, plot_default: str | None
         parser.add_argument("--no-plot", action="store_true", help="do not write a plot")
 
 
-# ---- argument types (argparse turns their errors into usage errors, exit 2) ------------------------------------
+# ---- argument types (argparse turns their errors into usage errors, exit 2) --------------------------------
 def catalog_id(text: str) -> str:
     """A non-empty id or path (`--model ''` must not silently mean the default)."""
     if not text.strip():
@@ -91,7 +92,7 @@ def price_list(text: str) -> list[float]:
     return _number_list(text, float, "USD per accelerator-hour", "2,3.5")
 
 
-# ---- paths, checked before anything is computed (SpecError: exit 1) --------------------------------------------
+# ---- paths, checked before anything is computed (SpecError: exit 1) ----------------------------------------
 def check_input_file(path: str | None, what: str) -> None:
     """An existing regular file (not a folder)."""
     if path is None:

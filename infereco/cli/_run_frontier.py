@@ -101,15 +101,19 @@ def run(args) -> int:
             a = alpha if alpha is not None else f.default_alpha
             print(f"\n{len(f)} frontier points ({len(keep)} shown).")
             print(
-                f"fastest:   {fastest.tokens_per_s_per_request:8.1f} tok/s/req at ${fastest.usd_per_million_tokens:.3g}/M "
+                f"fastest:   {fastest.tokens_per_s_per_request:8.1f} tok/s/req "
+                f"at ${fastest.usd_per_million_tokens:.3g}/M "
                 f"({fastest.n_gpu:.3g} GPUs, batch {fastest.batch_size:.3g}, bound: {fastest.bound})"
             )
             print(
-                f"preferred: {pref.tokens_per_s_per_request:8.1f} tok/s/req at ${pref.usd_per_million_tokens:.3g}/M "
-                f"({pref.n_gpu:.3g} GPUs, batch {pref.batch_size:.3g}, MFU {100 * pref.mfu:.1f}%; max speed^{a:g}/price)  [*]"
+                f"preferred: {pref.tokens_per_s_per_request:8.1f} tok/s/req "
+                f"at ${pref.usd_per_million_tokens:.3g}/M "
+                f"({pref.n_gpu:.3g} GPUs, batch {pref.batch_size:.3g}, MFU {100 * pref.mfu:.1f}%; "
+                f"max speed^{a:g}/price)  [*]"
             )
             print(
-                f"cheapest:  {cheapest.tokens_per_s_per_request:8.1f} tok/s/req at ${cheapest.usd_per_million_tokens:.3g}/M"
+                f"cheapest:  {cheapest.tokens_per_s_per_request:8.1f} tok/s/req "
+                f"at ${cheapest.usd_per_million_tokens:.3g}/M"
             )
             if f.meta.get("serving"):
                 print(
@@ -120,7 +124,8 @@ def run(args) -> int:
                 )
             for o in f.meta.get("observed", []):
                 print(
-                    f"observed {o['name']}: {o['tokens_per_s']:g} tok/s at ${o['usd_per_million_tokens']:g}/M is "
+                    f"observed {o['name']}: {o['tokens_per_s']:g} tok/s "
+                    f"at ${o['usd_per_million_tokens']:g}/M is "
                     f"{o['placement'].upper()} the frontier"
                 )
     path = plot_path(args)

@@ -1,13 +1,14 @@
-"""`infereco calibrate`: fit calibration terms to measured benchmark runs and write the calibrated hardware spec.
+"""`infereco calibrate`: fit calibration terms to measured benchmark runs and write the calibrated hardware
+spec.
 
     infereco calibrate tests/data/vllm_cpu_runs --model tests/data/calibration/tiny-llama.yaml \\
         --hardware tests/data/calibration/cpu-2core-sandbox.yaml --engine vllm-cpu --out calibrated.yaml
     infereco calibrate runs/*.json --model llama-3-8b --hardware h100-sxm --tp 1 --json
 
-RUNS are vLLM result files (`vllm bench serve --save-result`, or the older benchmark_serving.py), directories of
-them, or plain CSV files of the same quantities. `--model` and `--hardware` take catalog ids or YAML files (a
-model may also be a Hugging Face config.json). The written YAML is a hardware spec in the catalog's format, with
-the fit's provenance under `notes`; pass it back as `--hardware FILE` anywhere, or load it in Python with
+RUNS are vLLM result files (`vllm bench serve --save-result`, or the older benchmark_serving.py), directories
+of them, or plain CSV files of the same quantities. `--model` and `--hardware` take catalog ids or YAML files
+(a model may also be a Hugging Face config.json). The written YAML is a hardware spec in the catalog's format,
+with the fit's provenance under `notes`; pass it back as `--hardware FILE` anywhere, or load it in Python with
 `infereco.calibration.load_calibrated_hardware`.
 
 Parser only; the handler is infereco/cli/_run_calibrate.py.
@@ -28,9 +29,9 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "calibrate",
         help="fit achieved bandwidth/FLOP fractions and overheads to measured runs; write a calibrated spec",
-        description="Fit interpretable calibration terms to measured runs by robust least squares on log TPOT, "
-        "TTFT and output throughput; print them with standard errors and fit quality, and write the calibrated "
-        "hardware spec.\n\ncalibration terms (--fit names):\n"
+        description="Fit interpretable calibration terms to measured runs by robust least squares on log "
+        "TPOT, TTFT and output throughput; print them with standard errors and fit quality, and write the "
+        "calibrated hardware spec.\n\ncalibration terms (--fit names):\n"
         + "\n".join(f"  {t.name} [{t.unit}]: {t.description}" for t in CALIBRATION_TERMS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n")[1],

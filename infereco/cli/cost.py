@@ -19,8 +19,8 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "cost",
         help="hourly GPU cost breakdown (depreciation, power, maintenance) and break-even vs cloud",
-        description="Print the cost of one utilised GPU-hour by component (Zhuang et al. 2025, App. A), in USD, "
-        "from a YAML cost file and/or flags (flags override the file). Money is in --currency; give "
+        description="Print the cost of one utilised GPU-hour by component (Zhuang et al. 2025, App. A), in "
+        "USD, from a YAML cost file and/or flags (flags override the file). Money is in --currency; give "
         "--currency-per-usd unless it is USD.",
     )
     p.add_argument("file", nargs="?", help="YAML cost file (see examples/a800_zhuang2025.yaml)")

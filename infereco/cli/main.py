@@ -1,7 +1,7 @@
 """`infereco` entry point.
 
-Each subcommand has a parser module `infereco/cli/<name>.py` with `register(subparsers)`, which imports nothing
-of the library (so `--help` and usage errors answer before JAX is imported), and a handler module
+Each subcommand has a parser module `infereco/cli/<name>.py` with `register(subparsers)`, which imports
+nothing of the library (so `--help` and usage errors answer before JAX is imported), and a handler module
 `infereco/cli/_run_<name>.py` with `run(args) -> int`, which does. The parser names its handler by
 `set_defaults(func="infereco.cli._run_<name>:run")` and may give `check=callable(args)`, a cheap check of the
 paths the command reads and writes; this module, the one lazy dispatch point, runs the check and then imports

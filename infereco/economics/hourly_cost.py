@@ -7,10 +7,10 @@ The paper's decomposition, per GPU, in the purchase currency, converted to USD a
     maintenance  = P · m / 8760                m maintenance fee, fraction of P per year
 
 What "per hour" means here: the result is the cost of one *utilised* GPU-hour. Costs that run on calendar time
-whether or not the GPU works (depreciation, and the optional cost of capital and host/network share) are spread
-over the 8760·u utilised hours of a year, so they are divided by u. Power and maintenance are charged per
-utilised hour exactly as the paper writes them (not divided by u). At u = 1 both readings agree, which is the
-paper's $0.79/h baseline.
+whether or not the GPU works (depreciation, and the optional cost of capital and host/network share) are
+spread over the 8760·u utilised hours of a year, so they are divided by u. Power and maintenance are charged
+per utilised hour exactly as the paper writes them (not divided by u). At u = 1 both readings agree, which is
+the paper's $0.79/h baseline.
 
 >>> round(hourly_cost(zhuang2025_a800()).per_gpu_usd_per_hour, 3)
 0.787
@@ -45,7 +45,8 @@ class OwnershipCost(FrozenSpec):
     converts them to USD and is required unless currency is 'USD'. Rates per year are fractions (0.03 = 3%).
 
     >>> c = OwnershipCost(purchase_price=120_000, currency="CNY", currency_per_usd=7.09, depreciation_years=3,
-    ...                   power_kw=0.4, pue=1.5, electricity_price_per_kwh=1.0, maintenance_rate_per_year=0.03)
+    ...                   power_kw=0.4, pue=1.5, electricity_price_per_kwh=1.0,
+    ...                   maintenance_rate_per_year=0.03)
     """
 
     kind: Literal["ownership"] = "ownership"
@@ -126,8 +127,9 @@ class OwnershipCost(FrozenSpec):
                     raise ValueError(f"{field}={rate:g} but currency is 'USD'; expected 1 or leave it out")
         elif cpu is None and upc is None:
             raise ValueError(
-                f"currency_per_usd: missing: currency {self.currency!r} needs an explicit exchange rate; give "
-                f"currency_per_usd (units of {self.currency} per USD, e.g. 7.09 for CNY) or usd_per_currency"
+                f"currency_per_usd: missing: currency {self.currency!r} needs an explicit exchange rate; "
+                f"give currency_per_usd (units of {self.currency} per USD, e.g. 7.09 for CNY) "
+                "or usd_per_currency"
             )
         elif cpu is not None and upc is not None and abs(cpu * upc - 1.0) > _FX_RECIPROCAL_RTOL:
             raise ValueError(
@@ -310,7 +312,8 @@ def hourly_cost(spec: OwnershipCost | RentalCost) -> HourlyCostBreakdown:
         depreciation_usd_per_hour=s.to_usd(s.purchase_price / (s.depreciation_years * HOURS_PER_YEAR * u)),
         power_usd_per_hour=s.to_usd(s.power_kw * s.pue * s.electricity_price_per_kwh),
         maintenance_usd_per_hour=s.to_usd(s.purchase_price * s.maintenance_rate_per_year / HOURS_PER_YEAR),
-        # Interest and the host share accrue on calendar time, like depreciation, so spread over utilised hours.
+        # Interest and the host share accrue on calendar time, like depreciation, so spread over utilised
+        # hours.
         cost_of_capital_usd_per_hour=s.to_usd(
             s.purchase_price * s.cost_of_capital_rate_per_year / (HOURS_PER_YEAR * u)
         ),
@@ -335,8 +338,8 @@ _COMPONENT_INPUTS = {
 
 
 def _check_finite_components(b: HourlyCostBreakdown, s: OwnershipCost) -> None:
-    """Every component a finite number: extreme inputs (depreciation_years=1e-320, utilization=1e-310, ...) pass
-    their own `> 0` checks but overflow the quotients; name the inputs instead of returning inf."""
+    """Every component a finite number: extreme inputs (depreciation_years=1e-320, utilization=1e-310, ...)
+    pass their own `> 0` checks but overflow the quotients; name the inputs instead of returning inf."""
     for key, formula in _COMPONENT_INPUTS.items():
         value = getattr(b, f"{key}_usd_per_hour")
         total = value * b.n_gpus
@@ -371,10 +374,11 @@ def price_usd_per_hour(
     This is the per-accelerator `price_usd_per_hour` a frontier takes (not the total for n_gpus). Accepted:
     `OwnershipCost`, `RentalCost`, `HourlyCostBreakdown`; a real number (Python, numpy scalar, 0-d array);
     a mapping of a cost spec (`cost_from_mapping`, e.g. a YAML block with `kind: ownership`); a path
-    (`pathlib.Path`) to a cost YAML file (`load_cost`). Strings and booleans are rejected (a string is ambiguous
-    between a number and a path: convert it, or pass `Path(...)`).
+    (`pathlib.Path`) to a cost YAML file (`load_cost`). Strings and booleans are rejected (a string is
+    ambiguous between a number and a path: convert it, or pass `Path(...)`).
 
-    >>> round(price_usd_per_hour(zhuang2025_a800()), 3), price_usd_per_hour(RentalCost(price_usd_per_hour=2.0))
+    >>> (round(price_usd_per_hour(zhuang2025_a800()), 3),
+    ...  price_usd_per_hour(RentalCost(price_usd_per_hour=2.0)))
     (0.787, 2.0)
     """
     expected = (
@@ -411,8 +415,8 @@ def reprice_frontier(frontier, cost) -> Any:
     """The same `Frontier` at another price per GPU-hour (a number or any cost `price_usd_per_hour` accepts).
 
     Exact, not an approximation: the price multiplies every configuration's cost alike, so the Pareto set, the
-    preferred point and every speed are unchanged; every $ column (output, input, blended) scales alike. `meta` records the new
-    price (and the breakdown when a decomposition is given).
+    preferred point and every speed are unchanged; every $ column (output, input, blended) scales alike.
+    `meta` records the new price (and the breakdown when a decomposition is given).
 
     >>> from infereco import pareto_frontier
     >>> f0 = pareto_frontier("llama-3-8b", "a800-80g", space={"max_gpus_per_instance": 8})

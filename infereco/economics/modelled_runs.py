@@ -31,8 +31,9 @@ def modelled_runs(
     """Predicted `MeasuredRun`s (source 'predicted') for a closed-loop sweep of `n_requests` requests with
     `input_tokens` / `output_tokens` each, served by one instance of `tp` accelerators at each concurrency.
 
-    Uses the serving model `infereco.physics.serving.predict_runs` (TPOT, TTFT, throughput); total time = requests /
-    request throughput. `hardware` may be a calibrated spec; `params` passes serving-level fitted terms.
+    Uses the serving model `infereco.physics.serving.predict_runs` (TPOT, TTFT, throughput); total time =
+    requests / request throughput. `hardware` may be a calibrated spec; `params` passes serving-level fitted
+    terms.
 
     >>> runs = modelled_runs("llama-3-8b", "a800-80g", [8, 48], n_requests=2993, input_tokens=440,
     ...                      output_tokens=280)

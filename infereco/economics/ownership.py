@@ -105,10 +105,11 @@ def breakeven_utilization(ownership_spec: OwnershipCost, cloud_usd_per_hour: flo
 class CapexOpexCurves:
     """Cumulative cost of owning vs renting the same utilised hours, for all GPUs, in USD over time in years.
 
-    Owning: purchase price (CapEx) paid at t = 0 and, with replacement, again as each depreciation period ends; OpEx
-    (running costs per utilised hour × u, plus cost of capital and host share per calendar hour) accrues
-    linearly. Cloud: rate × utilised hours. `crossover_years` is the first time owning's cumulative cost falls
-    to the cloud's (math.inf if it never does, e.g. not within one depreciation period when replacing).
+    Owning: purchase price (CapEx) paid at t = 0 and, with replacement, again as each depreciation period
+    ends; OpEx (running costs per utilised hour × u, plus cost of capital and host share per calendar hour)
+    accrues linearly. Cloud: rate × utilised hours. `crossover_years` is the first time owning's cumulative
+    cost falls to the cloud's (math.inf if it never does, e.g. not within one depreciation period when
+    replacing).
     """
 
     time_years: np.ndarray
@@ -159,8 +160,8 @@ def capex_vs_opex(
 ) -> CapexOpexCurves:
     """Cumulative USD of owning `ownership_spec.n_gpus` GPUs vs renting them at `cloud_usd_per_hour` each.
 
-    `utilization` (default: the spec's) is the fraction of calendar hours the GPUs work; the cloud is rented for
-    those hours only. With `replace_at_end_of_life`, the GPUs are bought again every `depreciation_years`.
+    `utilization` (default: the spec's) is the fraction of calendar hours the GPUs work; the cloud is rented
+    for those hours only. With `replace_at_end_of_life`, the GPUs are bought again every `depreciation_years`.
 
     >>> from infereco.economics.hourly_cost import zhuang2025_a800
     >>> round(capex_vs_opex(zhuang2025_a800(), 20 / 7.09, 3.0, 0.5).crossover_years, 3)

@@ -63,7 +63,8 @@ class ProductionFrontier:
         return np.array([e.quality_score for e in self.frontier])
 
     def to_records(self) -> list[dict[str, Any]]:
-        """One dict per entry, frontier first: name, quality_score, cost_usd, family, on_frontier, dominated_by."""
+        """One dict per entry, frontier first: name, quality_score, cost_usd, family, on_frontier,
+        dominated_by."""
         rows = [{**e.model_dump(), "on_frontier": True, "dominated_by": None} for e in self.frontier]
         rows += [
             {**d.entry.model_dump(), "on_frontier": False, "dominated_by": d.dominated_by}
@@ -117,8 +118,8 @@ def production_frontier(entries: Iterable[FrontierEntry | Mapping[str, Any]]) ->
     'a'
     """
     items = _as_entries(entries)
-    # Sweep by cost ascending (quality descending among equal costs): an entry is on the frontier iff it scores
-    # above everything cheaper, or ties exactly the best entry at the same cost.
+    # Sweep by cost ascending (quality descending among equal costs): an entry is on the frontier iff it
+    # scores above everything cheaper, or ties exactly the best entry at the same cost.
     ordered = sorted(items, key=lambda e: (e.cost_usd, -e.quality_score, e.name))
     frontier: list[FrontierEntry] = []
     off: list[FrontierEntry] = []
@@ -147,8 +148,8 @@ class CostEffectivenessZone:
 
     `entries`: frontier entries in the zone, by cost; `best`: its last (highest-quality) entry;
     `marginal_quality_per_usd`: the step slopes used (between consecutive frontier points, or between
-    upper-hull vertices with `use_upper_hull`), in quality points per USD; `stopped_before`: the first frontier
-    entry beyond the zone (None if the whole frontier qualifies).
+    upper-hull vertices with `use_upper_hull`), in quality points per USD; `stopped_before`: the first
+    frontier entry beyond the zone (None if the whole frontier qualifies).
     """
 
     entries: tuple[FrontierEntry, ...]
@@ -241,7 +242,8 @@ def cost_effectiveness_zone(
 
 def zhuang2025_wingpt_entries() -> list[FrontierEntry]:
     """The two WiNGPT points recovered from Zhuang et al. (2025) §6.2: WiNEval-3.0 score against the whole
-    test set's cost (2,993 requests) on two A800s at $1.58/h. The paper's other seven models are not recovered.
+    test set's cost (2,993 requests) on two A800s at $1.58/h. The paper's other seven models are not
+    recovered.
 
     >>> [e.cost_usd for e in zhuang2025_wingpt_entries()]
     [0.34, 3.47]

@@ -1,19 +1,19 @@
 """Sensitivity of a deployment's cost and speed to its inputs: elasticities by automatic differentiation.
 
 The elasticity of an output y with respect to an input x is d ln y / d ln x: the percentage change of y per
-1% change of x. At one fixed configuration (GPUs, batch, and either an explicit layout or the fastest layout at
-that GPU count), infereco differentiates the physics with `jax.jacfwd` with respect to a vector of log-scales
-of the inputs, so every elasticity comes from one traced evaluation (Zhuang et al. 2025 name sensitivity
-analysis as an open question; this answers it for the modelled side).
+1% change of x. At one fixed configuration (GPUs, batch, and either an explicit layout or the fastest layout
+at that GPU count), infereco differentiates the physics with `jax.jacfwd` with respect to a vector of
+log-scales of the inputs, so every elasticity comes from one traced evaluation (Zhuang et al. 2025 name
+sensitivity analysis as an open question; this answers it for the modelled side).
 
 Outputs: $/M output tokens, and tokens/s seen by one request (at a fixed batch, the instance's throughput has
 the same elasticities as the per-request speed). Inputs (`INPUTS`; units in the names):
 
 - hardware: `price_usd_per_hour`, `hbm_bandwidth_bytes_per_s` (peak), `flop_per_s` (peak at the model's
-  operand precision), `intra_node_bandwidth_bytes_per_s`, `inter_node_bandwidth_bytes_per_s`, `kernel_launch_s`,
-  `collective_latency_scale` (one multiplier on every NCCL protocol's base and hop latencies and on the ring
-  model's hop latency), `bandwidth_utilization` and `flop_utilization` (sustained = peak × utilization, so their
-  elasticities equal those of the peaks);
+  operand precision), `intra_node_bandwidth_bytes_per_s`, `inter_node_bandwidth_bytes_per_s`,
+  `kernel_launch_s`, `collective_latency_scale` (one multiplier on every NCCL protocol's base and hop
+  latencies and on the ring model's hop latency), `bandwidth_utilization` and `flop_utilization` (sustained =
+  peak × utilization, so their elasticities equal those of the peaks);
 - with an ownership decomposition (`OwnershipCost`) as the price, its fields too (`OWNERSHIP_INPUTS`):
   `utilization` (the economic u: it divides depreciation, cost of capital and the host share),
   `purchase_price`, `depreciation_years`, `power_kw`, `pue`, `electricity_price_per_kwh`,
@@ -30,7 +30,8 @@ without one) has elasticity 0.
 >>> c = e.usd_per_million_tokens
 >>> round(c["price_usd_per_hour"], 6), round(c["flop_per_s"], 6), e.bound   # $ ∝ price; memory-bound
 (1.0, 0.0, 'memory')
->>> round(c["hbm_bandwidth_bytes_per_s"] - c["kernel_launch_s"], 6)   # step = bytes/B + launches: shares sum to 1
+>>> round(c["hbm_bandwidth_bytes_per_s"] - c["kernel_launch_s"],
+...       6)   # step = bytes/B + launches: shares sum to 1
 -1.0
 """
 
@@ -140,8 +141,8 @@ DOMAINS: dict[str, tuple[float, bool, float]] = {
 @pytree_dataclass
 class _Traced:
     """The traced function's inputs besides the varied values: model and hardware arrays, the draft's (None
-    without speculative decoding), the configuration, base values needed for ratios; `conv` and `ownership` are
-    static (jit recompiles only when they change)."""
+    without speculative decoding), the configuration, base values needed for ratios; `conv` and `ownership`
+    are static (jit recompiles only when they change)."""
 
     model: ModelArrays
     hardware: HardwareArrays
@@ -161,7 +162,8 @@ def _v(values, name: str):
 
 
 def _hardware(values, ha: HardwareArrays, base_flop, draft: bool) -> HardwareArrays:
-    """HardwareArrays with the input values substituted (a draft model at another precision keeps its ratio)."""
+    """HardwareArrays with the input values substituted (a draft model at another precision keeps its
+    ratio)."""
     peak = ha.peak_flop_per_s * (_v(values, "flop_per_s") / base_flop) if draft else _v(values, "flop_per_s")
     lat = _v(values, "collective_latency_scale")
     return dataclasses.replace(
@@ -425,7 +427,8 @@ class Elasticities:
 
     `usd_per_million_tokens[x]` = % change of $/M tokens per 1% change of input x (price: exactly 1);
     `tokens_per_s_per_request[x]` likewise for the speed one request sees. `inputs` holds each input's nominal
-    value (units in its name). `config` is the configuration held fixed; `bound` the term that bounds the step.
+    value (units in its name). `config` is the configuration held fixed; `bound` the term that bounds the
+    step.
     """
 
     usd_per_million_tokens: dict[str, float]
@@ -534,15 +537,17 @@ def cost_elasticities(
     price_usd_per_hour: float | OwnershipCost | RentalCost | HourlyCostBreakdown | None = None,
     engine: str = "vllm",
 ) -> Elasticities:
-    """Elasticities d ln($/M tokens)/d ln x and d ln(tokens/s per request)/d ln x at one deployment, via jax AD.
+    """Elasticities d ln($/M tokens)/d ln x and d ln(tokens/s per request)/d ln x at one deployment, via jax
+    AD.
 
-    The configuration is fixed: `batch_size` with either `tp` (+ `ep`, `pp`, `tp_2d`: an explicit integer layout,
-    memory-checked under `engine`, like `evaluate_point`) or `n_gpu` (the fastest of the preset's candidate
-    layouts at that GPU count: the derivative follows the layout that is fastest at the nominal inputs), or
-    `point=` a `FrontierPoint` (e.g. `f.preferred()`), whose explicit layout is used when it has one (integer
-    tp·ep·pp = n_gpu; for a continuous-grid point pass `n_gpu=p.n_gpu, batch_size=p.batch_size`). Pass the
-    same `context_length`, `preset` and price as the frontier it came from. `price_usd_per_hour` may be a number
-    or a cost decomposition; an `OwnershipCost` adds its fields (utilization u, purchase price, ...) as inputs.
+    The configuration is fixed: `batch_size` with either `tp` (+ `ep`, `pp`, `tp_2d`: an explicit integer
+    layout, memory-checked under `engine`, like `evaluate_point`) or `n_gpu` (the fastest of the preset's
+    candidate layouts at that GPU count: the derivative follows the layout that is fastest at the nominal
+    inputs), or `point=` a `FrontierPoint` (e.g. `f.preferred()`), whose explicit layout is used when it has
+    one (integer tp·ep·pp = n_gpu; for a continuous-grid point pass `n_gpu=p.n_gpu, batch_size=p.batch_size`).
+    Pass the same `context_length`, `preset` and price as the frontier it came from. `price_usd_per_hour` may
+    be a number or a cost decomposition; an `OwnershipCost` adds its fields (utilization u, purchase
+    price, ...) as inputs.
 
     >>> e = cost_elasticities("llama-3-8b", "h100-sxm", tp=1, batch_size=16)
     >>> round(e["price_usd_per_hour"], 12), e.bound
@@ -596,7 +601,8 @@ def cost_elasticities(
 
 
 def _active_layout(prep: _Prepared) -> tuple[bool, float]:
-    """(2D tensor parallelism?, pipeline degree) of the fastest candidate layout at the nominal inputs (numpy)."""
+    """(2D tensor parallelism?, pipeline degree) of the fastest candidate layout at the nominal inputs
+    (numpy)."""
     t = prep.traced
     spec = None if t.spec is None else dataclasses.replace(t.spec, acceptance=float(t.spec.acceptance))
     ev = evaluate_configs(
@@ -617,7 +623,7 @@ def _active_layout(prep: _Prepared) -> tuple[bool, float]:
     return bool(float(np.asarray(ev.tp_2d)) > 0.5), float(np.asarray(ev.pp_degree))
 
 
-# ------------------------------------------------------------------------------------------- one-at-a-time ranges
+# --------------------------------------------------------------------------------------- one-at-a-time ranges
 @dataclasses.dataclass(frozen=True)
 class SensitivityRanges:
     """Outputs when each input alone moves to its low and high value (exact re-evaluation, not linearised).

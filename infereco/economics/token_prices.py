@@ -1,9 +1,9 @@
 """Separate prices for input (prompt) and output (generated) tokens.
 
-A token's price is the accelerator time it takes times the hourly price: $/M = GPU-s per token · $/h / 3600 · 1e6.
-Input tokens are processed in prefill, many per sequence per step, so prefill runs near the compute roofline;
-output tokens are produced one per sequence per decode step, usually far below it. With the FLOP per token F
-alike for both (short context), GPU-s per token = F / (u · C) and
+A token's price is the accelerator time it takes times the hourly price: $/M = GPU-s per token · $/h / 3600 ·
+1e6. Input tokens are processed in prefill, many per sequence per step, so prefill runs near the compute
+roofline; output tokens are produced one per sequence per decode step, usually far below it. With the FLOP per
+token F alike for both (short context), GPU-s per token = F / (u · C) and
 
     output price / input price = (F_out / u_decode) / (F_in / u_prefill) ≈ u_prefill / u_decode.
 
@@ -99,8 +99,10 @@ def token_prices_at_utilization(
 
     `decode_context_tokens` defaults to `input_tokens` (output tokens attend to the prompt).
 
-    >>> p = token_prices_at_utilization("llama-3-70b", "h100-sxm", decode_utilization=0.17, preset="erdil-paper")
-    >>> round(p.output_to_input_ratio, 2)   # ≈ 0.5 / 0.17 = 2.94, a little more: decode attends to all 1000 tokens
+    >>> p = token_prices_at_utilization("llama-3-70b", "h100-sxm", decode_utilization=0.17,
+    ...                                 preset="erdil-paper")
+    >>> round(p.output_to_input_ratio,
+    ...       2)   # ≈ 0.5 / 0.17 = 2.94, a little more: decode attends to all 1000 tokens
     2.97
     """
     dep = resolve_deployment(model, hardware, preset=preset, price_usd_per_hour=price_usd_per_hour)

@@ -1,11 +1,11 @@
 """Monte Carlo over uncertain inputs: intervals on $/M tokens and tokens/s at one deployment.
 
-Each uncertain input gets a distribution; every other input keeps its nominal value. The samples are drawn with
-`jax.random` (one stream per input, so adding a distribution for one input leaves the others' samples unchanged)
-and evaluated in one `jax.vmap`-ed call of the same physics that `cost_elasticities` differentiates. Inputs are
-independent. The configuration (GPUs, batch, layout) is chosen once at the nominal inputs, as an operator
-deploys before the uncertainty resolves; without an explicit layout, each sample uses the fastest candidate
-layout at that GPU count.
+Each uncertain input gets a distribution; every other input keeps its nominal value. The samples are drawn
+with `jax.random` (one stream per input, so adding a distribution for one input leaves the others' samples
+unchanged) and evaluated in one `jax.vmap`-ed call of the same physics that `cost_elasticities`
+differentiates. Inputs are independent. The configuration (GPUs, batch, layout) is chosen once at the nominal
+inputs, as an operator deploys before the uncertainty resolves; without an explicit layout, each sample uses
+the fastest candidate layout at that GPU count.
 
 Distributions (values in the input's own units, see `infereco.economics.sensitivity.INPUTS`):
 
@@ -72,8 +72,8 @@ class Distribution:
 
 
 def parse_distribution(field: str, spec: Any) -> Distribution:
-    """Validate one distribution spec: ('lognormal', median, sigma) | ('uniform', lo, hi) | ('normal', mean, sd)
-    | a 1-D array of samples. Errors name the field, the value and what was expected.
+    """Validate one distribution spec: ('lognormal', median, sigma) | ('uniform', lo, hi) | ('normal', mean,
+    sd) | a 1-D array of samples. Errors name the field, the value and what was expected.
 
     >>> parse_distribution("pue", ("uniform", 1.2, 1.6)).describe()
     'uniform(low=1.2, high=1.6)'
@@ -227,7 +227,8 @@ class CostUncertainty:
         head = "".join(f"{'p' + _pct(p):>10}" for p in cols)
         lines = [
             (
-                f"Monte Carlo over {', '.join(self.distributions)}: {self.n_valid} valid of {self.n_samples} samples "
+                f"Monte Carlo over {', '.join(self.distributions)}: "
+                f"{self.n_valid} valid of {self.n_samples} samples "
                 f"(seed {self.seed})"
             ),
             f"{'output':<28}{'nominal':>10}{'mean':>10}{head}",
@@ -286,13 +287,13 @@ def cost_uncertainty(
 ) -> CostUncertainty:
     """Percentile intervals (and mean) of $/M output tokens and tokens/s per request under uncertain inputs.
 
-    `distributions`: {input: ('lognormal', median, sigma) | ('uniform', lo, hi) | ('normal', mean, sd) | samples}
-    over the inputs of `cost_elasticities` (hardware numbers, price, utilizations, collective latency scale, and
-    with `price_usd_per_hour=OwnershipCost(...)` its fields such as `utilization`, `purchase_price`,
-    `electricity_price_per_kwh`). The configuration: `n_gpu` or `tp` (+ `ep`, `pp`, `tp_2d`) with `batch_size`,
-    or `point=FrontierPoint`, or `mode` = 'preferred' (α from `alpha`), 'frontier-min-cost' or 'max-speed' on
-    the nominal frontier. Other keyword arguments: `context_length`, `preset`, `speculative`,
-    `price_usd_per_hour`, `engine`. Deterministic for a given `seed`; vectorised with jax.vmap.
+    `distributions`: {input: ('lognormal', median, sigma) | ('uniform', lo, hi) | ('normal', mean, sd) |
+    samples} over the inputs of `cost_elasticities` (hardware numbers, price, utilizations, collective latency
+    scale, and with `price_usd_per_hour=OwnershipCost(...)` its fields such as `utilization`,
+    `purchase_price`, `electricity_price_per_kwh`). The configuration: `n_gpu` or `tp` (+ `ep`, `pp`, `tp_2d`)
+    with `batch_size`, or `point=FrontierPoint`, or `mode` = 'preferred' (α from `alpha`), 'frontier-min-cost'
+    or 'max-speed' on the nominal frontier. Other keyword arguments: `context_length`, `preset`,
+    `speculative`, `price_usd_per_hour`, `engine`. Deterministic for a given `seed`; vectorised with jax.vmap.
 
     >>> r = cost_uncertainty("llama-3-8b", "h100-sxm", tp=1, batch_size=16, n_samples=500,
     ...                      distributions={"price_usd_per_hour": ("lognormal", 2.0, 0.2)})

@@ -77,7 +77,8 @@ class MeasuredRun(FrozenSpec):
 
     @property
     def speed_per_request_tokens_per_s(self) -> float | None:
-        """Output tokens/s one request sees: as given, else throughput / concurrency (all slots busy), else None."""
+        """Output tokens/s one request sees: as given, else throughput / concurrency (all slots busy), else
+        None."""
         if self.per_request_tokens_per_s is not None:
             return self.per_request_tokens_per_s
         total = self.throughput_tokens_per_s
@@ -86,7 +87,8 @@ class MeasuredRun(FrozenSpec):
 
 @dataclass(frozen=True)
 class WorkloadCostRow:
-    """Cost of one run, USD. Per-token figures split the run's cost by `input_token_weight` (see workload_cost).
+    """Cost of one run, USD. Per-token figures split the run's cost by `input_token_weight` (see
+    workload_cost).
 
     `delta_cost_usd` and `marginal_usd_per_unit_concurrency` compare with the previous (lower) concurrency
     in the table (NaN for the first): negative while more concurrency still saves money.
@@ -151,7 +153,8 @@ class WorkloadCostTable:
 
     def __str__(self) -> str:
         head = (
-            f"Workload cost on {self.n_gpu} GPU{'s' if self.n_gpu != 1 else ''} at ${self.usd_per_gpu_hour:.4g}/GPU-h = "
+            f"Workload cost on {self.n_gpu} GPU{'s' if self.n_gpu != 1 else ''} "
+            f"at ${self.usd_per_gpu_hour:.4g}/GPU-h = "
             f"${self.cluster_usd_per_hour:.4g}/h (input token weight {self.input_token_weight:g})"
         )
         widths = [len(fmt.format(0 if key == "concurrency" else 0.0)) for key, _, fmt in _COLUMNS]
@@ -184,7 +187,8 @@ def _as_runs(runs: Iterable[MeasuredRun | Mapping[str, Any]], where: str = "runs
 
 
 def _split(cost: float, run: MeasuredRun, w: float) -> tuple[float, float]:
-    """(USD per M input tokens, USD per M output tokens) with input tokens weighted w output-token-equivalents."""
+    """(USD per M input tokens, USD per M output tokens) with input tokens weighted w
+    output-token-equivalents."""
     i_tok, o_tok = run.total_input_tokens, run.total_output_tokens
     nan = float("nan")
     if w == 0.0:
@@ -211,10 +215,10 @@ def workload_cost(
     Token split: an input token counts as `input_token_weight` output-token-equivalents, and the run's cost is
     shared in proportion, so input cost + output cost = run cost. The default 0 charges everything to output
     tokens (the $/M output tokens convention of the frontier); 1 charges every token alike (then $/M input =
-    $/M output = `usd_per_m_tokens`); a value like 0.25 mirrors API price lists. Per-token figures are NaN where
-    the counts they need are missing. `usd_per_gpu_hour` may be a number or any cost spec (price_usd_per_hour).
-    Runs are sorted by concurrency; the marginal columns compare neighbours and assume every run served the
-    same requests (the paper's whole test set at each concurrency).
+    $/M output = `usd_per_m_tokens`); a value like 0.25 mirrors API price lists. Per-token figures are NaN
+    where the counts they need are missing. `usd_per_gpu_hour` may be a number or any cost spec
+    (price_usd_per_hour). Runs are sorted by concurrency; the marginal columns compare neighbours and assume
+    every run served the same requests (the paper's whole test set at each concurrency).
 
     >>> t = workload_cost([MeasuredRun(concurrency=48, total_time_s=774, n_requests=2993)], 2, 0.79)
     >>> round(t.rows[0].cost_usd, 3)
@@ -296,7 +300,8 @@ class SlaChoice:
     def reason(self) -> str:
         if self.feasible:
             return (
-                f"concurrency {self.concurrency} is the cheapest run with mean TTFT ≤ {self.max_mean_ttft_s:g} s "
+                f"concurrency {self.concurrency} is the cheapest run "
+                f"with mean TTFT ≤ {self.max_mean_ttft_s:g} s "
                 f"and ≥ {self.min_tokens_per_s_per_request:g} tokens/s per request"
             )
         parts = [f"concurrency {c.concurrency}: {'; '.join(c.reasons)}" for c in self.checks]

@@ -8,7 +8,8 @@ from infereco.physics.structs import ModelArrays
 def attention_flop(m: ModelArrays, batch, seq_len, context_tokens):
     """Attention score and value FLOP: 4·width·heads·layers·c̄·b·t, with c̄ = c + (t − 1)/2 the mean context.
 
-    width is d_head (GQA) or d_latent (MLA, absorbed attention; Erdil §3.1). Erdil Eq. 37 with d_head restored.
+    width is d_head (GQA) or d_latent (MLA, absorbed attention; Erdil §3.1). Erdil Eq. 37 with d_head
+    restored.
     """
     mean_context = context_tokens + (seq_len - 1.0) / 2.0
     return 4.0 * m.attention_width * m.n_heads * m.n_layers * mean_context * batch * seq_len

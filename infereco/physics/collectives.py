@@ -14,7 +14,8 @@ ALLREDUCE = "allreduce"
 
 
 def nccl_time_s(ranks, nodes, message_bytes, hw: HardwareArrays, collective: str = ALLREDUCE, xp=jnp):
-    """NCCL tree model (Erdil 2025 §3.3, Eq. 23; NCCL tuning.cc): the cheapest protocol's latency and bandwidth.
+    """NCCL tree model (Erdil 2025 §3.3, Eq. 23; NCCL tuning.cc): the cheapest protocol's latency and
+    bandwidth.
 
     latency = m·((ranks/nodes − 1)·intra_hop + inter_hop·log2(nodes)) + base, m = 2 for all-reduce else 1;
     bandwidth = [nodes·max(0, ranks/nodes − 1)/B_intra + (nodes − 1)/B_inter]·bytes/(ranks·factor),
@@ -58,7 +59,8 @@ def nccl_time_s(ranks, nodes, message_bytes, hw: HardwareArrays, collective: str
         if best_total is None:
             best_total, best_lat, best_bw = total, lat, bw
         else:
-            # Strictly smaller wins, so ties keep the earlier protocol (the reference's order: LL, LL128, Simple).
+            # Strictly smaller wins, so ties keep the earlier protocol (the reference's order: LL, LL128,
+            # Simple).
             better = total < best_total
             best_lat = xp.where(better, lat, best_lat)
             best_bw = xp.where(better, bw, best_bw)

@@ -48,8 +48,8 @@ def _allreduce_words(m: ModelArrays, two_d: bool, merge: bool):
 
 
 def roofline_s(memory_s, compute_s, hw, xp=jnp):
-    """Time of a step's memory traffic and arithmetic: max(memory, compute) + (1 − overlap)·min(memory, compute),
-    with `hw.memory_compute_overlap` = 1 the paper's roofline (exactly the max)."""
+    """Time of a step's memory traffic and arithmetic: max(memory, compute) + (1 − overlap)·min(memory,
+    compute), with `hw.memory_compute_overlap` = 1 the paper's roofline (exactly the max)."""
     return xp.maximum(memory_s, compute_s) + (1.0 - hw.memory_compute_overlap) * xp.minimum(
         memory_s, compute_s
     )
@@ -135,8 +135,9 @@ def step_time(
 ):
     """Fastest StepTime over the layouts `conv` allows (2D on/off × pipeline degrees).
 
-    `n_gpu`, `batch` broadcast together; seconds per step of `seq_len` tokens per sequence. The candidate layouts
-    form a leading array axis (one vectorised evaluation, then a minimum), which keeps the traced program small.
+    `n_gpu`, `batch` broadcast together; seconds per step of `seq_len` tokens per sequence. The candidate
+    layouts form a leading array axis (one vectorised evaluation, then a minimum), which keeps the traced
+    program small.
     """
     n_gpu = xp.asarray(n_gpu, dtype=xp.float64)
     batch = xp.asarray(batch, dtype=xp.float64)
@@ -194,13 +195,14 @@ def explicit_step_time(
 
     One pipeline stage has G = tp·ep accelerators: attention is tensor-parallel over all G (1D, or 2D over
     √G × √G), each FFN expert group is tensor-parallel over `tp` with the experts spread over `ep` groups
-    (Erdil §3.5: dispatch and combine are all-to-alls of the routed activations over r = min(ep, active experts)
-    ranks). `pp` stages hold ceil(L/pp) layers at most; `stage_imbalance` = pp·ceil(L/pp)/L ≥ 1 stretches the
-    per-layer terms of an uneven split. `kv_replication` ≥ 1 counts KV heads that tensor parallelism copies.
-    With ep = 1, an even split and no replication this equals `layout_step_time` at n_gpu = tp·pp.
+    (Erdil §3.5: dispatch and combine are all-to-alls of the routed activations over r = min(ep, active
+    experts) ranks). `pp` stages hold ceil(L/pp) layers at most; `stage_imbalance` = pp·ceil(L/pp)/L ≥ 1
+    stretches the per-layer terms of an uneven split. `kv_replication` ≥ 1 counts KV heads that tensor
+    parallelism copies. With ep = 1, an even split and no replication this equals `layout_step_time` at
+    n_gpu = tp·pp.
 
-    `attn_dp` = 1 runs attention data-parallel instead (SGLang/vLLM "DP attention", used for MLA models): each of
-    the G ranks holds all attention weights and attends over its own sequences, so attention needs no
+    `attn_dp` = 1 runs attention data-parallel instead (SGLang/vLLM "DP attention", used for MLA models): each
+    of the G ranks holds all attention weights and attends over its own sequences, so attention needs no
     all-reduce and its KV cache is not replicated, but every rank reads the attention weights.
     """
     merge = bool(parallel_attention and conv.parallel_attention_merges_collectives)

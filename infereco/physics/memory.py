@@ -8,7 +8,8 @@ from infereco.physics.structs import ModelArrays
 
 
 def experts_touched_fraction(m: ModelArrays, tokens, xp=jnp):
-    """Expected fraction of routed experts hit by `tokens` i.i.d. uniformly routed tokens: 1 − (1 − 1/s)^n (Eq. 22)."""
+    """Expected fraction of routed experts hit by `tokens` i.i.d. uniformly routed tokens: 1 − (1 − 1/s)^n
+    (Eq. 22)."""
     # −expm1(n·log1p(−1/s)) avoids the cancellation of 1 − (1 − 1/s)^n when 1/s is small; s = 1 (dense) hits
     # every expert for any n ≥ 1 (and the reference's 0^n is 1 − 0 = 1 as well).
     s = xp.maximum(m.sparsity, 1.0)
@@ -31,8 +32,8 @@ def step_bytes(
     reads each activation √N_TP times on both sides, 1D TP N_TP times on the input side (the reference
     notebook's accounting). Weights are read once per step: attention, the routed experts that are hit
     (Eq. 22), dense FFN parts (shared experts, dense layers) and the unembedding. `qkv_out_bytes` is the size
-    of one QKV-projection output element: the activation precision, or 1 to match the reference notebook, which
-    omits that factor (`Conventions.reference_qkv_bytes`).
+    of one QKV-projection output element: the activation precision, or 1 to match the reference notebook,
+    which omits that factor (`Conventions.reference_qkv_bytes`).
     """
     wp, ap = m.weight_bytes, m.activation_bytes
     n = batch * seq_len

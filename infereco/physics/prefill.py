@@ -2,24 +2,26 @@
 
 Prefill is the decode step with many new tokens per sequence, so it reuses the layout machinery unchanged:
 one prefill step of `batch` prompts of `t` tokens each, `c` tokens already in the KV cache, is
-`step_time(m, hw, conv, n_gpu, batch, seq_len=t, context_tokens=c)`. A chunked prefill of a P-token prompt with
-chunk size k is ⌈P/k⌉ such steps, chunk j having seq_len min(k, P − j·k) and context c₀ + j·k; its time is the
-sum of the chunks' step times (each step pays its own kernel launches, collective latencies and weight reads).
+`step_time(m, hw, conv, n_gpu, batch, seq_len=t, context_tokens=c)`. A chunked prefill of a P-token prompt
+with chunk size k is ⌈P/k⌉ such steps, chunk j having seq_len min(k, P − j·k) and context c₀ + j·k; its time
+is the sum of the chunks' step times (each step pays its own kernel launches, collective latencies and weight
+reads).
 
-What `step_time` counts for a step of t new tokens, and why it fits prefill (checked in tests/test_prefill.py):
+What `step_time` counts for a step of t new tokens, and why it fits prefill (checked in
+tests/test_prefill.py):
 
 - **FLOP** (arithmetic.step_flop): 2·N_active·b·t for the matmuls plus 4·width·h·L·b·t·c̄ for attention with
-  c̄ = c + (t − 1)/2, the mean number of earlier positions each new token attends to. Summed over a causal prompt
-  that is 4·width·h·L·b·(t·c + t(t − 1)/2): about half the square, as causal masking allows. The chunks of a
-  chunked prefill add up to exactly the unchunked FLOP (`prefill_flop`).
+  c̄ = c + (t − 1)/2, the mean number of earlier positions each new token attends to. Summed over a causal
+  prompt that is 4·width·h·L·b·(t·c + t(t − 1)/2): about half the square, as causal masking allows. The chunks
+  of a chunked prefill add up to exactly the unchunked FLOP (`prefill_flop`).
 - **Bytes** (memory.step_bytes): weights once per step (so chunking re-reads them ⌈P/k⌉ times), the KV cache
   of the c earlier positions once per step, and matmul activations of all b·t tokens. Not counted: writing the
   t new positions' K/V (kv_bytes_per_token·b·t bytes; ≪ 0.1% of the step's FLOP/byte budget for any prompt
   worth prefilling) and attention among the chunk's own tokens (on-chip in a fused kernel).
 - **Collectives**: the all-reduced activations scale with b·t, so long prompts on many GPUs become
   network-bandwidth bound, as they should.
-- **Memory fit**: `step_time` checks the KV cache of the context *before* the step; prefill also needs room for
-  the prompt's own KV, so `prefill_time` requires weights + KV of c₀ + P positions to fit.
+- **Memory fit**: `step_time` checks the KV cache of the context *before* the step; prefill also needs room
+  for the prompt's own KV, so `prefill_time` requires weights + KV of c₀ + P positions to fit.
 - **Embedding FLOP**: the reference counts embedding and unembedding as 2·V·d matmul parameters used by every
   token. In prefill only the last position needs logits; `count_embedding_flop=False` drops the 4·V·d FLOP per
   token (the last token's logits, 2·V·d·b FLOP per prompt, are then left out too: ≤ 1/P of what is dropped).
@@ -78,8 +80,8 @@ def prefill_chunks(prompt_tokens: float, chunk_tokens: float | None = None, cont
 
 
 def prefill_flop(m: ModelArrays, batch, prompt_tokens, context_tokens=0.0):
-    """FLOP of prefilling `batch` prompts of P tokens after c₀ cached ones (closed form, chunking-independent):
-    2·N_active·b·P + 4·width·h·L·b·(P·c₀ + P(P − 1)/2).
+    """FLOP of prefilling `batch` prompts of P tokens after c₀ cached ones (closed form,
+    chunking-independent): 2·N_active·b·P + 4·width·h·L·b·(P·c₀ + P(P − 1)/2).
 
     Equals `step_flop(m, batch, P, c₀)` and the sum of `step_flop` over any chunking.
     """
@@ -129,9 +131,10 @@ def prefill_time(
     batch = xp.asarray(batch, dtype=xp.float64)
     n_e, b_e = n_gpu[..., None], batch[..., None]
     st = step_time(mm, hw, conv, n_e, b_e, xp.asarray(seq), xp.asarray(ctx), parallel_attention, xp=xp)
-    total = lambda a: xp.sum(
-        xp.broadcast_to(a, xp.broadcast_shapes(xp.shape(a), xp.shape(st.latency_s))), axis=-1
-    )
+
+    def total(a):
+        return xp.sum(xp.broadcast_to(a, xp.broadcast_shapes(xp.shape(a), xp.shape(st.latency_s))), axis=-1)
+
     time_s = total(st.latency_s)
     # The prompt's own KV must fit beside the weights at the end of the prefill.
     fits = fits_in_memory(

@@ -2,12 +2,13 @@
 
 A request has `input_tokens` P (the prompt) and `output_tokens` O. On a deployment it costs
 
-- TTFT = queueing + prefill of its prompt batch (`prefill.prefill_time`) + KV transfer (disaggregated serving);
+- TTFT = queueing + prefill of its prompt batch (`prefill.prefill_time`) + KV transfer (disaggregated
+  serving);
 - end-to-end latency = TTFT + O · TPOT (the issue's convention: every output token, the first included, is
   charged one decode step; with `first_token_from_prefill=True` the prefill's logits give the first token and
   only O − 1 decode steps follow);
-- accelerator-seconds: n_prefill · T_prefill / b_prefill for its prompt, and O · n_decode · TPOT / b_decode for
-  its output.
+- accelerator-seconds: n_prefill · T_prefill / b_prefill for its prompt, and O · n_decode · TPOT / b_decode
+  for its output.
 
 Every sequence of a continuously refilled decode batch sees the same step time, set by the KV cache of all the
 sequences in the batch. In steady state a slot holds a request at a uniformly random decode position, requests
@@ -15,8 +16,8 @@ weighted by their output length, so the batch's mean context is the *token-weigh
 E[O·(P + (O − 1)/2)] / E[O] (`RequestLengths.decode_context_tokens`), and TPOT is the decode step time there.
 
 Workloads carry fixed lengths or a distribution given as (optionally weighted) paired samples of (P, O); the
-metrics are expected values over the samples. Prefill time is nonlinear in P (attention is quadratic), so it is
-evaluated per distinct prompt length, not at the mean.
+metrics are expected values over the samples. Prefill time is nonlinear in P (attention is quadratic), so it
+is evaluated per distinct prompt length, not at the mean.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from infereco.specs.model import ModelSpec
 from infereco.units import SECONDS_PER_HOUR, usd_per_million_tokens
 
 
-# ---- a model on an accelerator under a preset, flattened for the physics ------------------------------------
+# ---- a model on an accelerator under a preset, flattened for the physics -----------------------------------
 @dataclasses.dataclass(frozen=True)
 class DeploymentArrays:
     """A resolved `Deployment`'s model, hardware and conventions with the arrays the physics consumes."""
@@ -63,8 +64,8 @@ class DeploymentArrays:
 
     @property
     def prefill_hw_arrays(self) -> HardwareArrays:
-        """`hw_arrays` with the sustained FLOP/s of prefill: peak × `prefill_flop_utilization` when the hardware
-        sets it (a calibration term), else the decode rate."""
+        """`hw_arrays` with the sustained FLOP/s of prefill: peak × `prefill_flop_utilization` when the
+        hardware sets it (a calibration term), else the decode rate."""
         u = getattr(self.hardware, "prefill_flop_utilization", None)
         if u is None:
             return self.hw_arrays
@@ -161,7 +162,8 @@ def ttft_s(
     queue_s: float = 0.0,
     kv_transfer_s: float = 0.0,
 ):
-    """Time to first token: queueing + prefill of the request's batch of `prefill_batch` prompts + KV transfer."""
+    """Time to first token: queueing + prefill of the request's batch of `prefill_batch` prompts + KV
+    transfer."""
     t = (
         prefill_times_s(dep, n_gpu, prefill_batch, prompt_tokens, chunk_tokens, context_tokens)
         + queue_s
@@ -181,7 +183,7 @@ def kv_transfer_s(
     )
 
 
-# ---- expected metrics of a workload on a deployment ---------------------------------------------------------
+# ---- expected metrics of a workload on a deployment --------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class RequestMetrics:
     """Expected per-request numbers for a workload on a deployment (units in the names)."""
@@ -285,7 +287,7 @@ def request_metrics(
     )
 
 
-# ---- the cheapest way to prefill ----------------------------------------------------------------------------
+# ---- the cheapest way to prefill ---------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class PrefillChoice:
     """A prefill configuration: instance size, prompts per step, and what it costs (units in the names)."""
@@ -349,7 +351,10 @@ def cheapest_prefill(
         )
     flat = np.lexsort((t.ravel(), cost.ravel()))[0]
     i, j = np.unravel_index(flat, t.shape)
-    pick = lambda a: float(np.broadcast_to(np.asarray(a, float), t.shape)[i, j])
+
+    def pick(a):
+        return float(np.broadcast_to(np.asarray(a, float), t.shape)[i, j])
+
     bound = str(np.broadcast_to(prefill_bound(pf), t.shape)[i, j])
     return PrefillChoice(
         n_gpu=float(ns[i]),

@@ -3,31 +3,31 @@
 For each benchmark run (prompt length P, output length O, and either a concurrency C or a request rate λ) it
 predicts the four quantities `vllm bench serve` writes: mean TPOT, mean TTFT, output throughput and request
 throughput. Every step time comes from `physics.latency.explicit_step_time` on the run's explicit layout
-(tensor parallelism `tp`, no pipeline, 1D), so the calibration terms of `HardwareSpec` act here exactly as they
-act in frontiers and sweeps. All functions are vectorised over runs (numpy arrays).
+(tensor parallelism `tp`, no pipeline, 1D), so the calibration terms of `HardwareSpec` act here exactly as
+they act in frontiers and sweeps. All functions are vectorised over runs (numpy arrays).
 
 Steps
 -----
-A decode step of b sequences at mean context c̄ = P + (O − 1)/2 (the token-weighted mean context of a fixed-length
-request) is `explicit_step_time(batch=b, seq_len=1, context=c̄)`. A prefill of n prompts is
-`explicit_step_time(batch=n, seq_len=P, context=0)` with the prefill FLOP rate (peak × `prefill_flop_utilization`)
-and without the embedding/unembedding FLOP (an engine computes logits for a prompt's last position only:
-`physics.prefill.without_embedding_flop`). A *mixed* step (continuous batching: decodes and prefill chunks in
-one forward pass) pays the fixed terms once — launches, per-step and per-layer overhead, collective latency —
-reads the weights once, and adds the rest:
+A decode step of b sequences at mean context c̄ = P + (O − 1)/2 (the token-weighted mean context of a
+fixed-length request) is `explicit_step_time(batch=b, seq_len=1, context=c̄)`. A prefill of n prompts is
+`explicit_step_time(batch=n, seq_len=P, context=0)` with the prefill FLOP rate (peak ×
+`prefill_flop_utilization`) and without the embedding/unembedding FLOP (an engine computes logits for a
+prompt's last position only: `physics.prefill.without_embedding_flop`). A *mixed* step (continuous batching:
+decodes and prefill chunks in one forward pass) pays the fixed terms once — launches, per-step and per-layer
+overhead, collective latency — reads the weights once, and adds the rest:
 
     t_mix = launch + max(lat_d, lat_p) + bw_d + bw_p + roofline(mem_d + mem_p − w₀, comp_d + comp_p)
 
 where w₀ is the memory time of a zero-token step (the weights), comp_p is at the prefill FLOP rate, and
-roofline(m, c) = max(m, c) + (1 − overlap)·min(m, c) with the spec's `memory_compute_overlap` (1: the max, as every
-step of the core physics). With no decodes this is the prefill step, with no prefill the decode step.
+roofline(m, c) = max(m, c) + (1 − overlap)·min(m, c) with the spec's `memory_compute_overlap` (1: the max, as
+every step of the core physics). With no decodes this is the prefill step, with no prefill the decode step.
 
 Closed loop (`--max-concurrency C`, every client sends its next request as soon as one completes)
 -------------------------------------------------------------------------------------------------
 The client starts C requests at once and, with fixed lengths (`--ignore-eos`, a random dataset), they finish
-together; the engine's token budget per step B (`max_num_batched_tokens`, vLLM's chunked-prefill budget) splits
-the C prompts into g = clip(⌈C·P/B⌉, 1, C) prefill *cohorts* of n = C/g requests that stay staggered (the
-first cohort starts decoding while the next one prefills). In steady state each cohort cycles through
+together; the engine's token budget per step B (`max_num_batched_tokens`, vLLM's chunked-prefill budget)
+splits the C prompts into g = clip(⌈C·P/B⌉, 1, C) prefill *cohorts* of n = C/g requests that stay staggered
+(the first cohort starts decoding while the next one prefills). In steady state each cohort cycles through
 
 1. the client/server path of a new request (HTTP, tokenisation, scheduling: `request_overhead_s`, r₀),
 2. a wait for its prefill step: none when g = 1 (the engine is idle while the whole batch is away);
@@ -42,10 +42,10 @@ first cohort starts decoding while the next one prefills). In steady state each 
 4. O − 1 decode steps with all C sequences decoding (t_d), of which min(g − 1, O − 1) are the other cohorts'
    prefill steps (t_p).
 
-With one cohort (g = 1) the engine is idle when the batch comes back and the client sends the C requests one after
-another, so the first one to arrive is prefilled alone at once (t_p1) and the other C − 1 together in the next step
-(t_pr, a mixed step with the first one's first decode): TTFT = r₀ + t_p1 + (C − 1)/C·t_pr, and TPOT gains
-(t_pr − t_d)/(C·(O − 1)). Otherwise, with no free constant:
+With one cohort (g = 1) the engine is idle when the batch comes back and the client sends the C requests one
+after another, so the first one to arrive is prefilled alone at once (t_p1) and the other C − 1 together in
+the next step (t_pr, a mixed step with the first one's first decode): TTFT = r₀ + t_p1 + (C − 1)/C·t_pr, and
+TPOT gains (t_pr − t_d)/(C·(O − 1)). Otherwise, with no free constant:
 
     TTFT = r₀ + W + t_p
     TPOT = t_d + min(g − 1, O − 1)/(O − 1) · (t_p − t_d)
@@ -128,8 +128,8 @@ class EngineConfig:
     - `max_num_seqs`: sequences one step may carry (vLLM: 128 on CPU, 1024 on H100/H200; 256 elsewhere).
     - `request_overhead_s`: time a request spends outside the engine's steps before its prefill (client,
       HTTP, tokenisation, scheduling): a serving term, fitted with the hardware terms when TTFT is measured.
-    - `first_token_delay_s`: time between the engine emitting a request's first token and the client seeing it,
-      made up later by tokens arriving in a burst (an API server or client short of CPU coalesces streamed
+    - `first_token_delay_s`: time between the engine emitting a request's first token and the client seeing
+      it, made up later by tokens arriving in a burst (an API server or client short of CPU coalesces streamed
       chunks; a median inter-token latency of ~0 in a result file is the sign). It moves time from TPOT to
       TTFT and leaves the end-to-end latency unchanged: TTFT' = TTFT + d, TPOT' = TPOT − d/(O − 1) (floored at
       zero: at most all tokens arrive at once). A serving term; 0 for a client that keeps up.
@@ -165,12 +165,14 @@ class EngineConfig:
 
     @classmethod
     def vllm_cpu(cls, **changes: Any) -> EngineConfig:
-        """vLLM 0.32's CPU OpenAI-server defaults (engine/arg_utils.py): 2048 batched tokens, 128 sequences."""
+        """vLLM 0.32's CPU OpenAI-server defaults (engine/arg_utils.py): 2048 batched tokens, 128
+        sequences."""
         return cls(**{"max_num_batched_tokens": 2048.0, "max_num_seqs": 128.0, **changes})
 
     @classmethod
     def vllm_gpu(cls, **changes: Any) -> EngineConfig:
-        """vLLM 0.32's OpenAI-server defaults on an H100/H200-class GPU: 8192 batched tokens, 1024 sequences."""
+        """vLLM 0.32's OpenAI-server defaults on an H100/H200-class GPU: 8192 batched tokens, 1024
+        sequences."""
         return cls(**{"max_num_batched_tokens": 8192.0, "max_num_seqs": 1024.0, **changes})
 
     @classmethod
@@ -307,7 +309,8 @@ QUANTITIES = ("tpot_s", "ttft_s", "output_throughput_tokens_per_s", "request_thr
 
 
 def _kv_replication(model: ModelSpec, g: float) -> float:
-    """KV-head copies under attention TP over g ranks (as the discrete search counts them; 1 when compatible)."""
+    """KV-head copies under attention TP over g ranks (as the discrete search counts them; 1 when
+    compatible)."""
     if model.is_mla:
         return float(g)
     kv = model.n_kv_heads
@@ -321,8 +324,8 @@ _BUDGET_SLACK = 1.0 - 1e-2
 class ServingModel:
     """A model on a base hardware spec, ready to predict runs under any values of the calibration terms.
 
-    Built from a resolved `DeploymentArrays` (model, hardware, conventions and their arrays under a preset); the
-    layers above resolve catalog ids, specs and files (`infereco.calibration.serving_model`).
+    Built from a resolved `DeploymentArrays` (model, hardware, conventions and their arrays under a preset);
+    the layers above resolve catalog ids, specs and files (`infereco.calibration.serving_model`).
 
     `predict(runs, params)` evaluates the closed forms of this module's docstring; `params` (a mapping of
     `CALIBRATION_PARAMS` names) overrides the hardware spec's calibration fields and the engine's request
@@ -372,8 +375,9 @@ class ServingModel:
 
     # -- parameters -> arrays
     def params(self, params: Mapping[str, float] | None = None, *, check: bool = True) -> dict[str, float]:
-        """The calibration terms: the defaults with `params` substituted (SpecError naming a bad name or value;
-        `check=False` skips the range checks, for the fit's finite differences that step just past a bound)."""
+        """The calibration terms: the defaults with `params` substituted (SpecError naming a bad name or
+        value; `check=False` skips the range checks, for the fit's finite differences that step just past a
+        bound)."""
         out = dict(self.defaults)
         for k, v in (params or {}).items():
             if k not in out:
@@ -415,7 +419,8 @@ class ServingModel:
         return dec, pre
 
     def hardware_spec(self, params: Mapping[str, float] | None = None, **changes: Any) -> HardwareSpec:
-        """The validated hardware spec with the calibration fields set from `params` (request overhead aside)."""
+        """The validated hardware spec with the calibration fields set from `params` (request overhead
+        aside)."""
         p = self.params(params)
         fields = {
             k: (None if k == "attention_bandwidth_utilization" and not math.isfinite(p[k]) else p[k])
@@ -456,8 +461,9 @@ class ServingModel:
         )
 
     def _prefill_step(self, hw_d, hw_p, tp, kv, w0, n_prompts, decoding, P, ctx, budget):
-        """Seconds of the step(s) that prefill `n_prompts` prompts of P tokens while `decoding` sequences at context
-        `ctx` decode: ⌈n·P/budget⌉ mixed steps, each a chunk of the prompts (causal context grows chunk by chunk)."""
+        """Seconds of the step(s) that prefill `n_prompts` prompts of P tokens while `decoding` sequences at
+        context `ctx` decode: ⌈n·P/budget⌉ mixed steps, each a chunk of the prompts (causal context grows
+        chunk by chunk)."""
         chunks = self._chunks(n_prompts, P, budget)
         dec = self._step(hw_d, tp, kv, np.maximum(decoding, 1e-12), 1.0, ctx)
         pre = self._step(hw_p, tp, kv, n_prompts, P / chunks, P / 2.0 * (1.0 - 1.0 / chunks), prefill=True)
@@ -495,11 +501,12 @@ class ServingModel:
         hw_d, hw_p = self._hw_arrays(p)
         r0 = p["request_overhead_s"]
         n = len(runs)
-        O, tp = runs.output_len, runs.tp
+        out_len, tp = runs.output_len, runs.tp
         kv = np.array([_kv_replication(self.model, t) for t in tp])
         open_loop = np.isfinite(runs.request_rate) & ~runs.static
         out = {k: np.full(n, np.nan) for k in ServingPrediction._fields}
-        # Weights-only memory time (a vanishing batch: 0 tokens would make a dense FFN's "experts hit" 0^0 = 1 - 1).
+        # Weights-only memory time (a vanishing batch: 0 tokens would make a dense FFN's "experts hit" 0^0 =
+        # 1 - 1).
         w0 = self._step(hw_d, tp, kv, 1e-12, 1.0, 0.0).memory_s
         closed = ~open_loop
         if closed.any():
@@ -509,16 +516,16 @@ class ServingModel:
         d = np.where(runs.static, 0.0, p["first_token_delay_s"])
         if np.any(d > 0):
             # Client-side view: the first token arrives d later, the rest catch up (E2E unchanged).
-            steps = np.maximum(O - 1.0, 1.0)
+            steps = np.maximum(out_len - 1.0, 1.0)
             dec = np.maximum(out["tpot_s"] * steps - d, 1e-3 * out["tpot_s"] * steps)
             shift = out["tpot_s"] * steps - dec
-            out["tpot_s"] = np.where(O > 1.0, dec / steps, out["tpot_s"])
-            out["ttft_s"] = out["ttft_s"] + np.where(O > 1.0, shift, 0.0)
+            out["tpot_s"] = np.where(out_len > 1.0, dec / steps, out["tpot_s"])
+            out["ttft_s"] = out["ttft_s"] + np.where(out_len > 1.0, shift, 0.0)
         return ServingPrediction(**out)
 
     def _closed(self, runs, sel, hw_d, hw_p, kv_all, w0_all, r0, out):
         idx = np.flatnonzero(sel)
-        P, O, tp = runs.input_len[idx], runs.output_len[idx], runs.tp[idx]
+        P, out_len, tp = runs.input_len[idx], runs.output_len[idx], runs.tp[idx]
         kv, w0, static = kv_all[idx], w0_all[idx], runs.static[idx]
         C = runs.concurrency[idx]
         cap = np.minimum(
@@ -534,32 +541,34 @@ class ServingModel:
         g = np.clip(np.ceil(_BUDGET_SLACK * C * P / budget), 1.0, C)
         n_coh = C / g
         chunks = self._chunks(n_coh, P, budget)
-        ctx = P + (O - 1.0) / 2.0
+        ctx = P + (out_len - 1.0) / 2.0
         t_d = self._step(hw_d, tp, kv, C, 1.0, ctx).latency_s
         t_p = self._prefill_step(hw_d, hw_p, tp, kv, w0, n_coh, C - n_coh, P, ctx, budget)
-        other = np.minimum((g - 1.0) * chunks, O - 1.0)
-        tpot = t_d + other / np.maximum(O - 1.0, 1.0) * (t_p / chunks - t_d)
-        tpot = np.where(O > 1.0, tpot, t_d)
+        other = np.minimum((g - 1.0) * chunks, out_len - 1.0)
+        tpot = t_d + other / np.maximum(out_len - 1.0, 1.0) * (t_p / chunks - t_d)
+        tpot = np.where(out_len > 1.0, tpot, t_d)
         rr = np.where(static, 0.0, r0)
-        wait = self._cohort_wait(g, t_p, rr + (O - 1.0) * tpot, t_d)
+        wait = self._cohort_wait(g, t_p, rr + (out_len - 1.0) * tpot, t_d)
         ttft = rr + wait + t_p
-        # One cohort (g = 1): the engine is idle when the batch comes back, and the client sends the C requests one
-        # after another, so the first to arrive is prefilled alone at once and the other C − 1 together in the
-        # next step, during which the first one decodes its first token.
+        # One cohort (g = 1): the engine is idle when the batch comes back, and the client sends the C
+        # requests one after another, so the first to arrive is prefilled alone at once and the other C − 1
+        # together in the next step, during which the first one decodes its first token.
         lone = ~static & (g == 1.0) & (C > 1.0)
         if lone.any():
             t_p1 = self._prefill_step(hw_d, hw_p, tp, kv, w0, 1.0, 0.0, P, ctx, budget)
             t_pr = self._prefill_step(hw_d, hw_p, tp, kv, w0, np.maximum(C - 1.0, 1.0), 1.0, P, ctx, budget)
             ttft = np.where(lone, rr + t_p1 + (C - 1.0) / C * t_pr, ttft)
             # The first request's first decode step is the others' prefill step.
-            tpot = np.where(lone & (O > 1.0), tpot + (t_pr - t_d) / (C * np.maximum(O - 1.0, 1.0)), tpot)
+            tpot = np.where(
+                lone & (out_len > 1.0), tpot + (t_pr - t_d) / (C * np.maximum(out_len - 1.0, 1.0)), tpot
+            )
             t_p = np.where(lone, t_p1, t_p)
-        e2e = ttft + (O - 1.0) * tpot
+        e2e = ttft + (out_len - 1.0) * tpot
         x = C / e2e
         for k, v in (
             ("tpot_s", tpot),
             ("ttft_s", ttft),
-            ("output_throughput_tokens_per_s", x * O),
+            ("output_throughput_tokens_per_s", x * out_len),
             ("request_throughput_per_s", x),
             ("e2e_latency_s", e2e),
             ("decode_batch", C),
@@ -592,13 +601,13 @@ class ServingModel:
 
     def _open(self, runs, sel, hw_d, hw_p, kv_all, w0_all, r0, out):
         idx = np.flatnonzero(sel)
-        P, O, tp, lam = runs.input_len[idx], runs.output_len[idx], runs.tp[idx], runs.request_rate[idx]
+        P, out_len, tp, lam = runs.input_len[idx], runs.output_len[idx], runs.tp[idx], runs.request_rate[idx]
         kv, w0 = kv_all[idx], w0_all[idx]
-        ctx = P + (O - 1.0) / 2.0
+        ctx = P + (out_len - 1.0) / 2.0
         budget = self._budget()
 
         def step_at(t, extra=0.0):
-            b = lam * (O - 1.0) * t
+            b = lam * (out_len - 1.0) * t
             k = lam * t + extra
             return self._mixed(
                 self._step(hw_d, tp, kv, b, 1.0, ctx),
@@ -607,7 +616,8 @@ class ServingModel:
                 hw_d,
             )
 
-        # Bracket the fixed point t = f(t): f(0) > 0; grow the upper end until f(hi) < hi (or give up: unstable).
+        # Bracket the fixed point t = f(t): f(0) > 0; grow the upper end until f(hi) < hi (or give up:
+        # unstable).
         lo = np.zeros(idx.size)
         hi = np.maximum(step_at(lo) * 2.0, 1e-9)
         stable = np.zeros(idx.size, dtype=bool)
@@ -623,7 +633,7 @@ class ServingModel:
             above = step_at(mid) > mid
             lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
         t = np.where(stable, hi, np.inf)
-        b = np.where(stable, lam * (O - 1.0) * hi, np.inf)
+        b = np.where(stable, lam * (out_len - 1.0) * hi, np.inf)
         room = budget - b
         s = np.where(stable & (room > 0), P * hi / np.where(room > 0, room, 1.0), np.inf)
         rho = lam * s
@@ -633,11 +643,11 @@ class ServingModel:
         ttft = r0 + t / 2.0 + wq + t_own
         tpot = np.where(stable, t, np.inf)
         ttft = np.where(stable, ttft, np.inf)
-        e2e = ttft + (O - 1.0) * tpot
+        e2e = ttft + (out_len - 1.0) * tpot
         for k, v in (
             ("tpot_s", tpot),
             ("ttft_s", ttft),
-            ("output_throughput_tokens_per_s", np.where(stable, lam * O, np.nan)),
+            ("output_throughput_tokens_per_s", np.where(stable, lam * out_len, np.nan)),
             ("request_throughput_per_s", np.where(stable, lam, np.nan)),
             ("e2e_latency_s", e2e),
             ("decode_batch", b),
@@ -702,11 +712,13 @@ def predict_runs(
     engine: EngineConfig | None = None,
     params: Mapping[str, float] | None = None,
 ) -> ServingPrediction:
-    """Predict mean TPOT, TTFT, output and request throughput of benchmark runs (arrays broadcast) of a resolved
-    deployment (`infereco.physics.requests.DeploymentArrays`; `infereco.predict_serving` takes catalog ids).
+    """Predict mean TPOT, TTFT, output and request throughput of benchmark runs (arrays broadcast) of a
+    resolved deployment (`infereco.physics.requests.DeploymentArrays`; `infereco.predict_serving` takes
+    catalog ids).
 
-    `concurrency` C (closed loop, `--max-concurrency`), or `request_rate` λ (open loop, Poisson); `static=True`
-    for an offline static batch of C prompts. `params` overrides calibration terms (see `CALIBRATION_PARAMS`).
+    `concurrency` C (closed loop, `--max-concurrency`), or `request_rate` λ (open loop, Poisson);
+    `static=True` for an offline static batch of C prompts. `params` overrides calibration terms (see
+    `CALIBRATION_PARAMS`).
     """
     sm = ServingModel(deployment, engine=engine)
     runs = ServingRuns.make(

@@ -81,7 +81,8 @@ class HardwareArrays:
     nccl_intra_hop_s: tuple[float, ...]
     nccl_inter_hop_s: tuple[float, ...]
     nccl_bandwidth_factor: tuple[float, ...]
-    # Seconds per KV-cache byte read over seconds per weight byte (attention kernels below streaming bandwidth).
+    # Seconds per KV-cache byte read over seconds per weight byte (attention kernels below streaming
+    # bandwidth).
     kv_read_time_scale: float = 1.0
     # 1 = memory traffic and arithmetic overlap fully (roofline max); 0 = they add up.
     memory_compute_overlap: float = 1.0

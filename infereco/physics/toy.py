@@ -40,7 +40,8 @@ def min_token_latency_s(
     n_reduce: int = 4,
     t_hop_s: float = 1e-6,
 ) -> float:
-    """Minimum token latency (Eq. 14): 3·(L·n_r·t_hop)^(2/3)·(p·N/B)^(1/3) − 2·L·n_r·t_hop if N* > 1, else p·N/B.
+    """Minimum token latency (Eq. 14): 3·(L·n_r·t_hop)^(2/3)·(p·N/B)^(1/3) − 2·L·n_r·t_hop if N* > 1, else
+    p·N/B.
 
     >>> round(min_token_latency_s(70.6e9, 2, 80, 3.3e12) * 1e3, 2)
     4.27

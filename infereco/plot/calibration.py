@@ -30,8 +30,8 @@ def plot_measured_vs_predicted(
 ):
     """Scatter measured (x) against predicted (y) for one quantity, with the prediction intervals as vertical
     bars, the y = x line and a ±`band` relative band; log–log axes in the quantity's unit. `table` is a
-    `PredictionTable` (e.g. `CalibrationResult.predict(...)` or a validation case's `.test`); `train` (optional)
-    adds the calibration runs in another marker. Returns the Axes.
+    `PredictionTable` (e.g. `CalibrationResult.predict(...)` or a validation case's `.test`); `train`
+    (optional) adds the calibration runs in another marker. Returns the Axes.
     """
     if quantity not in _UNITS:
         raise ValueError(f"quantity {quantity!r}: choose from {', '.join(_UNITS)}")

@@ -361,9 +361,9 @@ def plot_tornado(
 
     `data`: `Elasticities` (bars from 0 to d ln output / d ln input; solid when raising the input raises the
     output, hatched when it lowers it), or `SensitivityRanges` / `{input: (output at low input, output at high
-    input)}` with `baseline` (bars spanning each one-at-a-time range around the nominal output; the half for the
-    input's low value hatched). `metric`: 'usd_per_million_tokens' or 'tokens_per_s_per_request'. `top` keeps the
-    largest bars; `hide_zero` drops inputs with no effect.
+    input)}` with `baseline` (bars spanning each one-at-a-time range around the nominal output; the half for
+    the input's low value hatched). `metric`: 'usd_per_million_tokens' or 'tokens_per_s_per_request'. `top`
+    keeps the largest bars; `hide_zero` drops inputs with no effect.
 
     >>> plot_tornado({"price_usd_per_hour": 1.0, "hbm_bandwidth_bytes_per_s": -0.6}).get_xlabel()
     'Elasticity of USD/M tokens: d ln(USD/M tokens) / d ln(input)'
@@ -371,7 +371,8 @@ def plot_tornado(
     kind, base, rows = _tornado_rows(data, metric, baseline)
     if hide_zero:
         rows = [r for r in rows if abs(r[2] - base) + abs(r[1] - base) > 0] or rows
-    # barh draws bottom-up, so the largest goes last (on top); among equals the input listed first goes higher.
+    # barh draws bottom-up, so the largest goes last (on top); among equals the input listed first goes
+    # higher.
     order = sorted(range(len(rows)), key=lambda i: (max(abs(rows[i][1] - base), abs(rows[i][2] - base)), -i))
     rows = [rows[i] for i in order]
     if top is not None:
@@ -431,8 +432,9 @@ def plot_tornado(
 
 
 def plot_cost_uncertainty(result: Any, *, max_points: int = 4000, ax: Axes | None = None) -> Axes:
-    """Monte Carlo samples of a deployment: $/M tokens against tokens/s per request, with the nominal point and
-    the percentile intervals of both outputs (whiskers from the lowest to the highest percentile, tick at 50%).
+    """Monte Carlo samples of a deployment: $/M tokens against tokens/s per request, with the nominal point
+    and the percentile intervals of both outputs (whiskers from the lowest to the highest percentile, tick at
+    50%).
 
     >>> r = cost_uncertainty("llama-3-8b", "h100-sxm", tp=1, batch_size=16, n_samples=200,
     ...                      distributions={"bandwidth_utilization": ("uniform", 0.6, 0.9)})

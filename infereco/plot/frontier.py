@@ -71,7 +71,10 @@ def plot_frontier(
             mfc="white",
             color="gray",
             ls="none",
-            label=f"preferred point (max speed^α / price, α = {alpha if alpha is not None else frontiers[0].default_alpha:g})",
+            label=(
+                "preferred point (max speed^α / price, "
+                f"α = {alpha if alpha is not None else frontiers[0].default_alpha:g})"
+            ),
         )
     return finish(ax, title or "Pareto frontier of inference cost against speed", legend_loc=legend_loc)
 

@@ -65,15 +65,18 @@ def no_point_reason(dep: Deployment, any_feasible: bool, largest_n_gpu: float) -
     instance searched."""
     m, hw, w = dep.model, dep.hardware, dep.workload
     if any_feasible:
-        return f"every feasible configuration exceeds the demand cap of {w.max_throughput_tokens_per_s:g} tokens/s"
+        return (
+            "every feasible configuration exceeds the demand cap of "
+            f"{w.max_throughput_tokens_per_s:g} tokens/s"
+        )
     kv = (
         f" plus {m.kv_cache_bytes_per_token * w.context_length / 1e9:.3g} GB of KV cache per sequence"
         if w.context_length
         else ""
     )
     return (
-        f"{m.name} does not fit: weights need {m.weight_memory_bytes / 1e9:.3g} GB{kv}, and the largest instance "
-        f"searched has {largest_n_gpu * hw.hbm_capacity_bytes / 1e9:.3g} GB of HBM"
+        f"{m.name} does not fit: weights need {m.weight_memory_bytes / 1e9:.3g} GB{kv}, "
+        f"and the largest instance searched has {largest_n_gpu * hw.hbm_capacity_bytes / 1e9:.3g} GB of HBM"
     )
 
 

@@ -1,8 +1,8 @@
 """The realistic configuration space: integer TP × EP × PP layouts (1D or 2D TP), integer batch sizes, engine
 memory fit. Infeasible combinations are counted with their reason; the rest are evaluated in one jitted call.
 
-A layout is one model instance of tp·ep·pp accelerators; data-parallel replicas (`dp`) copy it to absorb demand
-and do not change speed or cost per token.
+A layout is one model instance of tp·ep·pp accelerators; data-parallel replicas (`dp`) copy it to absorb
+demand and do not change speed or cost per token.
 """
 
 from __future__ import annotations
@@ -74,8 +74,9 @@ def _divisors(n: int) -> list[int]:
 
 
 def _kv_replication(model: ModelSpec, g: int) -> float | None:
-    """Copies of each KV head under attention TP over g ranks (engines replicate KV heads when g > n_kv_heads);
-    None when g and n_kv_heads are incompatible. MLA's latent cache is replicated on every rank."""
+    """Copies of each KV head under attention TP over g ranks (engines replicate KV heads when g >
+    n_kv_heads); None when g and n_kv_heads are incompatible. MLA's latent cache is replicated on every
+    rank."""
     if model.is_mla:
         return float(g)
     kv = model.n_kv_heads
@@ -132,7 +133,8 @@ def enumerate_layouts(
                     rows.append((tp, ep, pp, two_d, rep, draft_rep, imbalance, 0.0))
     if model.is_mla and space.attention_dp:
         # DP attention (SGLang / vLLM for DeepSeek): attention replicated on every rank of a stage, each rank
-        # with its own sequences' latent cache; experts spread by EP, FFN tensor-parallel within expert groups.
+        # with its own sequences' latent cache; experts spread by EP, FFN tensor-parallel within expert
+        # groups.
         draft_rep = 1.0
         for g in (1 << k for k in range(1, 11)):
             for ep in ep_options:
@@ -190,7 +192,8 @@ def _as_grid(a, shape):
 
 
 def _evaluate_table(dep: Deployment, table: LayoutTable, batches: np.ndarray, backend: str) -> Evaluation:
-    """Every layout × batch of the table, as (layouts × batches) arrays (numpy) or broadcastable ones (JAX)."""
+    """Every layout × batch of the table, as (layouts × batches) arrays (numpy) or broadcastable ones
+    (JAX)."""
     ma, ha, spec = deployment_arrays(dep)
     space, ctx = dep.space, float(dep.workload.context_length)
     n_lay, n_b = len(table), batches.size
@@ -315,8 +318,8 @@ def layout_integer(name: str, value, upper: int = 1 << 16) -> int:
 def explicit_layout(
     dep: Deployment, *, tp, ep=1, pp=1, tp_2d=False, attn_dp=False, batch_size: float, engine: str = "vllm"
 ) -> tuple[Layout, dict[str, np.ndarray]]:
-    """The one-row `Layout` of an explicit integer layout, checked for divisibility and memory fit under `engine`
-    (raises `InfeasibleError` naming why not), with its layout columns."""
+    """The one-row `Layout` of an explicit integer layout, checked for divisibility and memory fit under
+    `engine` (raises `InfeasibleError` naming why not), with its layout columns."""
     tp, ep, pp = layout_integer("tp", tp), layout_integer("ep", ep), layout_integer("pp", pp)
     for name, flag in (("tp_2d", tp_2d), ("attn_dp", attn_dp)):
         if not isinstance(flag, (bool, np.bool_)):

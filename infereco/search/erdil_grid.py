@@ -21,9 +21,11 @@ from infereco.search.select import pareto_candidates, pareto_indices, threshold_
 from infereco.specs.deployment import Deployment
 from infereco.specs.space import GridSpec
 
+_DEFAULT_GRID = GridSpec()
+
 
 def grid_axes(
-    weight_memory_bytes: float, hbm_capacity_bytes: float, sparsity: float, grid: GridSpec = GridSpec()
+    weight_memory_bytes: float, hbm_capacity_bytes: float, sparsity: float, grid: GridSpec = _DEFAULT_GRID
 ):
     """(GPU counts, batch sizes) of the continuous grid, as 1-D float arrays."""
     batch = 2.0 ** np.linspace(0.0, grid.max_log2_batch + math.log2(sparsity), grid.n_batch)
@@ -32,15 +34,15 @@ def grid_axes(
     return n_gpu, batch
 
 
-def thresholds_s(grid: GridSpec = GridSpec()) -> np.ndarray:
+def thresholds_s(grid: GridSpec = _DEFAULT_GRID) -> np.ndarray:
     return 10.0 ** np.linspace(grid.min_log10_threshold_s, grid.max_log10_threshold_s, grid.n_thresholds)
 
 
 @functools.partial(jax.jit, static_argnames=("drop_over_cap",))
 def _capped(latency, cost, n_gpu, batch, cap, drop_over_cap):
-    """Apply the demand cap: the reference drops configurations over it (batch / latency > cap); otherwise they
-    serve the demand below capacity at n_gpu / cap accelerator-seconds per token at least. cost = inf where
-    infeasible."""
+    """Apply the demand cap: the reference drops configurations over it (batch / latency > cap); otherwise
+    they serve the demand below capacity at n_gpu / cap accelerator-seconds per token at least. cost = inf
+    where infeasible."""
     finite = jnp.isfinite(latency)
     if drop_over_cap:
         ok = finite & (batch / jnp.where(finite, latency, 1.0) <= cap)

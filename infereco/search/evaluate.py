@@ -69,7 +69,8 @@ class Evaluation(NamedTuple):
 
 
 def _fold(xp, n: int, body, init):
-    """`for i in 1..n: carry = body(i, carry)`; a rolled `lax.fori_loop` under JAX keeps compile time flat in n."""
+    """`for i in 1..n: carry = body(i, carry)`; a rolled `lax.fori_loop` under JAX keeps compile time flat in
+    n."""
     if xp is np:
         carry = init
         for i in range(1, n + 1):

@@ -4,9 +4,10 @@ Exact, on the host: `pareto_indices` (non-dominated (latency, cost) points, O(n 
 `threshold_scan_indices` (the reference notebook's threshold scan). On device, in O(n): bucket configurations
 by latency, keep per-bucket minima.
 
-`threshold_select` gives exactly the reference's threshold-scan frontier (cheapest configuration strictly under
-each latency threshold, ties to the lower latency). `pareto_candidates` marks every configuration that no
-configuration in a faster latency bucket beats; the exact O(m log m) Pareto sort then runs on the few survivors.
+`threshold_select` gives exactly the reference's threshold-scan frontier (cheapest configuration strictly
+under each latency threshold, ties to the lower latency). `pareto_candidates` marks every configuration that
+no configuration in a faster latency bucket beats; the exact O(m log m) Pareto sort then runs on the few
+survivors.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def _bucket_best(latency, cost, bucket, n_buckets):
 
 @functools.partial(jax.jit, static_argnames=())
 def threshold_select(latency, cost, thresholds_s):
-    """Index of the cheapest configuration with latency < each threshold (−1 where none), thresholds ascending."""
+    """Index of the cheapest configuration with latency < each threshold (−1 where none), thresholds
+    ascending."""
     latency = latency.ravel()
     cost = jnp.where(jnp.isfinite(latency), cost.ravel(), jnp.inf)
     n_thr = thresholds_s.size

@@ -7,16 +7,17 @@ output length E[O]. A decode instance finishes r_d = b_d / (E[O]·t_d) requests 
 **Disaggregated.** A separate prefill pool runs its own cheapest configuration (`cheapest_prefill`: n_p
 accelerators, b_p prompts per step, E[T_p] seconds per step, optionally under a TTFT bound), finishing
 r_p = b_p / E[T_p] prompts per second per instance. The pools are sized so that their request rates match:
-x = r_d / r_p prefill instances per decode instance (continuous, like the reference's GPU counts). Counted over
-all accelerators, per output token:
+x = r_d / r_p prefill instances per decode instance (continuous, like the reference's GPU counts). Counted
+over all accelerators, per output token:
 
     GPU-s per output token = (n_d + x·n_p) / (r_d·E[O]) = g_d + n_p·E[T_p] / (b_p·E[O])
 
 and the speed a request sees is the decode speed 1/t_d; TTFT = E[T_p] + KV transfer.
 
-**Co-located.** The decode instance also prefills, b_c prompts at a time on its own n_d accelerators, and decoding
-stalls while it does (prefill-priority scheduling without chunked piggybacking). Per decode step b_d/E[O]
-requests finish and must be replaced, costing b_d·τ/E[O] seconds of prefill with τ = E[T_p(n_d, b_c)]/b_c, so
+**Co-located.** The decode instance also prefills, b_c prompts at a time on its own n_d accelerators, and
+decoding stalls while it does (prefill-priority scheduling without chunked piggybacking). Per decode step
+b_d/E[O] requests finish and must be replaced, costing b_d·τ/E[O] seconds of prefill with τ = E[T_p(n_d,
+b_c)]/b_c, so
 
     TPOT = t_d + b_d·τ / E[O],      GPU-s per output token = n_d·TPOT / b_d = g_d + n_d·τ / E[O].
 
@@ -51,7 +52,8 @@ from infereco.specs.lengths import RequestLengths
 
 @dataclasses.dataclass(frozen=True)
 class ServingComparison:
-    """Co-located and disaggregated serving of one workload, each a `Frontier` on the decode frontier's axes."""
+    """Co-located and disaggregated serving of one workload, each a `Frontier` on the decode frontier's
+    axes."""
 
     colocated: Frontier
     disaggregated: Frontier
@@ -98,9 +100,9 @@ def _frontier(cols: dict[str, np.ndarray], meta: dict[str, Any], alpha: float, p
 
 
 def _gpu_s_fields(gpu_s_per_token, decode_gpu_s_per_token, prefill_gpu_s_per_request, e_in, e_out):
-    """Accelerator-time columns of a serving mode (the Frontier derives each $ column from one): all accelerators
-    per output token, the prefill's share per input token, the decode's per output token, and the total over
-    input + output tokens."""
+    """Accelerator-time columns of a serving mode (the Frontier derives each $ column from one): all
+    accelerators per output token, the prefill's share per input token, the decode's per output token, and the
+    total over input + output tokens."""
     return {
         "gpu_s_per_token": gpu_s_per_token,
         "gpu_s_per_input_token": prefill_gpu_s_per_request / e_in,

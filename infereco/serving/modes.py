@@ -4,7 +4,8 @@ Each mode is a small frozen object with `apply(deployment, decode_frontier) -> F
 
 - `DecodeOnly`: the decode frontier as it is, plus per point the input-token price of prefilling a batch of
   prompts on the same instance, the TTFT of one prompt on an idle instance, and the end-to-end latency.
-- `Colocated`: the decode instance also prefills (`colocated_prefill_batch` prompts at a time), stalling decode.
+- `Colocated`: the decode instance also prefills (`colocated_prefill_batch` prompts at a time), stalling
+  decode.
 - `Disaggregated`: a separate prefill pool sized to the decode pool's request rate; TTFT adds the KV transfer.
 
 Without request lengths in the workload every mode returns the decode frontier unchanged.
@@ -26,7 +27,8 @@ from infereco.specs.serving import ServingSpec
 
 @dataclasses.dataclass(frozen=True)
 class DecodeOnly:
-    """Decode-only pricing: input tokens priced beside the decode frontier (prefill on the point's instance)."""
+    """Decode-only pricing: input tokens priced beside the decode frontier (prefill on the point's
+    instance)."""
 
     name: str = "decode_only"
 

@@ -19,8 +19,9 @@ except ImportError:  # pragma: no cover
 
 class _SpecMeta(_ModelMeta):
     """Direct construction (`OwnershipCost(purchase_price=-1)`) reports like `validated()`: the library's
-    `SpecError` on one line, never pydantic's multi-line ValidationError. (A metaclass `__call__` rather than an
-    `__init__` override: pydantic calls a custom `__init__` for nested models too, which would wrap errors twice.)
+    `SpecError` on one line, never pydantic's multi-line ValidationError. (A metaclass `__call__` rather than
+    an `__init__` override: pydantic calls a custom `__init__` for nested models too, which would wrap errors
+    twice.)
     """
 
     def __call__(cls, *args: Any, **kwargs: Any):

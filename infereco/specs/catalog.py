@@ -140,10 +140,11 @@ def is_hardware_file(value: Any) -> bool:
 
 
 def load_hardware_file(path: str | os.PathLike) -> HardwareSpec:
-    """A `HardwareSpec` from a hardware YAML file in the catalog's format, e.g. a calibrated profile written by
-    `infereco calibrate --out PROFILE.yaml` (`CalibrationResult.save_yaml`): `{value, source}` numbers with
+    """A `HardwareSpec` from a hardware YAML file in the catalog's format, e.g. a calibrated profile written
+    by `infereco calibrate --out PROFILE.yaml` (`CalibrationResult.save_yaml`): `{value, source}` numbers with
     their sources kept in `.sources`; `id`, `aliases`, `description` and `notes` (the calibration record) are
-    ignored. The same reading as `infereco.calibration.load_calibrated_hardware`, without importing calibration.
+    ignored. The same reading as `infereco.calibration.load_calibrated_hardware`, without importing
+    calibration.
 
     >>> path = _lookup("hardware", "h100-sxm")   # the catalog's own file is in the same format
     >>> load_hardware_file(path) == load_hardware("h100-sxm")
@@ -216,8 +217,9 @@ def resolve_model(
 def resolve_hardware(
     value: str | Mapping[str, Any] | HardwareSpec, *, where: str | None = None, base_override=None
 ) -> HardwareSpec:
-    """A hardware spec from a catalog id, a hardware YAML file (a path ending in .yaml / .yml, e.g. a calibrated
-    profile from `infereco calibrate --out`), a `HardwareSpec`, or `{base: id or file, field: override, ...}`.
+    """A hardware spec from a catalog id, a hardware YAML file (a path ending in .yaml / .yml, e.g. a
+    calibrated profile from `infereco calibrate --out`), a `HardwareSpec`, or
+    `{base: id or file, field: override, ...}`.
 
     `base_override(spec) -> spec` lets a preset replace the catalog numbers before user overrides apply; it is
     not applied to a file, whose numbers are the user's own (as for a `HardwareSpec`).
@@ -243,12 +245,14 @@ def resolve_hardware(
             start = spec.model_dump()
         return HardwareSpec.validated({**start, **data}, where=where)
     raise SpecError(
-        f"{where + ': ' if where else ''}hardware must be a catalog id or a mapping, got {type(value).__name__}"
+        f"{where + ': ' if where else ''}hardware must be a catalog id or a mapping, "
+        f"got {type(value).__name__}"
     )
 
 
 def check_catalog_ids(scenario, where: str) -> None:
-    """Unknown catalog ids of a scenario (model, hardware, speculative.draft), reported with the file and the key."""
+    """Unknown catalog ids of a scenario (model, hardware, speculative.draft), reported with the file and the
+    key."""
     draft = (scenario.speculative or {}).get("draft")
     for key, kind, value in (
         ("model", "model", scenario.model),

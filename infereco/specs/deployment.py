@@ -1,5 +1,5 @@
-"""One resolver: whatever a user passes (catalog ids, `{base: id, ...}` mappings, specs, HF configs) becomes one
-frozen, validated `Deployment`, the input of every search, serving mode and economics function.
+"""One resolver: whatever a user passes (catalog ids, `{base: id, ...}` mappings, specs, HF configs) becomes
+one frozen, validated `Deployment`, the input of every search, serving mode and economics function.
 
 >>> d = resolve("llama-3-70b", "h100-sxm", context_length=8000)
 >>> d.model.name, d.hardware.name, d.workload.context_length, d.search

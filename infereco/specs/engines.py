@@ -4,8 +4,8 @@ Each engine reserves memory differently; the presets follow the engines' documen
 
 - `vllm`: `--gpu-memory-utilization` 0.9 of total HBM for weights, activations and KV cache together; the
   activation peak is profiled at start-up (we reserve `activation_reserve_bytes`).
-- `sglang`: `--mem-fraction-static` (≈0.88 on 80 GB GPUs) of HBM for weights and KV cache; the rest is left for
-  activations and CUDA graphs.
+- `sglang`: `--mem-fraction-static` (≈0.88 on 80 GB GPUs) of HBM for weights and KV cache; the rest is left
+  for activations and CUDA graphs.
 - `trtllm`: `kv_cache_free_gpu_mem_fraction` 0.9 of the memory left after weights and activations goes to KV.
 - `ideal`: all HBM for weights and KV (the Erdil papers' fit rule).
 
@@ -65,7 +65,8 @@ ENGINES: dict[str, EngineMemory] = {
 
 
 def get_engine(name: str | EngineMemory, gpu_memory_utilization: float | None = None) -> EngineMemory:
-    """An engine memory rule by name ('vllm', 'sglang', 'trtllm', 'ideal'), optionally with another fraction."""
+    """An engine memory rule by name ('vllm', 'sglang', 'trtllm', 'ideal'), optionally with another
+    fraction."""
     if isinstance(name, EngineMemory):
         engine = name
     else:

@@ -12,10 +12,10 @@ from infereco.units import MIN_PRICE_USD_PER_HOUR
 
 _B = {k: t.pydantic_bounds() for k, t in TERMS.items()}  # calibration terms' valid ranges (one registry)
 
-# Smallest price per accelerator-hour accepted anywhere a price enters (hardware specs, scenarios, the economics
-# `price_usd_per_hour`): one millionth of a dollar an hour is far below any real rental or ownership cost (a
-# datacentre GPU is $0.1-$10/h), so anything smaller is a unit slip or an underflow (1e-320 is a subnormal
-# float whose costs per token would be meaningless).
+# Smallest price per accelerator-hour accepted anywhere a price enters (hardware specs, scenarios, the
+# economics `price_usd_per_hour`): one millionth of a dollar an hour is far below any real rental or ownership
+# cost (a datacentre GPU is $0.1-$10/h), so anything smaller is a unit slip or an underflow (1e-320 is a
+# subnormal float whose costs per token would be meaningless).
 
 
 class NcclProtocol(FrozenSpec):
@@ -48,7 +48,8 @@ class HardwareSpec(FrozenSpec):
     `flop_per_s` maps operand bits (4, 8, 16) to *dense* peak FLOP/s. Bandwidths are per accelerator and
     per direction, in bytes/s. Utilisation caps scale peak FLOP/s and HBM bandwidth to sustained rates.
 
-    >>> h = HardwareSpec(name="toy", flop_per_s={16: 1e15}, hbm_bandwidth_bytes_per_s=3.3e12, hbm_capacity_bytes=80e9)
+    >>> h = HardwareSpec(name="toy", flop_per_s={16: 1e15}, hbm_bandwidth_bytes_per_s=3.3e12,
+    ...                  hbm_capacity_bytes=80e9)
     >>> h.sustained_flop_per_s(16)
     1000000000000000.0
     """
@@ -121,15 +122,16 @@ class HardwareSpec(FrozenSpec):
     attention_bandwidth_utilization: float | None = Field(
         default=None,
         **_B["attention_bandwidth_utilization"],
-        description="Sustained fraction of HBM bandwidth when attention kernels read the KV cache (paged-attention "
-        "kernels often reach less than weight-streaming GEMMs); None = bandwidth_utilization.",
+        description="Sustained fraction of HBM bandwidth when attention kernels read the KV cache "
+        "(paged-attention kernels often reach less than weight-streaming GEMMs); None = "
+        "bandwidth_utilization.",
     )
     memory_compute_overlap: float = Field(
         default=1.0,
         **_B["memory_compute_overlap"],
         allow_inf_nan=False,
-        description="How far a step's memory traffic and arithmetic overlap: 1 = fully (step time max(memory, "
-        "compute), the roofline of the paper); 0 = not at all (memory + compute). A step takes "
+        description="How far a step's memory traffic and arithmetic overlap: 1 = fully (step time "
+        "max(memory, compute), the roofline of the paper); 0 = not at all (memory + compute). A step takes "
         "max + (1 − overlap)·min.",
     )
     power_kw: float | None = Field(
@@ -186,7 +188,8 @@ class HardwareSpec(FrozenSpec):
         return self
 
     def peak_flop_per_s(self, bits: int) -> float:
-        """Dense peak FLOP/s for operands of `bits` bits: the entry for the smallest listed precision ≥ bits."""
+        """Dense peak FLOP/s for operands of `bits` bits: the entry for the smallest listed precision ≥
+        bits."""
         for b in sorted(self.flop_per_s):
             if b >= bits:
                 return float(self.flop_per_s[b])

@@ -122,9 +122,9 @@ def _default_head_dim(cfg: _Config, d_model: int, n_heads: int) -> int:
     """HF's default head_dim, hidden_size // num_attention_heads (when the config has no head_dim)."""
     if not cfg.has("head_dim") and d_model // n_heads < 1:
         raise SpecError(
-            f"{cfg.where}: key 'hidden_size' = {d_model} is smaller than 'num_attention_heads' = {n_heads}, so the "
-            "default head_dim hidden_size // num_attention_heads is 0; expected hidden_size >= num_attention_heads "
-            "or an explicit head_dim"
+            f"{cfg.where}: key 'hidden_size' = {d_model} is smaller than 'num_attention_heads' = {n_heads}, "
+            "so the default head_dim hidden_size // num_attention_heads is 0; expected hidden_size >= "
+            "num_attention_heads or an explicit head_dim"
         )
     return max(d_model // n_heads, 1)
 
@@ -292,10 +292,10 @@ def _quantized_weight_bits(cfg: _Config) -> int | None:
     fmt = qc.get("quant_method")
     bits_text = f" with bits = {bits!r}" if bits is not None else ""
     raise SpecError(
-        f"{cfg.where}: key 'quantization_config.quant_method' = {fmt!r}{bits_text}: this quantization format is "
-        "not one the loader can read the weight precision of (readable: fp8, fbgemm_fp8, mxfp4, bitsandbytes, "
-        "or an explicit bits of 4, 8 or 16); state the bits with load_hf_config(..., weight_bits=4 | 8 | 16), "
-        "which skips quantization_config"
+        f"{cfg.where}: key 'quantization_config.quant_method' = {fmt!r}{bits_text}: this quantization "
+        "format is not one the loader can read the weight precision of (readable: fp8, fbgemm_fp8, mxfp4, "
+        "bitsandbytes, or an explicit bits of 4, 8 or 16); state the bits with load_hf_config(..., "
+        "weight_bits=4 | 8 | 16), which skips quantization_config"
     )
 
 
@@ -374,9 +374,10 @@ def load_hf_config(
 ) -> ModelSpec:
     """A `ModelSpec` from a Hugging Face `config.json` path, a folder holding one, or a parsed dict.
 
-    `name` defaults to the config's `_name_or_path`, else the folder name (for `config.json`) or the file name; `weight_bits` overrides the
-    precision implied by `torch_dtype` / `quantization_config`. Raises `SpecError` naming the file and the
-    key for unsupported architectures, missing keys and shapes ModelSpec cannot represent.
+    `name` defaults to the config's `_name_or_path`, else the folder name (for `config.json`) or the file
+    name; `weight_bits` overrides the precision implied by `torch_dtype` / `quantization_config`. Raises
+    `SpecError` naming the file and the key for unsupported architectures, missing keys and shapes ModelSpec
+    cannot represent.
     """
     data, where = _read(path_or_dict)
     if weight_bits is not None and (isinstance(weight_bits, bool) or weight_bits not in (4, 8, 16, 32)):

@@ -1,4 +1,5 @@
-"""Request lengths: the prompt and output token counts a workload's requests carry (paired samples, weights)."""
+"""Request lengths: the prompt and output token counts a workload's requests carry (paired samples,
+weights)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ class RequestLengths:
 
     @classmethod
     def from_samples(cls, input_tokens, output_tokens, weights=None) -> RequestLengths:
-        """Paired samples; a scalar on either side is broadcast (e.g. sampled prompts, fixed output length)."""
+        """Paired samples; a scalar on either side is broadcast (e.g. sampled prompts, fixed output
+        length)."""
         p = _positive_array("input_tokens", input_tokens)
         o = _positive_array("output_tokens", output_tokens)
         if p.size != o.size and 1 not in (p.size, o.size):
@@ -60,7 +62,8 @@ class RequestLengths:
 
     @classmethod
     def coerce(cls, value: RequestLengths | Mapping[str, Any] | tuple) -> RequestLengths:
-        """From a `RequestLengths`, `{input_tokens, output_tokens[, weights]}` or an `(input, output)` pair."""
+        """From a `RequestLengths`, `{input_tokens, output_tokens[, weights]}` or an `(input, output)`
+        pair."""
         if isinstance(value, RequestLengths):
             return value
         if isinstance(value, Mapping):

@@ -9,8 +9,8 @@ from pydantic import Field, field_validator, model_validator
 from infereco.specs._base import FrozenSpec
 
 _BITS = Literal[4, 8, 16, 32]
-# Upper bound on every count (widths, layers, heads, experts, vocabulary): far above any real model, low enough
-# that parameter counts stay finite floats (10**400 would overflow).
+# Upper bound on every count (widths, layers, heads, experts, vocabulary): far above any real model, low
+# enough that parameter counts stay finite floats (10**400 would overflow).
 MAX_COUNT = 10**9
 _COUNT_FIELDS = (
     "d_model",
@@ -37,8 +37,10 @@ class ModelSpec(FrozenSpec):
     Sizes are counts (no units); precisions are bits per element. `n_kv_heads` has the Hugging Face
     `num_key_value_heads` meaning (K and V heads are *not* counted twice here).
 
-    >>> m = ModelSpec(name="tiny", d_model=512, d_ff=1408, n_layers=4, n_heads=8, n_kv_heads=2, vocab_size=4096)
-    >>> round(m.total_params / 1e6, 2)   # 4 × (0.655 M attention + 2.163 M FFN) + 2 × 4096 × 512 untied embeddings
+    >>> m = ModelSpec(name="tiny", d_model=512, d_ff=1408, n_layers=4, n_heads=8, n_kv_heads=2,
+    ...               vocab_size=4096)
+    >>> round(m.total_params / 1e6,
+    ...       2)   # 4 × (0.655 M attention + 2.163 M FFN) + 2 × 4096 × 512 untied embeddings
     15.47
     """
 
@@ -83,8 +85,8 @@ class ModelSpec(FrozenSpec):
     def _check(self) -> "ModelSpec":
         if self.d_head is None and self.d_model < self.n_heads:
             raise ValueError(
-                f"d_model={self.d_model} is smaller than n_heads={self.n_heads}, so the default head dimension "
-                "d_model // n_heads is 0; expected d_model >= n_heads or an explicit d_head"
+                f"d_model={self.d_model} is smaller than n_heads={self.n_heads}, so the default head "
+                "dimension d_model // n_heads is 0; expected d_model >= n_heads or an explicit d_head"
             )
         if self.n_heads % self.n_kv_heads != 0:
             raise ValueError(

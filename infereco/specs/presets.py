@@ -2,10 +2,10 @@
 
 - `default`: the catalog's datasheet numbers with the library's conventions.
 - `erdil-2024`: the reference notebook (ege-erdil/inference-economics @ 589a102) exactly: its GPU numbers and
-  prices, utilization caps of 1, NCCL bandwidth halved twice (all-reduce bandwidth 900/4 GB/s and the LL factor),
-  the bonus-token speculative-decoding convention, 2D/1D TP and pipeline degrees {1, 2, 4, 6}, α = 4.
-- `erdil-paper`: the paper's text (Erdil 2025 §3–4): 70% FLOP and 75% bandwidth caps, $2/h H100, NVLink 450 GB/s
-  per direction, Eq. 46 speculative decoding, α = 3, parallel attention halves the serial all-reduces.
+  prices, utilization caps of 1, NCCL bandwidth halved twice (all-reduce bandwidth 900/4 GB/s and the LL
+  factor), the bonus-token speculative-decoding convention, 2D/1D TP and pipeline degrees {1, 2, 4, 6}, α = 4.
+- `erdil-paper`: the paper's text (Erdil 2025 §3–4): 70% FLOP and 75% bandwidth caps, $2/h H100, NVLink 450
+  GB/s per direction, Eq. 46 speculative decoding, α = 3, parallel attention halves the serial all-reduces.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ class Preset:
         return model.replace(**changes) if changes else model
 
     def apply(self, hw: HardwareSpec, requested_id: str | None = None) -> HardwareSpec:
-        """The hardware as this preset sees it: its own numbers for known ids, else the catalog's, adjusted."""
+        """The hardware as this preset sees it: its own numbers for known ids, else the catalog's,
+        adjusted."""
         key = normalise_id(requested_id or hw.name)
         cid = _canonical(key)
         changes: dict[str, Any] = dict(self.hardware_defaults)
@@ -207,8 +208,8 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-# The reference notebook's model and GPU names (as in its output files) → catalog ids and overrides, so that its
-# frontiers can be recomputed with preset 'erdil-2024'.
+# The reference notebook's model and GPU names (as in its output files) → catalog ids and overrides, so that
+# its frontiers can be recomputed with preset 'erdil-2024'.
 ERDIL_2024_MODELS: dict[str, str | dict[str, Any]] = {
     "LLaMa 3 70B": "llama-3-70b",
     "LLaMa 3 8B": "llama-3-8b",

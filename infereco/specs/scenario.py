@@ -1,11 +1,11 @@
 """Scenario files: one YAML (or mapping) that says which frontier to compute.
 
 Keys: `preset`, `search`, `model`, `hardware`, `workload`, `speculative`, and optionally `name`, `alpha`,
-`price_usd_per_hour`, `discrete` (search options, `infereco.specs.search`), `serving` (a mode name or a mapping,
-`infereco.specs.serving`) and `observed`. `model`, `hardware` and `speculative.draft` are a catalog id or a
-mapping with an optional `base:` catalog id plus field overrides; `hardware` (or its `base`) may also be a
-hardware YAML file such as a calibrated profile (`infereco calibrate --out PROFILE.yaml`), relative to the
-scenario file's folder.
+`price_usd_per_hour`, `discrete` (search options, `infereco.specs.search`), `serving` (a mode name or a
+mapping, `infereco.specs.serving`) and `observed`. `model`, `hardware` and `speculative.draft` are a catalog
+id or a mapping with an optional `base:` catalog id plus field overrides; `hardware` (or its `base`) may also
+be a hardware YAML file such as a calibrated profile (`infereco calibrate --out PROFILE.yaml`), relative to
+the scenario file's folder.
 """
 
 from __future__ import annotations
@@ -170,7 +170,8 @@ def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
 
 
 def _hardware_file_relative_to(data: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """`hardware: profile.yaml` (or `hardware: {base: profile.yaml, ...}`) read relative to the scenario's folder."""
+    """`hardware: profile.yaml` (or `hardware: {base: profile.yaml, ...}`) read relative to the scenario's
+    folder."""
 
     def rebase(value: Any) -> Any:
         # absolute, so that the scenario saved elsewhere (Scenario.save) still points at the same file

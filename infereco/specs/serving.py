@@ -29,9 +29,11 @@ from infereco.errors import SpecError
 from infereco.specs._base import FrozenSpec
 
 SERVING_MODES = ("decode_only", "colocated", "disaggregated")
-# Prompts prefilled together on one co-located instance: far above any engine's batch, low enough to be a count.
+# Prompts prefilled together on one co-located instance: far above any engine's batch, low enough to be a
+# count.
 MAX_COLOCATED_PREFILL_BATCH = 1_000_000
-# A KV link slower than 1 MB/s is almost surely given in GB/s or Gb/s; faster than 1e15 B/s is not a real link.
+# A KV link slower than 1 MB/s is almost surely given in GB/s or Gb/s; faster than 1e15 B/s is not a real
+# link.
 MIN_KV_TRANSFER_BYTES_PER_S = 1e6
 MAX_KV_TRANSFER_BYTES_PER_S = 1e15
 

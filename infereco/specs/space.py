@@ -1,6 +1,7 @@
-"""The configuration spaces the searches cover: integer layouts (`DiscreteSpace`) and the reference's continuous
-grid (`GridSpec`). Frozen, validated where they come in (`discrete_space`, `validate_discrete_space`), bounded
-so that no input can ask for hours of work or more memory than the machine has:
+"""The configuration spaces the searches cover: integer layouts (`DiscreteSpace`) and the reference's
+continuous grid (`GridSpec`). Frozen, validated where they come in (`discrete_space`,
+`validate_discrete_space`), bounded so that no input can ask for hours of work or more memory than the machine
+has:
 
 - `n_batch`: integer batch sizes tried per layout, 1 to 4096 (each is one more configuration per layout);
 - `max_batch`: largest batch, 1 to 2**20; `max_gpus_per_instance`: 1 to 4096;
@@ -104,7 +105,8 @@ def _short(value: Any) -> str:
 
 
 def _integer(value: Any, name: str, lo: int, hi: int) -> int:
-    """An integer in [lo, hi]: Python / numpy integers, or a float with an integer value; never a bool or str."""
+    """An integer in [lo, hi]: Python / numpy integers, or a float with an integer value; never a bool or
+    str."""
     expected = f"expected an integer from {lo} to {hi}"
     if isinstance(value, (bool, str, bytes)) or not isinstance(value, numbers.Real):
         what = "a boolean" if isinstance(value, bool) else type(value).__name__
@@ -137,8 +139,8 @@ def _looks_numeric(text: str) -> bool:
 
 
 def validate_discrete_space(mapping: Any, where: str = "discrete") -> dict[str, Any]:
-    """Cleaned keyword arguments of `DiscreteSpace` from a mapping of its fields (or a `DiscreteSpace`, or None:
-    no options). Raises `SpecError` naming `where.field`, the value and the expected range.
+    """Cleaned keyword arguments of `DiscreteSpace` from a mapping of its fields (or a `DiscreteSpace`, or
+    None: no options). Raises `SpecError` naming `where.field`, the value and the expected range.
 
     >>> validate_discrete_space({"pp_degrees": [1, 2, 4], "gpu_memory_utilization": 0.85})
     {'pp_degrees': (1, 2, 4), 'gpu_memory_utilization': 0.85}
@@ -223,7 +225,8 @@ def _engine(value: Any, name: str):
 def discrete_space(
     space: DiscreteSpace | Mapping[str, Any] | None, where: str = "discrete"
 ) -> DiscreteSpace | None:
-    """A validated `DiscreteSpace` from a mapping of its fields; errors name the field, the value and the range.
+    """A validated `DiscreteSpace` from a mapping of its fields; errors name the field, the value and the
+    range.
 
     >>> discrete_space({"engine": "sglang", "n_batch": 32}).n_batch
     32

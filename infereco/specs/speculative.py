@@ -26,7 +26,8 @@ class SpeculativeSpec(FrozenSpec):
 
     draft: ModelSpec
     # α = 0 is the no-speculation limit (every draft rejected: one token per pass, the best γ is 0), where
-    # sweeps over α start; α = 1 accepts every draft token (γ + 1 tokens per pass, the geometric-series limit).
+    # sweeps over α start; α = 1 accepts every draft token (γ + 1 tokens per pass, the geometric-series
+    # limit).
     acceptance: float = Field(
         ge=0.0, le=1.0, allow_inf_nan=False, description="Per-token acceptance probability α, 0 ≤ α ≤ 1."
     )

@@ -6,8 +6,8 @@ description. Everything that needs a term's bounds or meaning reads them from he
 validation, the serving model's parameter checks, the fit, `infereco calibrate --help` and the table in
 docs/validation.md (a test checks the docs list every term).
 
-It lives in `specs` (the lowest layer that needs it: `HardwareSpec` validates its calibration fields with these
-ranges), so physics and calibration can both import it.
+It lives in `specs` (the lowest layer that needs it: `HardwareSpec` validates its calibration fields with
+these ranges), so physics and calibration can both import it.
 
 >>> TERMS["step_overhead_s"].unit
 's'

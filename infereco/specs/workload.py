@@ -15,12 +15,12 @@ class WorkloadSpec(FrozenSpec):
     """The traffic a deployment serves.
 
     `context_length` is the number of tokens already in the KV cache while decoding (the reference model's
-    ℓ_input). `max_throughput_tokens_per_s` caps total demand: a configuration whose batch / latency exceeds it
-    cannot be filled (None = unlimited).
+    ℓ_input). `max_throughput_tokens_per_s` caps total demand: a configuration whose batch / latency exceeds
+    it cannot be filled (None = unlimited).
 
-    Request lengths (optional) turn on prefill: `input_tokens` and `output_tokens` are each a count or a list of
-    paired samples (with optional `weights`); frontiers then also report input and output $/M tokens and TTFT.
-    When lengths are given and `context_length` is not, decode runs at the steady-state mean context
+    Request lengths (optional) turn on prefill: `input_tokens` and `output_tokens` are each a count or a list
+    of paired samples (with optional `weights`); frontiers then also report input and output $/M tokens and
+    TTFT. When lengths are given and `context_length` is not, decode runs at the steady-state mean context
     E[O·(P + (O − 1)/2)] / E[O]. `prefill_chunk_tokens` sets chunked prefill; `max_ttft_s` bounds the prefill
     step of a disaggregated prefill pool.
 

@@ -3,7 +3,8 @@
 - `vllm`: the JSON result files of `vllm bench serve --save-result` and the older `benchmark_serving.py`;
 - `measurements_csv`: the project's own plain CSV of the same quantities (columns = `Measurement` fields);
 - `public`: the long-format public measurements table, pivoted on demand into `Measurement` records;
-- `record`: the run record `Measurement`, its `MeasurementTable`, and `serving_runs` (records → `ServingRuns`).
+- `record`: the run record `Measurement`, its `MeasurementTable`, and `serving_runs` (records →
+  `ServingRuns`).
 
 `load_measurements(paths)` picks the reader by file suffix.
 """

@@ -1,5 +1,5 @@
-"""Number parsing shared by the readers: one value of a file's key as a float, or a `SpecError` naming the file
-(`where`) and the key."""
+"""Number parsing shared by the readers: one value of a file's key as a float, or a `SpecError` naming the
+file (`where`) and the key."""
 
 from __future__ import annotations
 
@@ -50,8 +50,9 @@ def _short(value: Any) -> str:
 
 
 # What each measured value of the run record may be (field of `Measurement` → rule): "positive" (> 0) or
-# "nonneg" (≥ 0). Unlisted numeric fields are only checked to be numbers. A TPOT of 0 is allowed for runs of one
-# output token (no inter-token time to measure); a median ITL of 0 is the sign of bursty streaming, not an error.
+# "nonneg" (≥ 0). Unlisted numeric fields are only checked to be numbers. A TPOT of 0 is allowed for runs of
+# one output token (no inter-token time to measure); a median ITL of 0 is the sign of bursty streaming, not an
+# error.
 _POSITIVE = (
     "input_len",
     "output_len",
@@ -83,8 +84,8 @@ def check_run_values(
 ) -> None:
     """SpecError naming `where` and the file's key for the first value out of range.
 
-    `values` maps a field of the run record to (its value in SI units or None, the key as the file spells it, the
-    value as the file gives it)."""
+    `values` maps a field of the run record to (its value in SI units or None, the key as the file spells it,
+    the value as the file gives it)."""
     for name, (x, key, v) in values.items():
         if x is None or isinstance(x, str):
             continue

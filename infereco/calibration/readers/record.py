@@ -1,6 +1,6 @@
 """The one run record of every reader: `Measurement` (one measured serving run, SI units), the
-`MeasurementTable` that holds them, the `Scenario` that groups them, and `serving_runs`, which turns records into
-the serving model's `ServingRuns`.
+`MeasurementTable` that holds them, the `Scenario` that groups them, and `serving_runs`, which turns records
+into the serving model's `ServingRuns`.
 
 All times are in **seconds** and all rates **per second** in the records, whatever the file used (vLLM writes
 `mean_ttft_ms` etc.; other tools convert to seconds and drop the `_ms` suffix: both are read). Unlimited
@@ -120,11 +120,13 @@ class Measurement:
         A streaming client times each chunk as it reads it. When the client or the API server is short of CPU,
         chunks queue up and are read in a burst: most inter-token gaps are ~0, the first token's time absorbs
         the decode time that went unread, and TPOT = (latency − TTFT)/(output − 1) shrinks. The sign is a
-        median inter-token latency far below the mean TPOT (below `BURST_ITL_RATIO` of it; an engine that keeps
-        up has a median ITL near the decode step, ≥ 0.5·TPOT even when prefills stall some steps). End-to-end
-        latency and throughputs do not depend on the split and stay valid.
+        median inter-token latency far below the mean TPOT (below `BURST_ITL_RATIO` of it; an engine that
+        keeps up has a median ITL near the decode step, ≥ 0.5·TPOT even when prefills stall some steps).
+        End-to-end latency and throughputs do not depend on the split and stay valid.
 
-        >>> Measurement("x", "m", 128, 64, mean_tpot_s=2e-4, median_itl_s=0.0).bursty_streaming.startswith("tokens arrived in bursts")
+        >>> Measurement("x", "m", 128, 64, mean_tpot_s=2e-4, median_itl_s=0.0).bursty_streaming.startswith(
+        ...     "tokens arrived in bursts"
+        ... )
         True
         >>> Measurement("x", "m", 128, 64, mean_tpot_s=2e-4, median_itl_s=2e-4).bursty_streaming is None
         True
@@ -326,7 +328,7 @@ def _close(a: float, b: float, rtol: float) -> bool:
     return abs(a - b) <= rtol * max(abs(a), abs(b), 1e-12)
 
 
-# --------------------------------------------------------------------------------------------- to the serving model
+# --------------------------------------------------------------------------------------- to the serving model
 def serving_runs(
     table: Iterable[Measurement],
     *,
@@ -334,8 +336,8 @@ def serving_runs(
     static: bool | Sequence[bool] = False,
     drop_bursty: bool = True,
 ) -> ServingRuns:
-    """Runs of the serving model from `Measurement` records (a `MeasurementTable` or a list); `tp` overrides the
-    records' TP.
+    """Runs of the serving model from `Measurement` records (a `MeasurementTable` or a list); `tp` overrides
+    the records' TP.
 
     `drop_bursty`: leave out (nan) the TTFT and TPOT of runs whose tokens reached the client in bursts
     (`Measurement.bursty_streaming`; their throughputs stay); `excluded` says which and why."""

@@ -46,8 +46,8 @@ def _expand_paths(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> lis
 def _latency(
     d: Mapping[str, Any], base: str, *, where: str, required: bool, used: dict[str, str] | None = None
 ) -> float | None:
-    """`base` (e.g. 'mean_ttft') in seconds: from `base_ms` (ms) or `base_s` / `base` (already seconds); `used`
-    (optional) records which key it came from."""
+    """`base` (e.g. 'mean_ttft') in seconds: from `base_ms` (ms) or `base_s` / `base` (already seconds);
+    `used` (optional) records which key it came from."""
     for key, scale in ((f"{base}_ms", 1e-3), (f"{base}_s", 1.0), (base, 1.0)):
         if key in d:
             if d[key] is None and not required:

@@ -20,7 +20,7 @@ def _model_row(i):
         "heads": m.n_heads,
         "kv_heads": m.n_kv_heads,
         "experts": f"{m.n_active_experts}/{m.n_experts}" if m.n_experts > 1 else "dense",
-        "attention": "MLA" if m.is_mla else "GQA",
+        "attention": m.attention_kind,
         "weight_bits": m.weight_bits,
         "kv_kb_per_token": round(m.kv_cache_bytes_per_token / 1e3, 1),
     }
@@ -44,7 +44,7 @@ def _hw_row(i):
 def run(args) -> int:
     if args.what == "show":
         if args.config:
-            spec = load_hf_config(args.config)
+            spec = load_hf_config(args.config, weight_bits=args.weight_bits)
             header = describe_model(spec, args.config)
         else:
             try:

@@ -40,7 +40,7 @@ def _scenario_from_args(args) -> tuple[dict, str | None]:
     if args.model:
         base["model"] = args.model
     if args.config:
-        spec = load_hf_config(args.config)
+        spec = load_hf_config(args.config, weight_bits=args.weight_bits)
         base["model"] = spec.model_dump(exclude_none=True)
         header = describe_model(spec, args.config)
     if args.hardware:

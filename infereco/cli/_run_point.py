@@ -42,7 +42,7 @@ def run(args) -> int:
         args.tp = 1
     model, label, header = args.model, args.model, None
     if args.config:
-        model = load_hf_config(args.config)
+        model = load_hf_config(args.config, weight_bits=args.weight_bits)
         label, header = model.name, describe_model(model, args.config)
     try:
         q = evaluate_point(

@@ -23,6 +23,12 @@ def register(sub) -> None:
         type=catalog_id,
         help="with 'show': the model spec derived from a Hugging Face config.json (or its folder)",
     )
+    p.add_argument(
+        "--weight-bits",
+        type=int,
+        choices=(4, 8, 16),
+        help="with --config: the weights' bits, for a quantization format the loader cannot read",
+    )
     g = p.add_mutually_exclusive_group()
     g.add_argument("--json", action="store_true")
     g.add_argument("--csv", action="store_true")

@@ -37,6 +37,12 @@ def register(sub) -> None:
         type=catalog_id,
         help="a Hugging Face config.json (or its folder) as the model",
     )
+    p.add_argument(
+        "--weight-bits",
+        type=int,
+        choices=(4, 8, 16),
+        help="with --config: the weights' bits, for a quantization format the loader cannot read",
+    )
     p.add_argument("--hardware", type=catalog_id, help="catalog hardware id (overrides the scenario)")
     p.add_argument("--context-length", type=int, help="tokens in context")
     p.add_argument("--preset", type=catalog_id, help="assumption preset: default, erdil-2024, erdil-paper")

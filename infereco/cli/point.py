@@ -23,6 +23,12 @@ def register(sub) -> None:
         type=catalog_id,
         help="a Hugging Face config.json (or its folder) as the model",
     )
+    p.add_argument(
+        "--weight-bits",
+        type=int,
+        choices=(4, 8, 16),
+        help="with --config: the weights' bits, for a quantization format the loader cannot read",
+    )
     p.add_argument("--hardware", type=catalog_id, required=True, help="catalog hardware id")
     p.add_argument("--tp", type=int, default=None, help="tensor-parallel degree per expert group")
     p.add_argument("--ep", type=int, default=1, help="expert-parallel degree")

@@ -294,8 +294,8 @@ def _quantized_weight_bits(cfg: _Config) -> int | None:
     raise SpecError(
         f"{cfg.where}: key 'quantization_config.quant_method' = {fmt!r}{bits_text}: this quantization "
         "format is not one the loader can read the weight precision of (readable: fp8, fbgemm_fp8, mxfp4, "
-        "bitsandbytes, or an explicit bits of 4, 8 or 16); state the bits with load_hf_config(..., "
-        "weight_bits=4 | 8 | 16), which skips quantization_config"
+        "bitsandbytes, or an explicit bits of 4, 8 or 16); state the bits with --weight-bits 4 | 8 | 16 on "
+        "the command line or load_hf_config(..., weight_bits=...) in Python, which skips quantization_config"
     )
 
 

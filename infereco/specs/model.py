@@ -112,6 +112,20 @@ class ModelSpec(FrozenSpec):
         return self.kv_lora_rank is not None
 
     @property
+    def attention_kind(self) -> str:
+        """'MLA' (latent KV cache), 'MHA' (a KV head per query head), 'MQA' (one KV head) or 'GQA' (groups).
+
+        >>> ModelSpec(name="m", n_layers=2, d_model=64, n_heads=8, n_kv_heads=1, d_ff=128,
+        ...           vocab_size=100).attention_kind
+        'MQA'
+        """
+        if self.is_mla:
+            return "MLA"
+        if self.n_kv_heads == self.n_heads:
+            return "MHA"
+        return "MQA" if self.n_kv_heads == 1 else "GQA"
+
+    @property
     def head_dim(self) -> int:
         return self.d_head if self.d_head is not None else self.d_model // self.n_heads
 

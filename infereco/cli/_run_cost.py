@@ -117,7 +117,7 @@ def _production(args: argparse.Namespace) -> int:
         print(zone)
     if args.plot:
         ax = plot_production_frontier(pf, zone=zone)
-        ax.figure.savefig(args.plot, dpi=130)
+        ax.figure.savefig(args.plot, dpi=130, bbox_inches="tight")
         if not args.json:
             print(f"plot written to {args.plot}")
     return 0
@@ -174,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
         if n == 2:
             plot_breakeven(spec, args.cloud_usd_per_hour, ax=axes[0][1])
         fig.tight_layout()
-        fig.savefig(args.plot, dpi=130)
+        fig.savefig(args.plot, dpi=130, bbox_inches="tight")
         if not (args.json or args.csv):
             print(f"plot written to {args.plot}", file=out)
     return 0

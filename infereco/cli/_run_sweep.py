@@ -57,7 +57,7 @@ def run(args) -> int:
     if args.plot:
         labels = [f"{k[0]} @ {k[1]}, ctx {k[2]}, ${k[3]:g}/h" for k in r.frontiers]
         ax = plot_frontier(list(r.frontiers.values()), labels=labels, mark_preferred=False, title="Sweep")
-        ax.figure.savefig(args.plot, dpi=130)
+        ax.figure.savefig(args.plot, dpi=130, bbox_inches="tight")
         if not (args.json or args.csv):
             print(f"plot written to {args.plot}")
     return 0

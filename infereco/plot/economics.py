@@ -10,6 +10,8 @@ styles and hatches rather than colour alone, so the charts read in grayscale.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -293,22 +295,31 @@ def plot_production_frontier(
             mec="black",
             label="dominated",
         )
+    entries = list(f.frontier) + [d.entry for d in f.dominated]
+    costs = [e.cost_usd for e in entries]
+    mid = math.sqrt(min(costs) * max(costs))
     if annotate:
-        for e in list(f.frontier) + [d.entry for d in f.dominated]:
+        for e in entries:
+            # Names of the dearer half sit left of their point, so that no name runs off the right edge.
+            right = e.cost_usd > mid
             ax.annotate(
                 e.name,
                 (e.cost_usd, e.quality_score),
                 textcoords="offset points",
-                xytext=(5, 5),
+                xytext=(-5, 5) if right else (5, 5),
+                ha="right" if right else "left",
                 fontsize="small",
             )
-    costs = [e.cost_usd for e in f.frontier] + [d.entry.cost_usd for d in f.dominated]
     ax.set_xscale("log")
     ax.set_xlim(min(costs) / 2, max(costs) * 2)
+    scores = [e.quality_score for e in entries]
+    span = max(max(scores) - min(scores), 1.0)
+    ax.set_ylim(min(scores) - 0.08 * span, max(scores) + 0.12 * span)  # headroom for the names above points
     ax.set_xlabel("Cost (USD, log scale)")
     ax.set_ylabel("Quality score (benchmark points)")
     ax.set_title("Production frontier: quality vs cost")
     ax.legend(fontsize="small", loc="lower right")
+    ax.figure.tight_layout()
     return ax
 
 

@@ -76,6 +76,8 @@ def plot_frontier(
                 f"α = {alpha if alpha is not None else frontiers[0].default_alpha:g})"
             ),
         )
+    if legend_loc == "best" and len(frontiers) > 4:
+        legend_loc = "outside"  # more series than fit beside the curves
     return finish(ax, title or "Pareto frontier of inference cost against speed", legend_loc=legend_loc)
 
 

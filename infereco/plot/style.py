@@ -29,12 +29,16 @@ def finish(ax, title: str | None = None, legend_loc: str = "best"):
     ax.grid(True, which="minor", alpha=0.12)
     if title:
         ax.set_title(title, fontsize=11)
-    if ax.get_legend_handles_labels()[0]:
+    handles = ax.get_legend_handles_labels()[0]
+    if handles and legend_loc == "outside":
+        # Many series: the legend goes right of the axes instead of over the curves.
+        ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    elif handles:
         ax.legend(fontsize=8, frameon=False, loc=legend_loc)
     ax.figure.tight_layout()
     return ax
 
 
 def save(ax, path) -> str:
-    ax.figure.savefig(path, dpi=130)
+    ax.figure.savefig(path, dpi=130, bbox_inches="tight")
     return str(path)

@@ -86,5 +86,11 @@ def collective_time_s(
     kind: str, ranks, nodes, message_bytes, hw: HardwareArrays, collective: str = ALLREDUCE, xp=jnp
 ):
     """Dispatch on the hardware's collective model ('nccl' or 'ring')."""
-    fn = nccl_time_s if kind == "nccl" else ring_time_s
+    fn = COLLECTIVE_MODELS.get(kind)
+    if fn is None:  # specs validate the name; this guards callers that build Conventions by hand
+        raise ValueError(f"collectives={kind!r}: expected one of {', '.join(COLLECTIVE_MODELS)}")
     return fn(ranks, nodes, message_bytes, hw, collective, xp=xp)
+
+
+# The collective latency models by the name a hardware spec gives (`HardwareSpec.collectives`).
+COLLECTIVE_MODELS = {"nccl": nccl_time_s, "ring": ring_time_s}

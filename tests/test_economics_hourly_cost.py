@@ -1,5 +1,5 @@
-"""Hourly GPU cost (Zhuang et al. 2025 App. A; docs/papers.md §2.2, §2.3, §2.6): the A800 worked example to the
-cent, the component formulas, currency conversion, extras, rentals, and bad input naming the field."""
+"""Hourly GPU cost (Zhuang et al. 2025 App. A; docs/papers.md §2.2, §2.3, §2.6): the A800 worked example to
+the cent, the component formulas, currency conversion, extras, rentals, and bad input naming the field."""
 
 from __future__ import annotations
 
@@ -268,7 +268,7 @@ def test_sources_must_be_a_mapping():
     assert spec.sources == {"price_usd_per_hour": "a quote"}
 
 
-# ---- hostile inputs ("One pipeline", item 6) ------------------------------------------------------------------
+# ---- hostile inputs ("One pipeline", item 6) ---------------------------------------------------------------
 def test_direct_construction_raises_the_library_error():
     import pydantic
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os as _os
 from pathlib import Path
 
 import pytest
@@ -22,10 +23,9 @@ def load_reference(name: str) -> dict:
 
 # ---- hypothesis profiles (property, hostile-input and numerics suites) -------------------------------------
 # 'ci' (the default): a few hundred examples over all property tests, derandomised so CI is reproducible.
-# 'long': 10,000 examples per property test (fewer for the frontier-level ones, see tests/test_properties_*.py),
-# random seeds. Select with HYPOTHESIS_PROFILE=long python -m pytest tests/test_properties_*.py tests/test_hostile_*.py
-import os as _os
-
+# 'long': 10,000 examples per property test (fewer for the frontier-level ones, see
+# tests/test_properties_*.py), random seeds. Select with
+# HYPOTHESIS_PROFILE=long python -m pytest tests/test_properties_*.py tests/test_hostile_*.py
 try:
     from hypothesis import HealthCheck as _HealthCheck
     from hypothesis import settings as _hsettings

@@ -1,12 +1,14 @@
-"""Calibration fits (infereco.calibration.fit) and their validation on real runs (infereco.calibration.validate).
+"""Calibration fits (infereco.calibration.fit) and their validation on real runs
+(infereco.calibration.validate).
 
-- synthetic runs generated from known parameters (plus log-normal noise) by a hand-written reference closed form
-  (not the serving model being fitted) are fitted back within their standard errors, with honest intervals;
+- synthetic runs generated from known parameters (plus log-normal noise) by a hand-written reference closed
+  form (not the serving model being fitted) are fitted back within their standard errors, with honest
+  intervals;
 - the calibrated spec round-trips through YAML and works in `pareto_frontier`;
-- the real vLLM CPU runs in tests/data/vllm_cpu_runs/ (when present) are calibrated on part and predicted on the
-  rest; the issue's targets (median |error| ≤ 10% TPOT and output throughput, ≤ 25% TTFT, ≥ 80% of held-out
-  values inside the 90% interval) are checked per split, and a missed target is reported as XFAIL with its number,
-  never hidden.
+- the real vLLM CPU runs in tests/data/vllm_cpu_runs/ (when present) are calibrated on part and predicted on
+  the rest; the issue's targets (median |error| ≤ 10% TPOT and output throughput, ≤ 25% TTFT, ≥ 80% of
+  held-out values inside the 90% interval) are checked per split, and a missed target is reported as XFAIL
+  with its number, never hidden.
 """
 
 from __future__ import annotations
@@ -58,11 +60,12 @@ TRUTH = {
 FITTED = tuple(TRUTH)
 
 
-# --------------------------------------------------------------------------------------------- reference model
-# The synthetic runs come from this hand-written closed form, not from the serving model being fitted, so that a
-# bug in the model cannot cancel itself out. It covers what the runs below need: a dense 16-bit SwiGLU model with
-# grouped-query attention on one device without kernel launches or collectives, a closed loop whose C prompts fit
-# one step's token budget (one prefill cohort), and the paper's roofline (memory and compute overlap fully).
+# -------------------------------------------------------------------------------------------- reference model
+# The synthetic runs come from this hand-written closed form, not from the serving model being fitted, so that
+# a bug in the model cannot cancel itself out. It covers what the runs below need: a dense 16-bit SwiGLU model
+# with grouped-query attention on one device without kernel launches or collectives, a closed loop whose C
+# prompts fit one step's token budget (one prefill cohort), and the paper's roofline (memory and compute
+# overlap fully).
 PEAK_FLOP, PEAK_BW, BUDGET, BYTES = 4e11, 3e10, 2048, 2.0
 
 
@@ -110,7 +113,8 @@ def _ref_step(z, p, batch, seq, ctx, prefill):
 
 
 def _ref_mixed(z, p, n_prompts, prompt, decoding, ctx):
-    """One step prefilling n prompts while `decoding` sequences decode: weights read once, the rest adds up."""
+    """One step prefilling n prompts while `decoding` sequences decode: weights read once, the rest adds
+    up."""
     w0, _ = _ref_step(z, p, 0.0, 1, 0, False)
     md, cd = _ref_step(z, p, decoding, 1, ctx, False)
     mp, cp = _ref_step(z, p, n_prompts, prompt, 0, True)
@@ -118,7 +122,8 @@ def _ref_mixed(z, p, n_prompts, prompt, decoding, ctx):
 
 
 def reference_closed_loop(m: ModelSpec, p, prompt, out, conc):
-    """Mean TPOT, TTFT (s) and output throughput (tokens/s) of `conc` clients sending fixed-length requests."""
+    """Mean TPOT, TTFT (s) and output throughput (tokens/s) of `conc` clients sending fixed-length
+    requests."""
     assert conc * prompt <= BUDGET, "one prefill cohort only"
     z = _dims(m)
     ctx = prompt + (out - 1) / 2

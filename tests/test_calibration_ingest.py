@@ -182,8 +182,8 @@ def test_zero_completed_and_missing_file(tmp_path):
         load_vllm_results(tmp_path / "nope.json")
 
 
-# Hostile values: a negative or zero time, NaN (Python's json reads a bare NaN), a negative token count. Each is a
-# SpecError naming the file and the key as the file spells it, never a record that poisons a fit.
+# Hostile values: a negative or zero time, NaN (Python's json reads a bare NaN), a negative token count. Each
+# is a SpecError naming the file and the key as the file spells it, never a record that poisons a fit.
 HOSTILE = [
     ("mean_tpot_ms", -3, "expected a positive number"),
     ("mean_ttft_ms", 0, "expected a positive number"),

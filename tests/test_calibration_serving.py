@@ -195,15 +195,16 @@ def test_engine_config_validation():
 
 
 def test_idle_engine_prefills_the_first_arrival_alone(sm):
-    # g = 1 (2 × 128 tokens fit the 2048-token budget): the first request is prefilled alone, the second in the
-    # next step together with the first one's first decode, so mean TTFT = r0 + t_p(1) + ½·t_mixed.
+    # g = 1 (2 × 128 tokens fit the 2048-token budget): the first request is prefilled alone, the second in
+    # the next step together with the first one's first decode, so mean TTFT = r0 + t_p(1) + ½·t_mixed.
     p2 = sm.predict(ServingRuns.make(128, 64, concurrency=2), PARAMS)
     p1 = sm.predict(ServingRuns.make(128, 64, concurrency=1), PARAMS)
     assert p2.cohorts[0] == 1
     hw_d, hw_p = sm._hw_arrays(sm.params(PARAMS))
     t_p1 = _step(sm, hw_p, 1, 128, 0, prefill=True)
     t_mixed = 2 * (p2.ttft_s[0] - 0.02 - t_p1)
-    # The mixed step carries one prompt and one decode: at least the prompt's step, at most it plus a decode step.
+    # The mixed step carries one prompt and one decode: at least the prompt's step, at most it plus a decode
+    # step.
     assert t_p1 <= t_mixed <= t_p1 + _step(sm, hw_d, 1, 1, 128 + 63 / 2) * (1 + 1e-12)
     assert p1.ttft_s[0] < p2.ttft_s[0] < 0.02 + 2 * t_p1
     # The first request's first decode step is that mixed step: TPOT rises by (t_mixed − t_d)/(2·63).
@@ -245,7 +246,8 @@ def test_bad_calibration_values_are_rejected_naming_them(sm, name, value, expect
 
 
 def test_serving_physics_imports_no_higher_layer():
-    """infereco/physics/serving.py sits in physics: it imports errors, specs and physics only, all at module level."""
+    """infereco/physics/serving.py sits in physics: it imports errors, specs and physics only, all at module
+    level."""
     import ast
     from pathlib import Path
 

@@ -1,4 +1,5 @@
-"""The one registry of calibration terms (infereco.specs.terms): every user of a term's bounds reads them there."""
+"""The one registry of calibration terms (infereco.specs.terms): every user of a term's bounds reads them
+there."""
 
 from __future__ import annotations
 

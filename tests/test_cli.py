@@ -1,4 +1,5 @@
-"""The `infereco` command: frontier (scenario contract), point, compare, sweep, catalog; exit codes and errors."""
+"""The `infereco` command: frontier (scenario contract), point, compare, sweep, catalog; exit codes and
+errors."""
 
 from __future__ import annotations
 

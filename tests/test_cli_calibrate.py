@@ -24,7 +24,8 @@ CPU_RUNS = DATA / "vllm_cpu_runs"
 
 @pytest.fixture(scope="module")
 def synthetic_csv(tmp_path_factory):
-    """Runs of the tiny model on the sandbox CPU spec, generated from known terms (+3% noise), as a plain CSV."""
+    """Runs of the tiny model on the sandbox CPU spec, generated from known terms (+3% noise), as a plain
+    CSV."""
     m = resolve_model_arg(CAL / "tiny-llama.yaml")
     hw = load_calibrated_hardware(CAL / "cpu-2core-sandbox.yaml")
     sm = serving_model(m, hw, engine=EngineConfig.vllm_cpu())

@@ -1,5 +1,5 @@
-"""Hostile command lines: each gets one error line naming the argument, the value and what was expected, exit 1
-(a bad file or folder) or 2 (an argparse usage error), before anything is computed, and writes nothing."""
+"""Hostile command lines: each gets one error line naming the argument, the value and what was expected, exit
+1 (a bad file or folder) or 2 (an argparse usage error), before anything is computed, and writes nothing."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def _fails(capsys, argv, code):
     return error_lines[0]
 
 
-# ---- files and folders (exit 1) --------------------------------------------------------------------------------
+# ---- files and folders (exit 1) ----------------------------------------------------------------------------
 def test_a_folder_as_the_scenario(tmp_path, capsys, no_compute):
     line = _fails(capsys, ["frontier", str(tmp_path)], 1)
     assert line.startswith("infereco frontier: error: ") and str(tmp_path) in line and "folder" in line
@@ -179,7 +179,7 @@ def test_cost_file_missing(tmp_path, capsys, no_compute):
     assert "gpu.yaml" in line and "not found" in line
 
 
-# ---- compare items -----------------------------------------------------------------------------------------------
+# ---- compare items -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "item, expect",
     [
@@ -205,7 +205,7 @@ def test_compare_a_folder(tmp_path, capsys, no_compute):
     assert "folder" in line and "MODEL@HARDWARE" in line
 
 
-# ---- argument values (argparse usage errors, exit 2) -------------------------------------------------------------
+# ---- argument values (argparse usage errors, exit 2) -------------------------------------------------------
 @pytest.mark.parametrize(
     "argv, expect",
     [

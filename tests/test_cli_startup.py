@@ -1,6 +1,6 @@
-"""Start-up is a property of the import graph: `--help`, usage errors and path checks answer before JAX (or the
-library beyond `infereco.errors`) is imported; `import infereco` is lazy but keeps every public name, and JAX
-is in float64 before anything of infereco that uses it loads. (Timings: benchmarks/bench_startup.py.)"""
+"""Start-up is a property of the import graph: `--help`, usage errors and path checks answer before JAX (or
+the library beyond `infereco.errors`) is imported; `import infereco` is lazy but keeps every public name, and
+JAX is in float64 before anything of infereco that uses it loads. (Timings: benchmarks/bench_startup.py.)"""
 
 from __future__ import annotations
 
@@ -79,7 +79,8 @@ def test_usage_and_path_errors_answer_before_jax(argv, tmp_path):
 
 def test_python_dash_m_help_does_not_import_jax(tmp_path):
     code = (
-        "import runpy, sys\nsys.argv = ['infereco', '--help']\ntry:\n    runpy.run_module('infereco', run_name='__main__')\n"
+        "import runpy, sys\nsys.argv = ['infereco', '--help']\ntry:\n"
+        "    runpy.run_module('infereco', run_name='__main__')\n"
         "except SystemExit:\n    pass\nprint('jax' in sys.modules, file=sys.stderr)"
     )
     r = subprocess.run(

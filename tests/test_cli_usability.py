@@ -1,5 +1,6 @@
 """What a newcomer to the command line tripped over: EP and attention-DP columns, what a --config model is,
-a cost file given to `frontier`, and MFU in one unit per output (percent in tables, a fraction in JSON/CSV)."""
+a cost file given to `frontier`, and MFU in one unit per output (percent in tables, a fraction in
+JSON/CSV)."""
 
 from __future__ import annotations
 

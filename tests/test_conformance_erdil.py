@@ -1,6 +1,6 @@
 """Conformance with the reference notebook (ege-erdil/inference-economics @ 589a102), preset `erdil-2024`,
-search `erdil-grid`. Tolerances from the core issue: $/M at each reference speed (log-log interpolation) within
-0.5% median and 2% at the 95th percentile; maximum speed within 1%; preferred point (α = 4) within 2%.
+search `erdil-grid`. Tolerances from the core issue: $/M at each reference speed (log-log interpolation)
+within 0.5% median and 2% at the 95th percentile; maximum speed within 1%; preferred point (α = 4) within 2%.
 """
 
 from __future__ import annotations

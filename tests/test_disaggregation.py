@@ -1,4 +1,5 @@
-"""Disaggregated vs co-located serving (infereco.disaggregation): pool sizing, all-GPU cost, same frontier axes."""
+"""Disaggregated vs co-located serving (infereco.disaggregation): pool sizing, all-GPU cost, same frontier
+axes."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The documentation (issue 7, "Done means": `mkdocs build --strict` passes in CI).
 
-- the site builds with `mkdocs build --strict` (skipped, with the reason, when the `docs` extra is not installed:
-  pip install ".[docs]");
+- the site builds with `mkdocs build --strict` (skipped, with the reason, when the `docs` extra is not
+  installed: pip install ".[docs]");
 - docs/catalog.md matches the catalog (it is generated: python scripts/gen_catalog_docs.py);
 - the Python examples of the five-minute start run as written.
 """

@@ -1,8 +1,8 @@
 """Every docstring example in the ``infereco`` package runs as a doctest, and none is skipped.
 
 One test per module: it runs the module's examples with ELLIPSIS and NORMALIZE_WHITESPACE and fails with the
-doctest report. Examples see the module's own globals plus the public names of ``infereco`` (``pareto_frontier``,
-``load_model``, ...), so they read like user code without an import line each.
+doctest report. Examples see the module's own globals plus the public names of ``infereco``
+(``pareto_frontier``, ``load_model``, ...), so they read like user code without an import line each.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ except ImportError:
 
 PACKAGE_DIR = Path(infereco.__file__).resolve().parent
 OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-# Below this the finder has stopped seeing the package's examples (a broken walk, a renamed package): the count
-# was 156 when this test was written, so a drop under 60 means examples vanished, not that they were trimmed.
+# Below this the finder has stopped seeing the package's examples (a broken walk, a renamed package): the
+# count was 156 when this test was written, so a drop under 60 means examples vanished, not that they were
+# trimmed.
 MIN_EXAMPLES = 60
 
 

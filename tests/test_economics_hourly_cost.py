@@ -1,5 +1,5 @@
-"""Hourly GPU cost (Zhuang et al. 2025 App. A; docs/papers.md §2.2, §2.3, §2.6): the A800 worked example to the
-cent, the component formulas, currency conversion, extras, rentals, and bad input naming the field."""
+"""Hourly GPU cost (Zhuang et al. 2025 App. A; docs/papers.md §2.2, §2.3, §2.6): the A800 worked example to
+the cent, the component formulas, currency conversion, extras, rentals, and bad input naming the field."""
 
 from __future__ import annotations
 
@@ -243,3 +243,77 @@ def test_cost_falls_with_utilisation_and_total_scales_with_gpus(u1, u2, n):
 
 
 # The economics docstring examples run with every other module's in tests/test_doctests.py.
+
+
+def test_sources_must_be_a_mapping():
+    with pytest.raises(SpecError, match="sources"):
+        cost_from_mapping({"kind": "rental", "price_usd_per_hour": 2, "sources": "somewhere"})
+    spec = cost_from_mapping({"kind": "rental", "price_usd_per_hour": {"value": 2, "source": "a quote"}})
+    assert spec.sources == {"price_usd_per_hour": "a quote"}
+
+
+# ---- hostile inputs ("One pipeline", item 6) ---------------------------------------------------------------
+def test_direct_construction_raises_the_library_error():
+    import pydantic
+
+    for make in (
+        lambda: OwnershipCost(
+            purchase_price=-1, depreciation_years=3, power_kw=0.4, electricity_price_per_kwh=0.1
+        ),
+        lambda: OwnershipCost(purchase_price=-1),
+        lambda: RentalCost(price_usd_per_hour=-1.0),
+        lambda: RentalCost(price_usd_per_hour=0.0),
+        lambda: RentalCost(),
+    ):
+        with pytest.raises(SpecError) as info:
+            make()
+        assert not isinstance(info.value, pydantic.ValidationError)
+        assert "\n" not in str(info.value)
+    with pytest.raises(
+        SpecError, match=r"OwnershipCost\.purchase_price = -1: Input should be greater than 0"
+    ):
+        OwnershipCost(purchase_price=-1, depreciation_years=3, power_kw=0.4, electricity_price_per_kwh=0.1)
+    assert issubclass(SpecError, ValueError)  # callers catching ValueError keep working
+
+
+@pytest.mark.parametrize("price", [1e-320, 5e-324, 1e-7, 0.0, -0.0])
+def test_prices_below_the_floor_are_refused_wherever_they_enter(price):
+    from infereco.specs.catalog import resolve_hardware
+    from infereco.specs.hardware import MIN_PRICE_USD_PER_HOUR
+
+    assert MIN_PRICE_USD_PER_HOUR == 1e-6
+    for enter in (
+        lambda: price_usd_per_hour(price),
+        lambda: RentalCost(price_usd_per_hour=price),
+        lambda: price_usd_per_hour({"kind": "rental", "price_usd_per_hour": price}),
+        lambda: resolve_hardware({"base": "h100-sxm", "price_usd_per_hour": price}),
+    ):
+        with pytest.raises(SpecError, match="price_usd_per_hour") as info:
+            enter()
+        assert "\n" not in str(info.value)
+    assert price_usd_per_hour(1e-6) == 1e-6  # the floor itself is a price
+
+
+def test_a_decomposition_that_underflows_below_the_floor_is_refused():
+    with pytest.raises(SpecError, match="at least 1e-06"):
+        price_usd_per_hour(zhuang2025_a800(purchase_price=1e-300, power_kw=0.0))
+
+
+@pytest.mark.parametrize(
+    "changes, fields",
+    [
+        ({"depreciation_years": 1e-320}, ("depreciation", "depreciation_years=1e-320")),
+        ({"utilization": 1e-320}, ("depreciation", "utilization=1e-320")),
+        ({"purchase_price": 1e308, "depreciation_years": 1e-10}, ("depreciation", "purchase_price=1e+308")),
+        (
+            {"utilization": 1e-310, "host_and_network_share_per_hour": 1.0, "purchase_price": 1e-300},
+            ("host_and_network_share_per_hour",),
+        ),
+        ({"power_kw": 1e200, "pue": 1e200, "electricity_price_per_kwh": 1e200}, ("power", "power_kw=1e+200")),
+    ],
+)
+def test_hourly_cost_never_returns_inf(changes, fields):
+    with pytest.raises(SpecError) as info:
+        hourly_cost(zhuang2025_a800(**changes))
+    for field in fields:
+        assert field in str(info.value)

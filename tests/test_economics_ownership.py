@@ -27,8 +27,8 @@ CLOUD_LOW, CLOUD_HIGH = 20 / 7.09, 40 / 7.09  # ¥20–40 per card-hour = $2.82�
 
 
 def test_paper_cloud_range_is_yuan_converted():
-    # The paper's ¥20–40 per card-hour at its ¥7.09/$ is $2.82–5.64 (hand: 20 / 7.09 = 2.821, 40 / 7.09 = 5.642);
-    # the library's A800 spec must carry that currency and rate.
+    # The paper's ¥20–40 per card-hour at its ¥7.09/$ is $2.82–5.64 (hand: 20 / 7.09 = 2.821,
+    # 40 / 7.09 = 5.642); the library's A800 spec must carry that currency and rate.
     spec = zhuang2025_a800()
     assert spec.currency == "CNY"
     assert round(spec.to_usd(20), 2) == 2.82 and round(spec.to_usd(40), 2) == 5.64
@@ -180,7 +180,7 @@ def test_plots_return_axes():
     plt.close("all")
 
 
-# ---- hostile inputs ("One pipeline", item 6) ------------------------------------------------------------------
+# ---- hostile inputs ("One pipeline", item 6) ---------------------------------------------------------------
 @pytest.mark.parametrize("bad", [1e-320, 5e-324, True, None, [2.0]])
 def test_subnormal_and_non_numeric_cloud_rates(bad):
     for fn in (

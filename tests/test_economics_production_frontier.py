@@ -1,6 +1,6 @@
-"""The production frontier (docs/papers.md §2.5, §2.7): WiNGPT-3.5 (76.2 at $0.34) dominates WiNGPT-3.0 (69.6 at
-$3.47); Pareto laws under hypothesis; the cost-effectiveness zone. Points named 'synthetic-*' are made up for the
-tests, not paper data."""
+"""The production frontier (docs/papers.md §2.5, §2.7): WiNGPT-3.5 (76.2 at $0.34) dominates WiNGPT-3.0 (69.6
+at $3.47); Pareto laws under hypothesis; the cost-effectiveness zone. Points named 'synthetic-*' are made up
+for the tests, not paper data."""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """Elasticities of $/M tokens and tokens/s (issue 5, item 5): jax AD against central finite differences.
 
 Reference: central differences in log space, d ln y / d ln x ≈ [ln y(x·e^h) − ln y(x·e^−h)] / 2h with h = 1e-5
-(truncation ~h² ≈ 1e-10, rounding ~1e-16/h ≈ 1e-11), each perturbed input set through the *spec* (HardwareSpec or
-OwnershipCost replaced, then evaluated by `evaluate_point` on the numpy backend): an evaluation path independent
-of the traced scale vector. Points are chosen away from kinks (max(memory, compute), protocol and layout switches).
+(truncation ~h² ≈ 1e-10, rounding ~1e-16/h ≈ 1e-11), each perturbed input set through the *spec* (HardwareSpec
+or OwnershipCost replaced, then evaluated by `evaluate_point` on the numpy backend): an evaluation path
+independent of the traced scale vector. Points are chosen away from kinks (max(memory, compute), protocol and
+layout switches).
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ H100 = load_hardware("h100-sxm").replace(bandwidth_utilization=0.8, flop_utiliza
 
 
 def test_memory_bound_explicit_layout_matches_finite_differences():
-    # Llama 3 70B, TP 8, batch 64, 1k context: memory-bound with collectives and launches (all terms non-zero).
+    # Llama 3 70B, TP 8, batch 64, 1k context: memory-bound with collectives and launches (all terms
+    # non-zero).
     e = _check_all("llama-3-70b", H100, tp=8, batch_size=64, context_length=1000)
     assert e.bound == "memory"
     assert e.usd_per_million_tokens["hbm_bandwidth_bytes_per_s"] < -0.3
@@ -173,7 +175,8 @@ OWN_FIELDS = (
 
 
 def _fd_price(spec: OwnershipCost, name: str) -> float:
-    # $/M tokens is linear in the hourly price, so d ln($/M)/d ln x = d ln(price)/d ln x (hourly_cost, by hand).
+    # $/M tokens is linear in the hourly price, so d ln($/M)/d ln x = d ln(price)/d ln x (hourly_cost, by
+    # hand).
     lo = price_usd_per_hour(spec.replace(**{name: getattr(spec, name) * math.exp(-H)}))
     hi = price_usd_per_hour(spec.replace(**{name: getattr(spec, name) * math.exp(H)}))
     return (math.log(hi) - math.log(lo)) / (2 * H)
@@ -299,7 +302,7 @@ def test_tornado_plots():
         plot_tornado(e, metric="speed")
 
 
-# ------------------------------------------------------------------------------------------- price from a decomposition
+# --------------------------------------------------------------------------------- price from a decomposition
 def test_price_usd_per_hour_accepts_numbers_mappings_and_paths(tmp_path):
     import jax.numpy as jnp
 

@@ -24,7 +24,8 @@ MODEL, HW = "llama-3-8b", "a800-80g"
 
 
 def test_price_only_lognormal_has_closed_form_percentiles():
-    # $/M = k · price; price ~ lognormal(median m, sigma s) ⇒ $/M percentiles are k·m·exp(s·z_p) up to sampling.
+    # $/M = k · price; price ~ lognormal(median m, sigma s) ⇒ $/M percentiles are k·m·exp(s·z_p) up to
+    # sampling.
     r = cost_uncertainty(
         MODEL,
         HW,

@@ -1,5 +1,5 @@
-"""The example notebook runs end to end (issue 5, "Done means"): examples/beyond_benchmarks.ipynb executed with
-nbclient in a fresh kernel. Its own cells assert the paper's figures ($0.787/h; $0.893 → $0.340)."""
+"""The example notebook runs end to end (issue 5, "Done means"): examples/beyond_benchmarks.ipynb executed
+with nbclient in a fresh kernel. Its own cells assert the paper's figures ($0.787/h; $0.893 → $0.340)."""
 
 from __future__ import annotations
 

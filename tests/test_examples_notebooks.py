@@ -1,5 +1,5 @@
-"""The example notebooks that reproduce Erdil (2025)'s figures (issue 7, "Notebooks"): each runs top to bottom in a
-fresh kernel, and no committed notebook carries outputs (they would go stale as the library changes).
+"""The example notebooks that reproduce Erdil (2025)'s figures (issue 7, "Notebooks"): each runs top to bottom
+in a fresh kernel, and no committed notebook carries outputs (they would go stale as the library changes).
 
 Run one: python -m pytest tests/test_examples_notebooks.py -k fig8
 Clear outputs before committing: jupyter nbconvert --clear-output --inplace examples/*.ipynb

@@ -257,7 +257,7 @@ def test_no_warning_for_exact_configs():
                 load_hf_config(f)
 
 
-# ---- hostile configs ("One pipeline", item 6) -----------------------------------------------------------------
+# ---- hostile configs ("One pipeline", item 6) --------------------------------------------------------------
 @pytest.mark.parametrize(
     "key",
     [

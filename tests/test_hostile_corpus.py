@@ -2,9 +2,9 @@
 
 For each file: the loader raises exactly the expected `InferecoError` subclass (nothing else, no chained
 traceback), on one line, naming the file and the field, with a hint of the fix. Scenario files go through
-`infereco.frontier_from_scenario(path)` and the CLI (`infereco frontier FILE` exits 1 with a one-line message);
-catalog-style files (`hw_*`, `model_*`) are dropped into a temporary catalog folder and loaded by id with
-`load_hardware` / `load_model`, as a user adding a file to `hardware_specs/` would.
+`infereco.frontier_from_scenario(path)` and the CLI (`infereco frontier FILE` exits 1 with a one-line
+message); catalog-style files (`hw_*`, `model_*`) are dropped into a temporary catalog folder and loaded by id
+with `load_hardware` / `load_model`, as a user adding a file to `hardware_specs/` would.
 
 Adding a file: put it in tests/data/hostile/ and add its expectation to EXPECT below (a test fails for files
 without one).
@@ -242,7 +242,7 @@ def test_missing_scenario_file_names_it(tmp_path):
         frontier_from_scenario(tmp_path / "nowhere.yaml")
 
 
-# ---- the command line ----------------------------------------------------------------------------------------
+# ---- the command line --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_cli_exits_1_with_a_one_line_message(name, capsys, tmp_path, monkeypatch):
     from infereco.cli.main import main

@@ -57,8 +57,9 @@ DISCRETE_KEYS = [
     "attention_dp",
     "max_configs_per_call",
 ]
-# ServingSpec's options (an older draft's prefill_n_gpu / decode_n_gpu / chunk_tokens / kv_link_... never existed
-# in the spec, so the fuzz never reached its option checks; tests/test_properties_strategies.py guards the lists).
+# ServingSpec's options (an older draft's prefill_n_gpu / decode_n_gpu / chunk_tokens / kv_link_... never
+# existed in the spec, so the fuzz never reached its option checks; tests/test_properties_strategies.py guards
+# the lists).
 SERVING_KEYS = ["mode", "colocated_prefill_batch", "kv_transfer_bandwidth_bytes_per_s"]
 OBSERVED_KEYS = ["name", "model_id", "tokens_per_s", "usd_per_million_tokens", "source"]
 MODEL_IDS = ["llama-3-8b", "llama-3-70b", "mixtral-8x7b", "deepseek-v3", "palm-8b", "nope", ""]
@@ -230,7 +231,10 @@ def test_fuzzed_scenario_documents_raise_only_library_errors(doc, workdir):
 @example(data=b"model: [" * 300)
 @example(data=b"\x00")
 @example(
-    data=b"!!binary |\n  R0lGODlhDAAMAIQAAP//9/X17unp5WZmZgAAAOfn515eXvPz7Y6OjuDg4J+fn5OTk6enp56enmleECcgggoBADs="
+    data=(
+        b"!!binary |\n"
+        b"  R0lGODlhDAAMAIQAAP//9/X17unp5WZmZgAAAOfn515eXvPz7Y6OjuDg4J+fn5OTk6enp56enmleECcgggoBADs="
+    )
 )
 def test_fuzzed_bytes_raise_only_library_errors(data, workdir):
     path = workdir / "bytes.yaml"
@@ -340,7 +344,7 @@ def test_fuzzed_hf_configs(cfg, workdir):
         assert all(math.isfinite(v) for v in jax.tree_util.tree_leaves(model_arrays(m)))
 
 
-# ---- serving and discrete options, scenario sources ("One pipeline", item 6) ---------------------------------
+# ---- serving and discrete options, scenario sources ("One pipeline", item 6) -------------------------------
 option_values = st.one_of(
     junk,
     st.sampled_from(

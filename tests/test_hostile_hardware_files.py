@@ -1,7 +1,8 @@
-"""A calibrated hardware YAML (written by `infereco calibrate --out PROFILE.yaml`, i.e. `CalibrationResult.save_yaml`)
-is accepted wherever a hardware id is: `resolve_hardware(path)`, `pareto_frontier(hardware=path)`, a scenario's
-`hardware:` key (relative to the scenario file's folder) and `hardware: {base: path, ...}`. The specs read it
-without importing calibration, and read it exactly as `load_calibrated_hardware` does."""
+"""A calibrated hardware YAML (written by `infereco calibrate --out PROFILE.yaml`, i.e.
+`CalibrationResult.save_yaml`) is accepted wherever a hardware id is: `resolve_hardware(path)`,
+`pareto_frontier(hardware=path)`, a scenario's `hardware:` key (relative to the scenario file's folder) and
+`hardware: {base: path, ...}`. The specs read it without importing calibration, and read it exactly as
+`load_calibrated_hardware` does."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ FAST = dict(search="continuous", backend="numpy", grid=SMALL_GRID)
 
 @pytest.fixture(scope="module")
 def calibrated_yaml(tmp_path_factory) -> Path:
-    """A profile written by the calibration itself (a quick fit of the synthetic runs of test_calibration_fit)."""
+    """A profile written by the calibration itself (a quick fit of the synthetic runs of
+    test_calibration_fit)."""
     from infereco.calibration.fit import calibrate
     from infereco.physics.serving import EngineConfig
     from tests.test_calibration_fit import CPU, FITTED, TINY, _synthetic
@@ -47,7 +49,8 @@ def test_resolve_hardware_reads_a_calibrated_profile_as_calibration_does(calibra
 
 
 def test_specs_read_profiles_without_importing_calibration():
-    """infereco.specs sits below calibration (which imports specs); the reading is replicated, not imported."""
+    """infereco.specs sits below calibration (which imports specs); the reading is replicated, not
+    imported."""
     import ast
 
     for path in (Path(__file__).parent.parent / "infereco" / "specs").glob("*.py"):

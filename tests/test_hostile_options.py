@@ -1,8 +1,8 @@
 """Hostile serving and search options, scenario sources, speculative limits ("One pipeline", item 6).
 
 `ServingSpec` (infereco/specs/serving.py) and `validate_discrete_space` (infereco/specs/search.py) are checked
-directly and through `load_scenario`; every error is one `SpecError` / `ScenarioError` line naming the field, the
-value and what was expected.
+directly and through `load_scenario`; every error is one `SpecError` / `ScenarioError` line naming the field,
+the value and what was expected.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import dataclasses
 import math
 
 import numpy as np
+import pydantic
 import pytest
 
 from infereco import InferecoError, ScenarioError, SpecError, pareto_frontier
@@ -29,7 +30,7 @@ def _one_line(exc: BaseException, *needles: str) -> None:
     assert exc.__cause__ is None and (exc.__context__ is None or exc.__suppress_context__)
 
 
-# ---- ServingSpec ------------------------------------------------------------------------------------------------
+# ---- ServingSpec -------------------------------------------------------------------------------------------
 def test_serving_accepts_none_a_mode_name_or_a_mapping():
     assert ServingSpec.validated(None) == ServingSpec() and ServingSpec().mode == "decode_only"
     assert ServingSpec.validated("disaggregated") == ServingSpec.validated({"mode": "disaggregated"})
@@ -43,7 +44,7 @@ def test_serving_accepts_none_a_mode_name_or_a_mapping():
         ServingSpec.validated({"mode": "disaggregated", "kv_transfer_bandwidth_bytes_per_s": None}).options()
         == {}
     )
-    with pytest.raises(Exception):  # frozen
+    with pytest.raises(pydantic.ValidationError):  # frozen
         spec.mode = "decode_only"
 
 
@@ -129,7 +130,7 @@ def test_scenario_serving_shorthand():
     assert load_scenario(s.to_yaml()) == s
 
 
-# ---- discrete search options -------------------------------------------------------------------------------------
+# ---- discrete search options -------------------------------------------------------------------------------
 def test_discrete_keys_are_the_fields_of_discrete_space():
     assert set(KNOWN_KEYS) == {f.name for f in dataclasses.fields(DiscreteSpace)}
 
@@ -225,7 +226,7 @@ def test_load_scenario_checks_discrete(case):
     _one_line(info.value, "scenario:", *needles)
 
 
-# ---- scenario sources ----------------------------------------------------------------------------------------------
+# ---- scenario sources --------------------------------------------------------------------------------------
 def test_load_scenario_empty_string_folder_and_wrong_types(tmp_path):
     with pytest.raises(ScenarioError) as info:
         load_scenario("")
@@ -245,7 +246,7 @@ def test_load_scenario_empty_string_folder_and_wrong_types(tmp_path):
         _one_line(info.value, "scenario")
 
 
-# ---- workload given a list ------------------------------------------------------------------------------------------
+# ---- workload given a list ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("value", [[], [("context_length", 10)], "1000", 1000, None])
 def test_workload_spec_needs_a_mapping(value):
     with pytest.raises(SpecError) as info:
@@ -268,7 +269,7 @@ def test_specs_constructed_directly_raise_spec_errors():
         _one_line(info.value)
 
 
-# ---- speculative decoding at the limits α = 0 and α = 1 -------------------------------------------------------------
+# ---- speculative decoding at the limits α = 0 and α = 1 ----------------------------------------------------
 def test_acceptance_zero_is_the_no_speculation_limit():
     plain = pareto_frontier("llama-3-70b", "h100-sxm", context_length=1000)
     spec = pareto_frontier(

@@ -56,8 +56,8 @@ def test_kv_read_price_floor(ml2):
     # 36 PB per million output tokens / 3.3 TB/s · $2/h = $6.06 per million output tokens (paper). The library
     # computes it: the KV bytes one token's step reads at 100K context (step_bytes), over its H100's bandwidth
     # (erdil-2024: the datasheet's uncapped 3.35 TB/s), priced by units.usd_per_million_tokens. Hand, at
-    # 3.35 TB/s: 360,448 B · 1e5 · 1e6 / 3.35e12 B/s = 10,760 GPU-s per million tokens, · $2 / 3600 s = $5.978;
-    # the paper's rounded 3.3 TB/s gives $6.068, 1.5% more.
+    # 3.35 TB/s: 360,448 B · 1e5 · 1e6 / 3.35e12 B/s = 10,760 GPU-s per million tokens,
+    # · $2 / 3600 s = $5.978; the paper's rounded 3.3 TB/s gives $6.068, 1.5% more.
     m = model_arrays(ml2)
     kv_read = float(
         step_bytes(m, 1.0, 1.0, CONTEXT, 1.0, 1.0, xp=np) - step_bytes(m, 1.0, 1.0, 0.0, 1.0, 1.0, xp=np)
@@ -85,8 +85,8 @@ def test_frontier_respects_the_kv_floor_and_is_never_compute_bound(ml2_100k):
     floor = 360_448 * CONTEXT * 1e6 / 3.3e12 * 2.0 / 3600
     cheapest = ml2_100k.min_cost()
     # No frontier point beats the KV-read floor. The cheapest sits ≈ 1.55× above it ($9.37): HBM is full of KV
-    # (≈ 2 sequences per GPU), so a step cannot read more than ≈ 80 GB per GPU (24 ms), and the fixed launch and
-    # collective latencies (≈ 6–8 ms per step) cannot be amortised over a larger batch.
+    # (≈ 2 sequences per GPU), so a step cannot read more than ≈ 80 GB per GPU (24 ms), and the fixed launch
+    # and collective latencies (≈ 6–8 ms per step) cannot be amortised over a larger batch.
     assert floor <= cheapest.usd_per_million_tokens <= 1.6 * floor
     assert cheapest.bound == "memory"
     # GQA with g = 12 leaves long context memory-bound at every batch (§4.3, §5.2): no point is compute-bound.

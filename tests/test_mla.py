@@ -1,5 +1,5 @@
-"""Multi-head latent attention (DeepSeek-V3): latent KV cache, absorbed attention arithmetic, shared experts and
-dense first layers, and the 100K-context comparison with Mistral Large 2 (Erdil 2025 §3.1, §4.3, Fig. 10).
+"""Multi-head latent attention (DeepSeek-V3): latent KV cache, absorbed attention arithmetic, shared experts
+and dense first layers, and the 100K-context comparison with Mistral Large 2 (Erdil 2025 §3.1, §4.3, Fig. 10).
 
 **What "≈ 60 KB" means.** DeepSeek-V3 caches, per token and layer, the 512-wide KV latent *and* the 64-wide
 decoupled RoPE key: 576 · 61 · 2 B = 70,272 B (what inference engines store, and what the spec counts). The
@@ -73,11 +73,12 @@ def test_attention_arithmetic_dominates_beyond_about_5k_tokens(ds):
 
 
 def test_mla_attention_intensity_near_the_ridge(ds):
-    # ΔFLOP/ΔKV byte = 4·d_latent·h / ((d_latent + d_rope)·p) = 4·512·128 / (576·2) = 227.6 FLOP/B, 19× Mistral
-    # Large 2's 2g/p = 12: MLA trades arithmetic for a small cache (§5.2). The capped H100 ridge at 16-bit rate is
-    # 0.7e15 / (0.75·3.3e12) = 283 FLOP/B, so MLA attention sits at 0.80 of it. (With 8-bit operands, as the
-    # erdil presets use for 8-bit weights, the ridge doubles and the 100K frontier stays memory-bound here; the
-    # paper's "arithmetic-bound from ≈ 10K tokens" is not reproduced at the roofline level.)
+    # ΔFLOP/ΔKV byte = 4·d_latent·h / ((d_latent + d_rope)·p) = 4·512·128 / (576·2) = 227.6 FLOP/B, 19×
+    # Mistral Large 2's 2g/p = 12: MLA trades arithmetic for a small cache (§5.2). The capped H100 ridge at
+    # 16-bit rate is 0.7e15 / (0.75·3.3e12) = 283 FLOP/B, so MLA attention sits at 0.80 of it. (With 8-bit
+    # operands, as the erdil presets use for 8-bit weights, the ridge doubles and the 100K frontier stays
+    # memory-bound here; the paper's "arithmetic-bound from ≈ 10K tokens" is not reproduced at the roofline
+    # level.)
     m = model_arrays(ds)
     dflop = float(step_flop(m, 8.0, 1.0, 2e5) - step_flop(m, 8.0, 1.0, 1e5))
     dbytes = float(
@@ -90,7 +91,8 @@ def test_mla_attention_intensity_near_the_ridge(ds):
 
 def test_shared_experts_and_dense_layers_are_always_read(ds):
     # At batch 1 the weights read are attention + dense FFN (3 dense layers + 58 shared experts) + the routed
-    # experts hit (1 − (1 − 1/32)^1 of 256 = 8) + unembedding = the active parameters less the embedding table.
+    # experts hit (1 − (1 − 1/32)^1 of 256 = 8) + unembedding = the active parameters less the embedding
+    # table.
     m = model_arrays(ds)
     wp = ds.weight_bytes
     routed_hit = (1 - (1 - 1 / 32)) * 256 * 3 * 7168 * 2048 * 58

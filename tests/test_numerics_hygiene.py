@@ -67,12 +67,12 @@ def test_traced_evaluation_is_float64_throughout(arrays, path):
     m, ma, ha, hw = arrays
     n = jnp.geomspace(1.0, 4096.0, 8)[:, None]
     b = jnp.geomspace(1.0, 1e5, 8)[None, :]
-    conv, pa, spec, layout = Conventions(), False, None, None
+    conv, spec, layout = Conventions(), None, None
     if path == "speculative":
         d = load_model("llama-3-8b")
         spec = SpecArrays(model_arrays(d), hardware_arrays(hw, 16), 0.8, 3)
     elif path == "ring-parallel-attention":
-        conv, pa = Conventions(collectives="ring", parallel_attention_merges_collectives=True), True
+        conv = Conventions(collectives="ring", parallel_attention_merges_collectives=True)
     elif path == "explicit-layout":
         from infereco.search.evaluate import Layout
 
@@ -225,8 +225,8 @@ sys.stdout.write(f.to_json())
 
 
 def test_frontier_is_identical_in_a_fresh_process():
-    """Two fresh interpreters (numpy backend) print the same bytes. (Compared with each other rather than with this
-    process, so that a library edited on disk during a long test run cannot make it fail.)"""
+    """Two fresh interpreters (numpy backend) print the same bytes. (Compared with each other rather than with
+    this process, so that a library edited on disk during a long test run cannot make it fail.)"""
     cwd = str(infereco.__file__).rsplit("/infereco/", 1)[0]
     runs = [
         subprocess.run(

@@ -1,15 +1,16 @@
-"""Observed provider points against frontiers (infereco.observed), and the paper's conclusion about the Llama 3
-70B data point (Erdil 2025 §4, §4.1; digest §1.6 #11–#13, §1.11).
+"""Observed provider points against frontiers (infereco.observed), and the paper's conclusion about the
+Llama 3 70B data point (Erdil 2025 §4, §4.1; digest §1.6 #11–#13, §1.11).
 
 The paper: the leading provider's Llama 3 70B point (≈ 150 tok/s at $0.90/M) lies outside the 8-bit frontier
 without speculative decoding, and inside it with a Llama 3 8B draft at α = 0.8.
 
-Which preset: `erdil-2024` (the notebook that draws the paper's figures: no utilisation caps, $2.10/h) holds the
-conclusion with wide margins at a 1,000-token context: without speculation the frontier needs $3.98/M at 150 tok/s
-(the point is 4.4× cheaper: beyond); with it, $0.49/M (the point is 1.8× dearer: inside). `erdil-paper` (70%/75%
-caps, $2/h, Eq. 46) also holds it at context 0: the no-speculation maximum is 139 tok/s (150 is beyond by speed),
-and the speculative frontier costs $0.68/M at 150 tok/s (inside by 24%) — but at a 1,000-token context that
-frontier costs $1.06/M at 150 tok/s and the point would be beyond it, so the paper-text preset is sensitive.
+Which preset: `erdil-2024` (the notebook that draws the paper's figures: no utilisation caps, $2.10/h) holds
+the conclusion with wide margins at a 1,000-token context: without speculation the frontier needs $3.98/M at
+150 tok/s (the point is 4.4× cheaper: beyond); with it, $0.49/M (the point is 1.8× dearer: inside).
+`erdil-paper` (70%/75% caps, $2/h, Eq. 46) also holds it at context 0: the no-speculation maximum is 139 tok/s
+(150 is beyond by speed), and the speculative frontier costs $0.68/M at 150 tok/s (inside by 24%) — but at a
+1,000-token context that frontier costs $1.06/M at 150 tok/s and the point would be beyond it, so the
+paper-text preset is sensitive.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The two step-shape terms of `HardwareSpec` that calibration can set: `attention_bandwidth_utilization` (KV-cache
-reads below streaming bandwidth) and `memory_compute_overlap` (max vs sum of memory and arithmetic time),
-checked against hand-derived step times of a small model, on both step-time paths (the reference
+"""The two step-shape terms of `HardwareSpec` that calibration can set: `attention_bandwidth_utilization`
+(KV-cache reads below streaming bandwidth) and `memory_compute_overlap` (max vs sum of memory and arithmetic
+time), checked against hand-derived step times of a small model, on both step-time paths (the reference
 `layout_step_time` and the vectorised `explicit_step_time`)."""
 
 from __future__ import annotations

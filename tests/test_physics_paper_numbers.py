@@ -1,4 +1,5 @@
-"""The papers' own numbers, where the model defines them (Erdil 2025; digest in shared/docs/papers.md §1.10–1.11)."""
+"""The papers' own numbers, where the model defines them (Erdil 2025; digest in shared/docs/papers.md
+§1.10–1.11)."""
 
 from __future__ import annotations
 

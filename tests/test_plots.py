@@ -52,7 +52,8 @@ def _close_figures():
 
 
 def _check_png(ax, path, xlabel_has, ylabel_has):
-    """Save the Axes' figure to `path`; the file is a PNG with drawn pixels and both axes carry their units."""
+    """Save the Axes' figure to `path`; the file is a PNG with drawn pixels and both axes carry their
+    units."""
     ax.figure.savefig(path, dpi=60)
     data = path.read_bytes()
     assert data.startswith(PNG_MAGIC) and len(data) > 2_000, f"{path.name}: {len(data)} bytes"
@@ -71,7 +72,7 @@ def _economics(name):
     return fn
 
 
-# ---- frontier plots ------------------------------------------------------------------------------------------
+# ---- frontier plots ----------------------------------------------------------------------------------------
 def test_plot_frontier(tmp_path, frontiers):
     ax = frontier_plots.plot_frontier(frontiers, labels=["8B", "70B"], observed=[("provider", 150.0, 0.9)])
     _check_png(ax, tmp_path / "frontier.png", "tokens/s", ("USD", "million"))
@@ -120,7 +121,7 @@ def test_plot_breakdown_of_an_empty_frontier(tmp_path):
     assert "(ms)" in ax.get_ylabel() and "empty" in ax.get_title()
 
 
-# ---- economics plots -----------------------------------------------------------------------------------------
+# ---- economics plots ---------------------------------------------------------------------------------------
 def test_plot_production_frontier(tmp_path):
     from infereco.economics.production_frontier import zhuang2025_wingpt_entries
 

@@ -1,4 +1,5 @@
-"""Prefill physics (infereco.physics.prefill): FLOP, chunking, roofline bounds, memory fit, hand-derived times."""
+"""Prefill physics (infereco.physics.prefill): FLOP, chunking, roofline bounds, memory fit, hand-derived
+times."""
 
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ def test_chunks_cover_the_prompt():
 
 def test_prefill_flop_is_causal_half_square(dep70):
     m = dep70.arrays
-    # Hand: Llama 3 70B, P = 1000: 2·N_active·P + 4·d_head·h·L·P(P − 1)/2 (each token attends to its predecessors).
+    # Hand: Llama 3 70B, P = 1000: 2·N_active·P + 4·d_head·h·L·P(P − 1)/2 (each token attends to its
+    # predecessors).
     p = 1000.0
     hand = 2 * m.active_params * p + 4 * 128 * 64 * 80 * p * (p - 1) / 2
     assert float(prefill_flop(m, 1.0, p)) == pytest.approx(hand, rel=1e-12)
@@ -113,7 +115,8 @@ def test_chunking_rereads_weights(dep70):
     tiny = _pf(dep70, 4.0, 1.0, 8192, 8)
     assert float(chunked.flop) == pytest.approx(float(whole.flop), rel=1e-12)
     assert float(whole.time_s) < float(chunked.time_s) < float(tiny.time_s)
-    # 1024 chunks of 8 tokens: each step reads all weights at least once (141 GB over 4 GPUs at 0.75·3.3 TB/s).
+    # 1024 chunks of 8 tokens: each step reads all weights at least once (141 GB over 4 GPUs at
+    # 0.75·3.3 TB/s).
     floor = 1024 * dep70.model.weight_memory_bytes / (4 * 0.75 * 3.3e12)
     assert float(tiny.time_s) > floor
     # A chunk the size of the prompt is the unchunked prefill.

@@ -1,4 +1,5 @@
-"""Laws every frontier must obey (hypothesis), through the public API `pareto_frontier(..., search='continuous')`.
+"""Laws every frontier must obey (hypothesis), through the public API
+`pareto_frontier(..., search='continuous')`.
 
 A small grid (40 GPU counts × 40 batches) keeps each example fast. Checked:
 
@@ -64,7 +65,8 @@ COMPARED = (
 def frontier_inputs(
     draw, jax_structure: bool = False, cap: bool | None = None, capacity=None, max_context=1_000_000
 ):
-    """Keyword arguments of `pareto_frontier` for a random valid problem (numpy backend unless jax_structure)."""
+    """Keyword arguments of `pareto_frontier` for a random valid problem (numpy backend unless
+    jax_structure)."""
     kw = dict(
         model=draw(model_specs(parallel_attention=False if jax_structure else None)),
         hardware=draw(hardware_specs(jax_structure=jax_structure, capacity=capacity)),
@@ -126,8 +128,8 @@ def brute_force(kw) -> dict[str, np.ndarray]:
     feasible_before_cap = np.isfinite(lat)
     gpu_s = ev.gpu_s_per_token
     if cap is not None:
-        # Served below capacity: at least n_gpu / cap accelerator-seconds per token (the continuous search's rule;
-        # only the reference's erdil-grid drops configurations over the cap).
+        # Served below capacity: at least n_gpu / cap accelerator-seconds per token (the continuous search's
+        # rule; only the reference's erdil-grid drops configurations over the cap).
         gpu_s = np.maximum(gpu_s, n / cap)
     return dict(
         latency_s=lat,
@@ -346,12 +348,15 @@ def test_jax_frontier_equals_numpy_frontier(kw):
 
     covered(fj, fn)
     covered(fn, fj)
+
     # the same configuration on both frontiers has the same numbers (configurations on a cost plateau, where
     # cost ties to the last bit, may differ between backends; `covered` has checked those)
-    key = lambda f: {
-        (round(float(n), 9), round(float(b), 9)): i  # noqa: E731
-        for i, (n, b) in enumerate(zip(f.columns["n_gpu"], f.columns["batch_size"]))
-    }
+    def key(f):
+        return {
+            (round(float(n), 9), round(float(b), 9)): i
+            for i, (n, b) in enumerate(zip(f.columns["n_gpu"], f.columns["batch_size"]))
+        }
+
     kj, kn = key(fj), key(fn)
     common = sorted(set(kj) & set(kn))
     # ... and where both picked the same layout, the same breakdown (layouts tied in step time to rounding may
@@ -387,7 +392,7 @@ def test_frontiers_are_deterministic(kw):
     assert pareto_frontier(**kw).to_json() == pareto_frontier(**kw).to_json()
 
 
-# ---- the demand cap -----------------------------------------------------------------------------------------
+# ---- the demand cap ----------------------------------------------------------------------------------------
 # With `max_throughput_tokens_per_s`, configurations whose throughput (batch / latency) exceeds the cap are
 # served below capacity and costed at the demand they serve: gpu_s_per_token = max(n_gpu · latency / batch,
 # n_gpu / cap), throughput_tokens_per_s = min(batch / latency, cap), so cost is monotone in every latency term

@@ -4,10 +4,12 @@ Checked on `infereco.search.evaluate.evaluate` over (GPUs × batch) outer produc
 for the laws, JAX backend against numpy for agreement. The laws:
 
 - more HBM bandwidth, FLOP/s, scale-up or scale-out bandwidth, higher utilisation, or less kernel-launch or
-  collective latency never makes any configuration slower, and never changes which configurations are feasible;
+  collective latency never makes any configuration slower, and never changes which configurations are
+  feasible;
 - cost per token (accelerator-seconds per token) never falls when every term gets slower;
 - feasibility is monotone in HBM capacity, and capacity does not change the speed of a feasible configuration;
-- no NaN anywhere, no infinity in a feasible configuration's numbers; infeasible = latency inf, cost inf, MFU 0;
+- no NaN anywhere, no infinity in a feasible configuration's numbers; infeasible = latency inf, cost inf,
+  MFU 0;
 - MFU is in [0, 1];
 - JAX and numpy agree to 1e-9 relative.
 
@@ -116,8 +118,8 @@ def improve(hw: HardwareSpec, which: str, factor: float) -> HardwareSpec:
 def slow_everything(hw: HardwareSpec, factor: float) -> HardwareSpec:
     """Every rate divided by `factor`, every latency multiplied by it (within the spec's bounds).
 
-    `factor` is capped so that rates stay above the spec's unit-mistake floors (FLOP/s >= 1e9, bandwidths >= 1e6
-    bytes/s), which would otherwise (rightly) reject the slowed accelerator."""
+    `factor` is capped so that rates stay above the spec's unit-mistake floors (FLOP/s >= 1e9,
+    bandwidths >= 1e6 bytes/s), which would otherwise (rightly) reject the slowed accelerator."""
     # (4× margin: presets may halve bandwidths, and rounding must not land just below a floor)
     floors = [
         min(hw.flop_per_s.values()) / 4e9,
@@ -220,9 +222,9 @@ def test_no_nan_and_infeasible_is_marked(case):
 # ---- JAX against numpy -------------------------------------------------------------------------------------
 def _assert_backends_agree(case: PhysicsCase, conv: Conventions | None = None) -> None:
     """Latency, cost and MFU agree to 1e-9 everywhere. The breakdown (memory_s, compute_s, ...) belongs to the
-    chosen layout; where two layouts tie in latency to rounding (e.g. compute-bound with free collectives, where
-    every layout has the same step time) either backend may pick either, so the breakdown is compared only where
-    both picked the same layout, and elsewhere the tie itself is checked."""
+    chosen layout; where two layouts tie in latency to rounding (e.g. compute-bound with free collectives,
+    where every layout has the same step time) either backend may pick either, so the breakdown is compared
+    only where both picked the same layout, and elsewhere the tie itself is checked."""
     ev_np = case.evaluate(backend="numpy", conv=conv)
     ev_jx = case.evaluate(backend="jax", conv=conv)
     shape = ev_np.latency_s.shape

@@ -33,10 +33,11 @@ SMALL_GRID = GridSpec(n_batch=40, n_gpu=40, n_thresholds=60)
 JAX_AXIS = 40  # configuration axes for JAX checks: same shapes as SMALL_GRID, so one compilation serves both
 
 
-# Every spec field name the strategies below put in the dicts they validate. A renamed field would otherwise not
-# fail: the strategies would build invalid dicts (rejected, so hypothesis shrinks to fewer and fewer examples) or
-# skip a conditional block. test_strategy_field_names_exist checks each against the pydantic model, and
-# `_known_keys` makes the strategies use no key outside these lists, so the lists stay what is used.
+# Every spec field name the strategies below put in the dicts they validate. A renamed field would otherwise
+# not fail: the strategies would build invalid dicts (rejected, so hypothesis shrinks to fewer and fewer
+# examples) or skip a conditional block. test_strategy_field_names_exist checks each against the pydantic
+# model, and `_known_keys` makes the strategies use no key outside these lists, so the lists stay what is
+# used.
 MODEL_STRATEGY_FIELDS = (
     "name",
     "d_model",
@@ -92,7 +93,8 @@ def _known_keys(fields: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any
 
 
 def profile_name() -> str:
-    """The hypothesis profile this run loaded (tests/conftest.py): 'ci' unless HYPOTHESIS_PROFILE says otherwise."""
+    """The hypothesis profile this run loaded (tests/conftest.py): 'ci' unless HYPOTHESIS_PROFILE says
+    otherwise."""
     import os
 
     return os.environ.get("HYPOTHESIS_PROFILE", "ci")
@@ -388,7 +390,7 @@ def physics_cases(
     )
 
 
-# ---- the strategies' own checks -----------------------------------------------------------------------------
+# ---- the strategies' own checks ----------------------------------------------------------------------------
 def test_strategy_field_names_exist():
     # Imported here, not at the top: tests/test_hostile_fuzz.py imports this module.
     from infereco.observed import ObservedPoint

@@ -72,9 +72,12 @@ def test_bits_are_independent():
     )
     # In the step's bytes: an 8-bit KV cache halves the context term exactly.
     m, mk = model_arrays(base), model_arrays(kv8)
-    d = lambda mm: float(
-        step_bytes(mm, 4.0, 1.0, 5e4, 1.0, 1.0, xp=np) - step_bytes(mm, 4.0, 1.0, 0.0, 1.0, 1.0, xp=np)
-    )
+
+    def d(mm):
+        return float(
+            step_bytes(mm, 4.0, 1.0, 5e4, 1.0, 1.0, xp=np) - step_bytes(mm, 4.0, 1.0, 0.0, 1.0, 1.0, xp=np)
+        )
+
     assert d(mk) == d(m) / 2
 
 
@@ -94,7 +97,8 @@ def test_flop_rate_by_operand_precision():
 
 
 def test_kv_bits_lower_the_long_context_floor():
-    # Mistral Large 2 at 100K with an 8-bit KV cache: KV-read floor halves from $6.07 to $3.03/M at $2/h, 3.3 TB/s.
+    # Mistral Large 2 at 100K with an 8-bit KV cache: KV-read floor halves from $6.07 to $3.03/M at $2/h,
+    # 3.3 TB/s.
     kv8 = load_model("mistral-large-2").replace(kv_cache_bits=8)
     assert kv8.kv_cache_bytes_per_token * 1e5 * 1e6 / 3.3e12 * 2 / 3600 == pytest.approx(6.068 / 2, rel=1e-3)
 

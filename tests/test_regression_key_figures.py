@@ -1,8 +1,8 @@
 """Regression gate: the key figures of the main catalog pairs must not move by accident.
 
-The stored table (tests/data/regression/key_figures.json) holds, for 5 models × 3 accelerators × 2 presets at a
-context of 1,000 tokens (search 'continuous', default grid, JAX backend): the maximum speed, the preferred point
-at α = 3 and the cost floor. Each figure must match to 1e-6 relative.
+The stored table (tests/data/regression/key_figures.json) holds, for 5 models × 3 accelerators × 2 presets at
+a context of 1,000 tokens (search 'continuous', default grid, JAX backend): the maximum speed, the preferred
+point at α = 3 and the cost floor. Each figure must match to 1e-6 relative.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ SCRIPT = REPO / "scripts" / "update_regression_table.py"
 
 HOW_TO_UPDATE = """
 Key figures of the catalog moved (listed above). If this change is intended:
-  1. run `python scripts/update_regression_table.py` (about 10 s; it rewrites tests/data/regression/key_figures.json),
+  1. run `python scripts/update_regression_table.py` (about 10 s; it rewrites
+     tests/data/regression/key_figures.json),
   2. review `git diff tests/data/regression/key_figures.json`,
   3. commit the table with the change and say in the commit message why the numbers moved.
 If it is not intended, the change broke the physics, the search or a catalog number."""

@@ -1,4 +1,5 @@
-"""Requests (infereco.physics.requests): lengths and distributions, TTFT, end-to-end latency, token accounting."""
+"""Requests (infereco.physics.requests): lengths and distributions, TTFT, end-to-end latency, token
+accounting."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The default search: integer TP × EP × PP layouts, integer batches, engine memory fit, reasons for rejection."""
+"""The default search: integer TP × EP × PP layouts, integer batches, engine memory fit, reasons for
+rejection."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ def test_default_search_returns_feasible_integer_layouts(model):
 
 
 def test_explicit_layout_equals_reference_layout_for_dense_models():
-    # With ep = 1, an even pipeline split and no KV replication the explicit-layout physics is the reference's.
+    # With ep = 1, an even pipeline split and no KV replication the explicit-layout physics is the
+    # reference's.
     p = resolve("llama-3-70b", "h100-sxm", preset="erdil-2024")
     ma, ha, _ = deployment_arrays(p)
     b = np.array([1.0, 3.0, 17.0, 64.0, 311.0])
@@ -51,10 +53,10 @@ def test_explicit_layout_equals_reference_layout_for_dense_models():
 
 @pytest.mark.parametrize("model", ["llama-3-8b", "llama-3-70b"])
 def test_discrete_frontier_against_continuous_on_one_node(model):
-    # Same assumptions (ideal memory fit, ≤ 8 GPUs, no pipeline), two searches: integer layouts and batches vs the
-    # reference's continuous grid (exact frontier of its points). The discrete frontier may beat the continuous one only by the grid's
-    # sampling (400 points per axis: adjacent GPU counts differ by ≈1.6%, batches by ≈3.2%), and must come
-    # within 15% of its cost at the continuous preferred point.
+    # Same assumptions (ideal memory fit, ≤ 8 GPUs, no pipeline), two searches: integer layouts and batches vs
+    # the reference's continuous grid (exact frontier of its points). The discrete frontier may beat the
+    # continuous one only by the grid's sampling (400 points per axis: adjacent GPU counts differ by ≈1.6%,
+    # batches by ≈3.2%), and must come within 15% of its cost at the continuous preferred point.
     p_disc = resolve(
         model,
         "h100-sxm",
@@ -96,8 +98,8 @@ def test_engine_memory_rules_order_capacity():
         m, 80e9, 8000, DiscreteSpace(engine="vllm", gpu_memory_utilization=0.7, pp_degrees=(1,))
     )
     assert low.max_batch[(low.tp == 8) & (low.two_d == 0)][0] < caps["vllm"]
-    # Hand check of the vLLM rule at TP 8: 0.9·80 GB − 1.5 GB reserve − 141.1 GB / 8 of weights, per 8000-token
-    # sequence of 327,680 B/token spread over 8 GPUs.
+    # Hand check of the vLLM rule at TP 8: 0.9·80 GB − 1.5 GB reserve − 141.1 GB / 8 of weights, per
+    # 8000-token sequence of 327,680 B/token spread over 8 GPUs.
     kv_budget = 0.9 * 80e9 - 1.5e9 - m.weight_memory_bytes / 8
     assert caps["vllm"] == np.floor(kv_budget / (m.kv_cache_bytes_per_token * 8000 / 8))
 
@@ -158,8 +160,8 @@ def test_scenario_discrete_options_and_layout_table():
 
 
 def test_dp_attention_makes_mla_serving_cheaper_and_reevaluates():
-    # Tensor-parallel MLA replicates the latent cache on every rank; DP attention (each rank its own sequences)
-    # does not, so the cost floor of DeepSeek-V3 must drop when the search may use it.
+    # Tensor-parallel MLA replicates the latent cache on every rank; DP attention (each rank its own
+    # sequences) does not, so the cost floor of DeepSeek-V3 must drop when the search may use it.
     tp_only = pareto_frontier("deepseek-v3", "h200", context_length=4000, space={"attention_dp": False})
     with_dp = pareto_frontier("deepseek-v3", "h200", context_length=4000)
     assert with_dp.min_cost().usd_per_million_tokens < 0.5 * tp_only.min_cost().usd_per_million_tokens

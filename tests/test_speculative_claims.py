@@ -1,10 +1,11 @@
-"""Speculative decoding claims (Erdil 2025 §4.1, Fig. 7, Table 5): at acceptance α = 0.8 with a Llama 3 8B draft,
-≈ +66% speed for Llama 3 70B and ≈ 2× for Llama 3.1 405B at equal cost per token (all 16-bit, H100, short
-context). The reference notebook gives +54% / ×1.9 (max speeds, an Aug 2024 commit).
+"""Speculative decoding claims (Erdil 2025 §4.1, Fig. 7, Table 5): at acceptance α = 0.8 with a Llama 3 8B
+draft, ≈ +66% speed for Llama 3 70B and ≈ 2× for Llama 3.1 405B at equal cost per token (all 16-bit, H100,
+short context). The reference notebook gives +54% / ×1.9 (max speeds, an Aug 2024 commit).
 
-"At equal cost" is measured as the ratio of the two frontiers' speeds at the same $/M (`speed_ratio_at_equal_cost`),
-over costs from 3× the no-speculation cost floor up to the no-speculation max-speed cost (near the floor both
-frontiers are compute-bound and speculation cannot help; the ratio there falls to 1).
+"At equal cost" is measured as the ratio of the two frontiers' speeds at the same $/M
+(`speed_ratio_at_equal_cost`), over costs from 3× the no-speculation cost floor up to the no-speculation
+max-speed cost (near the floor both frontiers are compute-bound and speculation cannot help; the ratio there
+falls to 1).
 
 Measured (context 0, search erdil-grid):
 - erdil-2024 (notebook convention: (1 − α^(γ+1))/(1 − α) tokens, γ + 1-token verification): 70B median ×1.62

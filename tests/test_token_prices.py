@@ -83,9 +83,9 @@ def frontier_70b():
 def test_physics_prices_at_the_preferred_point(frontier_70b):
     # A concrete deployment: decode at the α = 3 preferred point (erdil-paper, context 1000), prefill of
     # 1000-token prompts on the cheapest prefill instance. Erdil §5.1 takeaway 6: decode utilization is 3–5×
-    # lower than prefill at practical speeds. The model gives prefill ≈ 70% MFU (the FLOP cap) against ≈ 13% in
-    # decode: input ≈ 5.3× cheaper. At context 0 the preferred point runs at ≈ 26% MFU (ratio ≈ 2.7), so the
-    # band held here is 2.5–6×.
+    # lower than prefill at practical speeds. The model gives prefill ≈ 70% MFU (the FLOP cap) against ≈ 13%
+    # in decode: input ≈ 5.3× cheaper. At context 0 the preferred point runs at ≈ 26% MFU (ratio ≈ 2.7), so
+    # the band held here is 2.5–6×.
     pt = frontier_70b.preferred(3)
     dep = resolve_deployment("llama-3-70b", "h100-sxm", preset="erdil-paper")
     c = cheapest_prefill(dep, 1000)

@@ -11,8 +11,13 @@ from infereco import ModelSpec, list_models, load_model
 from infereco.cli.main import main
 
 LLAMA = {
-    "architectures": ["LlamaForCausalLM"], "hidden_size": 4096, "intermediate_size": 14336,
-    "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 128256,
+    "architectures": ["LlamaForCausalLM"],
+    "hidden_size": 4096,
+    "intermediate_size": 14336,
+    "num_hidden_layers": 32,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 8,
+    "vocab_size": 128256,
     "torch_dtype": "bfloat16",
 }
 
@@ -33,8 +38,23 @@ def test_unreadable_quantization_names_the_flag(odd_quant, capsys):
 def test_weight_bits_states_the_precision(odd_quant, capsys):
     assert main(["catalog", "show", "--config", str(odd_quant), "--weight-bits", "4", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["weight_bits"] == 4
-    assert main(["point", "--config", str(odd_quant), "--weight-bits", "4", "--hardware", "h100-sxm",
-                 "--batch", "8", "--json"]) == 0
+    assert (
+        main(
+            [
+                "point",
+                "--config",
+                str(odd_quant),
+                "--weight-bits",
+                "4",
+                "--hardware",
+                "h100-sxm",
+                "--batch",
+                "8",
+                "--json",
+            ]
+        )
+        == 0
+    )
     point = json.loads(capsys.readouterr().out)
     # 4-bit weights of an 8 B-parameter model (about 4 GB) fit on one GPU.
     assert point["tokens_per_s_per_request"] > 0 and point["n_gpu"] == 1
@@ -45,7 +65,9 @@ def test_weight_bits_states_the_precision(odd_quant, capsys):
 
 @pytest.mark.parametrize("n_kv_heads, kind", [(8, "MHA"), (1, "MQA"), (2, "GQA")])
 def test_attention_kind_from_head_counts(n_kv_heads, kind):
-    m = ModelSpec(name="m", n_layers=2, d_model=512, n_heads=8, n_kv_heads=n_kv_heads, d_ff=1024, vocab_size=100)
+    m = ModelSpec(
+        name="m", n_layers=2, d_model=512, n_heads=8, n_kv_heads=n_kv_heads, d_ff=1024, vocab_size=100
+    )
     assert m.attention_kind == kind
 
 

@@ -11,7 +11,6 @@ styles and hatches rather than colour alone, so the charts read in grayscale.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 

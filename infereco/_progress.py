@@ -54,6 +54,8 @@ class TextProgress(ProgressMeter):
 
     def update(self, n: int = 1) -> None:
         self.done += n
+        if not getattr(self.stream, "isatty", lambda: False)():
+            return  # a log file or pipe gets no carriage-return bar
         now = time.perf_counter()
         elapsed = now - self._start
         if elapsed < self.delay_s or (now - self._last < 0.2 and self.done < self.total):

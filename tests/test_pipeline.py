@@ -4,6 +4,7 @@ inputs, results are immutable, and re-pricing can never leave a $ column stale."
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -261,3 +262,17 @@ def test_disaggregated_serving_as_a_string_is_accepted():
 def test_infeasible_point_raises_with_its_reason():
     with pytest.raises(InfeasibleError, match="does not fit"):
         evaluate_point("llama-3-70b", "h100-sxm", tp=1, batch_size=1)
+
+
+def test_resolve_takes_every_form_of_model_and_hardware():
+    data = Path(__file__).resolve().parent / "data"
+    config = data / "hf_configs" / "qwen3-8b.json"
+    by_path = resolve(str(config), "h100-sxm")
+    by_mapping = resolve({"config": str(config), "weight_bits": 8}, "h100-sxm")
+    assert by_path.model.n_layers == 36 and by_path.model.weight_bits == 16  # Qwen3-8B: 36 layers, bf16
+    assert by_mapping.model.weight_bits == 8
+    profile = data / "calibration" / "cpu-2core-sandbox.yaml"
+    d = resolve(data / "calibration" / "tiny-llama.yaml", str(profile))
+    assert d.model.d_model == 512 and d.hardware.node_size == 1
+    with pytest.raises(SpecError, match="base or config"):
+        resolve({"config": str(config), "base": "llama-3-8b"}, "h100-sxm")

@@ -10,14 +10,12 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from infereco.physics.requests import DeploymentArrays, resolve_deployment
 from infereco.physics.serving import EngineConfig, ServingModel, ServingPrediction, predict_runs
-from infereco.specs.catalog import _spec_fields, resolve_hardware, resolve_model
+from infereco.specs.catalog import resolve_hardware, resolve_model
 from infereco.specs.hardware import HardwareSpec
-from infereco.specs.hf_config import load_hf_config
 from infereco.specs.model import ModelSpec
 
 __all__ = ["deployment", "predict_serving", "resolve_model_arg", "serving_model"]
@@ -85,23 +83,7 @@ def predict_serving(
     )
 
 
-def yaml_spec_fields(path: Path) -> dict[str, Any]:
-    """A catalog-format spec YAML's fields (`{value, source}` numbers unwrapped; sources under
-    `__sources__`)."""
-    fields, sources = _spec_fields(path)
-    return fields | ({"__sources__": sources} if sources else {})
-
-
 def resolve_model_arg(value: str | os.PathLike | Mapping | ModelSpec) -> ModelSpec:
-    """A model from a catalog id, a spec, a `{base: ...}` mapping, a model YAML file or a HF `config.json`."""
-    if isinstance(value, (str, os.PathLike)):
-        p = Path(value)
-        if p.suffix.lower() == ".json" or p.is_dir():
-            return load_hf_config(p)
-        if p.suffix.lower() in (".yaml", ".yml"):
-            fields = yaml_spec_fields(p)
-            src = fields.pop("__sources__", None)
-            if src and "source" not in fields:
-                fields["source"] = "; ".join(f"{k}: {v}" for k, v in src.items())
-            return ModelSpec.validated(fields, where=str(p))
+    """A model from a catalog id, a spec, a `{base: ...}` mapping, a model YAML file or a HF `config.json`
+    (`infereco.specs.catalog.resolve_model`, which every entry point uses)."""
     return resolve_model(value, where="model")

@@ -27,7 +27,7 @@ import numpy as np
 import yaml
 from scipy import stats
 
-from infereco.calibration.deploy import resolve_model_arg, serving_model, yaml_spec_fields
+from infereco.calibration.deploy import resolve_model_arg, serving_model
 from infereco.calibration.readers import Measurement, load_measurements, serving_runs
 from infereco.errors import SpecError
 from infereco.physics.serving import (
@@ -40,7 +40,7 @@ from infereco.physics.serving import (
     ServingPrediction,
     ServingRuns,
 )
-from infereco.specs.catalog import resolve_hardware
+from infereco.specs.catalog import load_hardware_file, resolve_hardware
 from infereco.specs.hardware import HardwareSpec
 from infereco.specs.model import ModelSpec
 from infereco.specs.terms import TERMS
@@ -74,9 +74,7 @@ QUANTITY_UNITS = {
 # --------------------------------------------------------------------------------------------- inputs
 def resolve_hardware_arg(value: str | os.PathLike | Mapping | HardwareSpec) -> HardwareSpec:
     """Hardware from a catalog id, a spec, a `{base: ...}` mapping or a hardware YAML file (catalog format,
-    e.g. one written by `CalibrationResult.save_yaml`)."""
-    if isinstance(value, (str, os.PathLike)) and Path(value).suffix.lower() in (".yaml", ".yml"):
-        return load_calibrated_hardware(value)
+    e.g. one written by `CalibrationResult.save_yaml`): `infereco.specs.catalog.resolve_hardware`."""
     return resolve_hardware(value, where="hardware")
 
 
@@ -84,13 +82,10 @@ def load_calibrated_hardware(path: str | os.PathLike) -> HardwareSpec:
     """A `HardwareSpec` from a hardware YAML file in the catalog's format (`{value, source}` numbers; `id`,
     `aliases`, `description`, `notes` ignored), e.g. one written by `CalibrationResult.save_yaml`.
 
-    The same file dropped into `hardware_specs/` is a catalog entry (`load_hardware(id)`).
+    The same file dropped into `hardware_specs/` is a catalog entry (`load_hardware(id)`); every function that
+    takes a hardware id takes the file's path too.
     """
-    p = Path(path)
-    fields = yaml_spec_fields(p)
-    sources = fields.pop("__sources__", {})
-    fields["sources"] = {**sources, **(fields.get("sources") or {})}
-    return HardwareSpec.validated(fields, where=str(p))
+    return load_hardware_file(path)
 
 
 def as_runs(measurements, tp, static) -> tuple[ServingRuns, list[str]]:

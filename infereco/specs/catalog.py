@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 from infereco.errors import CatalogError, SpecError
 from infereco.specs.hardware import HardwareSpec
+from infereco.specs.hf_config import load_hf_config
 from infereco.specs.model import ModelSpec
 from infereco.specs.yaml_io import load_yaml_mapping
 
@@ -189,20 +190,64 @@ def _check_base(base: Any, where: str) -> None:
         )
 
 
+MODEL_FILE_SUFFIXES = (".yaml", ".yml")
+
+
+def load_model_file(path: str | os.PathLike) -> ModelSpec:
+    """A `ModelSpec` from a model YAML file in the catalog's format (`{value, source}` numbers; `id`,
+    `aliases`, `description`, `notes` ignored; the sources folded into `source`).
+
+    >>> load_model_file(_lookup("model", "llama-3-8b")) == load_model("llama-3-8b")
+    True
+    """
+    p = Path(os.fspath(path)).expanduser()
+    if p.is_dir() or not p.exists():
+        raise SpecError(
+            f"{p}: {'is a folder' if p.is_dir() else 'file not found'}; expected a model YAML file"
+        )
+    fields, sources = _spec_fields(p)
+    if sources and "source" not in fields:
+        fields["source"] = "; ".join(f"{k}: {v}" for k, v in sources.items())
+    return ModelSpec.validated(fields, where=str(p))
+
+
+def _is_model_path(value: Any) -> bool:
+    if isinstance(value, os.PathLike):
+        return True
+    if not isinstance(value, str):
+        return False
+    low = value.strip().lower()
+    return low.endswith((".json", *MODEL_FILE_SUFFIXES)) or ("/" in value and Path(value).is_dir())
+
+
 def resolve_model(
-    value: str | Mapping[str, Any] | ModelSpec, *, where: str | None = None, base_override=None
+    value: str | os.PathLike | Mapping[str, Any] | ModelSpec, *, where: str | None = None, base_override=None
 ) -> ModelSpec:
-    """A model from a catalog id, a `ModelSpec`, or a mapping `{base: id, field: override, ...}`.
+    """A model from a catalog id, a `ModelSpec`, a mapping `{base: id, field: override, ...}`, a model YAML
+    file, a Hugging Face `config.json` (or its folder), or `{config: path, field: override, ...}`.
 
     `base_override(spec, id) -> spec` lets a preset replace catalog numbers before user overrides apply.
+
+    >>> resolve_model({"base": "llama-3-8b", "weight_bits": 8}).weight_bits
+    8
     """
     if isinstance(value, ModelSpec):
         return value
     load = (lambda i: base_override(load_model(i), i)) if base_override else load_model
+    if _is_model_path(value):
+        p = Path(os.fspath(value)).expanduser()
+        return load_model_file(p) if p.suffix.lower() in MODEL_FILE_SUFFIXES else load_hf_config(p)
     if isinstance(value, str):
         return load(value)
     if isinstance(value, Mapping):
         data = dict(value)
+        if "config" in data:  # {config: path/to/config.json, weight_bits: 4, ...}
+            if "base" in data:
+                raise SpecError(f"{where or 'model'}: give base or config, not both")
+            path = data.pop("config")
+            bits = data.pop("weight_bits", None)
+            spec = load_hf_config(path, weight_bits=bits)
+            return spec.replace(**data) if data else spec
         base = data.pop("base", None)
         _check_base(base, where or "model")
         start = load(base).model_dump() if base is not None else {}
@@ -210,7 +255,8 @@ def resolve_model(
             start["name"] = f"{start['name']} ({', '.join(f'{k}={v}' for k, v in data.items())})"
         return ModelSpec.validated({**start, **data}, where=where)
     raise SpecError(
-        f"{where + ': ' if where else ''}model must be a catalog id or a mapping, got {type(value).__name__}"
+        f"{where + ': ' if where else ''}model must be a catalog id, a mapping, a model YAML or a "
+        f"config.json, got {type(value).__name__}"
     )
 
 

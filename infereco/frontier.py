@@ -32,7 +32,7 @@ POINT_COLUMNS: dict[str, str] = {
     "usd_per_million_tokens": "USD per million output tokens",
     "n_gpu": "accelerators per model instance",
     "batch_size": "concurrent sequences per instance",
-    "mfu": "model FLOP utilisation (fraction of peak)",
+    "mfu": "model FLOP utilization (fraction of peak)",
     "latency_s": "seconds per output token",
     "gpu_s_per_token": "accelerator-seconds per output token",
     "throughput_tokens_per_s": "output tokens/s per instance",

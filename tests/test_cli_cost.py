@@ -1,5 +1,5 @@
 """`infereco cost`: the A800 breakdown from the example YAML file and from flags, JSON and CSV output, the
-break-even utilisation, and bad input as exit code 1 with a message naming the field."""
+break-even utilization, and bad input as exit code 1 with a message naming the field."""
 
 from __future__ import annotations
 

@@ -74,7 +74,7 @@ def test_component_formulas_by_hand():
     }
 
 
-def test_utilisation_divides_depreciation_only():
+def test_utilization_divides_depreciation_only():
     full, part = hourly_cost(zhuang2025_a800()), hourly_cost(zhuang2025_a800(utilization=0.8))
     assert part.depreciation_usd_per_hour == pytest.approx(full.depreciation_usd_per_hour / 0.8)
     assert part.power_usd_per_hour == full.power_usd_per_hour
@@ -233,7 +233,7 @@ def test_cost_is_linear_in_money(price, k, u):
     u2=st.floats(min_value=0.01, max_value=1.0),
     n=st.integers(min_value=1, max_value=64),
 )
-def test_cost_falls_with_utilisation_and_total_scales_with_gpus(u1, u2, n):
+def test_cost_falls_with_utilization_and_total_scales_with_gpus(u1, u2, n):
     lo, hi = sorted((u1, u2))
     c_lo = hourly_cost(zhuang2025_a800(utilization=lo, n_gpus=n))
     c_hi = hourly_cost(zhuang2025_a800(utilization=hi, n_gpus=n))

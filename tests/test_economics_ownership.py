@@ -167,7 +167,7 @@ def test_plots_return_axes():
     assert ax.get_xlabel() == "Time (years)" and "USD" in ax.get_ylabel()
     assert len(ax.get_lines()) >= 3  # owning, cloud, crossover
     ax = plot_breakeven(zhuang2025_a800())
-    assert "USD" in ax.get_ylabel() and "Utilisation" in ax.get_xlabel()
+    assert "USD" in ax.get_ylabel() and "Utilization" in ax.get_xlabel()
     ax = plot_breakeven(
         OwnershipCost(
             purchase_price=30_000, depreciation_years=4, power_kw=0.7, electricity_price_per_kwh=0.1

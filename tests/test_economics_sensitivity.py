@@ -87,7 +87,7 @@ def _check_all(model, hw, **cfg):
     return e
 
 
-# Utilisations below 1 so that both directions of the finite difference are valid specs.
+# Utilizations below 1 so that both directions of the finite difference are valid specs.
 H100 = load_hardware("h100-sxm").replace(bandwidth_utilization=0.8, flop_utilization=0.7)
 
 
@@ -144,7 +144,7 @@ def test_price_elasticity_is_one_and_hardware_elasticities_mirror():
     # At fixed GPUs and batch, $/M ∝ latency ∝ 1/speed: hardware elasticities are opposite.
     for name in HARDWARE_INPUTS[1:]:
         assert e[name] == pytest.approx(-e.tokens_per_s_per_request[name], abs=1e-14)
-    # Peak and utilisation enter as a product.
+    # Peak and utilization enter as a product.
     assert e["bandwidth_utilization"] == pytest.approx(e["hbm_bandwidth_bytes_per_s"], rel=1e-12)
 
 
@@ -196,7 +196,7 @@ def test_ownership_inputs_match_finite_differences():
     assert e["price_usd_per_hour"] == pytest.approx(1.0, abs=1e-14)
 
 
-def test_utilisation_elasticity_hand_calculation():
+def test_utilization_elasticity_hand_calculation():
     # Price = F/u + R (ownership.py): d ln price / d ln u = −(F/u) / (F/u + R).
     spec = zhuang2025_a800(utilization=0.6)
     f_cal, r_run = calendar_and_running_usd_per_hour(spec)
@@ -271,7 +271,7 @@ def test_sensitivity_ranges_are_exact_and_clipped():
     )
     c0 = r.nominal_usd_per_million_tokens
     assert r.usd_per_million_tokens["price_usd_per_hour"] == pytest.approx((0.5 * c0, 2.0 * c0), rel=1e-12)
-    # Utilisation 1.0 × 1.25 is clipped to 1: the high end equals the nominal.
+    # Utilization 1.0 × 1.25 is clipped to 1: the high end equals the nominal.
     assert r.high_inputs["bandwidth_utilization"] == 1.0
     assert r.usd_per_million_tokens["bandwidth_utilization"][1] == pytest.approx(c0, rel=1e-12)
     with pytest.raises(SpecError, match="unknown input"):

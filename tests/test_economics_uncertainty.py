@@ -83,7 +83,7 @@ def test_deterministic_with_a_seed_and_independent_streams():
     )
     lo, hi = a.input_samples["bandwidth_utilization"].min(), a.input_samples["bandwidth_utilization"].max()
     assert 0.6 <= lo and hi <= 0.9
-    # Lower bandwidth utilisation is slower and dearer than nominal (utilisation 1).
+    # Lower bandwidth utilization is slower and dearer than nominal (utilization 1).
     assert a.usd_per_million_tokens.low > a.nominal_usd_per_million_tokens
     assert a.tokens_per_s_per_request.high < a.nominal_tokens_per_s_per_request
 
@@ -102,7 +102,7 @@ def test_ownership_inputs_and_modes():
     )
     f = pareto_frontier(MODEL, HW, context_length=1000, price_usd_per_hour=price_usd_per_hour(own))
     assert r.nominal_usd_per_million_tokens == pytest.approx(f.preferred().usd_per_million_tokens, rel=1e-9)
-    # Utilisation only raises the depreciation share: cost goes up, speed stays.
+    # Utilization only raises the depreciation share: cost goes up, speed stays.
     assert r.usd_per_million_tokens.low >= r.nominal_usd_per_million_tokens * (1 - 1e-12)
     assert r.tokens_per_s_per_request.std == pytest.approx(0.0, abs=1e-9)
     # At u = 0.4 the hourly price is 0.644/0.4 + 0.143 = 1.753, 2.23× the u = 1 price (hand calculation).

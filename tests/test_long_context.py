@@ -70,7 +70,7 @@ def test_kv_read_price_floor(ml2):
 
 @pytest.fixture(scope="module")
 def ml2_100k():
-    # The paper's H100 numbers without utilisation caps (3.3 TB/s, as in the $6.06 floor), at $2/h.
+    # The paper's H100 numbers without utilization caps (3.3 TB/s, as in the $6.06 floor), at $2/h.
     return pareto_frontier(
         "mistral-large-2",
         "h100-sxm",

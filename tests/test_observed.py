@@ -4,7 +4,7 @@ Llama 3 70B data point (Erdil 2025 §4, §4.1; digest §1.6 #11–#13, §1.11).
 The paper: the leading provider's Llama 3 70B point (≈ 150 tok/s at $0.90/M) lies outside the 8-bit frontier
 without speculative decoding, and inside it with a Llama 3 8B draft at α = 0.8.
 
-Which preset: `erdil-2024` (the notebook that draws the paper's figures: no utilisation caps, $2.10/h) holds
+Which preset: `erdil-2024` (the notebook that draws the paper's figures: no utilization caps, $2.10/h) holds
 the conclusion with wide margins at a 1,000-token context: without speculation the frontier needs $3.98/M at
 150 tok/s (the point is 4.4× cheaper: beyond); with it, $0.49/M (the point is 1.8× dearer: inside).
 `erdil-paper` (70%/75% caps, $2/h, Eq. 46) also holds it at context 0: the no-speculation maximum is 139 tok/s

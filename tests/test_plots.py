@@ -169,7 +169,7 @@ def test_plot_breakeven(tmp_path):
     from infereco.economics.hourly_cost import zhuang2025_a800
 
     ax = _economics("plot_breakeven")(zhuang2025_a800())
-    _check_png(ax, tmp_path / "breakeven.png", "Utilisation", "(USD)")
+    _check_png(ax, tmp_path / "breakeven.png", "Utilization", "(USD)")
 
 
 def test_plot_cost_uncertainty(tmp_path):

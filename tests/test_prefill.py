@@ -101,7 +101,7 @@ def test_single_gpu_prefill_time_by_hand(dep8):
 
 
 def test_long_prompts_are_compute_bound_short_ones_are_not(dep70):
-    # ≥ 50% utilisation for long prompts on a small instance (Erdil §4.3's prefill assumption).
+    # ≥ 50% utilization for long prompts on a small instance (Erdil §4.3's prefill assumption).
     long = _pf(dep70, 4.0, 1.0, 8000)
     assert str(prefill_bound(long)) == "compute" and float(long.mfu) > 0.5
     # A handful of tokens is a decode-like step: weight reads dominate.

@@ -3,7 +3,7 @@
 Checked on `infereco.search.evaluate.evaluate` over (GPUs × batch) outer products, numpy backend (exact, fast)
 for the laws, JAX backend against numpy for agreement. The laws:
 
-- more HBM bandwidth, FLOP/s, scale-up or scale-out bandwidth, higher utilisation, or less kernel-launch or
+- more HBM bandwidth, FLOP/s, scale-up or scale-out bandwidth, higher utilization, or less kernel-launch or
   collective latency never makes any configuration slower, and never changes which configurations are
   feasible;
 - cost per token (accelerator-seconds per token) never falls when every term gets slower;
@@ -78,7 +78,7 @@ IMPROVEMENTS += CALIBRATION_FRACTIONS
 
 
 def improve(hw: HardwareSpec, which: str, factor: float) -> HardwareSpec:
-    """`hw` with one term `factor` times faster (bandwidth/FLOP up, latency down, utilisation towards 1)."""
+    """`hw` with one term `factor` times faster (bandwidth/FLOP up, latency down, utilization towards 1)."""
     if which == "hbm_bandwidth":
         return hw.replace(hbm_bandwidth_bytes_per_s=hw.hbm_bandwidth_bytes_per_s * factor)
     if which == "flop":

@@ -171,7 +171,7 @@ def _initial(sm: ServingModel, runs: ServingRuns, init: Mapping[str, float] | No
     start = sm.params()
     tpot = runs.measured.get("tpot_s", np.array([np.nan]))
     ttft = runs.measured.get("ttft_s", np.array([np.nan]))
-    # Utilisation caps start from the paper's (70% FLOP, 75% bandwidth) where the spec leaves them at 1.
+    # Utilization caps start from the paper's (70% FLOP, 75% bandwidth) where the spec leaves them at 1.
     if start["flop_utilization"] >= 1.0:
         start["flop_utilization"] = 0.7
     if start["prefill_flop_utilization"] >= 1.0:

@@ -1,5 +1,5 @@
 """`infereco cost`: the hourly cost breakdown of a GPU, from a YAML cost file or flags, and the break-even
-utilisation against cloud rates.
+utilization against cloud rates.
 
     infereco cost examples/a800_zhuang2025.yaml --cloud-usd-per-hour 2.82 --cloud-usd-per-hour 5.64
     infereco cost --purchase-price 120000 --currency CNY --currency-per-usd 7.09 --years 3 --utilization 1 \\
@@ -19,7 +19,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "cost",
         help="hourly GPU cost breakdown (depreciation, power, maintenance) and break-even vs cloud",
-        description="Print the cost of one utilised GPU-hour by component (Zhuang et al. 2025, App. A), in "
+        description="Print the cost of one utilized GPU-hour by component (Zhuang et al. 2025, App. A), in "
         "USD, from a YAML cost file and/or flags (flags override the file). Money is in --currency; give "
         "--currency-per-usd unless it is USD.",
     )
@@ -52,7 +52,7 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="USD",
-        help="cloud rate per GPU-hour; adds the break-even utilisation (repeat for several)",
+        help="cloud rate per GPU-hour; adds the break-even utilization (repeat for several)",
     )
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print JSON")

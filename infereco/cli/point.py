@@ -47,7 +47,7 @@ def register(sub) -> None:
         "--tornado",
         metavar="FILE",
         help="write a tornado plot of the elasticities of $/M tokens "
-        "(jax.grad) with respect to price, bandwidths, FLOP/s, latencies and utilisation",
+        "(jax.grad) with respect to price, bandwidths, FLOP/s, latencies and utilization",
     )
     add_output_options(p)
     p.set_defaults(func="infereco.cli._run_point:run", check=check)

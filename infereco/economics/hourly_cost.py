@@ -2,14 +2,14 @@
 
 The paper's decomposition, per GPU, in the purchase currency, converted to USD at an explicit exchange rate:
 
-    depreciation = P / (Y · 8760 · u)          P purchase price, Y years, u utilisation (0 < u ≤ 1)
+    depreciation = P / (Y · 8760 · u)          P purchase price, Y years, u utilization (0 < u ≤ 1)
     power        = kW · PUE · E                E electricity price per kWh
     maintenance  = P · m / 8760                m maintenance fee, fraction of P per year
 
-What "per hour" means here: the result is the cost of one *utilised* GPU-hour. Costs that run on calendar time
+What "per hour" means here: the result is the cost of one *utilized* GPU-hour. Costs that run on calendar time
 whether or not the GPU works (depreciation, and the optional cost of capital and host/network share) are
-spread over the 8760·u utilised hours of a year, so they are divided by u. Power and maintenance are charged
-per utilised hour exactly as the paper writes them (not divided by u). At u = 1 both readings agree, which is
+spread over the 8760·u utilized hours of a year, so they are divided by u. Power and maintenance are charged
+per utilized hour exactly as the paper writes them (not divided by u). At u = 1 both readings agree, which is
 the paper's $0.79/h baseline.
 
 >>> round(hourly_cost(zhuang2025_a800()).per_gpu_usd_per_hour, 3)
@@ -39,7 +39,7 @@ _FX_RECIPROCAL_RTOL = 1e-3
 
 
 class OwnershipCost(FrozenSpec):
-    """Owning GPUs: purchase price, depreciation, utilisation, power, maintenance, optional extras.
+    """Owning GPUs: purchase price, depreciation, utilization, power, maintenance, optional extras.
 
     Money fields are in `currency` (per GPU); `currency_per_usd` (e.g. 7.09 for CNY) or `usd_per_currency`
     converts them to USD and is required unless currency is 'USD'. Rates per year are fractions (0.03 = 3%).
@@ -193,7 +193,7 @@ _COMPONENTS: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True)
 class HourlyCostBreakdown:
-    """Cost of one utilised GPU-hour by component, in USD per GPU-hour; totals for `n_gpus` GPUs.
+    """Cost of one utilized GPU-hour by component, in USD per GPU-hour; totals for `n_gpus` GPUs.
 
     >>> b = hourly_cost(zhuang2025_a800(n_gpus=2))
     >>> round(b.depreciation_usd_per_hour, 3), round(b.total_usd_per_hour, 2)
@@ -213,12 +213,12 @@ class HourlyCostBreakdown:
 
     @property
     def per_gpu_usd_per_hour(self) -> float:
-        """Sum of the components: cost of one utilised GPU-hour, USD."""
+        """Sum of the components: cost of one utilized GPU-hour, USD."""
         return sum(getattr(self, f"{key}_usd_per_hour") for key, _ in _COMPONENTS)
 
     @property
     def total_usd_per_hour(self) -> float:
-        """Cost of one utilised hour of all `n_gpus` GPUs, USD."""
+        """Cost of one utilized hour of all `n_gpus` GPUs, USD."""
         return self.per_gpu_usd_per_hour * self.n_gpus
 
     def components(self) -> dict[str, float]:
@@ -279,7 +279,7 @@ class HourlyCostBreakdown:
         u = "" if self.utilization is None else f", u = {self.utilization:g}"
         all_col = f"all {self.n_gpus} GPUs"
         lines = [
-            f"Hourly cost of {self.name}: {self.kind}{u}; USD per utilised hour",
+            f"Hourly cost of {self.name}: {self.kind}{u}; USD per utilized hour",
             f"{'component':<18}{'per GPU':>10}{all_col:>16}{'share':>8}",
         ]
         for rec in self.to_records():
@@ -292,7 +292,7 @@ class HourlyCostBreakdown:
 
 
 def hourly_cost(spec: OwnershipCost | RentalCost) -> HourlyCostBreakdown:
-    """Decompose the cost of one utilised GPU-hour of `spec` into components, in USD.
+    """Decompose the cost of one utilized GPU-hour of `spec` into components, in USD.
 
     Ownership: depreciation P/(Y·8760·u), power kW·PUE·E, maintenance P·m/8760 (Zhuang et al. 2025), plus
     cost of capital P·r/(8760·u) and host/network share h/u, all converted with the spec's exchange rate.
@@ -312,7 +312,7 @@ def hourly_cost(spec: OwnershipCost | RentalCost) -> HourlyCostBreakdown:
         depreciation_usd_per_hour=s.to_usd(s.purchase_price / (s.depreciation_years * HOURS_PER_YEAR * u)),
         power_usd_per_hour=s.to_usd(s.power_kw * s.pue * s.electricity_price_per_kwh),
         maintenance_usd_per_hour=s.to_usd(s.purchase_price * s.maintenance_rate_per_year / HOURS_PER_YEAR),
-        # Interest and the host share accrue on calendar time, like depreciation, so spread over utilised
+        # Interest and the host share accrue on calendar time, like depreciation, so spread over utilized
         # hours.
         cost_of_capital_usd_per_hour=s.to_usd(
             s.purchase_price * s.cost_of_capital_rate_per_year / (HOURS_PER_YEAR * u)

@@ -1,15 +1,15 @@
-"""Self-host vs cloud: the break-even utilisation, and CapEx vs OpEx cumulative cost over a horizon.
+"""Self-host vs cloud: the break-even utilization, and CapEx vs OpEx cumulative cost over a horizon.
 
-Per wall-clock (calendar) hour vs per utilised hour, the convention of `hourly_cost`:
+Per wall-clock (calendar) hour vs per utilized hour, the convention of `hourly_cost`:
 
 - calendar costs run whether or not the GPU works: depreciation P/(Y·8760), cost of capital P·r/8760 and the
   host/network share, in USD per calendar hour; call their sum F;
-- running costs are paid per utilised hour: power kW·PUE·E and maintenance P·m/8760 (as the paper writes
+- running costs are paid per utilized hour: power kW·PUE·E and maintenance P·m/8760 (as the paper writes
   them); call their sum R;
-- owning therefore costs F/u + R per *utilised* GPU-hour at utilisation u;
-- the cloud is rented on demand, only for the hours used, so it costs its rate c per utilised GPU-hour.
+- owning therefore costs F/u + R per *utilized* GPU-hour at utilization u;
+- the cloud is rented on demand, only for the hours used, so it costs its rate c per utilized GPU-hour.
 
-Owning beats renting when F/u + R < c, i.e. above the break-even utilisation u* = F / (c − R).
+Owning beats renting when F/u + R < c, i.e. above the break-even utilization u* = F / (c − R).
 
 >>> from infereco.economics.hourly_cost import zhuang2025_a800
 >>> round(breakeven_utilization(zhuang2025_a800(), 20 / 7.09), 4)   # ¥20/h cloud card
@@ -54,7 +54,7 @@ def _check_ownership(spec: object, where: str) -> OwnershipCost:
 
 
 def calendar_and_running_usd_per_hour(spec: OwnershipCost) -> tuple[float, float]:
-    """(F, R) per GPU in USD: F the calendar costs per calendar hour, R the running costs per utilised hour.
+    """(F, R) per GPU in USD: F the calendar costs per calendar hour, R the running costs per utilized hour.
 
     >>> from infereco.economics.hourly_cost import zhuang2025_a800
     >>> [round(x, 4) for x in calendar_and_running_usd_per_hour(zhuang2025_a800())]
@@ -72,12 +72,12 @@ def calendar_and_running_usd_per_hour(spec: OwnershipCost) -> tuple[float, float
 
 
 def breakeven_utilization(ownership_spec: OwnershipCost, cloud_usd_per_hour: float) -> float:
-    """Utilisation u* at which owning costs the cloud rate per utilised GPU-hour: u* = F / (c − R).
+    """Utilization u* at which owning costs the cloud rate per utilized GPU-hour: u* = F / (c − R).
 
     `cloud_usd_per_hour` is per GPU-hour, paid only for hours used. The spec's own `utilization` is ignored
     (it is what is solved for). Above u* owning is cheaper. A result above 1 means owning never wins even at
     full use; `math.inf` (an answer, not an error) means the cloud rate does not even cover the running costs
-    R, so no utilisation breaks even. Inputs whose quotient overflows (a margin c − R of 1e-320) raise
+    R, so no utilization breaks even. Inputs whose quotient overflows (a margin c − R of 1e-320) raise
     `SpecError` naming them rather than return a meaningless inf.
     Consistency: for u* ≤ 1, hourly_cost(spec with utilization=u*).per_gpu_usd_per_hour == cloud_usd_per_hour.
 
@@ -103,11 +103,11 @@ def breakeven_utilization(ownership_spec: OwnershipCost, cloud_usd_per_hour: flo
 
 @dataclass(frozen=True)
 class CapexOpexCurves:
-    """Cumulative cost of owning vs renting the same utilised hours, for all GPUs, in USD over time in years.
+    """Cumulative cost of owning vs renting the same utilized hours, for all GPUs, in USD over time in years.
 
     Owning: purchase price (CapEx) paid at t = 0 and, with replacement, again as each depreciation period
-    ends; OpEx (running costs per utilised hour × u, plus cost of capital and host share per calendar hour)
-    accrues linearly. Cloud: rate × utilised hours. `crossover_years` is the first time owning's cumulative
+    ends; OpEx (running costs per utilized hour × u, plus cost of capital and host share per calendar hour)
+    accrues linearly. Cloud: rate × utilized hours. `crossover_years` is the first time owning's cumulative
     cost falls to the cloud's (math.inf if it never does, e.g. not within one depreciation period when
     replacing).
     """

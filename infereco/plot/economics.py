@@ -55,7 +55,7 @@ def plot_hourly_cost(breakdown: HourlyCostBreakdown | OwnershipCost, *, ax: Axes
 
     >>> from infereco.economics.hourly_cost import zhuang2025_a800
     >>> plot_hourly_cost(zhuang2025_a800()).get_xlabel()
-    'Cost per utilised GPU-hour (USD)'
+    'Cost per utilized GPU-hour (USD)'
     """
     b = breakdown if isinstance(breakdown, HourlyCostBreakdown) else hourly_cost(breakdown)
     ax = _axes(ax)
@@ -74,7 +74,7 @@ def plot_hourly_cost(breakdown: HourlyCostBreakdown | OwnershipCost, *, ax: Axes
         left += value
     ax.set_yticks([])
     ax.set_ylim(-0.6, 0.6)
-    ax.set_xlabel("Cost per utilised GPU-hour (USD)")
+    ax.set_xlabel("Cost per utilized GPU-hour (USD)")
     ax.set_title(f"{b.name}: ${b.per_gpu_usd_per_hour:.3f} per GPU-hour")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2, frameon=False, fontsize="small")
     return ax
@@ -114,8 +114,8 @@ def plot_breakeven(
             )
     ax.set_yscale("log")
     ax.set_xlim(0, 1)
-    ax.set_xlabel("Utilisation u (fraction of calendar hours worked)")
-    ax.set_ylabel("Cost per utilised GPU-hour (USD)")
+    ax.set_xlabel("Utilization u (fraction of calendar hours worked)")
+    ax.set_ylabel("Cost per utilized GPU-hour (USD)")
     ax.set_title("Self-host vs cloud: owning wins right of u*")
     ax.legend(fontsize="small")
     return ax
@@ -159,7 +159,7 @@ def plot_ownership(curves: CapexOpexCurves, *, ax: Axes | None = None) -> Axes:
     ax.set_ylim(bottom=0)
     ax.set_xlabel("Time (years)")
     ax.set_ylabel("Cumulative cost (USD)")
-    ax.set_title(f"CapEx vs OpEx at utilisation u = {curves.utilization:g}")
+    ax.set_title(f"CapEx vs OpEx at utilization u = {curves.utilization:g}")
     ax.legend(fontsize="small")
     return ax
 

@@ -100,8 +100,8 @@ def plot_mfu(frontiers, ax=None, labels: Sequence[str] | None = None, title: str
             label=labels[i] if labels else _default_label(f),
         )
     ax.set_xlabel(SPEED_LABEL)
-    ax.set_ylabel("model FLOP utilisation (% of peak)")
-    return finish(ax, title or "Utilisation along the frontier")
+    ax.set_ylabel("model FLOP utilization (% of peak)")
+    return finish(ax, title or "Utilization along the frontier")
 
 
 def plot_breakdown(frontier, ax=None, title: str | None = None, min_speed: float | None = None):

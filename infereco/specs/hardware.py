@@ -46,7 +46,7 @@ class HardwareSpec(FrozenSpec):
     """One accelerator (GPU, TPU chip, LPU), its node, and its rental price.
 
     `flop_per_s` maps operand bits (4, 8, 16) to *dense* peak FLOP/s. Bandwidths are per accelerator and
-    per direction, in bytes/s. Utilisation caps scale peak FLOP/s and HBM bandwidth to sustained rates.
+    per direction, in bytes/s. Utilization caps scale peak FLOP/s and HBM bandwidth to sustained rates.
 
     >>> h = HardwareSpec(name="toy", flop_per_s={16: 1e15}, hbm_bandwidth_bytes_per_s=3.3e12,
     ...                  hbm_capacity_bytes=80e9)

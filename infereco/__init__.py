@@ -31,6 +31,8 @@ _LAZY: dict[str, str] = {
     "frontier_from_scenario": "infereco.api",
     "load_scenario": "infereco.specs.scenario",
     "sweep": "infereco.sweep",
+    "resolve": "infereco.specs.deployment",
+    "Deployment": "infereco.specs.deployment",
     # results
     "Frontier": "infereco.frontier",
     "FrontierPoint": "infereco.frontier",
@@ -82,6 +84,8 @@ __all__ = [
     "frontier_from_scenario",
     "load_scenario",
     "sweep",
+    "resolve",
+    "Deployment",
     # results
     "Frontier",
     "FrontierPoint",
@@ -223,6 +227,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names above loa
     from infereco.specs.hf_config import load_hf_config
     from infereco.specs.model import ModelSpec
     from infereco.specs.presets import PRESETS, get_preset
+    from infereco.specs.deployment import Deployment, resolve
     from infereco.specs.scenario import load_scenario
     from infereco.specs.speculative import SpeculativeSpec
     from infereco.specs.workload import WorkloadSpec

@@ -370,7 +370,9 @@ def test_registering_an_architecture_twice_is_an_error():
 
 def test_near_miss_names_the_closest_supported_family(tmp_path: Path):
     path = tmp_path / "config.json"
-    path.write_text(json.dumps(_fixture("qwen3-8b.json") | {"architectures": ["Qwen4ForCausalLM"]}))
+    path.write_text(
+        json.dumps(_fixture("qwen3-8b.json") | {"architectures": ["Qwen4ForCausalLM"], "model_type": "qwen4"})
+    )
     with pytest.raises(SpecError) as exc:
         load_hf_config(path)
     msg = str(exc.value)
@@ -467,3 +469,10 @@ def test_tied_embeddings_stored_once():
     assert untied.total_params - tied.total_params == v * d
     assert untied.weight_memory_bytes - tied.weight_memory_bytes == v * d * 2  # bf16
     assert tied.active_params == untied.active_params  # the tied matrix still serves lookup and unembedding
+
+
+def test_known_model_type_under_an_unknown_class_names_the_family():
+    cfg = _fixture("llama-3-8b.json") | {"architectures": ["LlamaForSequenceClassification"]}
+    expected = r"model_type 'llama' is the supported family llama.*LlamaForCausalLM"
+    with pytest.raises(SpecError, match=expected):
+        load_hf_config(cfg)

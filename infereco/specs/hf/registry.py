@@ -102,7 +102,17 @@ def lookup(data: dict[str, Any] | Any, where: str, prefix: str = "") -> tuple[st
         adapter = by_architecture(arch)
         if adapter is not None:
             return arch, adapter
-    hint = _closest(next((a for a in archs if isinstance(a, str)), None))
+    first = next((a for a in archs if isinstance(a, str)), None)
+    same_type = by_model_type(model_type)
+    if same_type is not None and same_type.build is not None:
+        # A known model_type under another class (a classification head, a renamed class): say which.
+        hint = (
+            f" (model_type {model_type!r} is the supported family {same_type.family}, read through "
+            f"{', '.join(same_type.architectures)}; missing: an adapter registered for {first!r}, or "
+            "'architectures' naming one of those if this is the same decoder)"
+        )
+    else:
+        hint = _closest(first)
     raise SpecError(
         f"{where}: unsupported architectures {archs!r}{hint}; "
         f"supported: {', '.join(supported_architectures())}"

@@ -176,3 +176,50 @@ def test_gpt_oss_components_match_the_model_card():
     assert spec.routed_ffn_params == pytest.approx(114.71e9, rel=0.001)  # router weights not counted
     assert spec.n_layers * spec.attention_params_per_layer == pytest.approx(0.96e9, rel=0.01)
     assert spec.stored_embedding_params == pytest.approx(1.16e9, rel=0.01)
+
+
+# ---- one row per family adapter: the fields read from the published config ---------------------------------
+# (stem, {field: value}); values read by hand from each config.json (and its text_config for wrappers).
+FAMILY_SHAPES = [
+    ("openai--gpt-oss-20b", {"n_experts": 32, "n_active_experts": 4, "d_ff": 2880, "n_kv_heads": 8}),
+    (
+        "MiniMaxAI--MiniMax-M2.7",
+        {"n_experts": 256, "n_active_experts": 8, "d_ff": 1536, "n_shared_experts": 0},
+    ),
+    (
+        "MiniMaxAI--MiniMax-M3",
+        {"n_dense_layers": 3, "d_ff_dense": 12288, "d_ff": 3072, "n_shared_experts": 1, "n_experts": 128},
+    ),
+    (
+        "nvidia--MiniMax-M3-NVFP4",
+        {"n_dense_layers": 3, "d_ff_dense": 12288, "n_layers": 60, "weight_bits": 4},
+    ),
+    (
+        "stepfun-ai--Step-3.7-Flash",
+        {"n_dense_layers": 3, "d_ff_dense": 11264, "d_ff": 1280, "n_shared_experts": 1, "n_experts": 288},
+    ),
+    ("zai-org--GLM-5.1", {"kv_lora_rank": 512, "q_lora_rank": 2048, "n_dense_layers": 3, "n_experts": 256}),
+    ("zai-org--GLM-5.2", {"n_dense_layers": 3, "d_head": (192 + 256) // 2, "n_layers": 78}),
+    (
+        "moonshotai--Kimi-K2-Instruct",
+        {"n_experts": 384, "n_heads": 64, "n_dense_layers": 1, "kv_lora_rank": 512},
+    ),
+    ("nvidia--Kimi-K2.6-NVFP4", {"n_experts": 384, "n_heads": 64, "n_dense_layers": 1, "weight_bits": 4}),
+    ("deepseek-ai--DeepSeek-V3.2", {"n_experts": 256, "n_dense_layers": 3, "q_lora_rank": 1536}),
+    (
+        "Qwen--Qwen3-VL-30B-A3B-Instruct",
+        {"n_experts": 128, "n_active_experts": 8, "d_ff": 768, "n_layers": 48},
+    ),
+    ("Qwen--Qwen3-VL-2B-Instruct", {"d_model": 2048, "tie_word_embeddings": True, "n_experts": 1}),
+    (
+        "meta-llama--Llama-4-Scout-17B-16E-Instruct",
+        {"n_experts": 16, "n_shared_experts": 1, "n_dense_layers": 0},
+    ),
+    ("XiaomiMiMo--MiMo-7B-Base", {"d_model": 4096, "n_layers": 36, "n_kv_heads": 8, "d_ff": 11008}),
+]
+
+
+@pytest.mark.parametrize("stem,expected", FAMILY_SHAPES, ids=[row[0] for row in FAMILY_SHAPES])
+def test_family_adapters_read_the_published_fields(stem: str, expected: dict):
+    spec = _load(stem)
+    assert {k: getattr(spec, k) for k in expected} == expected

@@ -13,7 +13,7 @@ import pytest
 
 from infereco.errors import SpecError
 from infereco.specs.catalog import load_model
-from infereco.specs.hf_config import load_hf_config, supported_architectures
+from infereco.specs.hf_config import load_hf_config, refused_architectures, supported_architectures
 
 FIXTURES = Path(__file__).parent / "data" / "hf_configs"
 
@@ -345,3 +345,134 @@ def test_unreadable_quantization_names_the_format_and_the_fix(tmp_path: Path, qc
 def test_bad_weight_bits_override(bits):
     with pytest.raises(SpecError, match="weight_bits"):
         load_hf_config(_fixture("llama-3-8b.json"), weight_bits=bits)
+
+
+# ---- the registry of adapters ("The 2026 fleet", item 1) ---------------------------------------------------
+def test_every_registered_family_is_reachable_by_architecture_and_model_type():
+    from infereco.specs.hf.registry import _BY_ARCH, _BY_TYPE
+
+    assert set(supported_architectures()) | set(refused_architectures()) == set(_BY_ARCH)
+    assert {ad.family for ad in _BY_TYPE.values()} <= {ad.family for ad in _BY_ARCH.values()}
+    assert {
+        "GptOssForCausalLM",
+        "DeepseekV32ForCausalLM",
+        "GlmMoeDsaForCausalLM",
+        "MiniMaxM2ForCausalLM",
+    } <= set(supported_architectures())
+
+
+def test_registering_an_architecture_twice_is_an_error():
+    from infereco.specs.hf import register
+
+    with pytest.raises(ValueError, match="registered twice"):
+        register("again", ["LlamaForCausalLM"])(lambda cfg: {})
+
+
+def test_near_miss_names_the_closest_supported_family(tmp_path: Path):
+    path = tmp_path / "config.json"
+    path.write_text(
+        json.dumps(_fixture("qwen3-8b.json") | {"architectures": ["Qwen4ForCausalLM"], "model_type": "qwen4"})
+    )
+    with pytest.raises(SpecError) as exc:
+        load_hf_config(path)
+    msg = str(exc.value)
+    assert str(path) in msg and "'Qwen4ForCausalLM'" in msg and "\n" not in msg
+    assert "closest supported family: llama" in msg and "Qwen3ForCausalLM" in msg and "missing:" in msg
+
+
+@pytest.mark.parametrize(
+    "arch,feature",
+    [
+        ("NemotronHForCausalLM", "state-space (Mamba) layers are not modelled yet"),
+        ("Qwen3_5MoeForConditionalGeneration", "gated delta-net linear-attention layers"),
+        ("DeepseekV4ForCausalLM", "compressed sparse attention"),
+        ("DeciLMForCausalLM", "heterogeneous blocks"),
+    ],
+)
+def test_refused_families_name_the_missing_feature(arch: str, feature: str):
+    with pytest.raises(SpecError) as exc:
+        load_hf_config(_fixture("llama-3-8b.json") | {"architectures": [arch]})
+    msg = str(exc.value).replace(" (hybrid_override_pattern 'M')", "")
+    assert repr(arch) in msg and "'architectures'" in msg and feature in msg and "\n" not in msg
+    assert arch in refused_architectures()
+
+
+# ---- wrappers and side files (item 2) ----------------------------------------------------------------------
+def test_wrapper_reads_the_language_model_from_text_config():
+    text = _fixture("qwen3-30b-a3b.json")
+    text = {k: v for k, v in text.items() if k != "architectures"} | {"model_type": "qwen3_vl_moe_text"}
+    wrapped = {"architectures": ["Qwen3VLMoeForConditionalGeneration"], "model_type": "qwen3_vl_moe"}
+    spec = load_hf_config(wrapped | {"text_config": text, "vision_config": {"depth": 27}})
+    assert _shape(spec) == _shape(load_hf_config(_fixture("qwen3-30b-a3b.json")))
+    assert "language model from text_config" in spec.source
+
+
+def test_wrapper_with_an_unknown_language_model_names_both():
+    cfg = {"architectures": ["FooForConditionalGeneration"], "text_config": {"model_type": "foo_text"}}
+    with pytest.raises(SpecError, match=r"wrapper 'FooForConditionalGeneration'.*'foo_text'"):
+        load_hf_config(cfg)
+
+
+def _deepseek_with_side_file(tmp_path: Path, algo: str) -> Path:
+    """A DeepSeek-V3.1-NVFP4-style checkpoint: no quantization_config, an hf_quant_config.json beside."""
+    cfg = {k: v for k, v in _fixture("deepseek-v3.json").items() if k != "quantization_config"}
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    side = {"producer": {"name": "modelopt"}, "quantization": {"quant_algo": algo, "group_size": 16}}
+    side["quantization"]["exclude_modules"] = ["lm_head", "model.layers.0.self_attn*"]
+    (tmp_path / "hf_quant_config.json").write_text(json.dumps(side))
+    return tmp_path / "config.json"
+
+
+@pytest.mark.parametrize(
+    "algo,bits,effective", [("NVFP4", 4, "4.5 effective"), ("FP8", 8, None), ("MXFP4", 4, "4.25 effective")]
+)
+def test_modelopt_side_file_sets_the_weight_bits(tmp_path: Path, algo: str, bits: int, effective):
+    spec = load_hf_config(_deepseek_with_side_file(tmp_path, algo))
+    assert spec.weight_bits == bits  # not the 16 bits of torch_dtype bfloat16
+    assert "hf_quant_config.json" in spec.source and "2 excluded module patterns" in spec.source
+    if effective:
+        assert effective in spec.source
+    # NVFP4: 671e9 weights at 4 bits are 335.5 GB (the scales, +1/8, recorded in source only).
+    assert spec.weight_memory_bytes == pytest.approx(spec.total_params * bits / 8)
+    assert load_hf_config(tmp_path / "config.json", weight_bits=16).weight_bits == 16  # override wins
+
+
+def test_side_file_alone_is_refused_naming_the_config_beside_it(tmp_path: Path):
+    _deepseek_with_side_file(tmp_path, "NVFP4")
+    with pytest.raises(SpecError, match="side file, not a model config"):
+        load_hf_config(tmp_path / "hf_quant_config.json")
+
+
+def test_unknown_modelopt_algorithm_names_the_key(tmp_path: Path):
+    path = _deepseek_with_side_file(tmp_path, "W3A5_MAGIC")
+    with pytest.raises(
+        SpecError, match=r"hf_quant_config.json: key 'quantization.quant_algo' = 'W3A5_MAGIC'"
+    ):
+        load_hf_config(path)
+
+
+def test_quant_algo_in_quantization_config_and_mixed_precision():
+    base = _fixture("llama-3-8b.json")
+    nvfp4 = {"quant_method": "modelopt", "quant_algo": "NVFP4", "ignore": ["lm_head"]}
+    assert load_hf_config(base | {"quantization_config": nvfp4}).weight_bits == 4
+    layers = {f"model.layers.{i}.mlp": {"quant_algo": "NVFP4"} for i in range(3)}
+    mixed = {"quant_algo": "MIXED_PRECISION", "quantized_layers": layers | {"x": {"quant_algo": "FP8"}}}
+    spec = load_hf_config(base | {"quantization_config": mixed})
+    assert spec.weight_bits == 4 and "MIXED_PRECISION (3 NVFP4, 1 FP8" in spec.source
+
+
+# ---- tied embeddings (item 3) ------------------------------------------------------------------------------
+def test_tied_embeddings_stored_once():
+    untied = load_hf_config(_fixture("qwen2.5-7b.json"))
+    tied = load_hf_config(_fixture("qwen2.5-7b.json") | {"tie_word_embeddings": True})
+    v, d = 152064, 3584  # Qwen2.5-7B vocab_size, hidden_size
+    assert untied.total_params - tied.total_params == v * d
+    assert untied.weight_memory_bytes - tied.weight_memory_bytes == v * d * 2  # bf16
+    assert tied.active_params == untied.active_params  # the tied matrix still serves lookup and unembedding
+
+
+def test_known_model_type_under_an_unknown_class_names_the_family():
+    cfg = _fixture("llama-3-8b.json") | {"architectures": ["LlamaForSequenceClassification"]}
+    expected = r"model_type 'llama' is the supported family llama.*LlamaForCausalLM"
+    with pytest.raises(SpecError, match=expected):
+        load_hf_config(cfg)

@@ -1,26 +1,26 @@
 """Build a `ModelSpec` from a Hugging Face `config.json` (local file, folder or already-parsed dict).
 
-Supported architectures (the first supported entry of `architectures`, else `model_type`):
-Llama, Mistral, Mixtral, Qwen2, Qwen3, Qwen2-MoE, Qwen3-MoE, DeepSeek-V2 and DeepSeek-V3.
+The front door to the adapters in `infereco.specs.hf` (one module per architecture family, registered by
+`architectures` class names and `model_type`s; `supported_architectures()` lists them). Families the spec
+cannot model are refused with a one-line reason naming the missing feature (`refused_architectures()`).
 
-Key mapping (HF name -> ModelSpec field):
+Common key mapping (HF name -> ModelSpec field; each family module documents its own keys):
 
 - hidden_size -> d_model; num_hidden_layers -> n_layers; num_attention_heads -> n_heads;
   num_key_value_heads -> n_kv_heads (HF default: n_heads); head_dim -> d_head (default d_model // n_heads);
   intermediate_size -> d_ff; vocab_size -> vocab_size. Every supported family uses a gated (SwiGLU) FFN,
   so ffn_matrices is (2, 1).
-- Mixtral: num_local_experts, num_experts_per_tok.
-- Qwen2/3-MoE: num_experts, num_experts_per_tok, moe_intermediate_size -> d_ff;
-  shared_expert_intermediate_size -> n_shared_experts = round(shared / moe_intermediate_size) (approximate:
-  the spec only has experts of one width); leading `mlp_only_layers` -> n_dense_layers with
-  d_ff_dense = intermediate_size.
-- DeepSeek-V2/V3 (MLA): kv_lora_rank, q_lora_rank, qk_rope_head_dim;
-  qk_nope_head_dim (= v_head_dim) -> d_head;
-  first_k_dense_replace -> n_dense_layers; intermediate_size -> d_ff_dense; moe_intermediate_size -> d_ff;
-  n_routed_experts, n_shared_experts, num_experts_per_tok. The multi-token-prediction layers are not counted.
+- Wrappers (`*ForConditionalGeneration` with a `text_config`: Qwen3-VL, Llama 4, Kimi K2.5, MiniMax M3
+  sparse, ...): the language model is read from `text_config` (what is served; the vision tower is not
+  counted), and `source` says so. torch_dtype, tie_word_embeddings and quantization_config are read from
+  `text_config`, else from the top level.
 - Precision: torch_dtype (or `dtype`) bfloat16/float16 -> 16 bits, float32 -> 32 for weights and
-  activations; `quantization_config` (fp8 -> 8, or an explicit `bits`) sets weight bits only.
-- tie_word_embeddings is recorded in `source`; the spec always counts embedding + unembedding (2·V·d).
+  activations. Weight bits from an NVIDIA modelopt side file `hf_quant_config.json` next to the config
+  (`<name>_hf_quant_config.json` beside `<name>_config.json`), else from `quantization_config`:
+  FP8 -> 8; NVFP4 / MXFP4 -> 4 (the spec's weight_bits is an integer: the effective bits with the block
+  scales, 4.5 for NVFP4 = one FP8 scale per 16 values, 4.25 for MXFP4 = one E8M0 scale per 32, are
+  recorded in `source`, as are the modules the checkpoint keeps at 16 bits).
+- tie_word_embeddings -> tie_word_embeddings: the spec then stores (and counts) the embedding once.
 
 >>> spec = load_hf_config({"architectures": ["LlamaForCausalLM"], "hidden_size": 4096,
 ...     "intermediate_size": 14336, "num_hidden_layers": 32, "num_attention_heads": 32,
@@ -33,15 +33,19 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from infereco.errors import SpecError
+from infereco.specs.hf import Config, lookup, refused_architectures, supported_architectures
 from infereco.specs.model import ModelSpec
 
-MAX_CONFIG_BYTES = 2_000_000
+__all__ = ["MAX_CONFIG_BYTES", "load_hf_config", "refused_architectures", "supported_architectures"]
+
+# Real configs run to a few MB (modelopt checkpoints list every quantized layer: MiniMax-M3-NVFP4 is 3 MB).
+MAX_CONFIG_BYTES = 16_000_000
 
 _DTYPE_BITS = {
     "bfloat16": 16,
@@ -56,206 +60,31 @@ _DTYPE_BITS = {
     "float8_e5m2": 8,
 }
 
-
-class _Config:
-    """A parsed config.json with lookups whose errors name the file and the key."""
-
-    def __init__(self, data: Mapping[str, Any], where: str):
-        self.data = data
-        self.where = where
-
-    def has(self, key: str) -> bool:
-        return self.data.get(key) is not None
-
-    def get_int(self, key: str, default: int | None = None, *, minimum: int | None = None) -> int:
-        """An integer config value. Sizes and counts must be ≥ 1 (`minimum` defaults to 1); the keys where 0
-        means "none" (`_MAY_BE_ZERO`) may be 0."""
-        if minimum is None:
-            minimum = 0 if key in _MAY_BE_ZERO else 1
-        value = self.data.get(key)
-        if value is None:
-            if default is not None:
-                return default
-            raise SpecError(f"{self.where}: missing key {key!r} (needed to build a ModelSpec)")
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            what = "a positive integer" if minimum >= 1 else "a non-negative integer"
-            raise SpecError(f"{self.where}: key {key!r} = {value!r}: expected {what}")
-        return value
-
-    def optional_int(self, key: str) -> int | None:
-        return self.get_int(key) if self.has(key) else None
-
-
-# Config keys where 0 is meaningful (no shared experts, no leading dense layers, no RoPE key, no vocabulary in
-# a headless config); every other size or count must be at least 1.
-_MAY_BE_ZERO = frozenset(
-    {
-        "vocab_size",
-        "n_shared_experts",
-        "first_k_dense_replace",
-        "qk_rope_head_dim",
-        "shared_expert_intermediate_size",
-    }
-)
-
-
-# ---- per-family field extraction -------------------------------------------------------------------------
-
-
-def _dense_fields(cfg: _Config) -> dict[str, Any]:
-    n_heads = cfg.get_int("num_attention_heads")
-    d_model = cfg.get_int("hidden_size")
-    return {
-        "d_model": d_model,
-        "d_ff": cfg.get_int("intermediate_size"),
-        "ffn_matrices": (2, 1),
-        "n_layers": cfg.get_int("num_hidden_layers"),
-        "n_heads": n_heads,
-        # HF semantics: a missing/null num_key_value_heads means multi-head attention.
-        "n_kv_heads": cfg.get_int("num_key_value_heads", default=n_heads),
-        "d_head": cfg.get_int("head_dim", default=_default_head_dim(cfg, d_model, n_heads)),
-        "vocab_size": cfg.get_int("vocab_size"),
-    }
-
-
-def _default_head_dim(cfg: _Config, d_model: int, n_heads: int) -> int:
-    """HF's default head_dim, hidden_size // num_attention_heads (when the config has no head_dim)."""
-    if not cfg.has("head_dim") and d_model // n_heads < 1:
-        raise SpecError(
-            f"{cfg.where}: key 'hidden_size' = {d_model} is smaller than 'num_attention_heads' = {n_heads}, "
-            "so the default head_dim hidden_size // num_attention_heads is 0; expected hidden_size >= "
-            "num_attention_heads or an explicit head_dim"
-        )
-    return max(d_model // n_heads, 1)
-
-
-def _mixtral_fields(cfg: _Config) -> dict[str, Any]:
-    return {
-        **_dense_fields(cfg),
-        "n_experts": cfg.get_int("num_local_experts"),
-        "n_active_experts": cfg.get_int("num_experts_per_tok"),
-    }
-
-
-def _leading_dense_layers(cfg: _Config, key: str, n_layers: int) -> int:
-    """Count of leading dense layers from a list of layer indices; other patterns cannot be represented."""
-    layers = cfg.data.get(key) or []
-    if not isinstance(layers, list) or not all(
-        isinstance(i, int) and not isinstance(i, bool) for i in layers
-    ):
-        raise SpecError(f"{cfg.where}: key {key!r} = {layers!r}: expected a list of layer indices")
-    if sorted(layers) != list(range(len(layers))) or len(layers) >= n_layers:
-        raise SpecError(
-            f"{cfg.where}: key {key!r} = {layers!r}: ModelSpec can only represent dense layers at the start "
-            "(indices 0, 1, ..., k-1 with k < num_hidden_layers)"
-        )
-    return len(layers)
-
-
-def _qwen_moe_fields(cfg: _Config) -> dict[str, Any]:
-    fields = _dense_fields(cfg)
-    d_ff_dense = fields["d_ff"]
-    d_ff = cfg.get_int("moe_intermediate_size")
-    step = cfg.get_int("decoder_sparse_step", default=1)
-    if step != 1:
-        raise SpecError(
-            f"{cfg.where}: key 'decoder_sparse_step' = {step}: ModelSpec needs every layer after the leading "
-            "dense ones to be MoE (decoder_sparse_step 1)"
-        )
-    n_dense = _leading_dense_layers(cfg, "mlp_only_layers", fields["n_layers"])
-    shared_width = cfg.get_int("shared_expert_intermediate_size", default=0)
-    n_shared = round(shared_width / d_ff) if shared_width else 0
-    if shared_width and n_shared * d_ff != shared_width:
-        warnings.warn(
-            f"{cfg.where}: shared_expert_intermediate_size {shared_width} is not a multiple of "
-            f"moe_intermediate_size {d_ff}; approximated as {n_shared} shared expert(s) of width {d_ff}",
-            stacklevel=3,
-        )
-    fields.update(
-        d_ff=d_ff,
-        n_experts=cfg.get_int("num_experts"),
-        n_active_experts=cfg.get_int("num_experts_per_tok"),
-        n_shared_experts=n_shared,
-        n_dense_layers=n_dense,
-    )
-    if n_dense:
-        fields["d_ff_dense"] = d_ff_dense
-    return fields
-
-
-def _deepseek_fields(cfg: _Config) -> dict[str, Any]:
-    n_heads = cfg.get_int("num_attention_heads")
-    n_layers = cfg.get_int("num_hidden_layers")
-    nope = cfg.get_int("qk_nope_head_dim")
-    v_dim = cfg.get_int("v_head_dim")
-    if nope != v_dim:
-        raise SpecError(
-            f"{cfg.where}: qk_nope_head_dim={nope} differs from v_head_dim={v_dim}; "
-            "ModelSpec uses one d_head for both"
-        )
-    freq = cfg.get_int("moe_layer_freq", default=1)
-    if freq != 1:
-        raise SpecError(
-            f"{cfg.where}: key 'moe_layer_freq' = {freq}: ModelSpec needs an MoE FFN in every layer "
-            "after the dense ones"
-        )
-    n_dense = cfg.get_int("first_k_dense_replace", default=0)
-    fields: dict[str, Any] = {
-        "d_model": cfg.get_int("hidden_size"),
-        "d_ff": cfg.get_int("moe_intermediate_size"),
-        "ffn_matrices": (2, 1),
-        "n_layers": n_layers,
-        "n_heads": n_heads,
-        "n_kv_heads": cfg.get_int("num_key_value_heads", default=n_heads),
-        "d_head": nope,
-        "vocab_size": cfg.get_int("vocab_size"),
-        "n_experts": cfg.get_int("n_routed_experts"),
-        "n_active_experts": cfg.get_int("num_experts_per_tok"),
-        "n_shared_experts": cfg.get_int("n_shared_experts", default=0),
-        "n_dense_layers": n_dense,
-        "kv_lora_rank": cfg.get_int("kv_lora_rank"),
-        "q_lora_rank": cfg.optional_int("q_lora_rank"),  # null in DeepSeek-V2-Lite: full-rank queries
-        "qk_rope_head_dim": cfg.get_int("qk_rope_head_dim"),
-    }
-    if n_dense:
-        fields["d_ff_dense"] = cfg.get_int("intermediate_size")
-    return fields
-
-
-_ARCHITECTURES: dict[str, Callable[[_Config], dict[str, Any]]] = {
-    "LlamaForCausalLM": _dense_fields,
-    "MistralForCausalLM": _dense_fields,
-    "MixtralForCausalLM": _mixtral_fields,
-    "Qwen2ForCausalLM": _dense_fields,
-    "Qwen3ForCausalLM": _dense_fields,
-    "Qwen2MoeForCausalLM": _qwen_moe_fields,
-    "Qwen3MoeForCausalLM": _qwen_moe_fields,
-    "DeepseekV2ForCausalLM": _deepseek_fields,
-    "DeepseekV3ForCausalLM": _deepseek_fields,
-}
-
-_MODEL_TYPES = {
-    "llama": "LlamaForCausalLM",
-    "mistral": "MistralForCausalLM",
-    "mixtral": "MixtralForCausalLM",
-    "qwen2": "Qwen2ForCausalLM",
-    "qwen3": "Qwen3ForCausalLM",
-    "qwen2_moe": "Qwen2MoeForCausalLM",
-    "qwen3_moe": "Qwen3MoeForCausalLM",
-    "deepseek_v2": "DeepseekV2ForCausalLM",
-    "deepseek_v3": "DeepseekV3ForCausalLM",
+# NVIDIA modelopt `quant_algo` -> (weight bits, effective bits per weight with the block scales).
+_QUANT_ALGO_BITS: dict[str, tuple[int, float]] = {
+    "FP8": (8, 8.0),
+    "FP8_BLOCK_SCALES": (8, 8.0),
+    "FP8_PER_CHANNEL_PER_TOKEN": (8, 8.0),
+    "FP8_PB_WO": (8, 8.0),
+    "MXFP8": (8, 8.25),  # one E8M0 scale per 32 values
+    "NVFP4": (4, 4.5),  # one FP8 (E4M3) scale per 16 values (+ a per-tensor FP32 scale)
+    "NVFP4_AWQ": (4, 4.5),
+    "W4A8_NVFP4_FP8": (4, 4.5),
+    "MXFP4": (4, 4.25),  # one E8M0 scale per 32 values
+    "W4A8_MXFP4_FP8": (4, 4.25),
+    "W4A16_MXFP4": (4, 4.25),
+    "W4A16": (4, 4.125),  # INT4 with an FP16 scale per 128 values
+    "W4A16_AWQ": (4, 4.125),
+    "W4A8_AWQ": (4, 4.125),
+    "INT4_AWQ": (4, 4.125),
+    "W4A16_GPTQ": (4, 4.125),
+    "W8A16": (8, 8.0),
+    "W8A8_SQ_PER_CHANNEL": (8, 8.0),
+    "INT8_SQ": (8, 8.0),
 }
 
 
-def supported_architectures() -> list[str]:
-    """The `architectures` values `load_hf_config` understands."""
-    return sorted(_ARCHITECTURES)
-
-
-# ---- precision ---------------------------------------------------------------------------------------------
-
-
-def _dtype_bits(cfg: _Config) -> int:
+def _dtype_bits(cfg: Config) -> int:
     key = "torch_dtype" if cfg.has("torch_dtype") else "dtype"
     raw = cfg.data.get(key)
     if raw is None:
@@ -263,43 +92,124 @@ def _dtype_bits(cfg: _Config) -> int:
     name = str(raw).lower().removeprefix("torch.")
     if name not in _DTYPE_BITS:
         raise SpecError(
-            f"{cfg.where}: key {key!r} = {raw!r}: unknown dtype; "
+            f"{cfg.where}: key {cfg.key(key)!r} = {raw!r}: unknown dtype; "
             f"expected one of {', '.join(sorted(_DTYPE_BITS))}"
         )
     return _DTYPE_BITS[name]
 
 
-def _quantized_weight_bits(cfg: _Config) -> int | None:
-    """Weight bits implied by `quantization_config`, or None when the model is not quantised."""
-    qc = cfg.data.get("quantization_config")
-    if not qc:
-        return None
-    if not isinstance(qc, Mapping):
-        raise SpecError(f"{cfg.where}: key 'quantization_config' = {qc!r}: expected a mapping")
-    method = str(qc.get("quant_method", "")).lower()
-    bits = qc.get("bits", qc.get("w_bit"))
-    if isinstance(bits, int) and not isinstance(bits, bool) and bits in (4, 8, 16):
-        return bits
-    if method in ("fp8", "fbgemm_fp8") or str(qc.get("fmt", "")).lower().startswith("e4m3"):
-        return 8
-    if method == "mxfp4":
-        return 4
-    if method == "bitsandbytes":
-        if qc.get("load_in_4bit"):
-            return 4
-        if qc.get("load_in_8bit"):
-            return 8
-    fmt = qc.get("quant_method")
+# ---- quantization ------------------------------------------------------------------------------------------
+
+
+def _unreadable(where: str, key: str, value: Any, bits: Any = None) -> SpecError:
     bits_text = f" with bits = {bits!r}" if bits is not None else ""
-    raise SpecError(
-        f"{cfg.where}: key 'quantization_config.quant_method' = {fmt!r}{bits_text}: this quantization "
-        "format is not one the loader can read the weight precision of (readable: fp8, fbgemm_fp8, mxfp4, "
-        "bitsandbytes, or an explicit bits of 4, 8 or 16); state the bits with --weight-bits 4 | 8 | 16 on "
-        "the command line or load_hf_config(..., weight_bits=...) in Python, which skips quantization_config"
+    return SpecError(
+        f"{where}: key {key!r} = {value!r}{bits_text}: this quantization format is not one the loader can "
+        "read the weight precision of (readable: fp8, fbgemm_fp8, mxfp4, bitsandbytes, modelopt quant_algo "
+        f"{'/'.join(sorted(_QUANT_ALGO_BITS))}, compressed-tensors num_bits, or an explicit bits of 4, 8 or "
+        "16); state the bits with --weight-bits 4 | 8 | 16 on the command line or load_hf_config(..., "
+        "weight_bits=...) in Python, which skips quantization_config"
     )
 
 
-# ---- public entry point ------------------------------------------------------------------------------------
+def _algo_bits(where: str, key: str, qc: Mapping[str, Any]) -> tuple[int, str]:
+    """Weight bits and a note from a modelopt-style mapping with `quant_algo`."""
+    algo = qc.get("quant_algo")
+    name = str(algo).upper()
+    if name == "MIXED_PRECISION":
+        layers = qc.get("quantized_layers")
+        algos = Counter(
+            str(v.get("quant_algo")).upper()
+            for v in (layers.values() if isinstance(layers, Mapping) else ())
+            if isinstance(v, Mapping)
+        )
+        known = [(a, n) for a, n in algos.most_common() if a in _QUANT_ALGO_BITS]
+        if not known:
+            raise _unreadable(where, f"{key}.quantized_layers", "<no readable quant_algo>")
+        name = known[0][0]
+        mix = ", ".join(f"{n} {a}" for a, n in algos.most_common())
+        prefix = f"MIXED_PRECISION ({mix} layers; the most common one taken): "
+    elif name in _QUANT_ALGO_BITS:
+        prefix = ""
+    else:
+        raise _unreadable(where, f"{key}.quant_algo", algo)
+    bits, effective = _QUANT_ALGO_BITS[name]
+    note = f"{prefix}{name} weights: weight_bits {bits}"
+    if effective != bits:
+        note += f", {effective:g} effective bits/weight with the block scales (not in weight_bits)"
+    excluded = qc.get("exclude_modules", qc.get("ignore"))
+    if isinstance(excluded, list) and excluded:
+        note += f"; {len(excluded)} excluded module patterns kept at 16 bits are costed at {bits} bits"
+    return bits, note
+
+
+def _config_quant_bits(where: str, qc: Any, key: str) -> tuple[int, str] | None:
+    """Weight bits implied by a `quantization_config`, or None when the model is not quantised."""
+    if not qc:
+        return None
+    if not isinstance(qc, Mapping):
+        raise SpecError(f"{where}: key {key!r} = {qc!r}: expected a mapping")
+    method = str(qc.get("quant_method", "")).lower()
+    bits = qc.get("bits", qc.get("w_bit"))
+    if isinstance(bits, int) and not isinstance(bits, bool) and bits in (4, 8, 16):
+        return bits, f"{key}: {bits}-bit weights"
+    if qc.get("quant_algo") is not None:
+        return _algo_bits(where, key, qc)
+    if method in ("fp8", "fbgemm_fp8") or str(qc.get("fmt", "")).lower().startswith(("e4m3", "float8")):
+        return 8, f"{key}: fp8 weights"
+    if method == "mxfp4":
+        return 4, f"{key}: mxfp4 weights: weight_bits 4, 4.25 effective bits/weight with the E8M0 scales"
+    if method == "bitsandbytes":
+        if qc.get("load_in_4bit"):
+            return 4, f"{key}: bitsandbytes 4-bit weights"
+        if qc.get("load_in_8bit"):
+            return 8, f"{key}: bitsandbytes 8-bit weights"
+    if method == "compressed-tensors":
+        return _compressed_tensors_bits(where, key, qc)
+    raise _unreadable(where, f"{key}.quant_method", qc.get("quant_method"), bits)
+
+
+def _compressed_tensors_bits(where: str, key: str, qc: Mapping[str, Any]) -> tuple[int, str]:
+    groups = qc.get("config_groups")
+    for group in groups.values() if isinstance(groups, Mapping) else ():
+        weights = group.get("weights") if isinstance(group, Mapping) else None
+        nb = weights.get("num_bits") if isinstance(weights, Mapping) else None
+        if isinstance(nb, int) and not isinstance(nb, bool) and nb in (4, 8, 16):
+            fmt = str(qc.get("format", ""))
+            note = f"{key}: compressed-tensors {fmt or 'quantized'}: weight_bits {nb}"
+            if "mxfp4" in fmt:
+                note += ", 4.25 effective bits/weight with the E8M0 scales (not in weight_bits)"
+            elif "nvfp4" in fmt:
+                note += ", 4.5 effective bits/weight with the FP8 scales (not in weight_bits)"
+            return nb, note
+    raise _unreadable(where, f"{key}.config_groups", "<no weights.num_bits of 4, 8 or 16>")
+
+
+def _side_file(where: str) -> Path | None:
+    """The modelopt `hf_quant_config.json` beside a config file, if there is one."""
+    if where == "<config dict>":
+        return None
+    path = Path(where)
+    if path.name == "config.json":
+        side = path.with_name("hf_quant_config.json")
+    elif path.name.endswith("_config.json") and not path.name.endswith("hf_quant_config.json"):
+        side = path.with_name(path.name[: -len("config.json")] + "hf_quant_config.json")
+    else:
+        return None
+    return side if side.is_file() else None
+
+
+def _side_file_bits(side: Path) -> tuple[int, str] | None:
+    data, where = _read(side)
+    quant = data.get("quantization")
+    if quant is None:
+        return None
+    if not isinstance(quant, Mapping):
+        raise SpecError(f"{where}: key 'quantization' = {quant!r}: expected a mapping")
+    if quant.get("quant_algo") is None:
+        return None
+    bits, note = _algo_bits(where, "quantization", quant)
+    return bits, f"{side.name}: {note}"
 
 
 def _read(path_or_dict: str | Path | Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
@@ -342,28 +252,40 @@ def _read(path_or_dict: str | Path | Mapping[str, Any]) -> tuple[Mapping[str, An
     return data, where
 
 
-def _architecture(cfg: _Config) -> str:
-    archs = cfg.data.get("architectures")
-    if archs is None:
-        model_type = cfg.data.get("model_type")
-        if isinstance(model_type, str) and model_type in _MODEL_TYPES:
-            return _MODEL_TYPES[model_type]
+def _is_side_file(data: Mapping[str, Any]) -> bool:
+    return "quantization" in data and "architectures" not in data and "model_type" not in data
+
+
+def _language_model(data: Mapping[str, Any], where: str) -> tuple[Config, str, Any, str]:
+    """(config to read, architecture, adapter, how it was found) — the top level, or a wrapper's
+    `text_config` when the top-level class is not registered."""
+    top = Config(data, where)
+    text = data.get("text_config")
+    try:
+        arch, adapter = lookup(data, where)
+        return top, arch, adapter, arch
+    except SpecError:
+        if not isinstance(text, Mapping):
+            raise
+    outer = data.get("architectures")
+    outer_name = outer[0] if isinstance(outer, list) and outer and isinstance(outer[0], str) else outer
+    if outer_name is None:
+        outer_name = data.get("model_type")
+    try:
+        arch, adapter = lookup(text, where, prefix="text_config.")
+    except SpecError as exc:
         raise SpecError(
-            f"{cfg.where}: missing key 'architectures' (and model_type {model_type!r} is not recognised); "
-            f"supported architectures: {', '.join(supported_architectures())}"
-        )
-    if isinstance(archs, str):
-        archs = [archs]
-    if not isinstance(archs, list) or not archs:
-        raise SpecError(
-            f"{cfg.where}: key 'architectures' = {archs!r}: expected a non-empty list of class names"
-        )
-    for arch in archs:
-        if isinstance(arch, str) and arch in _ARCHITECTURES:
-            return arch
-    raise SpecError(
-        f"{cfg.where}: unsupported architectures {archs!r}; supported: {', '.join(supported_architectures())}"
-    )
+            f"{where}: wrapper {outer_name!r}: its text_config is not a supported language model: "
+            f"{str(exc).removeprefix(where + ': ')}"
+        ) from None
+    how = f"{outer_name}: language model from text_config, {arch}"
+    return Config(text, where, prefix="text_config."), arch, adapter, how
+
+
+def _inherited(cfg: Config, top: Mapping[str, Any], key: str) -> Any:
+    """A key of a wrapper's text_config, else of the top level."""
+    value = cfg.data.get(key)
+    return top.get(key) if value is None else value
 
 
 def load_hf_config(
@@ -375,20 +297,46 @@ def load_hf_config(
     """A `ModelSpec` from a Hugging Face `config.json` path, a folder holding one, or a parsed dict.
 
     `name` defaults to the config's `_name_or_path`, else the folder name (for `config.json`) or the file
-    name; `weight_bits` overrides the precision implied by `torch_dtype` / `quantization_config`. Raises
-    `SpecError` naming the file and the key for unsupported architectures, missing keys and shapes ModelSpec
-    cannot represent.
+    name; `weight_bits` overrides the precision implied by `torch_dtype` / `quantization_config` / a
+    `hf_quant_config.json` side file. Raises `SpecError` naming the file and the key for unsupported or
+    refused architectures, missing keys and shapes ModelSpec cannot represent.
     """
     data, where = _read(path_or_dict)
     if weight_bits is not None and (isinstance(weight_bits, bool) or weight_bits not in (4, 8, 16, 32)):
         raise SpecError(f"{where}: weight_bits = {weight_bits!r}: expected 4, 8, 16 or 32 (bits per weight)")
-    cfg = _Config(data, where)
-    arch = _architecture(cfg)
-    fields = _ARCHITECTURES[arch](cfg)
+    if _is_side_file(data):
+        raise SpecError(
+            f"{where}: key 'quantization' = <modelopt quantization>: this is an hf_quant_config.json side "
+            "file, not a model config; expected the config.json beside it (which reads this file)"
+        )
+    cfg, arch, adapter, found = _language_model(data, where)
+    if adapter.refuse is not None:
+        archs = cfg.data.get("architectures") or cfg.data.get("model_type")
+        raise SpecError(
+            f"{where}: key {cfg.key('architectures')!r} = {archs!r}: family {adapter.family!r} is refused: "
+            f"{adapter.refuse}"
+        )
+    fields = adapter.build(cfg)
 
-    activation_bits = _dtype_bits(cfg)
+    dtype_cfg = cfg if (cfg.has("torch_dtype") or cfg.has("dtype")) else Config(data, where)
+    activation_bits = _dtype_bits(dtype_cfg)
+    notes = list(cfg.notes)
     if weight_bits is None:
-        weight_bits = _quantized_weight_bits(cfg) or activation_bits
+        side = _side_file(where)
+        quant = _side_file_bits(side) if side is not None else None
+        if quant is None:
+            qkey = "quantization_config"
+            qc = cfg.data.get(qkey)
+            if qc is None:
+                qc = data.get(qkey)
+            elif cfg.prefix:
+                qkey = cfg.prefix + qkey
+            quant = _config_quant_bits(where, qc, qkey)
+        if quant is not None:
+            weight_bits, note = quant
+            notes.append(note)
+        else:
+            weight_bits = activation_bits
     fields["weight_bits"] = weight_bits
     fields["activation_bits"] = activation_bits
 
@@ -400,10 +348,11 @@ def load_hf_config(
             fallback = Path(where).parent.name if Path(where).name == "config.json" else Path(where).stem
         name = data.get("_name_or_path") or fallback
     fields["name"] = str(name)
-    tied = bool(data.get("tie_word_embeddings", False))
-    fields["source"] = (
-        f"Hugging Face config.json ({where}, {arch}"
-        + (", tie_word_embeddings=true: the spec still counts 2·V·d" if tied else "")
-        + ")"
-    )
+    tied = _inherited(cfg, data, "tie_word_embeddings")
+    if tied is not None and not isinstance(tied, bool):
+        raise cfg.error("tie_word_embeddings", tied, "expected true or false")
+    fields["tie_word_embeddings"] = bool(tied)
+    if tied:
+        notes.append("tie_word_embeddings=true: embedding counted once")
+    fields["source"] = f"Hugging Face config.json ({where}, {found}" + "".join(f"; {n}" for n in notes) + ")"
     return ModelSpec.validated(fields, where=where)

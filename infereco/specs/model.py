@@ -63,6 +63,9 @@ class ModelSpec(FrozenSpec):
     n_dense_layers: int = Field(default=0, ge=0, description="Leading layers with a dense FFN (DeepSeek).")
     d_ff_dense: int | None = Field(default=None, gt=0, description="FFN width of the dense layers.")
     parallel_attention: bool = Field(default=False, description="PaLM-style parallel attention and FFN.")
+    tie_word_embeddings: bool = Field(
+        default=False, description="Unembedding shares the embedding matrix (stored, and counted, once)."
+    )
     weight_bits: _BITS = Field(default=16, description="Bits per weight.")
     activation_bits: _BITS = Field(default=16, description="Bits per activation (and matmul operand).")
     kv_cache_bits: _BITS | None = Field(
@@ -185,21 +188,36 @@ class ModelSpec(FrozenSpec):
 
     @property
     def embedding_params(self) -> float:
-        """Embedding plus unembedding (counted separately, untied, as in the reference)."""
+        """Embedding plus unembedding as used per token (2·V·d, as in the reference, tied or not)."""
         return float(2 * self.vocab_size * self.d_model)
 
     @property
+    def stored_embedding_params(self) -> float:
+        """Embedding and unembedding weights as stored: V·d when tied (one matrix), else 2·V·d."""
+        return float((1 if self.tie_word_embeddings else 2) * self.vocab_size * self.d_model)
+
+    @property
     def total_params(self) -> float:
+        """Stored parameters (a tied embedding counted once); sets the weight memory.
+
+        >>> m = ModelSpec(name="t", d_model=64, d_ff=128, n_layers=1, n_heads=4, n_kv_heads=4,
+        ...               vocab_size=1000)
+        >>> m.model_copy(update={"tie_word_embeddings": True}).total_params == m.total_params - 1000 * 64
+        True
+        """
         return (
             self.n_layers * self.attention_params_per_layer
             + self.routed_ffn_params
             + self.dense_ffn_params
-            + self.embedding_params
+            + self.stored_embedding_params
         )
 
     @property
     def active_params(self) -> float:
-        """Parameters used per token; routed FFN divided by the integer sparsity (reference convention)."""
+        """Parameters used per token; routed FFN divided by the integer sparsity (reference convention).
+
+        The embedding counts 2·V·d even when tied: the matrix serves both the lookup and the unembedding
+        (the FLOP convention of the reference), so tying changes `total_params`, not `active_params`."""
         routed_active = (
             (self.routed_ffn_params // self.sparsity) if self.sparsity > 1 else self.routed_ffn_params
         )

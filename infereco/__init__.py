@@ -223,11 +223,11 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names above loa
     )
     from infereco.frontier import Frontier, FrontierPoint
     from infereco.specs.catalog import list_hardware, list_models, load_hardware, load_model
+    from infereco.specs.deployment import Deployment, resolve
     from infereco.specs.hardware import HardwareSpec
     from infereco.specs.hf_config import load_hf_config
     from infereco.specs.model import ModelSpec
     from infereco.specs.presets import PRESETS, get_preset
-    from infereco.specs.deployment import Deployment, resolve
     from infereco.specs.scenario import load_scenario
     from infereco.specs.speculative import SpeculativeSpec
     from infereco.specs.workload import WorkloadSpec

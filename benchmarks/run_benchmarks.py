@@ -80,7 +80,8 @@ def main(argv=None) -> int:
 
     # 1. configuration evaluations per second, full model (all terms on).
     #    (a) the default search's configurations: one integer layout (TP, EP, PP, 1D/2D) × one batch each;
-    #    (b) the reference grid's configurations: one (GPU count, batch) pair, the best of 8 candidate layouts.
+    #    (b) the reference grid's configurations: one (GPU count, batch) pair, the best of 8 candidate
+    #        layouts.
     from infereco.search.discrete import DiscreteSpace, enumerate_layouts
     from infereco.search.evaluate import Layout
 
@@ -189,7 +190,8 @@ def main(argv=None) -> int:
     width = max(len(k) for k, _ in rows)
     print(
         f"\ninfereco {infereco.__version__} benchmarks — {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"JAX {jax.__version__} on {jax.devices()[0].platform} × {jax.local_device_count()}, Python {platform.python_version()}"
+        f"JAX {jax.__version__} on {jax.devices()[0].platform} × {jax.local_device_count()}, "
+        f"Python {platform.python_version()}"
     )
     print("─" * (width + 14))
     for k, v in rows:

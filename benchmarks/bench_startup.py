@@ -2,13 +2,13 @@
 
     python benchmarks/bench_startup.py [--runs N] [--json OUT]
 
-Measures, in the same run so the baselines share the machine's state: `python -c "pass"` and
-`python -c "import jax"` (baselines), `python -c "import infereco"` (lazy), `from infereco import pareto_frontier`
-(the library and JAX load on first use), `infereco --help`, `infereco frontier --help`
-and a usage error (`infereco sweep ... --contexts abc`, exit 2). `infereco ...` runs what the installed console
-script runs (`from infereco.cli.main import main; main()`), with this checkout first on the path. A separate,
-untimed run of each command reports whether it imported JAX (`'jax' in sys.modules` at exit). Prints a table
-with the CPU model from /proc/cpuinfo; no assertions (the import-graph property is tests/test_cli_startup.py).
+Measures, in the same run so the baselines share the machine's state: `python -c "pass"` and `python -c
+"import jax"` (baselines), `python -c "import infereco"` (lazy), `from infereco import pareto_frontier` (the
+library and JAX load on first use), `infereco --help`, `infereco frontier --help` and a usage error (`infereco
+sweep ... --contexts abc`, exit 2). `infereco ...` runs what the installed console script runs (`from
+infereco.cli.main import main; main()`), with this checkout first on the path. A separate, untimed run of each
+command reports whether it imported JAX (`'jax' in sys.modules` at exit). Prints a table with the CPU model
+from /proc/cpuinfo; no assertions (the import-graph property is tests/test_cli_startup.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENTRY = "import sys; sys.argv = ['infereco', *sys.argv[1:]]; from infereco.cli.main import main; raise SystemExit(main())"
+ENTRY = (
+    "import sys; sys.argv = ['infereco', *sys.argv[1:]]; "
+    "from infereco.cli.main import main; raise SystemExit(main())"
+)
 
 # label -> (python arguments, expected exit codes)
 COMMANDS: dict[str, tuple[list[str], tuple[int, ...]]] = {
@@ -42,7 +45,10 @@ COMMANDS: dict[str, tuple[list[str], tuple[int, ...]]] = {
     ),
 }
 
-PROBE = "import atexit, sys; atexit.register(lambda: sys.stderr.write('\\nJAX-IMPORTED=%s\\n' % ('jax' in sys.modules)))\n"
+PROBE = (
+    "import atexit, sys; "
+    "atexit.register(lambda: sys.stderr.write('\\nJAX-IMPORTED=%s\\n' % ('jax' in sys.modules)))\n"
+)
 
 
 def cpu_model() -> str:

@@ -92,7 +92,8 @@ def main(argv=None) -> int:
 
     # 1. configuration evaluations per second, full model (all terms on).
     #    (a) the default search's configurations: one integer layout (TP, EP, PP, 1D/2D) × one batch each;
-    #    (b) the reference grid's configurations: one (GPU count, batch) pair, the best of 8 candidate layouts.
+    #    (b) the reference grid's configurations: one (GPU count, batch) pair, the best of 8 candidate
+    #        layouts.
     from infereco.search.discrete import DiscreteSpace, enumerate_layouts
     from infereco.search.evaluate import Layout
 

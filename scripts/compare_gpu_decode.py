@@ -1,4 +1,5 @@
-"""Compare the committed GPU decode timings with infereco's uncalibrated predictions (prints a markdown table).
+"""Compare the committed GPU decode timings with infereco's uncalibrated predictions (prints a markdown
+table).
 
 python scripts/compare_gpu_decode.py [tests/data/gpu_decode/h200_llama3_8b_bf16.json]
 """
@@ -26,8 +27,8 @@ def main(path: str | None = None) -> int:
             "llama-3-8b", hw, tp=1, batch_size=r["batch"], context_length=r["context"], engine="ideal"
         )
         print(
-            f"| {r['batch']} | {r['context']} | {r['step_s_median'] * 1e3:.2f} | {q['latency_s'] * 1e3:.2f} | "
-            f"{r['step_s_median'] / q['latency_s']:.2f} | {q['bound']} |"
+            f"| {r['batch']} | {r['context']} | {r['step_s_median'] * 1e3:.2f} "
+            f"| {q['latency_s'] * 1e3:.2f} | {r['step_s_median'] / q['latency_s']:.2f} | {q['bound']} |"
         )
     return 0
 

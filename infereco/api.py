@@ -212,7 +212,7 @@ def evaluate_point(
         extra = {}
         if not np.isfinite(ev.latency_s[0]):
             m, hw = dep.model, dep.hardware
-            need = m.weight_memory_bytes + m.kv_cache_bytes_per_token * ctx * batch_size
+            need = m.weight_memory_bytes + m.kv_cache_bytes_per_sequence(ctx) * batch_size
             raise InfeasibleError(
                 f"does not fit: needs {need / 1e9:.3g} GB, {n_gpu:g} × "
                 f"{hw.hbm_capacity_bytes / 1e9:.3g} GB available (or pipeline degree > batch)"

@@ -43,12 +43,12 @@ def gpu_s_per_token_at_utilization(flop_per_token, peak_flop_per_s: float, utili
 
 def decode_flop_per_token(dep: DeploymentArrays, context_tokens: float) -> float:
     """FLOP to generate one token at `context_tokens` of context: 2·N_active + 4·width·h·L·c."""
-    return float(step_flop(dep.arrays, 1.0, 1.0, float(context_tokens)))
+    return float(step_flop(dep.arrays, 1.0, 1.0, float(context_tokens), np))
 
 
 def prefill_flop_per_token(dep: DeploymentArrays, prompt_tokens: float, context_tokens: float = 0.0) -> float:
     """Mean FLOP per prompt token of a causal prefill: 2·N_active + 4·width·h·L·(c₀ + (P − 1)/2)."""
-    return float(prefill_flop(dep.arrays, 1.0, float(prompt_tokens), float(context_tokens))) / float(
+    return float(prefill_flop(dep.arrays, 1.0, float(prompt_tokens), float(context_tokens), np)) / float(
         prompt_tokens
     )
 

@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
+import jax.numpy as jnp
+
 from infereco.physics.structs import ModelArrays
 
 
-def attention_flop(m: ModelArrays, batch, seq_len, context_tokens):
+def window_excess_positions(m: ModelArrays, seq_len, context_tokens, xp=jnp):
+    """Attended positions a sliding window removes from a step, averaged over the layers.
+
+    New token i (0 ≤ i < t) attends to c + i earlier positions on a full layer and min(c + i, W) on a
+    windowed one. The positions beyond the window, Σᵢ max(c + i − W, 0), are the last n terms of
+    e, e − 1, … with e = max(c + t − 1 − W, 0) and n = min(⌈e⌉, t): n·e − n(n − 1)/2. Times the sliding
+    fraction f; exactly 0 without a window (f = 0).
+    """
+    top = xp.maximum(context_tokens + seq_len - 1.0 - m.sliding_window, 0.0)
+    n = xp.minimum(xp.ceil(top), xp.maximum(seq_len, 0.0))
+    return m.sliding_fraction * (n * top - n * (n - 1.0) / 2.0)
+
+
+def attention_flop(m: ModelArrays, batch, seq_len, context_tokens, xp=jnp):
     """Attention score and value FLOP: 4·width·heads·layers·c̄·b·t, with c̄ = c + (t − 1)/2 the mean context.
 
     width is d_head (GQA) or d_latent (MLA, absorbed attention; Erdil §3.1). Erdil Eq. 37 with d_head
-    restored.
+    restored. Sliding-window layers attend to at most their window: c̄ loses the positions beyond it
+    (`window_excess_positions`, per new token), so decode at c ≥ W costs W on a windowed layer.
     """
-    mean_context = context_tokens + (seq_len - 1.0) / 2.0
+    safe_t = xp.where(seq_len > 0, seq_len, 1.0)
+    mean_context = (
+        context_tokens
+        + (seq_len - 1.0) / 2.0
+        - window_excess_positions(m, seq_len, context_tokens, xp) / safe_t
+    )
     return 4.0 * m.attention_width * m.n_heads * m.n_layers * mean_context * batch * seq_len
 
 
-def step_flop(m: ModelArrays, batch, seq_len=1.0, context_tokens=0.0):
+def step_flop(m: ModelArrays, batch, seq_len=1.0, context_tokens=0.0, xp=jnp):
     """Total FLOP of one step of `batch` sequences with `seq_len` new tokens each (Erdil Eqs. 36–38).
 
     >>> from infereco.physics.requests import resolve_deployment
@@ -25,4 +46,4 @@ def step_flop(m: ModelArrays, batch, seq_len=1.0, context_tokens=0.0):
     >>> round(float(step_flop(m, 1.0, context_tokens=1000.0) - step_flop(m, 1.0)) / 1e6)   # 4·128·32·32·1000
     524
     """
-    return 2.0 * m.active_params * batch * seq_len + attention_flop(m, batch, seq_len, context_tokens)
+    return 2.0 * m.active_params * batch * seq_len + attention_flop(m, batch, seq_len, context_tokens, xp)

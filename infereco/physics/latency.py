@@ -16,7 +16,7 @@ import numpy as np
 
 from infereco.physics.arithmetic import step_flop
 from infereco.physics.collectives import collective_time_s
-from infereco.physics.memory import fits_in_memory, step_bytes
+from infereco.physics.memory import fits_in_memory, kv_context_tokens, step_bytes
 from infereco.physics.structs import Conventions, ModelArrays
 
 
@@ -55,10 +55,10 @@ def roofline_s(memory_s, compute_s, hw, xp=jnp):
     )
 
 
-def _slow_kv_read_s(m, hw, batch, context_tokens, kv_replication, n_gpu):
+def _slow_kv_read_s(m, hw, batch, context_tokens, kv_replication, n_gpu, xp=jnp):
     """Extra seconds for reading the KV cache below streaming bandwidth (`HardwareSpec.attention_bandwidth_
     utilization`); exactly 0 when KV reads run at the weights' bandwidth (kv_read_time_scale = 1)."""
-    kv = kv_replication * m.kv_cache_bytes_per_token * context_tokens * batch
+    kv = kv_replication * m.kv_cache_bytes_per_token * kv_context_tokens(m, context_tokens, xp) * batch
     return (hw.kv_read_time_scale - 1.0) * kv / (n_gpu * hw.hbm_bandwidth_bytes_per_s)
 
 
@@ -107,12 +107,12 @@ def layout_step_time(
         )
         / (n_gpu * hw.hbm_bandwidth_bytes_per_s)
     )
-    memory_s = memory_s + _slow_kv_read_s(m, hw, micro * pp, context_tokens, 1.0, n_gpu)
-    compute_s = step_flop(m, batch, seq_len, context_tokens) / (n_gpu * hw.flop_per_s)
+    memory_s = memory_s + _slow_kv_read_s(m, hw, micro * pp, context_tokens, 1.0, n_gpu, xp)
+    compute_s = step_flop(m, batch, seq_len, context_tokens, xp) / (n_gpu * hw.flop_per_s)
     kernels = (2.0 if merge else 4.0) * m.n_layers
     launch_s = kernels * hw.kernel_launch_s + hw.step_overhead_s + m.n_layers * hw.layer_overhead_s
     latency = launch_s + net_lat + net_bw + roofline_s(memory_s, compute_s, hw, xp=xp)
-    feasible = fits_in_memory(m, n_gpu, batch, context_tokens, hw.hbm_capacity_bytes) & (
+    feasible = fits_in_memory(m, n_gpu, batch, context_tokens, hw.hbm_capacity_bytes, xp) & (
         pp <= xp.minimum(n_gpu, batch)
     )
     latency = xp.where(feasible, latency, xp.inf)
@@ -164,7 +164,7 @@ def step_time(
         parallel_attention,
         xp=xp,
     )
-    feasible = fits_in_memory(m, n_gpu, batch, context_tokens, hw.hbm_capacity_bytes) & (
+    feasible = fits_in_memory(m, n_gpu, batch, context_tokens, hw.hbm_capacity_bytes, xp) & (
         pp <= xp.minimum(n_gpu, batch)
     )
     latency = xp.where(feasible, cand.latency_s, xp.inf)
@@ -288,16 +288,22 @@ def explicit_step_time(
         xp=xp,
         qkv_out_bytes=1.0 if conv.reference_qkv_bytes else None,
     )
-    bytes_ = bytes_ + (kv_replication - 1.0) * m.kv_cache_bytes_per_token * context_tokens * micro
+    bytes_ = (
+        bytes_
+        + (kv_replication - 1.0)
+        * m.kv_cache_bytes_per_token
+        * kv_context_tokens(m, context_tokens, xp)
+        * micro
+    )
     # DP attention: every rank of the stage reads the full attention weights.
     bytes_ = bytes_ + xp.where(
         is_dp, (g - 1.0) * m.weight_bytes * m.attention_params_per_layer * m.n_layers, 0.0
     )
     memory_s = stage_imbalance * pp * bytes_ / (n_gpu * hw.hbm_bandwidth_bytes_per_s)
     memory_s = memory_s + stage_imbalance * _slow_kv_read_s(
-        m, hw, micro * pp, context_tokens, kv_replication, n_gpu
+        m, hw, micro * pp, context_tokens, kv_replication, n_gpu, xp
     )
-    compute_s = stage_imbalance * step_flop(m, batch, seq_len, context_tokens) / (n_gpu * hw.flop_per_s)
+    compute_s = stage_imbalance * step_flop(m, batch, seq_len, context_tokens, xp) / (n_gpu * hw.flop_per_s)
     # Fixed per-step and per-layer overheads are calibration terms (zero from the catalog).
     launch_s = (
         (2.0 if merge else 4.0) * m.n_layers * hw.kernel_launch_s

@@ -18,9 +18,19 @@ def experts_touched_fraction(m: ModelArrays, tokens, xp=jnp):
     return xp.where(s > 1.0, frac, 1.0)
 
 
-def kv_cache_bytes(m: ModelArrays, batch, context_tokens):
-    """KV cache held (and read once per step) for `batch` sequences at `context_tokens` each."""
-    return m.kv_cache_bytes_per_token * context_tokens * batch
+def kv_context_tokens(m: ModelArrays, context_tokens, xp=jnp):
+    """KV positions held (and read) per sequence, averaged over the layers: c on full-attention layers,
+    min(c, window) on sliding-window ones, i.e. c − f·max(c − window, 0) with f = `m.sliding_fraction`.
+
+    Exactly c without a window (f = 0), so full-attention models are unchanged bit for bit.
+    """
+    return context_tokens - m.sliding_fraction * xp.maximum(context_tokens - m.sliding_window, 0.0)
+
+
+def kv_cache_bytes(m: ModelArrays, batch, context_tokens, xp=jnp):
+    """KV cache held (and read once per step) for `batch` sequences at `context_tokens` each; windowed
+    layers hold at most their window (`kv_context_tokens`)."""
+    return m.kv_cache_bytes_per_token * kv_context_tokens(m, context_tokens, xp) * batch
 
 
 def step_bytes(
@@ -55,7 +65,7 @@ def step_bytes(
     attn = wp * m.attention_params_per_layer + attn_io
     unembedding = wp * m.vocab_size * d
     return (
-        kv_cache_bytes(m, batch, context_tokens)
+        kv_cache_bytes(m, batch, context_tokens, xp)
         + m.n_moe_layers * routed
         + m.n_layers * attn
         + dense_ffn
@@ -63,9 +73,9 @@ def step_bytes(
     )
 
 
-def fits_in_memory(m: ModelArrays, n_gpu, batch, context_tokens, hbm_capacity_bytes):
+def fits_in_memory(m: ModelArrays, n_gpu, batch, context_tokens, hbm_capacity_bytes, xp=jnp):
     """True where weights plus the KV cache fit in `n_gpu` accelerators' HBM (Erdil §3.6)."""
     return (
         n_gpu * hbm_capacity_bytes
-        >= kv_cache_bytes(m, batch, context_tokens) + m.weight_bytes * m.total_params
+        >= kv_cache_bytes(m, batch, context_tokens, xp) + m.weight_bytes * m.total_params
     )

@@ -18,6 +18,9 @@ tests/test_prefill.py):
   of the c earlier positions once per step, and matmul activations of all b·t tokens. Not counted: writing the
   t new positions' K/V (kv_bytes_per_token·b·t bytes; ≪ 0.1% of the step's FLOP/byte budget for any prompt
   worth prefilling) and attention among the chunk's own tokens (on-chip in a fused kernel).
+- **Sliding windows**: a windowed layer attends to, reads and caches at most `sliding_window` positions
+  (`ModelSpec.n_sliding_layers` of the L layers); FLOP, KV bytes and the memory fit use the layer-averaged
+  context (memory.kv_context_tokens, arithmetic.window_excess_positions).
 - **Collectives**: the all-reduced activations scale with b·t, so long prompts on many GPUs become
   network-bandwidth bound, as they should.
 - **Memory fit**: `step_time` checks the KV cache of the context *before* the step; prefill also needs room
@@ -39,6 +42,7 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
+from infereco.physics.arithmetic import window_excess_positions
 from infereco.physics.latency import bound_term, step_time
 from infereco.physics.memory import fits_in_memory
 from infereco.physics.structs import Conventions, HardwareArrays, ModelArrays
@@ -79,15 +83,16 @@ def prefill_chunks(prompt_tokens: float, chunk_tokens: float | None = None, cont
     return seq, float(context_tokens) + starts
 
 
-def prefill_flop(m: ModelArrays, batch, prompt_tokens, context_tokens=0.0):
+def prefill_flop(m: ModelArrays, batch, prompt_tokens, context_tokens=0.0, xp=jnp):
     """FLOP of prefilling `batch` prompts of P tokens after c₀ cached ones (closed form,
-    chunking-independent): 2·N_active·b·P + 4·width·h·L·b·(P·c₀ + P(P − 1)/2).
+    chunking-independent): 2·N_active·b·P + 4·width·h·L·b·(P·c₀ + P(P − 1)/2), less the positions beyond
+    the window on sliding-window layers (`window_excess_positions`).
 
     Equals `step_flop(m, batch, P, c₀)` and the sum of `step_flop` over any chunking.
     """
     p = prompt_tokens
     return 2.0 * m.active_params * batch * p + 4.0 * m.attention_width * m.n_heads * m.n_layers * batch * (
-        p * context_tokens + p * (p - 1.0) / 2.0
+        p * context_tokens + p * (p - 1.0) / 2.0 - window_excess_positions(m, p, context_tokens, xp)
     )
 
 
@@ -138,10 +143,10 @@ def prefill_time(
     time_s = total(st.latency_s)
     # The prompt's own KV must fit beside the weights at the end of the prefill.
     fits = fits_in_memory(
-        m, n_gpu, batch, float(context_tokens) + float(prompt_tokens), hw.hbm_capacity_bytes
+        m, n_gpu, batch, float(context_tokens) + float(prompt_tokens), hw.hbm_capacity_bytes, xp
     )
     time_s = xp.where(fits, time_s, xp.inf)
-    flop = prefill_flop(mm, batch, float(prompt_tokens), float(context_tokens))
+    flop = prefill_flop(mm, batch, float(prompt_tokens), float(context_tokens), xp)
     finite = xp.isfinite(time_s)
     safe = xp.where(finite, time_s, 1.0)
     mfu = xp.where(finite, flop / (n_gpu * hw.peak_flop_per_s * safe), 0.0)

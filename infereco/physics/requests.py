@@ -178,7 +178,7 @@ def kv_transfer_s(
     """Seconds to move a prompt's KV cache between pools over `n_links` links of the given bandwidth."""
     return (
         float(model.kv_cache_bytes_per_token)
-        * np.asarray(prompt_tokens, float)
+        * model.kv_cache_tokens(np.asarray(prompt_tokens, float))
         / (bandwidth_bytes_per_s * n_links)
     )
 
@@ -267,7 +267,7 @@ def request_metrics(
     price = dep.price_usd_per_hour
     e_pre, e_dec = w.expect(prefill_gpu_s), w.expect(decode_gpu_s)
     e_in, e_out = w.mean_input_tokens, w.mean_output_tokens
-    flop = prefill_flop(dep.arrays, 1.0, w.input_tokens, 0.0)
+    flop = prefill_flop(dep.arrays, 1.0, w.input_tokens, 0.0, xp=np)
     mfu = w.expect(flop) / (e_pre * dep.hw_arrays.peak_flop_per_s)
     return RequestMetrics(
         ttft_s=w.expect(ttft),

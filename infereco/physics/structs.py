@@ -59,6 +59,10 @@ class ModelArrays:
     active_params: float
     kv_cache_bytes_per_token: float
     mla_latent: float  # kv_lora_rank + q_lora_rank for MLA, else 0
+    # Sliding-window attention: tokens a windowed layer attends to (0 when there is none: every leaf stays
+    # finite, and a window only acts through sliding_fraction), and the windowed layers / n_layers.
+    sliding_window: float = 0.0
+    sliding_fraction: float = 0.0
     parallel_attention: bool = static_field(default=False)  # PaLM-style parallel attention + FFN blocks
 
 
@@ -115,6 +119,8 @@ def model_arrays(model: ModelSpec) -> ModelArrays:
         active_params=float(model.active_params),
         kv_cache_bytes_per_token=float(model.kv_cache_bytes_per_token),
         mla_latent=float((model.kv_lora_rank or 0) + (model.q_lora_rank or 0)) if mla else 0.0,
+        sliding_window=float(model.sliding_window or 0),
+        sliding_fraction=float(model.sliding_fraction),
         parallel_attention=bool(model.parallel_attention),
     )
 

@@ -70,7 +70,7 @@ def no_point_reason(dep: Deployment, any_feasible: bool, largest_n_gpu: float) -
             f"{w.max_throughput_tokens_per_s:g} tokens/s"
         )
     kv = (
-        f" plus {m.kv_cache_bytes_per_token * w.context_length / 1e9:.3g} GB of KV cache per sequence"
+        f" plus {m.kv_cache_bytes_per_sequence(w.context_length) / 1e9:.3g} GB of KV cache per sequence"
         if w.context_length
         else ""
     )

@@ -161,7 +161,13 @@ def enumerate_layouts(
     kv_per_token = model.kv_cache_bytes_per_token * rep + (
         draft.kv_cache_bytes_per_token * draft_rep if draft else 0.0
     )
-    kv_per_seq_per_gpu = kv_per_token * max(context_tokens, 0) / n * imbalance
+    # Per sequence, windowed layers hold at most their window (`ModelSpec.kv_cache_tokens`); the capacity in
+    # tokens stays counted as full-attention positions.
+    ctx = max(context_tokens, 0)
+    kv_per_seq = model.kv_cache_bytes_per_token * rep * model.kv_cache_tokens(ctx) + (
+        draft.kv_cache_bytes_per_token * draft_rep * draft.kv_cache_tokens(ctx) if draft else 0.0
+    )
+    kv_per_seq_per_gpu = kv_per_seq / n * imbalance
     with np.errstate(divide="ignore", invalid="ignore"):
         capacity_tokens = np.where(budget > 0, budget * n / (kv_per_token * imbalance), 0.0)
         max_batch = np.where(

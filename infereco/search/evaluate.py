@@ -15,6 +15,7 @@ import numpy as np
 
 from infereco.physics.arithmetic import step_flop
 from infereco.physics.latency import explicit_step_time, step_time
+from infereco.physics.memory import kv_cache_bytes
 from infereco.physics.speculative import expected_tokens_per_pass, target_tokens_per_pass
 from infereco.physics.structs import (
     Conventions,
@@ -156,12 +157,13 @@ def evaluate_configs(
         need = (
             m.weight_bytes * m.total_params
             + spec.draft.weight_bytes * spec.draft.total_params
-            + (m.kv_cache_bytes_per_token + spec.draft.kv_cache_bytes_per_token) * context_tokens * batch
+            + kv_cache_bytes(m, batch, context_tokens, xp)
+            + kv_cache_bytes(spec.draft, batch, context_tokens, xp)
         )
         latency = xp.where(n_gpu * hw.hbm_capacity_bytes >= need, latency, xp.inf)
     finite = xp.isfinite(latency)
     safe_latency = xp.where(finite, latency, 1.0)
-    flop = step_flop(m, batch, 1.0, context_tokens)
+    flop = step_flop(m, batch, 1.0, context_tokens, xp)
     mfu = xp.where(finite, flop / (n_gpu * hw.peak_flop_per_s * safe_latency), 0.0)
     gpu_s = xp.where(finite, n_gpu * latency / batch, xp.inf)
     return Evaluation(

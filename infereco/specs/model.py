@@ -28,6 +28,8 @@ _COUNT_FIELDS = (
     "kv_lora_rank",
     "q_lora_rank",
     "qk_rope_head_dim",
+    "sliding_window",
+    "n_sliding_layers",
 )
 
 
@@ -75,6 +77,14 @@ class ModelSpec(FrozenSpec):
     kv_lora_rank: int | None = Field(default=None, gt=0, description="MLA latent KV width (d_latent).")
     q_lora_rank: int | None = Field(default=None, gt=0, description="MLA compressed query width.")
     qk_rope_head_dim: int = Field(default=0, ge=0, description="MLA decoupled RoPE key width per layer.")
+    # Sliding-window attention (Mistral, Gemma, gpt-oss, MiMo): a windowed layer attends to, reads and caches
+    # at most the last `sliding_window` positions of each sequence; the other layers are full attention.
+    sliding_window: int | None = Field(
+        default=None, gt=0, description="Attention window of the windowed layers, tokens (None = no window)."
+    )
+    n_sliding_layers: int = Field(
+        default=0, ge=0, description="How many of the n_layers use the sliding window (the rest are full)."
+    )
     source: str | None = Field(default=None, description="Where the numbers come from.")
 
     @field_validator(*_COUNT_FIELDS)
@@ -103,6 +113,16 @@ class ModelSpec(FrozenSpec):
             )
         if self.n_dense_layers >= self.n_layers and self.n_dense_layers > 0:
             raise ValueError(f"n_dense_layers={self.n_dense_layers} must be below n_layers={self.n_layers}")
+        if self.n_sliding_layers > self.n_layers:
+            raise ValueError(
+                f"n_sliding_layers={self.n_sliding_layers} exceeds n_layers={self.n_layers}; "
+                "expected 0 <= n_sliding_layers <= n_layers"
+            )
+        if (self.sliding_window is None) != (self.n_sliding_layers == 0):
+            raise ValueError(
+                f"sliding_window={self.sliding_window} with n_sliding_layers={self.n_sliding_layers}: "
+                "expected both set (a window and at least one windowed layer) or neither"
+            )
         if any(m < 1 or m > 64 for m in self.ffn_matrices):
             raise ValueError(
                 f"ffn_matrices={self.ffn_matrices}: expected two counts from 1 to 64, e.g. [2, 1]"
@@ -230,10 +250,35 @@ class ModelSpec(FrozenSpec):
 
     @property
     def kv_cache_bytes_per_token(self) -> float:
-        """KV-cache bytes per context token over all layers (MLA: latent + RoPE key)."""
+        """KV-cache bytes per context token over all layers (MLA: latent + RoPE key), as if every layer held
+        it; windowed layers hold at most `sliding_window` tokens (`kv_cache_tokens`)."""
         if self.is_mla:
             return float((self.kv_lora_rank + self.qk_rope_head_dim) * self.n_layers * self.kv_bytes)
         return float(2 * self.n_kv_heads * self.head_dim * self.n_layers * self.kv_bytes)
+
+    @property
+    def sliding_fraction(self) -> float:
+        """Fraction of the layers that are windowed (0 without a sliding window)."""
+        return self.n_sliding_layers / self.n_layers
+
+    def kv_cache_tokens(self, context_tokens):
+        """KV positions held (and read) per sequence at `context_tokens`, averaged over the layers: c on full
+        layers, min(c, window) on windowed ones, i.e. c − f·max(c − window, 0) with f the sliding fraction.
+        Exactly c without a window; works on floats and numpy arrays alike.
+
+        >>> m = ModelSpec(name="w", d_model=64, d_ff=128, n_layers=4, n_heads=4, n_kv_heads=4,
+        ...               sliding_window=100, n_sliding_layers=2)
+        >>> m.kv_cache_tokens(50.0), m.kv_cache_tokens(1000.0)   # (2·1000 + 2·100) / 4
+        (50.0, 550.0)
+        """
+        if self.sliding_window is None:
+            return context_tokens
+        excess = context_tokens - float(self.sliding_window)
+        return context_tokens - self.sliding_fraction * (excess * (excess > 0))
+
+    def kv_cache_bytes_per_sequence(self, context_tokens):
+        """KV-cache bytes of one sequence at `context_tokens` (windowed layers hold at most the window)."""
+        return self.kv_cache_bytes_per_token * self.kv_cache_tokens(context_tokens)
 
     @property
     def weight_memory_bytes(self) -> float:

@@ -110,6 +110,32 @@ def dense_fields(cfg: Config, *, d_ff_key: str = "intermediate_size") -> dict[st
     }
 
 
+def sliding_window_fields(cfg: Config, n_layers: int) -> dict[str, Any]:
+    """`sliding_window` and `n_sliding_layers` from a config: with `layer_types`, the layers marked
+    "sliding_attention"; else (Mistral style) every layer when `sliding_window` is set, unless
+    `use_sliding_window` is false (Qwen2/Qwen3, MiMo), and with `max_window_layers` (Qwen2) the layers from
+    that index on. No window: {}."""
+    window = cfg.optional_int("sliding_window")
+    layer_types = cfg.get_list("layer_types")
+    if layer_types is not None:
+        if len(layer_types) != n_layers:
+            raise cfg.error(
+                "layer_types", f"<list of {len(layer_types)}>", f"expected one entry per layer ({n_layers})"
+            )
+        n_sliding = sum(t == "sliding_attention" for t in layer_types)
+        if n_sliding and window is None:
+            raise cfg.error("sliding_window", None, f"expected a window for the {n_sliding} sliding layers")
+    elif window is None or cfg.data.get("use_sliding_window") is False:
+        return {}
+    elif cfg.data.get("use_sliding_window") is True and cfg.has("max_window_layers"):
+        n_sliding = max(n_layers - cfg.get_int("max_window_layers", minimum=0), 0)
+    else:
+        n_sliding = n_layers
+    if not n_sliding:
+        return {}
+    return {"sliding_window": window, "n_sliding_layers": n_sliding}
+
+
 def leading_dense_layers(cfg: Config, key: str, n_layers: int) -> int:
     """Count of leading dense layers from a list of layer indices; other patterns cannot be represented."""
     layers = cfg.data.get(key) or []

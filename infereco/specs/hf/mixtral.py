@@ -1,20 +1,23 @@
 """Mixtral-style MoE without shared experts: Mixtral, MiniMax M2. num_local_experts -> n_experts,
-num_experts_per_tok -> n_active_experts, intermediate_size -> d_ff (per expert)."""
+num_experts_per_tok -> n_active_experts, intermediate_size -> d_ff (per expert); a sliding_window, if set,
+windows every layer."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from infereco.specs.hf._config import Config, dense_fields
+from infereco.specs.hf._config import Config, dense_fields, sliding_window_fields
 from infereco.specs.hf.registry import register
 
 
 @register("mixtral", ["MixtralForCausalLM"], ["mixtral"])
 def mixtral_fields(cfg: Config) -> dict[str, Any]:
+    fields = dense_fields(cfg)
     return {
-        **dense_fields(cfg),
+        **fields,
         "n_experts": cfg.get_int("num_local_experts"),
         "n_active_experts": cfg.get_int("num_experts_per_tok"),
+        **sliding_window_fields(cfg, fields["n_layers"]),
     }
 
 

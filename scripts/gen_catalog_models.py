@@ -172,30 +172,15 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("mimo-7b", "MiMo 7B", "XiaomiMiMo/MiMo-7B-Base", ("mimo-7b-base",)),
 )
 
-# Fields written, in order; a field equal to the ModelSpec default is left out unless listed in _ALWAYS.
-_FIELDS = (
-    "d_model",
-    "d_ff",
-    "d_ff_dense",
-    "n_dense_layers",
-    "ffn_matrices",
-    "n_layers",
-    "n_heads",
-    "n_kv_heads",
-    "d_head",
-    "vocab_size",
-    "tie_word_embeddings",
-    "n_experts",
-    "n_active_experts",
-    "n_shared_experts",
-    "kv_lora_rank",
-    "q_lora_rank",
-    "qk_rope_head_dim",
-    "parallel_attention",
-    "weight_bits",
-    "activation_bits",
-    "kv_cache_bits",
-)
+
+# Fields written, in ModelSpec's order; a field equal to its default is left out unless listed in _ALWAYS.
+# Every spec field but the free text, so that a new ModelSpec field reaches the generated files.
+def _fields() -> tuple[str, ...]:
+    from infereco.specs.model import ModelSpec
+
+    return tuple(k for k in ModelSpec.model_fields if k not in ("name", "source"))
+
+
 _ALWAYS = {"d_model", "d_ff", "ffn_matrices", "n_layers", "n_heads", "n_kv_heads", "d_head", "vocab_size"}
 _ALWAYS |= {"weight_bits", "activation_bits"}
 
@@ -265,7 +250,7 @@ def render(entry: Entry) -> tuple[str, list[str]]:
     dump = spec.model_dump()
     defaults = {k: f.default for k, f in ModelSpec.model_fields.items()}
     generic = f"{cfg}, read by infereco.load_hf_config"
-    for key in _FIELDS:
+    for key in _fields():
         v = dump[key]
         if key == "d_head" and v is None:
             v = spec.head_dim

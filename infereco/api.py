@@ -40,9 +40,9 @@ MAX_BATCH_SIZE = float(1 << 40)
 
 
 def resolve_inputs(model, hardware, *, price_usd_per_hour=None, **kwargs) -> Deployment:
-    """`resolve`, with a price given as a number or any cost `economics.price_usd_per_hour` reads (ownership,
-    rental, a breakdown, a cost mapping or file)."""
-    if price_usd_per_hour is not None:
+    """`resolve`, with a price given as a number, a price-tier name, or any cost that
+    `economics.price_usd_per_hour` reads (ownership, rental, a breakdown, a cost mapping or file)."""
+    if price_usd_per_hour is not None and not isinstance(price_usd_per_hour, str):  # a tier name passes on
         price_usd_per_hour = price_from_cost(price_usd_per_hour)
     return resolve(model, hardware, price_usd_per_hour=price_usd_per_hour, **kwargs)
 

@@ -169,14 +169,18 @@ def resolve(
     """Validate and resolve every input of a frontier, point or plan into one frozen `Deployment`.
 
     `model`, `hardware`: catalog ids, specs, or `{base: id, field: override}` mappings (a calibrated profile's
-    hardware is a spec too). `price_usd_per_hour`: USD per accelerator-hour (economics.price_usd_per_hour
-    turns ownership and rental costs into one). Errors name the field, the value and what was expected.
+    hardware is a spec too). `price_usd_per_hour`: USD per accelerator-hour, or the name of one of the
+    accelerator's price tiers (`HardwareSpec.price_tiers_usd_per_hour`, e.g. 'neocloud');
+    economics.price_usd_per_hour turns ownership and rental costs into a number. Errors name the field, the
+    value and what was expected.
     """
     p = get_preset(preset)
     m = resolve_model(model, base_override=p.apply_model)
     hw = resolve_hardware(hardware, base_override=p.apply)
     if isinstance(hardware, HardwareSpec) and p.hardware_defaults:
         hw = p.apply(hw)
+    if isinstance(price_usd_per_hour, str):  # a named tier of the accelerator's catalog prices
+        price_usd_per_hour = hw.tier_price_usd_per_hour(price_usd_per_hour)
     if price_usd_per_hour is not None:
         hw = hw.replace(
             price_usd_per_hour=positive_number(

@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from infereco.errors import SpecError
 from infereco.specs._base import FrozenSpec
 from infereco.specs.terms import TERMS
 from infereco.units import MIN_PRICE_USD_PER_HOUR
@@ -95,6 +96,11 @@ class HardwareSpec(FrozenSpec):
     price_usd_per_hour: float = Field(
         default=2.0, gt=0, le=1e6, allow_inf_nan=False, description="Price per accelerator-hour, USD."
     )
+    price_tiers_usd_per_hour: dict[str, float] = Field(
+        default_factory=dict,
+        description="Named all-in prices per accelerator-hour, USD (e.g. hyperscaler, neocloud, rental-3y); "
+        "`price_usd_per_hour='neocloud'` picks one.",
+    )
     # Calibration terms (0 / 1 in the catalog; fitted by infereco.calibration from measured runs).
     step_overhead_s: float = Field(
         default=0.0,
@@ -148,6 +154,31 @@ class HardwareSpec(FrozenSpec):
                 "(a smaller price is a unit slip or an underflow, not a price)"
             )
         return v
+
+    @field_validator("price_tiers_usd_per_hour")
+    @classmethod
+    def _check_tiers(cls, v: dict[str, float]) -> dict[str, float]:
+        for tier, price in v.items():
+            if not (isinstance(tier, str) and tier and tier.replace("-", "").replace("_", "").isalnum()):
+                raise ValueError(f"tier {tier!r}: expected a name such as 'neocloud' or 'rental-3y'")
+            if not (MIN_PRICE_USD_PER_HOUR <= price <= 1e6):
+                raise ValueError(f"tier {tier!r} = {price!r}: expected a price in USD per accelerator-hour")
+        return v
+
+    def tier_price_usd_per_hour(self, tier: str) -> float:
+        """The price of a named tier, or a `SpecError` listing the tiers this accelerator has.
+
+        >>> HardwareSpec(name="toy", flop_per_s={16: 1e15}, hbm_bandwidth_bytes_per_s=3e12,
+        ...              hbm_capacity_bytes=8e10, price_tiers_usd_per_hour={"neocloud": 1.5}
+        ...              ).tier_price_usd_per_hour("neocloud")
+        1.5
+        """
+        if tier not in self.price_tiers_usd_per_hour:
+            known = ", ".join(sorted(self.price_tiers_usd_per_hour)) or "none (give a number of USD per hour)"
+            raise SpecError(
+                f"price_usd_per_hour={tier!r}: {self.name} has no such price tier; tiers: {known}"
+            )
+        return float(self.price_tiers_usd_per_hour[tier])
 
     @field_validator("flop_per_s")
     @classmethod

@@ -1,7 +1,7 @@
 """Scenario files: one YAML (or mapping) that says which frontier to compute.
 
 Keys: `preset`, `search`, `model`, `hardware`, `workload`, `speculative`, and optionally `name`, `alpha`,
-`price_usd_per_hour`, `discrete` (search options, `infereco.specs.search`), `serving` (a mode name or a
+`price_usd_per_hour`, `discrete` (search options, `infereco.specs.space`), `serving` (a mode name or a
 mapping, `infereco.specs.serving`) and `observed`. `model`, `hardware` and `speculative.draft` are a catalog
 id or a mapping with an optional `base:` catalog id plus field overrides; `hardware` (or its `base`) may also
 be a hardware YAML file such as a calibrated profile (`infereco calibrate --out PROFILE.yaml`), relative to

@@ -21,7 +21,7 @@ from infereco.errors import CatalogError, InfeasibleError, ScenarioError, SpecEr
 from infereco.frontier import Frontier, decode_frontier, frontier_from_candidates
 from infereco.observed import PAPER_POINTS, ObservedPoint, placement
 from infereco.search.base import Candidates, check_backend, served_at_demand
-from infereco.search.discrete import explicit_layout, layout_integer, layout_table
+from infereco.search.discrete import explicit_layout, layout_table
 from infereco.search.evaluate import deployment_arrays, evaluate
 from infereco.serving.modes import serving_mode
 from infereco.specs.catalog import check_catalog_ids
@@ -47,10 +47,9 @@ def resolve_inputs(model, hardware, *, price_usd_per_hour=None, **kwargs) -> Dep
     return resolve(model, hardware, price_usd_per_hour=price_usd_per_hour, **kwargs)
 
 
-def solve(dep: Deployment, *, backend: str = "jax", serve: bool = True) -> Frontier:
+def solve(dep: Deployment, *, backend: str = "jax") -> Frontier:
     """The frontier of a resolved deployment: its search strategy, priced, then its serving mode."""
-    f = decode_frontier(dep, backend)
-    return serving_mode(dep.serving).apply(dep, f) if serve else f
+    return serving_mode(dep.serving).apply(dep, decode_frontier(dep, backend))
 
 
 def pareto_frontier(
@@ -154,7 +153,7 @@ def evaluate_point(
     pp: int = 1,
     tp_2d: bool = False,
     attn_dp: bool = False,
-    context_length: int = 0,
+    context_length: int | None = None,
     preset: str | Preset = "default",
     speculative=None,
     price_usd_per_hour: float | None = None,
@@ -172,6 +171,7 @@ def evaluate_point(
     continuous model's best layout at that GPU count. With `max_throughput_tokens_per_s`, a deployment faster
     than the demand is priced at the demand it serves, as the non-reference searches do. With request lengths
     in `workload`, the point carries input/output prices, TTFT and end-to-end latency as frontiers do.
+    `context_length` (tokens) defaults to 0, or to the workload's own context when a workload is given.
 
     >>> evaluate_point("llama-3-70b", "h100-sxm", tp=8, batch_size=64)["tokens_per_s_per_request"] > 0
     True
@@ -188,7 +188,8 @@ def evaluate_point(
     dep = resolve_inputs(
         model,
         hardware,
-        context_length=None if workload else context_length,
+        # An explicit context wins over the workload's; with neither, a point decodes at context 0.
+        context_length=0 if context_length is None and workload is None else context_length,
         workload=workload,
         preset=preset,
         speculative=speculative,
@@ -205,7 +206,7 @@ def evaluate_point(
             dep, tp=tp, ep=ep, pp=pp, tp_2d=tp_2d, attn_dp=attn_dp, batch_size=batch_size, engine=engine
         )
         ev = evaluate(ma, ha, dep.conventions, None, b, ctx, spec, backend=backend, layout=layout)
-        n = np.array([float(layout_integer("tp", tp) * layout_integer("ep", ep) * layout_integer("pp", pp))])
+        n = extra["tp"] * extra["ep"] * extra["pp"]
     else:
         n = np.array([n_gpu])
         ev = evaluate(ma, ha, dep.conventions, n, b, ctx, spec, backend=backend)

@@ -332,7 +332,7 @@ class Frontier:
     def to_records(self) -> list[dict[str, Any]]:
         """List of JSON-ready dicts, one per point, fastest first (counts as integers where they are
         whole)."""
-        return [_jsonable(_counts_as_int(p.to_dict())) for p in self]
+        return [_jsonable(counts_as_int(p.to_dict())) for p in self]
 
     def to_json(self, alpha: float | None = None) -> str:
         """`{"points": [...], "max_speed": {...}, "preferred": {...}, "meta": {...}}` (the scenario
@@ -342,9 +342,9 @@ class Frontier:
             payload.update(max_speed=None, preferred=None, min_cost=None, reason=self.reason)
         else:
             payload.update(
-                max_speed=_jsonable(_counts_as_int(self.max_speed().to_dict())),
-                preferred=_jsonable(_counts_as_int(self.preferred(alpha).to_dict())),
-                min_cost=_jsonable(_counts_as_int(self.min_cost().to_dict())),
+                max_speed=_jsonable(counts_as_int(self.max_speed().to_dict())),
+                preferred=_jsonable(counts_as_int(self.preferred(alpha).to_dict())),
+                min_cost=_jsonable(counts_as_int(self.min_cost().to_dict())),
             )
         return json.dumps(payload, indent=1, allow_nan=False)
 
@@ -400,7 +400,8 @@ def _check_price(price) -> float:
     return p
 
 
-def _counts_as_int(d: dict[str, Any]) -> dict[str, Any]:
+def counts_as_int(d: dict[str, Any]) -> dict[str, Any]:
+    """`d` with the whole-numbered counts (`COUNT_COLUMNS`) as ints, for JSON and CSV (changed in place)."""
     for k in COUNT_COLUMNS:
         v = d.get(k)
         if isinstance(v, float) and math.isfinite(v) and v == int(v):

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence
 from infereco._progress import ProgressMeter, as_meter
 from infereco.api import resolve_inputs, solve
 from infereco.errors import SpecError
-from infereco.frontier import Frontier, _counts_as_int
+from infereco.frontier import Frontier, counts_as_int
 from infereco.specs.deployment import positive_number
 from infereco.units import MAX_PRICE_USD_PER_HOUR, MIN_PRICE_USD_PER_HOUR
 
@@ -66,7 +66,7 @@ def _summary(f: Frontier, alpha) -> dict[str, Any]:
         ("preferred", f.preferred(alpha)),
         ("min_cost", f.min_cost()),
     ):
-        for k, v in _counts_as_int(p.to_dict()).items():
+        for k, v in counts_as_int(p.to_dict()).items():
             out[f"{tag}_{k}"] = v
     return out
 

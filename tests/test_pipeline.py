@@ -276,3 +276,16 @@ def test_resolve_takes_every_form_of_model_and_hardware():
     assert d.model.d_model == 512 and d.hardware.node_size == 1
     with pytest.raises(SpecError, match="base or config"):
         resolve({"config": str(config), "base": "llama-3-8b"}, "h100-sxm")
+
+
+def test_an_explicit_context_wins_over_the_workload_in_evaluate_point():
+    at_8k = evaluate_point("llama-3-8b", "h100-sxm", tp=1, batch_size=8, context_length=8000)
+    both = evaluate_point("llama-3-8b", "h100-sxm", tp=1, batch_size=8, context_length=8000, workload=LENGTHS)
+    own = evaluate_point("llama-3-8b", "h100-sxm", tp=1, batch_size=8, workload=LENGTHS)
+    assert both["latency_s"] == pytest.approx(at_8k["latency_s"], rel=1e-12)
+    # Without one, the workload's steady-state context E[O·(P + (O − 1)/2)] / E[O] = 1500 + 149.5 applies.
+    at_own = evaluate_point("llama-3-8b", "h100-sxm", tp=1, batch_size=8, context_length=1650)
+    assert (
+        own["latency_s"] == pytest.approx(at_own["latency_s"], rel=1e-3)
+        and own["latency_s"] < both["latency_s"]
+    )

@@ -48,7 +48,17 @@ def test_unknown_tier_lists_the_known_ones():
         resolve("llama-3-8b", "l4", price_usd_per_hour="neocloud")
 
 
-@pytest.mark.parametrize("tiers", [{"neocloud": 0.0}, {"neocloud": -1.0}, {"": 1.0}, {"neo cloud": 1.0}])
+@pytest.mark.parametrize(
+    "tiers",
+    [
+        {"neocloud": 0.0},
+        {"neocloud": -1.0},
+        {"": 1.0},
+        {"neo cloud": 1.0},
+        {"neocloud": True},
+        {"neocloud": "1.5"},
+    ],
+)
 def test_bad_tiers_are_refused(tiers):
     with pytest.raises(SpecError, match="price_tiers_usd_per_hour"):
         HardwareSpec(

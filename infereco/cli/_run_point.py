@@ -44,22 +44,21 @@ def run(args) -> int:
     if args.config:
         model = load_hf_config(args.config, weight_bits=args.weight_bits)
         label, header = model.name, describe_model(model, args.config)
+    # The deployment, as evaluate_point and cost_elasticities both take it.
+    common = dict(
+        batch_size=args.batch,
+        context_length=args.context_length,
+        preset=args.preset,
+        price_usd_per_hour=args.price,
+        engine=args.engine,
+    )
+    layout = (
+        dict(n_gpu=args.n_gpu)
+        if args.n_gpu is not None
+        else dict(tp=args.tp, ep=args.ep, pp=args.pp, tp_2d=args.tp_2d)
+    )
     try:
-        q = evaluate_point(
-            model,
-            args.hardware,
-            batch_size=args.batch,
-            n_gpu=args.n_gpu,
-            tp=args.tp,
-            ep=args.ep,
-            pp=args.pp,
-            tp_2d=args.tp_2d,
-            attn_dp=args.attn_dp,
-            context_length=args.context_length,
-            preset=args.preset,
-            engine=args.engine,
-            price_usd_per_hour=args.price,
-        )
+        q = evaluate_point(model, args.hardware, attn_dp=args.attn_dp, **layout, **common)
     except InfeasibleError as exc:  # exit 3: the input is valid, the deployment cannot run
         if args.json:
             print_json({"feasible": False, "reason": str(exc)})
@@ -82,31 +81,7 @@ def run(args) -> int:
     print(f"{label} on {args.hardware}, context {args.context_length:,} tokens, preset {args.preset}\n")
     print(table(rows, ["quantity", "value"]))
     if args.tornado:
-        el = (
-            cost_elasticities(
-                model,
-                args.hardware,
-                tp=args.tp,
-                ep=args.ep,
-                pp=args.pp,
-                tp_2d=args.tp_2d,
-                batch_size=args.batch,
-                context_length=args.context_length,
-                preset=args.preset,
-                price_usd_per_hour=args.price,
-                engine=args.engine,
-            )
-            if args.n_gpu is None
-            else cost_elasticities(
-                model,
-                args.hardware,
-                n_gpu=args.n_gpu,
-                batch_size=args.batch,
-                context_length=args.context_length,
-                preset=args.preset,
-                price_usd_per_hour=args.price,
-            )
-        )
+        el = cost_elasticities(model, args.hardware, **layout, **common)
         ax = plot_tornado(el)
         ax.figure.savefig(args.tornado, dpi=130, bbox_inches="tight")
         print(f"tornado plot written to {args.tornado}")

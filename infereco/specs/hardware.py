@@ -155,6 +155,15 @@ class HardwareSpec(FrozenSpec):
             )
         return v
 
+    @field_validator("price_tiers_usd_per_hour", mode="before")
+    @classmethod
+    def _tiers_are_numbers(cls, v):
+        # pydantic would read a YAML `yes` as 1.0 USD per hour, or "1.5" as a number.
+        for tier, price in dict(v).items() if isinstance(v, dict) else ():
+            if isinstance(price, (bool, str)):
+                raise ValueError(f"tier {tier!r} = {price!r}: expected a number of USD per accelerator-hour")
+        return v
+
     @field_validator("price_tiers_usd_per_hour")
     @classmethod
     def _check_tiers(cls, v: dict[str, float]) -> dict[str, float]:

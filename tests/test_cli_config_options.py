@@ -80,3 +80,11 @@ def test_catalog_labels_attention_kinds(capsys):
     assert rows["deepseek-v3"]["attention"] == "MLA"
     assert {r["attention"] for r in rows.values()} <= {"MHA", "MQA", "GQA", "MLA"}
     assert set(rows) == set(list_models()) and load_model("gpt-3").n_kv_heads == 96
+
+
+def test_weight_bits_without_config_is_refused(capsys):
+    code = main(
+        ["point", "--model", "llama-3-8b", "--hardware", "h100-sxm", "--batch", "8", "--weight-bits", "4"]
+    )
+    err = capsys.readouterr().err
+    assert code == 1 and "--weight-bits 4" in err and "--config" in err

@@ -103,9 +103,14 @@ def check_input_file(path: str | None, what: str) -> None:
         raise SpecError(f"{what} {path}: file not found")
 
 
-def check_config(path: str | None) -> None:
-    """--config: a Hugging Face config.json, or a folder holding one."""
+def check_config(path: str | None, weight_bits: int | None = None) -> None:
+    """--config: a Hugging Face config.json, or a folder holding one; --weight-bits only goes with it."""
     if path is None:
+        if weight_bits is not None:
+            raise SpecError(
+                f"--weight-bits {weight_bits}: applies to a --config model only; for a catalog model use a "
+                "scenario with model: {base: ID, weight_bits: N}"
+            )
         return
     if os.path.isdir(path):
         if not os.path.isfile(os.path.join(path, "config.json")):

@@ -36,4 +36,4 @@ def check(args) -> None:
             f"{args.what}: lists the whole catalog and takes no id; got {given}; "
             f"use infereco catalog show ID (or show --config CONFIG_JSON)"
         )
-    check_config(args.config)
+    check_config(args.config, args.weight_bits)

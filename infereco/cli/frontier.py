@@ -58,5 +58,5 @@ def register(sub) -> None:
 def check(args) -> None:
     if args.scenario is not None:
         check_input_file(args.scenario, "scenario")
-    check_config(args.config)
+    check_config(args.config, args.weight_bits)
     check_plot_file(plot_path(args))

@@ -49,6 +49,6 @@ def register(sub) -> None:
 
 
 def check(args) -> None:
-    check_config(args.config)
+    check_config(args.config, args.weight_bits)
     check_plot_file(args.plot)
     check_plot_file(args.tornado, "--tornado")

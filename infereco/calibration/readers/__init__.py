@@ -3,6 +3,8 @@
 - `vllm`: the JSON result files of `vllm bench serve --save-result` and the older `benchmark_serving.py`;
 - `measurements_csv`: the project's own plain CSV of the same quantities (columns = `Measurement` fields);
 - `public`: the long-format public measurements table, pivoted on demand into `Measurement` records;
+- `fleet`: the fleet serving-run schema (AIConfigurator's silicon sample: agg / disagg rows with each pool's
+  layout), read into `FleetRun` rows (`load_fleet_runs`);
 - `record`: the run record `Measurement`, its `MeasurementTable`, and `serving_runs` (records →
   `ServingRuns`).
 
@@ -16,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from infereco.calibration.readers.fleet import FleetRun, FleetRuns, Pool, is_fleet_csv, load_fleet_runs
 from infereco.calibration.readers.measurements_csv import CSV_COLUMNS, load_measurements_csv
 from infereco.calibration.readers.public import (
     PUBLIC_MEASUREMENTS_ENV,
@@ -36,12 +39,17 @@ from infereco.errors import SpecError
 __all__ = [
     "BURST_ITL_RATIO",
     "CSV_COLUMNS",
+    "FleetRun",
+    "FleetRuns",
     "PUBLIC_MEASUREMENTS_ENV",
+    "Pool",
     "Measurement",
     "MeasurementTable",
     "PublicMeasurement",
     "PublicMeasurements",
     "Scenario",
+    "is_fleet_csv",
+    "load_fleet_runs",
     "load_measurements",
     "load_measurements_csv",
     "load_public_measurements",

@@ -105,7 +105,7 @@ def sweep(
         raise SpecError("sweep: models, hardware, context_lengths and prices each need at least one value")
     # Resolve every combination first, so that a bad input fails before minutes of computing.
     for price in price_list:
-        if price is not None:
+        if price is not None and not isinstance(price, str):  # tier names are checked per accelerator below
             positive_number(
                 "prices_usd_per_hour", price, lower=MIN_PRICE_USD_PER_HOUR, upper=MAX_PRICE_USD_PER_HOUR
             )
@@ -115,11 +115,18 @@ def sweep(
         )
         for model, hw, ctx in combos
     ]
+    for dep in deployments:
+        for price in price_list:
+            if isinstance(price, str):
+                dep.hardware.tier_price_usd_per_hour(price)  # SpecError naming the tier and the known ones
     with as_meter(progress).start(len(combos) * len(price_list), "sweep") as bar:
         for (model, hw, ctx), dep in zip(combos, deployments):
             base = solve(dep, backend=backend)
             for price in price_list:
-                f = base if price is None else base.with_price(price)
+                if isinstance(price, str):  # a named tier of this accelerator's catalog prices
+                    f = base.with_price(dep.hardware.tier_price_usd_per_hour(price))
+                else:
+                    f = base if price is None else base.with_price(price)
                 key = (_label(model), _label(hw), ctx, f.meta["price_usd_per_hour"])
                 row = {
                     "model": key[0],

@@ -215,7 +215,7 @@ def test_compare_a_folder(tmp_path, capsys, no_compute):
         ),
         (["sweep", "--models", "llama-3-8b", "--hardware", "h100-sxm", "--contexts", "1000,-5"], "positive"),
         (["sweep", "--models", "llama-3-8b", "--hardware", "h100-sxm", "--contexts", "1000,"], "--contexts"),
-        (["sweep", "--models", "llama-3-8b", "--hardware", "h100-sxm", "--prices", "2,x"], "--prices: 'x'"),
+        (["sweep", "--models", "llama-3-8b", "--hardware", "h100-sxm", "--prices", "2,-1"], "--prices: '-1'"),
         (["sweep", "--models", "", "--hardware", "h100-sxm"], "--models"),
         (["sweep", "--models", "llama-3-8b,,llama-3-70b", "--hardware", "h100-sxm"], "empty item"),
         (["sweep", "--models", "llama-3-8b", "--hardware", ""], "--hardware"),

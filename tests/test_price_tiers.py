@@ -68,3 +68,62 @@ def test_bad_tiers_are_refused(tiers):
             hbm_capacity_bytes=8e10,
             price_tiers_usd_per_hour=tiers,
         )
+
+
+# ---- tiers at the edges: CLI flags, scenario files, sweeps ------------------------------------------------
+def _cli(capsys, *argv):
+    from infereco.cli.main import main
+
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_frontier_and_point_take_a_tier_name(capsys):
+    code, out, _ = _cli(capsys, "frontier", "--model", "llama-3-8b", "--hardware", "h100-sxm", "--price",
+                        "neocloud", "--no-plot", "--json")  # fmt: skip
+    assert code == 0
+    import json
+
+    assert json.loads(out)["meta"]["price_usd_per_hour"] == 1.69  # InferenceX neocloud H100 tier
+    code, out, _ = _cli(capsys, "point", "--model", "llama-3-8b", "--hardware", "b200", "--tp", "1",
+                        "--batch", "8", "--price", "hyperscaler", "--json")  # fmt: skip
+    point = json.loads(out)
+    # $/M = GPU-seconds per token × the B200 hyperscaler tier ($1.95/h) / 3600 s/h × 1e6.
+    assert code == 0
+    assert point["usd_per_million_tokens"] == pytest.approx(point["gpu_s_per_token"] * 1.95 / 3600 * 1e6)
+
+
+def test_cli_unknown_tier_is_one_line_naming_the_tiers(capsys):
+    code, _, err = _cli(capsys, "frontier", "--model", "llama-3-8b", "--hardware", "h100-sxm", "--price",
+                        "spot", "--no-plot")  # fmt: skip
+    assert code != 0
+    assert "no such price tier; tiers: hyperscaler, neocloud, rental-3y" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("bad", ["-1", "0", "nan", "inf", "1e"])
+def test_cli_bad_price_is_refused_before_computing(capsys, bad):
+    with pytest.raises(SystemExit):
+        _cli(
+            capsys, "frontier", "--model", "llama-3-8b", "--hardware", "h100-sxm", "--price", bad, "--no-plot"
+        )
+    assert "USD per accelerator-hour" in capsys.readouterr().err
+
+
+def test_scenario_file_price_may_be_a_tier(tmp_path):
+    from infereco.api import frontier_from_scenario
+
+    f = frontier_from_scenario(
+        {"model": "llama-3-8b", "hardware": "mi300x", "price_usd_per_hour": "rental-3y"}, where="t"
+    )
+    assert f.meta["price_usd_per_hour"] == 1.55
+
+
+def test_sweep_prices_by_tier_per_accelerator():
+    from infereco import sweep
+
+    r = sweep(["llama-3-8b"], ["h100-sxm", "b200"], [1000], ["hyperscaler"], progress=False)
+    assert sorted(row["price_usd_per_hour"] for row in r.rows) == [1.30, 1.95]
+    with pytest.raises(SpecError, match="no such price tier"):
+        sweep(["llama-3-8b"], ["h100-sxm", "l4"], [1000], ["hyperscaler"], progress=False)

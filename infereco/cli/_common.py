@@ -13,6 +13,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 from typing import Any, Callable, Iterable, Sequence
 
@@ -88,8 +89,34 @@ def context_list(text: str) -> list[int]:
     return _number_list(text, int, "context lengths in tokens", "1000,32000", "an integer")
 
 
-def price_list(text: str) -> list[float]:
-    return _number_list(text, float, "USD per accelerator-hour", "2,3.5")
+_TIER_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+def price_arg(text: str) -> float | str:
+    """--price: USD per accelerator-hour, or the name of one of the accelerator's price tiers (e.g.
+    'neocloud'; `infereco catalog --hardware` lists each part's tiers)."""
+    t = text.strip()
+    try:
+        value = float(t)
+    except ValueError:
+        if _TIER_NAME.match(t.lower()):
+            return t.lower()
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected USD per accelerator-hour (e.g. 2.5) or a price tier name (e.g. neocloud)"
+        ) from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive, finite USD per accelerator-hour")
+    return value
+
+
+def price_list(text: str) -> list[float | str]:
+    """--prices: comma-separated USD per accelerator-hour or tier names ('2,3.5', 'hyperscaler,neocloud')."""
+    items = [x.strip() for x in text.split(",")]
+    if not all(items):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated USD per accelerator-hour or tier names, e.g. 2,3.5; got {text!r}"
+        )
+    return [price_arg(x) for x in items]
 
 
 # ---- paths, checked before anything is computed (SpecError: exit 1) ----------------------------------------

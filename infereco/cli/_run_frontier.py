@@ -47,6 +47,8 @@ def _scenario_from_args(args) -> tuple[dict, str | None]:
         base["hardware"] = args.hardware
     if args.context_length is not None:
         base["workload"] = {**base.get("workload", {}), "context_length": args.context_length}
+    if args.price is not None:
+        base["price_usd_per_hour"] = args.price
     if args.preset:
         base["preset"] = args.preset
     if args.search:

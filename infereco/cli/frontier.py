@@ -12,6 +12,7 @@ from infereco.cli._common import (
     check_input_file,
     check_plot_file,
     plot_path,
+    price_arg,
 )
 
 
@@ -35,6 +36,11 @@ def register(sub) -> None:
     add_config_options(p, model)
     p.add_argument("--hardware", type=catalog_id, help="catalog hardware id (overrides the scenario)")
     p.add_argument("--context-length", type=int, help="tokens in context")
+    p.add_argument(
+        "--price",
+        type=price_arg,
+        help="USD per accelerator-hour, or a price tier of the accelerator (e.g. hyperscaler, neocloud)",
+    )
     p.add_argument("--preset", type=catalog_id, help="assumption preset: default, erdil-2024, erdil-paper")
     p.add_argument(
         "--search",

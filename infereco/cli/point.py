@@ -10,6 +10,7 @@ from infereco.cli._common import (
     catalog_id,
     check_config,
     check_plot_file,
+    price_arg,
 )
 
 
@@ -37,7 +38,12 @@ def register(sub) -> None:
     p.add_argument(
         "--engine", type=catalog_id, default="vllm", help="memory-fit rule: vllm, sglang, trtllm, ideal"
     )
-    p.add_argument("--price", type=float, default=None, help="USD per accelerator-hour")
+    p.add_argument(
+        "--price",
+        type=price_arg,
+        default=None,
+        help="USD per accelerator-hour, or a price tier of the accelerator (e.g. hyperscaler, neocloud)",
+    )
     p.add_argument(
         "--tornado",
         metavar="FILE",

@@ -10,6 +10,7 @@ the scenario file's folder.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any, Mapping
@@ -45,7 +46,8 @@ class Scenario(FrozenSpec):
     workload: dict[str, Any] = Field(default_factory=dict)
     speculative: dict[str, Any] | None = None
     alpha: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    price_usd_per_hour: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    # USD per accelerator-hour, or the name of one of the hardware's price tiers (e.g. 'neocloud').
+    price_usd_per_hour: float | str | None = Field(default=None)
     discrete: dict[str, Any] | None = (
         None  # options of the discrete search: engine, gpu_memory_utilization, ...
     )
@@ -90,7 +92,13 @@ class Scenario(FrozenSpec):
 
     @field_validator("price_usd_per_hour")
     @classmethod
-    def _price_floor(cls, v: float | None) -> float | None:
+    def _price_floor(cls, v: float | str | None) -> float | str | None:
+        if isinstance(v, str):
+            if not v.strip():
+                raise ValueError("expected USD per accelerator-hour or a price tier name, got ''")
+            return v.strip().lower()
+        if v is not None and not (math.isfinite(v) and v > 0):
+            raise ValueError("expected a positive, finite USD per accelerator-hour or a price tier name")
         if v is not None and v < MIN_PRICE_USD_PER_HOUR:
             raise ValueError(
                 f"expected at least {MIN_PRICE_USD_PER_HOUR:g} USD per accelerator-hour "

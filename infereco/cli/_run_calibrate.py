@@ -2,19 +2,41 @@
 
 from __future__ import annotations
 
+import csv
 import math
+import os
 
 from matplotlib.figure import Figure  # no pyplot: no global figure state
 
 from infereco.calibration.fit import calibrate
-from infereco.calibration.readers import load_measurements
+from infereco.calibration.readers import is_fleet_csv, load_measurements
 from infereco.calibration.result import FIT_QUANTITIES, output_path
 from infereco.cli._common import print_json
+from infereco.errors import SpecError
 from infereco.physics.serving import EngineConfig
 from infereco.plot.calibration import plot_measured_vs_predicted
 
 
+def _fleet_csv(paths) -> str | None:
+    """The one RUNS path when it is a fleet-schema CSV (header check), else None."""
+    if len(paths) != 1 or not str(paths[0]).lower().endswith(".csv") or not os.path.isfile(paths[0]):
+        return None
+    with open(paths[0], newline="", encoding="utf-8") as fh:
+        header = next(csv.reader(fh), [])
+    return paths[0] if is_fleet_csv(header) else None
+
+
 def run(args) -> int:
+    fleet = _fleet_csv(args.runs)
+    if fleet is not None:
+        from infereco.cli._run_predict import run_fleet_calibrate
+
+        return run_fleet_calibrate(args, fleet)
+    if not args.model or not args.hardware:
+        raise SpecError(
+            "--model and --hardware are required for vLLM result files and plain measurement CSVs "
+            "(a fleet-schema CSV, with model_path and system columns, needs neither)"
+        )
     engine = {
         "vllm-gpu": EngineConfig.vllm_gpu,
         "vllm-cpu": EngineConfig.vllm_cpu,

@@ -5,11 +5,16 @@ spec.
         --hardware tests/data/calibration/cpu-2core-sandbox.yaml --engine vllm-cpu --out calibrated.yaml
     infereco calibrate runs/*.json --model llama-3-8b --hardware h100-sxm --tp 1 --json
 
-RUNS are vLLM result files (`vllm bench serve --save-result`, or the older benchmark_serving.py), directories
-of them, or plain CSV files of the same quantities. `--model` and `--hardware` take catalog ids or YAML files
-(a model may also be a Hugging Face config.json). The written YAML is a hardware spec in the catalog's format,
-with the fit's provenance under `notes`; pass it back as `--hardware FILE` anywhere, or load it in Python with
-`infereco.calibration.load_calibrated_hardware`.
+A fleet-schema CSV (AIConfigurator / InferenceX serving runs: `model_path`, `system`, `backend`, layouts,
+`silicon_ttft_ms`, `silicon_tpot_ms`) fits engine profiles per backend × GPU generation instead:
+
+    infereco calibrate serving_runs.csv --out profiles.yaml --configs hf_configs/
+
+Otherwise RUNS are vLLM result files (`vllm bench serve --save-result`, or the older benchmark_serving.py),
+directories of them, or plain CSV files of the same quantities. `--model` and `--hardware` take catalog ids or
+YAML files (a model may also be a Hugging Face config.json). The written YAML is a hardware spec in the
+catalog's format, with the fit's provenance under `notes`; pass it back as `--hardware FILE` anywhere, or load
+it in Python with `infereco.calibration.load_calibrated_hardware`.
 
 Parser only; the handler is infereco/cli/_run_calibrate.py.
 """
@@ -17,9 +22,11 @@ Parser only; the handler is infereco/cli/_run_calibrate.py.
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from infereco.cli._common import catalog_id, check_output_file, check_plot_file
+from infereco.errors import SpecError
 from infereco.specs.terms import CALIBRATION_TERMS  # stdlib only: no JAX at --help
 
 ENGINES = ("vllm-gpu", "vllm-cpu", "static")
@@ -40,9 +47,22 @@ def register(subparsers: Any) -> None:
         "runs", nargs="+", metavar="RUNS", help="result files (*.json, *.csv) or directories of *.json"
     )
     p.add_argument(
-        "--model", required=True, type=catalog_id, help="catalog model id, model YAML or HF config.json"
+        "--model",
+        type=catalog_id,
+        help="catalog model id, model YAML or HF config.json (required unless RUNS is a fleet-schema CSV)",
     )
-    p.add_argument("--hardware", required=True, type=catalog_id, help="catalog hardware id or hardware YAML")
+    p.add_argument(
+        "--hardware",
+        type=catalog_id,
+        help="catalog hardware id or hardware YAML (required unless RUNS is a fleet-schema CSV)",
+    )
+    p.add_argument(
+        "--configs",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="fleet CSV: a folder of Hugging Face configs named <org>--<name>_config.json (repeatable)",
+    )
     p.add_argument(
         "--tp", type=int, default=None, help="tensor-parallel degree of the runs (files do not record it)"
     )
@@ -84,4 +104,7 @@ def register(subparsers: Any) -> None:
 
 def check(args) -> None:
     check_output_file(args.out, "--out", ("yaml", "yml"))
+    for d in args.configs:
+        if not os.path.isdir(d):
+            raise SpecError(f"--configs {d}: not a folder (expected a folder of <org>--<name>_config.json)")
     check_plot_file(args.plot)

@@ -1,0 +1,715 @@
+"""Predict measured serving runs of the fleet schema (TTFT and TPOT of real deployments) from the physics.
+
+A row (`infereco.calibration.readers.fleet.FleetRun`) names a model, a system, an engine, requested lengths,
+a closed-loop concurrency and each worker pool's layout. This module resolves each row to a model spec, a
+hardware spec and explicit layouts, and predicts mean TTFT and TPOT with the serving model below. Rows it
+cannot predict get a status instead of a number: `unsupported: <reason>` (the model, system or layout is
+not modelled) or `infeasible: <reason>` (the layout cannot hold the model).
+
+Resolution
+----------
+- model: `model_path` looked up as `<dir>/<org>--<name>_config.json` in each `configs` folder, else the
+  catalog (by id or alias); a quantized variant without a file of its own (`nvidia/Llama-3.1-8B-Instruct-FP8`)
+  is read as its base model (the id without the quantization suffix) at the row's precision.
+- precision: the row's `gemm_quant_mode` / `moe_quant_mode` / `precision` (fp8, fp8_block, nvfp4 / fp4,
+  int4, bf16) set the weight bits and the GEMM operand bits (FP8 and FP4 GEMMs run at the 8- and 4-bit
+  rates, INT4 weight-only at 16-bit); blank = the checkpoint's own. The KV cache is FP8 wherever the GEMMs
+  are FP8 or FP4 (what TensorRT-LLM, SGLang and vLLM recipes for these runs set), else 16-bit.
+- system: the catalog (`h100_sxm` → h100-sxm, `b200_sxm` → b200, `gb200` → gb200-nvl72, ...).
+- layout (one worker): G = tp × attention_dp GPUs per pipeline stage; attention is tensor-parallel over `tp`
+  within each of `attention_dp` data-parallel ranks; MoE experts are tensor-parallel over `moe_tp` and
+  expert-parallel over `moe_ep` (moe_tp × moe_ep = G). Blank attention_dp = 1; blank MoE degrees are
+  inferred from the other (or moe_tp = G).
+
+Serving model (one worker, closed loop of C clients, lengths uniform on [0.8·L, L])
+-----------------------------------------------------------------------------------
+Means P̄ = 0.9·isl, Ō = 0.9·osl; the decode context is c̄ = P̄ + (Ō − 1)/2. The engine holds
+b = min(C, KV capacity, max sequences) requests; the other C − b wait for a slot. In steady state the
+requests are staggered (random lengths desynchronise them), so each step carries b decodes and the prefill
+of λ·t new prompts (λ = b / E2E_engine): t = t_mix(b, λ·t) (`ServingModel._mixed`: fixed costs once,
+weights read once). TPOT = t. A new request waits half a step, then queues for the prefill token budget B
+(M/D/1: service P̄·t/(B − b), ρ = λ·service), then its own prefill ⌈P̄/B⌉ steps:
+TTFT_engine = r₀ + t/2 + W_q + ⌈P̄/B⌉·t_own. With C > b, Little's law on the C clients adds the wait for a
+slot: TTFT = TTFT_engine + (C − b)/λ. The fixed point is found by damped iteration (vectorised over rows).
+
+Disaggregated rows: the decode pool runs b_d = decode_batch × attention_dp sequences per worker (or, when
+the row does not say, C spread over as many decode workers as needed to hold C: stated in the status);
+TPOT = its decode step. The prefill pool (`prefill_num_workers` workers, else 1: stated) prefills batches of
+`prefill_batch` prompts; TTFT = r₀ + its M/D/1 wait at the request rate λ = C/E2E + the prefill step + the
+KV transfer (prefill → decode over the inter-node links, NVLink inside an NVL72 rack) + one decode step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from infereco.calibration.readers.fleet import FleetRun, FleetRuns, Pool, load_fleet_runs
+from infereco.errors import InferecoError, SpecError
+from infereco.physics.latency import explicit_step_time, roofline_s
+from infereco.physics.prefill import without_embedding_flop
+from infereco.physics.structs import hardware_arrays, model_arrays
+from infereco.specs.catalog import load_hardware, load_model
+from infereco.specs.engines import get_engine
+from infereco.specs.hardware import HardwareSpec
+from infereco.specs.hf_config import load_hf_config
+from infereco.specs.model import ModelSpec
+from infereco.specs.presets import get_preset
+
+__all__ = [
+    "PREDICTION_COLUMNS",
+    "FleetModel",
+    "FleetPrediction",
+    "ProfileTerms",
+    "find_model",
+    "generation",
+    "predict_fleet",
+]
+
+PREDICTION_COLUMNS = (
+    "predicted_ttft_ms",
+    "predicted_tpot_ms",
+    "predicted_ttft_ms_lo",
+    "predicted_ttft_ms_hi",
+    "predicted_tpot_ms_lo",
+    "predicted_tpot_ms_hi",
+    "status",
+    "assumptions",
+)
+RANGE_MEAN = 0.9  # mean of U[0.8·L, L] / L
+_QUANT_SUFFIX = re.compile(
+    r"[-_](fp8|fp4|nvfp4|mxfp4|int4|int8|awq|gptq|w4a16|w8a8|fp8-dynamic|fp8-static)$", re.I
+)
+# Token budget per step and sequence cap per engine (defaults of the versions in the fleet data): TensorRT-LLM
+# max_num_tokens 8192, max_batch_size 2048 (trtllm-serve); SGLang chunked_prefill_size 8192 (16384 on GPUs
+# with ≥ 160 GB), max_running_requests from memory; vLLM max_num_batched_tokens 8192, max_num_seqs 1024.
+_ENGINE_BUDGET = {"trtllm": 8192.0, "sglang": 8192.0, "vllm": 8192.0}
+_ENGINE_MAX_SEQS = {"trtllm": 2048.0, "sglang": 4096.0, "vllm": 1024.0}
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfileTerms:
+    """The efficiency terms of one engine profile (what theory cannot know), with their physical meaning.
+
+    - `weight_bandwidth_fraction`: achieved fraction of peak HBM bandwidth streaming weights;
+    - `kv_bandwidth_fraction`: the same for attention reading the KV cache;
+    - `decode_flop_fraction`, `prefill_flop_fraction`: achieved fraction of peak FLOP/s (GEMM operand
+      precision) in decode and in prefill steps;
+    - `collective_latency_scale`: multiplier on the modelled collective latency;
+    - `step_overhead_s`: fixed time per engine step (scheduler, sampling, launches not modelled);
+    - `layer_overhead_s`: fixed time per layer per step;
+    - `request_overhead_s`: per-request time outside the engine's steps (HTTP, tokenisation, scheduling).
+    The defaults are the uncalibrated theory: every fraction 1, every overhead 0.
+    """
+
+    weight_bandwidth_fraction: float = 1.0
+    kv_bandwidth_fraction: float = 1.0
+    decode_flop_fraction: float = 1.0
+    prefill_flop_fraction: float = 1.0
+    collective_latency_scale: float = 1.0
+    step_overhead_s: float = 0.0
+    layer_overhead_s: float = 0.0
+    request_overhead_s: float = 0.0
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    def replace(self, **changes: float) -> ProfileTerms:
+        return dataclasses.replace(self, **changes)
+
+
+# ---------------------------------------------------------------------------------------------- resolution
+def _config_name(model_path: str) -> str:
+    return model_path.strip().replace("/", "--") + "_config.json"
+
+
+def find_model(model_path: str, configs: Sequence[str | os.PathLike] = ()) -> tuple[ModelSpec, str]:
+    """The model spec of a run's `model_path`, and how it was found (raises SpecError if nowhere).
+
+    Looks for `<dir>/<org>--<name>_config.json` in each folder of `configs`, then the catalog; a quantized
+    variant without a file of its own is read as its base model (the id without the quantization suffix).
+    """
+    tried = []
+    for name in dict.fromkeys([model_path, _QUANT_SUFFIX.sub("", model_path)]):
+        for d in configs:
+            path = Path(d) / _config_name(name)
+            tried.append(str(path))
+            if path.is_file():
+                return load_hf_config(path, name=name), f"config {path}"
+        try:
+            return load_model(name), f"catalog {name}"
+        except InferecoError:
+            tried.append(f"catalog id {name!r}")
+    raise SpecError(f"model {model_path!r}: not found (tried {', '.join(tried)})")
+
+
+def _precision_bits(run: FleetRun, model: ModelSpec) -> tuple[int, int, int]:
+    """(weight bits, GEMM operand bits, KV-cache bits) of a run, from its quantization columns."""
+    modes = [m for m in (run.moe_quant_mode if model.n_experts > 1 else None, run.gemm_quant_mode) if m]
+    mode = modes[0] if modes else (run.precision or "")
+    mode = mode.lower()
+    if mode in ("nvfp4", "fp4", "mxfp4", "w4a4"):
+        return 4, 4, 8
+    if mode in ("fp8", "fp8_block", "fp8-block", "w8a8"):
+        return 8, 8, 8
+    if mode in ("int4", "w4a16", "int4_awq", "awq", "gptq"):
+        return 4, 16, 16
+    if mode in ("bf16", "fp16", "float16", "bfloat16"):
+        return 16, 16, 16
+    if mode == "":
+        return model.weight_bits, model.activation_bits, model.kv_cache_bits or model.activation_bits
+    raise SpecError(f"quantization {mode!r}: expected one of fp8, fp8_block, nvfp4, fp4, mxfp4, int4, bf16")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    g: int  # GPUs per pipeline stage
+    pp: int
+    tp_attn: int
+    attn_dp: int
+    moe_tp: int
+    moe_ep: int
+
+    @property
+    def n_gpu(self) -> int:
+        return self.g * self.pp
+
+
+def _layout(pool: Pool, model: ModelSpec, which: str) -> _Layout:
+    if pool.tp is None:
+        raise SpecError(f"{which}layout not given (no tp_size)")
+    adp = pool.attention_dp or 1
+    pp = pool.pp or 1
+    g = pool.tp * adp
+    moe_tp, moe_ep = pool.moe_tp, pool.moe_ep
+    if model.n_experts <= 1:
+        moe_tp, moe_ep = g, 1
+    elif moe_tp is None and moe_ep is None:
+        moe_tp, moe_ep = g, 1
+    elif moe_tp is None:
+        moe_tp = max(g // moe_ep, 1)
+    elif moe_ep is None:
+        moe_ep = max(g // moe_tp, 1)
+    if moe_tp * moe_ep != g:
+        raise SpecError(
+            f"{which}moe_tp × moe_ep = {moe_tp} × {moe_ep} ≠ tp × attention_dp = {pool.tp} × {adp}: the MoE "
+            "layout must use the stage's GPUs"
+        )
+    if model.n_experts > 1 and model.n_experts % moe_ep:
+        raise SpecError(f"{which}moe_ep={moe_ep} does not divide the {model.n_experts} experts")
+    if adp not in (1, g):
+        raise SpecError(
+            f"{which}attention_dp={adp} with tp={pool.tp}: partial attention data parallelism is not modelled"
+        )
+    return _Layout(g, pp, pool.tp, adp, moe_tp, moe_ep)
+
+
+def _kv_replication(model: ModelSpec, tp_attn: int) -> float:
+    """KV copies under attention TP (MLA latents are replicated on every TP rank; GQA heads beyond the KV
+    head count are copied)."""
+    if model.is_mla:
+        return float(tp_attn)
+    kv = model.n_kv_heads
+    return tp_attn / kv if tp_attn > kv else 1.0
+
+
+# ---------------------------------------------------------------------------------------------- the groups
+@dataclasses.dataclass
+class _Group:
+    """Rows sharing a model, hardware and precision: one set of physics arrays."""
+
+    model: ModelSpec
+    hardware: HardwareSpec
+    operand_bits: int
+    rows: list[int] = dataclasses.field(default_factory=list)
+
+
+def _resolve_rows(runs: FleetRuns, configs) -> tuple[dict[tuple, _Group], list[str], list[Any]]:
+    """Group rows by (model, system, precision); per row the status ('' = predictable) and its layouts."""
+    models: dict[tuple, Any] = {}
+    hardware: dict[str, Any] = {}
+    groups: dict[tuple, _Group] = {}
+    status = [""] * len(runs)
+    layouts: list[Any] = [None] * len(runs)
+    for i, run in enumerate(runs):
+        key_m = (run.model_path, run.precision, run.gemm_quant_mode, run.moe_quant_mode)
+        if key_m not in models:
+            try:
+                base, _ = find_model(run.model_path, configs)
+                w, a, kv = _precision_bits(run, base)
+                spec = base.replace(weight_bits=w, activation_bits=16 if a == 4 else a, kv_cache_bits=kv)
+                models[key_m] = (spec, a)
+            except InferecoError as e:
+                models[key_m] = f"unsupported: {e}"
+        if run.system not in hardware:
+            try:
+                hardware[run.system] = load_hardware(run.system)
+            except InferecoError:
+                hardware[run.system] = f"unsupported: system {run.system!r} is not in the catalog"
+        m, hw = models[key_m], hardware[run.system]
+        if isinstance(m, str) or isinstance(hw, str):
+            status[i] = m if isinstance(m, str) else hw
+            continue
+        spec, operand = m
+        if operand == 4 and 4 not in hw.flop_per_s:
+            operand = 8  # FP4 weights on a part without FP4 tensor cores run FP8 GEMMs
+        try:
+            pools = tuple(_layout(p, spec, "" if run.mode == "agg" else f"{w_} pool: ")
+                          for p, w_ in zip(run.workers, ("prefill ", "decode ")))  # fmt: skip
+        except SpecError as e:
+            status[i] = f"unsupported: {e}"
+            continue
+        layouts[i] = pools
+        key = (id(spec), run.system, operand, run.backend)
+        groups.setdefault(key, _Group(spec, hw, operand)).rows.append(i)
+    return groups, status, layouts
+
+
+# ---------------------------------------------------------------------------------------------- physics
+class _Physics:
+    """Step times of one group's model on its hardware under profile terms, for arrays of layouts."""
+
+    def __init__(self, group: _Group, terms: ProfileTerms):
+        self.model = group.model
+        self.hw = group.hardware
+        self.conv = get_preset("default").conventions
+        self.m = model_arrays(group.model)
+        self.m_pre = without_embedding_flop(self.m)
+        base = hardware_arrays(group.hardware, group.operand_bits)
+        peak_bw = float(group.hardware.hbm_bandwidth_bytes_per_s)
+        common = dict(
+            hbm_bandwidth_bytes_per_s=peak_bw * terms.weight_bandwidth_fraction,
+            kv_read_time_scale=terms.weight_bandwidth_fraction / terms.kv_bandwidth_fraction,
+            step_overhead_s=terms.step_overhead_s,
+            layer_overhead_s=terms.layer_overhead_s,
+            collective_latency_scale=terms.collective_latency_scale,
+        )
+        self.hw_d = dataclasses.replace(
+            base, flop_per_s=base.peak_flop_per_s * terms.decode_flop_fraction, **common
+        )
+        self.hw_p = dataclasses.replace(
+            base, flop_per_s=base.peak_flop_per_s * terms.prefill_flop_fraction, **common
+        )
+
+    def step(self, lay, batch, seq_len, context, prefill=False):
+        one = np.ones_like(lay["tp"])
+        return explicit_step_time(
+            self.m_pre if prefill else self.m,
+            self.hw_p if prefill else self.hw_d,
+            self.conv,
+            lay["tp"],
+            lay["ep"],
+            lay["pp"],
+            0.0 * one,
+            np.asarray(batch, float),
+            np.asarray(seq_len, float),
+            np.asarray(context, float),
+            lay["kv_rep"],
+            lay["imbalance"],
+            bool(self.model.parallel_attention),
+            xp=np,
+            attn_dp=lay["attn_dp"],
+        )
+
+    def mixed_s(self, lay, n_dec, n_pre, P, ctx, dec=None, w0=None):
+        """One step carrying `n_dec` decodes at context `ctx` and the prefill of `n_pre` prompts of P tokens.
+
+        `dec` (the decode-only StepTime) and `w0` (the weights' memory time) may be passed in when the
+        caller evaluates many prefill loads against one decode batch."""
+        if dec is None:
+            dec = self.step(lay, np.maximum(n_dec, 1e-9), 1.0, ctx)
+        if w0 is None:
+            w0 = self.step(lay, 1e-9, 1.0, 0.0).memory_s
+        pre = self.step(lay, np.maximum(n_pre, 1e-9), P, 0.0, prefill=True)
+        has = np.asarray(n_pre) > 0
+        mem = np.maximum(dec.memory_s + pre.memory_s - w0, np.maximum(dec.memory_s, pre.memory_s))
+        comp = dec.compute_s + np.where(has, pre.compute_s, 0.0)
+        mem = np.where(has, mem, dec.memory_s)
+        return (
+            dec.launch_s
+            + np.maximum(dec.network_latency_s, np.where(has, pre.network_latency_s, 0.0))
+            + dec.network_bandwidth_s
+            + np.where(has, pre.network_bandwidth_s, 0.0)
+            + roofline_s(mem, comp, self.hw_d, xp=np)
+        )
+
+    def capacity_seqs(self, lays: Sequence[_Layout], backend: str, context) -> np.ndarray:
+        """Sequences of `context` tokens whose KV cache fits beside the weights on one worker."""
+        m = self.model
+        engine = get_engine(backend if backend in ("vllm", "sglang", "trtllm") else "vllm")
+        attn_bytes = m.weight_bytes * m.attention_params_per_layer * m.n_layers
+        out = []
+        for lay, c in zip(lays, np.broadcast_to(context, (len(lays),))):
+            n = lay.n_gpu
+            dp_copies = lay.attn_dp - 1.0
+            weights_per_gpu = (m.weight_memory_bytes + dp_copies * attn_bytes) / n
+            budget = float(engine.kv_budget_bytes(self.hw.hbm_capacity_bytes, weights_per_gpu))
+            per_seq = m.kv_cache_bytes_per_sequence(float(c)) * _kv_replication(m, lay.tp_attn) / n
+            out.append(max(math.floor(budget / per_seq), 0) if budget > 0 else 0)
+        return np.asarray(out, float)
+
+
+def _lay_arrays(lays: Sequence[_Layout], model: ModelSpec) -> dict[str, np.ndarray]:
+    a = lambda f: np.asarray([f(x) for x in lays], float)  # noqa: E731
+    full_dp = a(lambda x: 1.0 if (x.attn_dp > 1 and x.attn_dp == x.g) else 0.0)
+    return {
+        # explicit_step_time's stage is tp·ep ranks: FFN tensor-parallel over moe_tp, experts over moe_ep.
+        "tp": a(lambda x: x.moe_tp),
+        "ep": a(lambda x: x.moe_ep),
+        "pp": a(lambda x: x.pp),
+        "attn_dp": full_dp,
+        "kv_rep": np.where(full_dp > 0, 1.0, a(lambda x: _kv_replication(model, x.tp_attn))),
+        "imbalance": a(lambda x: x.pp * math.ceil(model.n_layers / x.pp) / model.n_layers),
+    }
+
+
+# InferenceX sends num_prompts = 10 × concurrency: the loop runs about ten "waves" of C requests.
+WAVES = 10.0
+_ITERATIONS = 20
+# Standard deviation of U[0.8·L, L] over L: sqrt(0.2² / 12).
+_LENGTH_STD = 0.2 / math.sqrt(12.0)
+
+
+def _closed_loop(ph: _Physics, lay, C, cap, P, out_len, budget, r0):
+    """Mean TTFT, TPOT (s) of a worker serving a closed loop of C clients (module docstring).
+
+    Steady state: b decodes per step and λ·t prompts' prefill chunks (λ = b / E2E_engine). Arrivals come in
+    waves: the loop starts with all C requests at once, and requests of one wave finish (and are resent)
+    spread over the spread of their output lengths only, a window W ≈ √12·(2/3)·√WAVES·σ_O·t around each
+    wave (σ_O = the length spread; the spread of a wave grows as a random walk over the waves). A wave of C
+    requests within W meets a prefill capacity R (requests/s: the token budget per mixed step): it queues
+    when C/R > W, for (C/R − W)/2 on average; the first wave (all at once) waits C/(2R) on average.
+    """
+    b = np.maximum(np.minimum(C, cap), 1.0)
+    others = (b - 1.0) / b  # share of a request's steps that carry other requests' work
+    ctx = P + (out_len - 1.0) / 2.0
+    chunks = np.maximum(np.ceil(P / budget), 1.0)
+    dec = ph.step(lay, b, 1.0, ctx)
+    w0 = ph.step(lay, 1e-9 + 0.0 * b, 1.0, 0.0).memory_s
+    t = dec.latency_s
+    # Prefill capacity while decoding: a full token budget of prompts per mixed step.
+    per_step = np.maximum(budget / P, 1.0)
+    t_full = ph.mixed_s(lay, b, per_step, P, ctx, dec, w0)
+    rate = per_step / t_full  # requests/s
+    marginal = (t_full - dec.latency_s) / per_step
+    # A prompt prefilled on an idle engine (no decodes): one chunk step, ⌈P/B⌉ times.
+    alone = ph.step(lay, 1.0 + 0.0 * b, P / chunks, P / 2.0 * (1.0 - 1.0 / chunks), prefill=True).latency_s
+    ttft_e = chunks * (others * (t + marginal) + (1.0 - others) * alone)
+    for _ in range(_ITERATIONS):
+        lam = b / (ttft_e + (out_len - 1.0) * t)
+        # A request's decode steps carry the prefills of the other requests (λ·t·(b − 1)/b per step; the
+        # budget caps them); its own prefill is in its TTFT, not its TPOT.
+        k = np.minimum(lam * t * others, per_step)
+        t_new = ph.mixed_s(lay, b, k, P, ctx, dec, w0)
+        # Its own prompt rides ⌈P/B⌉ steps with the others' work, each longer by one prompt's marginal
+        # cost (linear between the decode-only step and a full budget of prompts), or runs alone when no
+        # other request is in flight; it waits for the step in progress (half a step) when there is one.
+        own = chunks * (others * (t_new + marginal) + (1.0 - others) * alone)
+        ttft_new = others * t_new / 2.0 + own
+        t = 0.5 * t + 0.5 * t_new
+        ttft_e = 0.5 * ttft_e + 0.5 * ttft_new
+    window = math.sqrt(12.0) * (2.0 / 3.0) * math.sqrt(WAVES) * _LENGTH_STD * out_len * t
+    # The j-th of b requests arriving together waits j/R: (b − 1)/(2R) on average; spread over a window W,
+    # ((b − 1)/R − W)/2 while the wave outpaces the prefill capacity.
+    wave_wait = np.maximum((b - 1.0) / rate - window, 0.0) / 2.0
+    first_wave = (b - 1.0) / (2.0 * rate)
+    wait = first_wave / WAVES + (1.0 - 1.0 / WAVES) * wave_wait
+    lam = b / (ttft_e + wait + (out_len - 1.0) * t)
+    ttft = r0 + ttft_e + wait + np.maximum(C - b, 0.0) / lam
+    return ttft, t
+
+
+# ---------------------------------------------------------------------------------------------- prediction
+@dataclasses.dataclass(frozen=True)
+class FleetPrediction:
+    """Predictions for fleet rows: every input column plus `PREDICTION_COLUMNS` per row, in input order.
+
+    `ttft_s`, `tpot_s` are arrays (nan where the status is not 'ok'); `status` per row; `runs` the input.
+    """
+
+    runs: FleetRuns
+    ttft_s: np.ndarray
+    tpot_s: np.ndarray
+    ttft_lo_s: np.ndarray
+    ttft_hi_s: np.ndarray
+    tpot_lo_s: np.ndarray
+    tpot_hi_s: np.ndarray
+    status: tuple[str, ...]
+    assumptions: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.status)
+
+    @property
+    def ok(self) -> np.ndarray:
+        return np.array([s == "ok" for s in self.status])
+
+    def records(self) -> list[dict[str, str]]:
+        """One dict per row: the input columns (as read) and the prediction columns (ms, text)."""
+        out = []
+        for i, run in enumerate(self.runs):
+            rec = dict(run.columns)
+
+            def ms(a, i=i):
+                return "" if not np.isfinite(a[i]) else f"{a[i] * 1e3:.6g}"
+
+            rec.update(
+                predicted_ttft_ms=ms(self.ttft_s),
+                predicted_tpot_ms=ms(self.tpot_s),
+                predicted_ttft_ms_lo=ms(self.ttft_lo_s),
+                predicted_ttft_ms_hi=ms(self.ttft_hi_s),
+                predicted_tpot_ms_lo=ms(self.tpot_lo_s),
+                predicted_tpot_ms_hi=ms(self.tpot_hi_s),
+                status=self.status[i],
+                assumptions=self.assumptions[i] if self.assumptions else "",
+            )
+            out.append(rec)
+        return out
+
+    def write_csv(self, path: str | os.PathLike) -> None:
+        import csv
+
+        recs = self.records()
+        cols = list(self.runs.columns) + [c for c in PREDICTION_COLUMNS if c not in self.runs.columns]
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
+            w.writeheader()
+            w.writerows(recs)
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Per backend × system (and 'all'): n, ok, MAPE and median APE of TTFT and TPOT, interval coverage
+        (rows with a measured value and an 'ok' prediction)."""
+        keys = [(r.backend, r.system) for r in self.runs]
+        groups = {k: [i for i, kk in enumerate(keys) if kk == k] for k in sorted(set(keys))}
+        groups[("all", "all")] = list(range(len(keys)))
+        rows = []
+        for (backend, system), idx in groups.items():
+            idx = np.asarray(idx, int)
+            ok = self.ok[idx]
+            row = {"backend": backend, "system": system, "n": int(idx.size), "ok": int(ok.sum())}
+            for q, pred, lo, hi in (
+                ("ttft", self.ttft_s, self.ttft_lo_s, self.ttft_hi_s),
+                ("tpot", self.tpot_s, self.tpot_lo_s, self.tpot_hi_s),
+            ):
+                meas = np.array([getattr(self.runs[i], f"{q}_s") or np.nan for i in idx], float)
+                sel = ok & np.isfinite(meas) & np.isfinite(pred[idx])
+                ape = np.abs(pred[idx][sel] / meas[sel] - 1.0)
+                inside = (lo[idx][sel] <= meas[sel]) & (meas[sel] <= hi[idx][sel])
+                row[f"{q}_mape"] = float(ape.mean()) if ape.size else math.nan
+                row[f"{q}_median_ape"] = float(np.median(ape)) if ape.size else math.nan
+                row[f"{q}_coverage"] = float(inside.mean()) if ape.size else math.nan
+            rows.append(row)
+        return rows
+
+
+# GPU generation of a system (engine profiles are per backend × generation; an unseen GPU of a known
+# generation uses its generation's profile). Matched on the catalog id's prefix.
+_GENERATIONS = {
+    "h100": "hopper", "h200": "hopper", "h20": "hopper", "h800": "hopper", "gh200": "hopper",
+    "b200": "blackwell", "b300": "blackwell", "gb200": "blackwell", "gb300": "blackwell",
+    "rtx-pro-6000": "blackwell", "a100": "ampere", "a800": "ampere", "l4": "ada", "l40s": "ada",
+    "mi300x": "cdna3", "mi325x": "cdna3", "mi355x": "cdna4",
+}  # fmt: skip
+
+
+def generation(system: str) -> str:
+    """The GPU generation of a system name ('b200_sxm' → 'blackwell'); the normalised name if unknown.
+
+    >>> generation("h200_sxm"), generation("gb300"), generation("tpu-v7")
+    ('hopper', 'blackwell', 'tpu-v7')
+    """
+    key = system.strip().lower().replace("_", "-")
+    for prefix in sorted(_GENERATIONS, key=len, reverse=True):
+        if key.startswith(prefix):
+            return _GENERATIONS[prefix]
+    return key
+
+
+class FleetModel:
+    """Fleet rows resolved once (models, hardware, layouts), ready to predict under any profile terms.
+
+    `predict(terms)` takes one `ProfileTerms` for every row, or a mapping profile key (backend,
+    generation) → terms (missing keys: the uncalibrated theory); `rows` limits it to some rows (indices).
+    Returns (ttft_s, tpot_s, status, assumptions) over all rows (nan where not predicted).
+    """
+
+    def __init__(self, runs: FleetRuns | str | os.PathLike, configs: Iterable[str | os.PathLike] = ()):
+        if not isinstance(runs, FleetRuns):
+            runs = load_fleet_runs(runs)
+        configs = [Path(c) for c in configs]
+        for c in configs:
+            if not c.is_dir():
+                raise SpecError(f"configs {c}: not a folder (expected a folder of <org>--<name>_config.json)")
+        self.runs = runs
+        self.groups, self.base_status, self.layouts = _resolve_rows(runs, configs)
+        self.keys = tuple((r.backend, generation(r.system)) for r in runs)
+        self._physics: dict[tuple, _Physics] = {}
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def predict(self, terms=None, rows: Sequence[int] | None = None):
+        n = len(self.runs)
+        ttft = np.full(n, np.nan)
+        tpot = np.full(n, np.nan)
+        status = list(self.base_status)
+        notes = [""] * n
+        wanted = None if rows is None else set(int(i) for i in rows)
+        for gkey, g in self.groups.items():
+            by_terms: dict[ProfileTerms, list[int]] = {}
+            for i in g.rows:
+                if wanted is not None and i not in wanted:
+                    continue
+                by_terms.setdefault(_terms_for(terms, self.keys[i]), []).append(i)
+            for t, idx in by_terms.items():
+                ph = self._physics.get((gkey, t))
+                if ph is None:
+                    ph = self._physics[(gkey, t)] = _Physics(g, t)
+                    if len(self._physics) > 256:  # the fit makes many; keep memory bounded
+                        self._physics.pop(next(iter(self._physics)))
+                _predict_rows(ph, self.runs, idx, self.layouts, t, ttft, tpot, status, notes)
+        return ttft, tpot, status, notes
+
+
+def predict_fleet(
+    runs: FleetRuns | str | os.PathLike | FleetModel,
+    *,
+    configs: Iterable[str | os.PathLike] = (),
+    profiles=None,
+) -> FleetPrediction:
+    """Predict TTFT and TPOT of every row of a fleet-schema table (a `FleetRuns`, a CSV path or a
+    `FleetModel`), with 90% intervals.
+
+    `profiles`: fitted engine profiles (`infereco.calibration.profiles.FleetProfiles`, or a path to a
+    profile YAML); None = the uncalibrated theory, whose interval is its prior: a factor of 2 either way.
+    """
+    from infereco.calibration.profiles import FleetProfiles, load_profiles  # the layer above
+
+    fm = runs if isinstance(runs, FleetModel) else FleetModel(runs, configs)
+    if profiles is not None and not isinstance(profiles, FleetProfiles):
+        profiles = load_profiles(profiles)
+    terms = None if profiles is None else profiles.terms_by_key(fm.keys)
+    ttft, tpot, status, notes = fm.predict(terms)
+    n = len(fm)
+    q = np.tile([-math.log(2.0), math.log(2.0)], (n, 2, 1))  # (row, quantity, lo/hi) log factors
+    if profiles is not None:
+        for i, key in enumerate(fm.keys):
+            q[i] = profiles.log_interval(key)
+    with np.errstate(invalid="ignore"):
+        return FleetPrediction(
+            fm.runs,
+            ttft,
+            tpot,
+            ttft * np.exp(q[:, 0, 0]),
+            ttft * np.exp(q[:, 0, 1]),
+            tpot * np.exp(q[:, 1, 0]),
+            tpot * np.exp(q[:, 1, 1]),
+            tuple(status),
+            tuple(notes),
+        )
+
+
+def _terms_for(terms, key: tuple[str, str]) -> ProfileTerms:
+    if terms is None:
+        return ProfileTerms()
+    if isinstance(terms, ProfileTerms):
+        return terms
+    return terms.get(key, ProfileTerms())
+
+
+def _predict_rows(ph: _Physics, runs, rows, layouts, terms: ProfileTerms, ttft, tpot, status, notes) -> None:
+    agg = [i for i in rows if runs[i].mode == "agg"]
+    dis = [i for i in rows if runs[i].mode == "disagg"]
+    if agg:
+        lays = [layouts[i][0] for i in agg]
+        P = np.array([RANGE_MEAN * runs[i].isl for i in agg])
+        out_len = np.maximum(np.array([RANGE_MEAN * runs[i].osl for i in agg]), 1.0)
+        C = np.array([float(runs[i].concurrency or 1) for i in agg])
+        backend = runs[agg[0]].backend
+        cap = ph.capacity_seqs(lays, backend, np.array([runs[i].isl + runs[i].osl for i in agg], float))
+        cap = np.minimum(cap, np.array([_ENGINE_MAX_SEQS.get(runs[i].backend, 1024.0) for i in agg]))
+        budget = np.array([_ENGINE_BUDGET.get(runs[i].backend, 8192.0) for i in agg])
+        a, b = _closed_loop(
+            ph, _lay_arrays(lays, ph.model), C, cap, P, out_len, budget, terms.request_overhead_s
+        )
+        for j, i in enumerate(agg):
+            if cap[j] < 1:
+                status[i] = "infeasible: the model's weights leave no room for a KV cache on this layout"
+            else:
+                ttft[i], tpot[i] = a[j], b[j]
+                status[i] = "ok" if np.isfinite(a[j]) and np.isfinite(b[j]) else "infeasible: no steady state"
+    if dis:
+        _predict_disagg(ph, runs, dis, layouts, terms, ttft, tpot, status, notes)
+
+
+def _predict_disagg(ph: _Physics, runs, rows, layouts, terms, ttft, tpot, status, notes_out) -> None:
+    pre_l = [layouts[i][0] for i in rows]
+    dec_l = [layouts[i][1] for i in rows]
+    P = np.array([RANGE_MEAN * runs[i].isl for i in rows])
+    out_len = np.maximum(np.array([RANGE_MEAN * runs[i].osl for i in rows]), 1.0)
+    C = np.array([float(runs[i].concurrency or 1) for i in rows])
+    backend = runs[rows[0]].backend
+    ctx_full = np.array([runs[i].isl + runs[i].osl for i in rows], float)
+    cap_d = ph.capacity_seqs(dec_l, backend, ctx_full)
+    cap_d = np.minimum(
+        cap_d, [_ENGINE_MAX_SEQS.get(runs[i].backend, 1024.0) * d.attn_dp for i, d in zip(rows, dec_l)]
+    )
+    notes = [[] for _ in rows]
+    b_d = np.empty(len(rows))
+    n_d = np.empty(len(rows))
+    n_p = np.empty(len(rows))
+    batch_p = np.empty(len(rows))
+    for j, i in enumerate(rows):
+        run = runs[i]
+        dec, pre = run.decode, run.prefill
+        if dec.batch is not None:
+            b_d[j] = dec.batch * (dec.attention_dp or 1)
+            n_d[j] = dec.workers or max(1.0, round(C[j] / b_d[j]))
+        else:
+            n_d[j] = max(1.0, math.ceil(C[j] / max(cap_d[j], 1.0)))
+            b_d[j] = C[j] / n_d[j]
+            notes[j].append(f"assumed {int(n_d[j])} decode worker(s) holding the concurrency")
+        n_p[j] = pre.workers or 1
+        if pre.workers is None:
+            notes[j].append("assumed 1 prefill worker")
+        batch_p[j] = pre.batch or 1
+    lay_d = _lay_arrays(dec_l, ph.model)
+    lay_p = _lay_arrays(pre_l, ph.model)
+    ctx = P + (out_len - 1.0) / 2.0
+    t_d = ph.step(lay_d, np.maximum(np.minimum(b_d, cap_d), 1.0), 1.0, ctx).latency_s
+    t_p = ph.step(lay_p, batch_p, P, 0.0, prefill=True).latency_s
+    # KV transfer of one prompt's cache: NVLink inside one NVLink domain (NVL72), else the inter-node links.
+    kv_bytes = np.array([ph.model.kv_cache_bytes_per_sequence(float(p)) for p in P])
+    link = (
+        ph.hw.intra_node_bandwidth_bytes_per_s
+        if ph.hw.node_size >= 16
+        else ph.hw.inter_node_bandwidth_bytes_per_s
+    )
+    n_link = np.array([min(p.n_gpu, d.n_gpu) for p, d in zip(pre_l, dec_l)], float)
+    t_kv = kv_bytes / (link * n_link)
+    mu = n_p * batch_p / t_p  # prefill throughput, requests/s
+    ttft_e = terms.request_overhead_s + t_p + t_kv + t_d
+    for _ in range(30):
+        lam = np.minimum(C / (ttft_e + (out_len - 1.0) * t_d), 0.98 * mu)
+        rho = lam / mu
+        wq = rho * (t_p / n_p) / (2.0 * (1.0 - rho))
+        ttft_e = 0.5 * ttft_e + 0.5 * (terms.request_overhead_s + wq + t_p + t_kv + t_d)
+    lam = np.minimum(C / (ttft_e + (out_len - 1.0) * t_d), 0.98 * mu)
+    # Clients beyond what the system admits wait for it (closed loop: C = λ·cycle).
+    extra = np.maximum(C / lam - (ttft_e + (out_len - 1.0) * t_d), 0.0)
+    for j, i in enumerate(rows):
+        if cap_d[j] < 1:
+            status[i] = "infeasible: the decode pool's weights leave no room for a KV cache"
+            continue
+        ttft[i] = ttft_e[j] + extra[j]
+        tpot[i] = t_d[j]
+        status[i] = "ok"
+        notes_out[i] = "; ".join(notes[j])

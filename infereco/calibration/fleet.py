@@ -319,20 +319,31 @@ class _Physics:
             attn_dp=lay["attn_dp"],
         )
 
-    def mixed_s(self, lay, n_dec, n_pre, P, ctx, dec=None, w0=None):
+    def weights_s(self, lay, tokens):
+        """Memory time of a step's weight (and activation) traffic for `tokens` tokens at no context: the
+        experts `tokens` touch, attention, dense layers and unembedding."""
+        return self.step(lay, np.maximum(tokens, 1e-9), 1.0, 0.0).memory_s
+
+    def mixed_s(self, lay, n_dec, n_pre, P, ctx, dec=None, w_dec=None):
         """One step carrying `n_dec` decodes at context `ctx` and the prefill of `n_pre` prompts of P tokens.
 
-        `dec` (the decode-only StepTime) and `w0` (the weights' memory time) may be passed in when the
-        caller evaluates many prefill loads against one decode batch."""
+        Fixed costs (launches, per-step and per-layer overhead, collective latency) are paid once; weights
+        are read once for the union of the tokens: memory = decode + prefill − W(decode tokens) −
+        W(prefill tokens) + W(all tokens), with W(n) the weight traffic of n tokens (the experts n tokens
+        touch, E·(1 − (1 − 1/s)^n)), so a mixed step never reads an expert twice. `dec` (the decode-only
+        StepTime) and `w_dec` (W of the decodes) may be passed in when evaluating many prefill loads."""
+        n_dec = np.maximum(n_dec, 1e-9)
         if dec is None:
-            dec = self.step(lay, np.maximum(n_dec, 1e-9), 1.0, ctx)
-        if w0 is None:
-            w0 = self.step(lay, 1e-9, 1.0, 0.0).memory_s
-        pre = self.step(lay, np.maximum(n_pre, 1e-9), P, 0.0, prefill=True)
+            dec = self.step(lay, n_dec, 1.0, ctx)
+        if w_dec is None:
+            w_dec = self.weights_s(lay, n_dec)
         has = np.asarray(n_pre) > 0
-        mem = np.maximum(dec.memory_s + pre.memory_s - w0, np.maximum(dec.memory_s, pre.memory_s))
+        n_pre = np.maximum(n_pre, 1e-9)
+        pre = self.step(lay, n_pre, P, 0.0, prefill=True)
+        w_pre = self.weights_s(lay, n_pre * P)
+        w_all = self.weights_s(lay, n_dec + n_pre * P)
+        mem = np.where(has, dec.memory_s + pre.memory_s - w_dec - w_pre + w_all, dec.memory_s)
         comp = dec.compute_s + np.where(has, pre.compute_s, 0.0)
-        mem = np.where(has, mem, dec.memory_s)
         return (
             dec.launch_s
             + np.maximum(dec.network_latency_s, np.where(has, pre.network_latency_s, 0.0))
@@ -393,7 +404,7 @@ def _closed_loop(ph: _Physics, lay, C, cap, P, out_len, budget, r0):
     ctx = P + (out_len - 1.0) / 2.0
     chunks = np.maximum(np.ceil(P / budget), 1.0)
     dec = ph.step(lay, b, 1.0, ctx)
-    w0 = ph.step(lay, 1e-9 + 0.0 * b, 1.0, 0.0).memory_s
+    w0 = ph.weights_s(lay, b)
     t = dec.latency_s
     # Prefill capacity while decoding: a full token budget of prompts per mixed step.
     per_step = np.maximum(budget / P, 1.0)
@@ -408,7 +419,12 @@ def _closed_loop(ph: _Physics, lay, C, cap, P, out_len, budget, r0):
         # A request's decode steps carry the prefills of the other requests (λ·t·(b − 1)/b per step; the
         # budget caps them); its own prefill is in its TTFT, not its TPOT.
         k = np.minimum(lam * t * others, per_step)
-        t_new = ph.mixed_s(lay, b, k, P, ctx, dec, w0)
+        # Prompts come whole (or in budget-sized chunks): a step carries m = max(k, min(1, B/P)) prompts
+        # with probability q = k/m, else none, so the mean step is (1 − q)·t_d + q·t_mix(b, m). (Spreading
+        # k < 1 prompts over every step would make each step touch the experts of a partial prompt.)
+        m = np.maximum(k, np.minimum(1.0, budget / P))
+        q = np.minimum(k / m, 1.0)
+        t_new = (1.0 - q) * dec.latency_s + q * ph.mixed_s(lay, b, m, P, ctx, dec, w0)
         # Its own prompt rides ⌈P/B⌉ steps with the others' work, each longer by one prompt's marginal
         # cost (linear between the decode-only step and a full budget of prompts), or runs alone when no
         # other request is in flight; it waits for the step in progress (half a step) when there is one.
@@ -625,6 +641,15 @@ def _terms_for(terms, key: tuple[str, str]) -> ProfileTerms:
     return terms.get(key, ProfileTerms())
 
 
+def _held_tokens(backend: str, P, out_len, rows, runs) -> np.ndarray:
+    """KV tokens the engine's admission counts per sequence: TensorRT-LLM's default capacity scheduler
+    (GUARANTEED_NO_EVICT) reserves a request's whole isl + osl up front; vLLM and SGLang allocate pages as
+    tokens arrive (preempting or retracting when full), so on average a sequence holds P̄ + Ō/2."""
+    if backend == "trtllm":
+        return np.array([runs[i].isl + runs[i].osl for i in rows], float)
+    return np.asarray(P, float) + np.asarray(out_len, float) / 2.0
+
+
 def _predict_rows(ph: _Physics, runs, rows, layouts, terms: ProfileTerms, ttft, tpot, status, notes) -> None:
     agg = [i for i in rows if runs[i].mode == "agg"]
     dis = [i for i in rows if runs[i].mode == "disagg"]
@@ -634,7 +659,7 @@ def _predict_rows(ph: _Physics, runs, rows, layouts, terms: ProfileTerms, ttft, 
         out_len = np.maximum(np.array([RANGE_MEAN * runs[i].osl for i in agg]), 1.0)
         C = np.array([float(runs[i].concurrency or 1) for i in agg])
         backend = runs[agg[0]].backend
-        cap = ph.capacity_seqs(lays, backend, np.array([runs[i].isl + runs[i].osl for i in agg], float))
+        cap = ph.capacity_seqs(lays, backend, _held_tokens(backend, P, out_len, agg, runs))
         cap = np.minimum(cap, np.array([_ENGINE_MAX_SEQS.get(runs[i].backend, 1024.0) for i in agg]))
         budget = np.array([_ENGINE_BUDGET.get(runs[i].backend, 8192.0) for i in agg])
         a, b = _closed_loop(
@@ -657,8 +682,7 @@ def _predict_disagg(ph: _Physics, runs, rows, layouts, terms, ttft, tpot, status
     out_len = np.maximum(np.array([RANGE_MEAN * runs[i].osl for i in rows]), 1.0)
     C = np.array([float(runs[i].concurrency or 1) for i in rows])
     backend = runs[rows[0]].backend
-    ctx_full = np.array([runs[i].isl + runs[i].osl for i in rows], float)
-    cap_d = ph.capacity_seqs(dec_l, backend, ctx_full)
+    cap_d = ph.capacity_seqs(dec_l, backend, _held_tokens(backend, P, out_len, rows, runs))
     cap_d = np.minimum(
         cap_d, [_ENGINE_MAX_SEQS.get(runs[i].backend, 1024.0) * d.attn_dp for i, d in zip(rows, dec_l)]
     )

@@ -9,7 +9,16 @@ from infereco.physics.structs import ModelArrays
 
 def experts_touched_fraction(m: ModelArrays, tokens, xp=jnp):
     """Expected fraction of routed experts hit by `tokens` i.i.d. uniformly routed tokens: 1 − (1 − 1/s)^n
-    (Eq. 22)."""
+    with s = E/k (Eq. 22), i.e. E·(1 − (1 − k/E)^n) distinct experts of E, each token picking k.
+
+    >>> import numpy as np
+    >>> from infereco.physics.structs import model_arrays
+    >>> from infereco.specs.model import ModelSpec
+    >>> v2 = ModelSpec(name="v2-like", d_model=64, d_ff=32, n_layers=2, n_heads=4, n_kv_heads=4,
+    ...                n_experts=160, n_active_experts=6)
+    >>> round(160 * float(experts_touched_fraction(model_arrays(v2), 4.0, xp=np)), 3)  # 160(1-(1-6/160)^4)
+    22.683
+    """
     # −expm1(n·log1p(−1/s)) avoids the cancellation of 1 − (1 − 1/s)^n when 1/s is small; s = 1 (dense) hits
     # every expert for any n ≥ 1 (and the reference's 0^n is 1 − 0 = 1 as well).
     s = xp.maximum(m.sparsity, 1.0)

@@ -104,7 +104,9 @@ def model_arrays(model: ModelSpec) -> ModelArrays:
         n_moe_layers=float(model.n_moe_layers),
         n_experts=float(model.n_experts),
         n_active_experts=float(model.n_active_experts + model.n_shared_experts),
-        sparsity=float(model.sparsity),
+        # E/k exactly: routed tokens hit E·(1 − (1 − k/E)^n) distinct experts (equal to the reference's
+        # integer E // k for every model whose E is a multiple of k).
+        sparsity=float(model.n_experts / model.n_active_experts),
         n_heads=float(model.n_heads),
         kv_heads_total=0.0 if mla else float(2 * model.n_kv_heads),
         d_head=float(model.head_dim),

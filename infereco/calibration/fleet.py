@@ -414,6 +414,11 @@ def _closed_loop(ph: _Physics, lay, C, cap, P, out_len, budget, r0):
     # A prompt prefilled on an idle engine (no decodes): one chunk step, ⌈P/B⌉ times.
     alone = ph.step(lay, 1.0 + 0.0 * b, P / chunks, P / 2.0 * (1.0 - 1.0 / chunks), prefill=True).latency_s
     ttft_e = chunks * (others * (t + marginal) + (1.0 - others) * alone)
+    # The step that carries one whole prompt (or one budget-sized chunk of it); between it and a full
+    # budget the step time is linear in the prompts (every expert is already read).
+    m0 = np.minimum(1.0, budget / P)
+    t_one = ph.mixed_s(lay, b, m0, P, ctx, dec, w0)
+    span = np.maximum(per_step - m0, 1e-12)
     for _ in range(_ITERATIONS):
         lam = b / (ttft_e + (out_len - 1.0) * t)
         # A request's decode steps carry the prefills of the other requests (λ·t·(b − 1)/b per step; the
@@ -424,7 +429,8 @@ def _closed_loop(ph: _Physics, lay, C, cap, P, out_len, budget, r0):
         # k < 1 prompts over every step would make each step touch the experts of a partial prompt.)
         m = np.maximum(k, np.minimum(1.0, budget / P))
         q = np.minimum(k / m, 1.0)
-        t_new = (1.0 - q) * dec.latency_s + q * ph.mixed_s(lay, b, m, P, ctx, dec, w0)
+        t_mix = t_one + (m - m0) / span * (t_full - t_one)
+        t_new = (1.0 - q) * dec.latency_s + q * t_mix
         # Its own prompt rides ⌈P/B⌉ steps with the others' work, each longer by one prompt's marginal
         # cost (linear between the decode-only step and a full budget of prompts), or runs alone when no
         # other request is in flight; it waits for the step in progress (half a step) when there is one.

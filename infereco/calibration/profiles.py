@@ -40,6 +40,7 @@ __all__ = [
     "FleetProfiles",
     "Profile",
     "calibrate_fleet",
+    "leave_one_out",
     "default_profiles_path",
     "load_profiles",
     "save_profiles",
@@ -214,6 +215,43 @@ def calibrate_fleet(
         terms, se, interval, mape = _fit_one(_Keyed(fm), sub, names, max_nfev)
         profiles.append(Profile(b, g, terms, se, len(idx), interval, mape))
     return FleetProfiles(tuple(profiles), meta={"terms": list(names)})
+
+
+def leave_one_out(fm: FleetModel, by: str = "model", **calibrate_kwargs: Any) -> list[dict[str, Any]]:
+    """Transfer measured, not assumed: for each model (`by="model"`) or GPU system (`by="gpu"`), fit the
+    profiles on every other row and predict that one's rows. One dict per held-out value: n, MAPE and
+    median APE of TTFT and TPOT, and 90%-interval coverage, on its 'ok' rows."""
+    from infereco.calibration.fleet import predict_fleet
+
+    if by not in ("model", "gpu"):
+        raise SpecError(f"by={by!r}: expected 'model' or 'gpu'")
+    label = (lambda r: r.model_path) if by == "model" else (lambda r: r.system)
+    values = sorted({label(r) for r in fm.runs})
+    out = []
+    for v in values:
+        held = [i for i, r in enumerate(fm.runs) if label(r) == v]
+        train = [i for i, r in enumerate(fm.runs) if label(r) != v]
+        profiles = calibrate_fleet(fm, rows=train, **calibrate_kwargs)
+        pred = predict_fleet(fm, profiles=profiles)
+        sub = _scores(fm, pred, held)
+        out.append({by: v, **sub})
+    return out
+
+
+def _scores(fm: FleetModel, pred, rows: Sequence[int]) -> dict[str, Any]:
+    rows = np.asarray(rows, int)
+    ok = pred.ok[rows]
+    res: dict[str, Any] = {"n": int(rows.size), "ok": int(ok.sum())}
+    for q, p, lo, hi in (("ttft", pred.ttft_s, pred.ttft_lo_s, pred.ttft_hi_s),
+                         ("tpot", pred.tpot_s, pred.tpot_lo_s, pred.tpot_hi_s)):  # fmt: skip
+        meas = np.array([getattr(fm.runs[i], f"{q}_s") or np.nan for i in rows])
+        sel = ok & np.isfinite(meas)
+        ape = np.abs(p[rows][sel] / meas[sel] - 1.0)
+        res[f"{q}_mape"] = float(ape.mean()) if ape.size else math.nan
+        res[f"{q}_median_ape"] = float(np.median(ape)) if ape.size else math.nan
+        inside = (lo[rows][sel] <= meas[sel]) & (meas[sel] <= hi[rows][sel])
+        res[f"{q}_coverage"] = float(inside.mean()) if ape.size else math.nan
+    return res
 
 
 class _Keyed:

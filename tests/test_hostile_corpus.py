@@ -29,7 +29,7 @@ EXPECT: dict[str, tuple[type[InferecoError], tuple[str, ...]]] = {
     "scenario_wrong_type_model.yaml": (ScenarioError, ("model", "catalog id string or a mapping")),
     "scenario_negative_layers.yaml": (ScenarioError, ("n_layers", "greater than 0")),
     "scenario_zero_hbm_bandwidth.yaml": (ScenarioError, ("hbm_bandwidth_bytes_per_s", "greater than 0")),
-    "scenario_negative_price.yaml": (ScenarioError, ("price_usd_per_hour", "greater than 0")),
+    "scenario_negative_price.yaml": (ScenarioError, ("price_usd_per_hour", "positive")),
     "scenario_zero_demand.yaml": (ScenarioError, ("max_throughput_tokens_per_s", "greater than 0")),
     "scenario_missing_hardware.yaml": (ScenarioError, ("hardware", "missing")),
     "scenario_missing_model_fields.yaml": (ScenarioError, ("d_ff", "missing")),

@@ -170,6 +170,73 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("step-3.7-flash", "Step-3.7-Flash (196B, 11B active)", "stepfun-ai/Step-3.7-Flash"),
     Entry("step-3.7-flash-fp8", "Step-3.7-Flash FP8 (196B, 11B active)", "stepfun-ai/Step-3.7-Flash-FP8"),
     Entry("mimo-7b", "MiMo 7B", "XiaomiMiMo/MiMo-7B-Base", ("mimo-7b-base",)),
+    # Hybrids (specs.layers mixer groups)
+    Entry("mimo-v2-flash", "MiMo-V2-Flash (309B, 15B active)", "XiaomiMiMo/MiMo-V2-Flash"),
+    Entry(
+        "deepseek-v4-flash",
+        "DeepSeek-V4-Flash (284B, 13B active)",
+        "deepseek-ai/DeepSeek-V4-Flash",
+    ),
+    Entry(
+        "deepseek-v4-flash-nvfp4",
+        "DeepSeek-V4-Flash NVFP4 (284B, 13B active)",
+        "nvidia/DeepSeek-V4-Flash-NVFP4",
+    ),
+    Entry(
+        "deepseek-v4-pro",
+        "DeepSeek-V4-Pro (1.6T, 49B active)",
+        "deepseek-ai/DeepSeek-V4-Pro",
+    ),
+    Entry(
+        "deepseek-v4-pro-nvfp4", "DeepSeek-V4-Pro NVFP4 (1.6T, 49B active)", "nvidia/DeepSeek-V4-Pro-NVFP4"
+    ),
+    Entry(
+        "deepseek-v4-flash-fp8", "DeepSeek-V4-Flash FP8 experts (SGLang)", "sgl-project/DeepSeek-V4-Flash-FP8"
+    ),
+    Entry("deepseek-v4-pro-fp8", "DeepSeek-V4-Pro FP8 experts (SGLang)", "sgl-project/DeepSeek-V4-Pro-FP8"),
+    Entry("kimi-k3", "Kimi K3", "moonshotai/Kimi-K3"),
+    Entry("qwen3.5-27b", "Qwen3.5 27B", "Qwen/Qwen3.5-27B"),
+    Entry("qwen3.5-35b-a3b", "Qwen3.5 35B-A3B", "Qwen/Qwen3.5-35B-A3B"),
+    Entry("qwen3.5-122b-a10b", "Qwen3.5 122B-A10B", "Qwen/Qwen3.5-122B-A10B"),
+    Entry("qwen3.5-122b-a10b-nvfp4", "Qwen3.5 122B-A10B NVFP4", "nvidia/Qwen3.5-122B-A10B-NVFP4"),
+    Entry("qwen3.6-27b-nvfp4", "Qwen3.6 27B NVFP4", "nvidia/Qwen3.6-27B-NVFP4"),
+    Entry("qwen3.6-35b-a3b-nvfp4", "Qwen3.6 35B-A3B NVFP4", "nvidia/Qwen3.6-35B-A3B-NVFP4"),
+    Entry("nemotron-h-56b", "Nemotron-H 56B", "nvidia/Nemotron-H-56B-Base-8K"),
+    Entry("nemotron-3-nano", "Nemotron 3 Nano 30B-A3B", "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16"),
+    Entry(
+        "nemotron-3-nano-nvfp4",
+        "Nemotron 3 Nano 30B-A3B NVFP4",
+        "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-NVFP4",
+    ),
+    Entry(
+        "nemotron-3-super-fp8",
+        "Nemotron 3 Super 120B-A12B FP8",
+        "nvidia/NVIDIA-Nemotron-3-Super-120B-A12B-FP8",
+    ),
+    Entry(
+        "nemotron-3-super-nvfp4",
+        "Nemotron 3 Super 120B-A12B NVFP4",
+        "nvidia/NVIDIA-Nemotron-3-Super-120B-A12B-NVFP4",
+    ),
+    Entry("nemotron-3-ultra", "Nemotron 3 Ultra 550B-A55B", "nvidia/NVIDIA-Nemotron-3-Ultra-550B-A55B-BF16"),
+    Entry(
+        "nemotron-3-ultra-fp8",
+        "Nemotron 3 Ultra 550B-A55B FP8",
+        "nvidia/NVIDIA-Nemotron-3-Ultra-550B-A55B-FP8",
+    ),
+    Entry(
+        "nemotron-3-ultra-nvfp4",
+        "Nemotron 3 Ultra 550B-A55B NVFP4",
+        "nvidia/NVIDIA-Nemotron-3-Ultra-550B-A55B-NVFP4",
+    ),
+    Entry(
+        "llama-3.3-nemotron-super-49b",
+        "Llama 3.3 Nemotron Super 49B",
+        "nvidia/Llama-3_3-Nemotron-Super-49B-v1",
+    ),
+    Entry("gemma-4-26b-a4b", "Gemma 4 26B-A4B", "google/gemma-4-26B-A4B"),
+    Entry("gemma-4-26b-a4b-nvfp4", "Gemma 4 26B-A4B NVFP4", "nvidia/Gemma-4-26B-A4B-NVFP4"),
+    Entry("gemma-4-31b-nvfp4", "Gemma 4 31B IT NVFP4", "nvidia/Gemma-4-31B-IT-NVFP4"),
 )
 
 
@@ -206,6 +273,14 @@ def _quote(text: str) -> str:
 def _value(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, str):
+        return _quote(v)
+    if isinstance(v, dict):  # a mixer group: its non-default fields as a flow mapping
+        from infereco.specs.layers import MixerGroup
+
+        defaults = {k: f.default for k, f in MixerGroup.model_fields.items()}
+        items = [f"{k}: {_value(x)}" for k, x in v.items() if k in ("kind", "n_layers") or x != defaults[k]]
+        return "{" + ", ".join(items) + "}"
     if isinstance(v, (tuple, list)):
         return "[" + ", ".join(_value(x) for x in v) + "]"
     return str(v)
@@ -221,7 +296,9 @@ def render(entry: Entry) -> tuple[str, list[str]]:
     arch, notes = _loader_notes(spec.source or "")
     for other in entry.same_as:
         twin = load_hf_config(config_path(other), name=entry.name)
-        if twin.model_dump(exclude={"name", "source"}) != spec.model_dump(exclude={"name", "source"}):
+        # Block-scale overhead differs between per-tensor and 128×128-block FP8 by 0.002 bits/weight.
+        same = {"name", "source", "fp8_scale_bits"}
+        if twin.model_dump(exclude=same) != spec.model_dump(exclude=same):
             raise SystemExit(f"{entry.id}: {other} does not have the numbers of {entry.hf_id}")
     cfg = f"{entry.hf_id} config.json"
     quant = [n for n in notes if "weights" in n and ("quantization" in n or "hf_quant_config" in n)]

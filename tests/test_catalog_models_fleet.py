@@ -86,10 +86,13 @@ def test_deepseek_r1_has_its_own_entry_and_aliases():
     r1 = load_model("deepseek-r1")
     assert load_model("deepseek-ai/DeepSeek-R1") == r1 == load_model("r1")
     assert r1.name.startswith("DeepSeek-R1") and r1.weight_bits == 8
-    # the same architecture as the hand-curated DeepSeek-V3 entry (same numbers, another checkpoint)
-    assert r1.model_dump(exclude={"name", "source"}) == load_model("deepseek-v3").model_dump(
-        exclude={"name", "source"}
+    # the same architecture as the hand-curated DeepSeek-V3 entry (same numbers, another checkpoint); the
+    # checkpoint's 16-bit embeddings and FP8 block scales are read from its config, not in the curated entry
+    precision = {"embedding_weight_bits", "fp8_scale_bits"}
+    assert r1.model_dump(exclude={"name", "source", *precision}) == load_model("deepseek-v3").model_dump(
+        exclude={"name", "source", *precision}
     )
+    assert r1.embedding_weight_bits == 16 and r1.fp8_scale_bits == 32 / (128 * 128)
 
 
 @needs_configs
@@ -117,10 +120,21 @@ def test_quantized_variants_differ_in_bits():
     for cid in ENTRIES:
         for suffix, bits in (("-fp8", 8), ("-nvfp4", 4)):
             if cid.endswith(suffix):
-                assert load_model(cid).weight_bits == bits, cid
+                spec = load_model(cid)
+                # Mixed checkpoints (Qwen3.6 NVFP4: FP8 attention, NVFP4 MLPs) carry the format in a
+                # component.
+                component_bits = {spec.expert_weight_bits, spec.ffn_weight_bits, spec.weight_bits}
+                assert bits in component_bits, cid
                 base = cid.removesuffix(suffix)
                 if base in ENTRIES:
-                    assert load_model(base).weight_bits != bits, (base, cid)
+                    b = load_model(base)
+                    assert (b.weight_bits, b.expert_weight_bits) != (
+                        spec.weight_bits,
+                        spec.expert_weight_bits,
+                    ), (
+                        base,
+                        cid,
+                    )
 
 
 # ---- independent checks against the model cards --------------------------------------------------------

@@ -21,17 +21,6 @@ FILES = sorted(CORPUS.glob("*_config.json")) if CORPUS.is_dir() else []
 # File-name pattern -> a phrase the refusal must contain (the missing feature, or why it is not a config).
 REFUSED = {
     "*_hf_quant_config.json": "side file, not a model config",  # read beside its config.json instead
-    "Qwen--Qwen3.5-*": "gated delta-net linear-attention layers",
-    "nvidia--Qwen3.5-*": "gated delta-net linear-attention layers",
-    "nvidia--Qwen3.6-*": "gated delta-net linear-attention layers",
-    "nvidia--NVIDIA-Nemotron-3*": "state-space (Mamba) layers",
-    "nvidia--Nemotron-H-*": "state-space (Mamba) layers",
-    "*DeepSeek-V4-*": "compressed sparse attention",
-    "moonshotai--Kimi-K3_*": "Kimi delta attention (KDA) linear-attention layers",
-    "nvidia--Llama-3_3-Nemotron-Super-49B-v1_*": "heterogeneous blocks",
-    "XiaomiMiMo--MiMo-V2-Flash_*": "sliding-window layers with their own head counts",
-    "*gemma-4-*": "local and global attention layers of different shapes",
-    "*Gemma-4-*": "local and global attention layers of different shapes",
 }
 
 pytestmark = pytest.mark.skipif(not FILES, reason=f"no Hugging Face config corpus at {CORPUS}")
@@ -76,7 +65,8 @@ def test_every_corpus_config_loads_or_is_refused_for_a_listed_reason(path: Path)
 def test_most_of_the_corpus_loads():
     models = [p for p in FILES if not p.name.endswith("_hf_quant_config.json")]
     refused = [p for p in models if _expected_refusal(p.name)]
-    assert len(models) - len(refused) >= 50, [p.name for p in refused]
+    # Issue 13: at most three model configs of the corpus may stay refused (none is, today).
+    assert len(refused) <= 3 and len(models) >= 75, [p.name for p in refused]
 
 
 # ---- quantized checkpoints are not modelled at 16 bits ----------------------------------------------------
@@ -99,8 +89,13 @@ def test_quantized_checkpoints_weight_bits(stem: str, bits: int, effective: str 
     if effective:
         assert effective in spec.source
     if stem.startswith("nvidia--DeepSeek-V3"):
-        # 671e9 weights at 4 bits = 335 GB, not the 1.34 TB of bf16 (the NVFP4 scales add 1/8: 377 GB).
-        assert 0.33e12 < spec.weight_memory_bytes < 0.34e12
+        # Not the 1.34 TB of bf16: the FFN (experts, shared, dense) at NVFP4's 4.5 bits, the attention
+        # projections (excluded in every layer) and the embeddings at 16 bits.
+        attention = spec.n_layers * spec.attention_params_per_layer
+        emb = 2 * spec.vocab_size * spec.d_model
+        ffn = spec.total_params - attention - emb
+        assert spec.weight_memory_bytes == pytest.approx(4.5 / 8 * ffn + 2 * (attention + emb), rel=1e-12)
+        assert 0.38e12 < spec.weight_memory_bytes < 0.41e12
 
 
 def test_sparse_attention_and_wrappers_say_what_is_not_modelled():

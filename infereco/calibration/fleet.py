@@ -356,7 +356,7 @@ class _Physics:
         """Sequences of `context` tokens whose KV cache fits beside the weights on one worker."""
         m = self.model
         engine = get_engine(backend if backend in ("vllm", "sglang", "trtllm") else "vllm")
-        attn_bytes = m.weight_bytes * m.attention_params_per_layer * m.n_layers
+        attn_bytes = m.attention_weight_bytes * m.attention_params_per_layer * m.n_layers
         out = []
         for lay, c in zip(lays, np.broadcast_to(context, (len(lays),))):
             n = lay.n_gpu

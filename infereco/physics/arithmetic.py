@@ -15,9 +15,20 @@ def window_excess_positions(m: ModelArrays, seq_len, context_tokens, xp=jnp):
     e, e − 1, … with e = max(c + t − 1 − W, 0) and n = min(⌈e⌉, t): n·e − n(n − 1)/2. Times the sliding
     fraction f; exactly 0 without a window (f = 0).
     """
-    top = xp.maximum(context_tokens + seq_len - 1.0 - m.sliding_window, 0.0)
+    return m.sliding_flop_fraction * _excess_positions(m.sliding_window, seq_len, context_tokens, xp)
+
+
+def _excess_positions(cap, seq_len, context_tokens, xp):
+    """Σᵢ max(c + i − cap, 0) over the t new tokens i = 0 … t − 1 (closed form)."""
+    top = xp.maximum(context_tokens + seq_len - 1.0 - cap, 0.0)
     n = xp.minimum(xp.ceil(top), xp.maximum(seq_len, 0.0))
-    return m.sliding_fraction * (n * top - n * (n - 1.0) / 2.0)
+    return n * top - n * (n - 1.0) / 2.0
+
+
+def sparse_excess_positions(m: ModelArrays, seq_len, context_tokens, xp=jnp):
+    """Attended positions top-k sparse attention removes from a step (the positions beyond k each new token
+    would otherwise attend to), times the sparse layers' share of the attention FLOP; 0 without them."""
+    return m.sparse_flop_fraction * _excess_positions(m.sparse_top_k, seq_len, context_tokens, xp)
 
 
 def attention_flop(m: ModelArrays, batch, seq_len, context_tokens, xp=jnp):
@@ -32,6 +43,7 @@ def attention_flop(m: ModelArrays, batch, seq_len, context_tokens, xp=jnp):
         context_tokens
         + (seq_len - 1.0) / 2.0
         - window_excess_positions(m, seq_len, context_tokens, xp) / safe_t
+        - sparse_excess_positions(m, seq_len, context_tokens, xp) / safe_t
     )
     return 4.0 * m.attention_width * m.n_heads * m.n_layers * mean_context * batch * seq_len
 
@@ -46,4 +58,8 @@ def step_flop(m: ModelArrays, batch, seq_len=1.0, context_tokens=0.0, xp=jnp):
     >>> round(float(step_flop(m, 1.0, context_tokens=1000.0) - step_flop(m, 1.0)) / 1e6)   # 4·128·32·32·1000
     524
     """
-    return 2.0 * m.active_params * batch * seq_len + attention_flop(m, batch, seq_len, context_tokens, xp)
+    return (
+        2.0 * m.active_params * batch * seq_len
+        + attention_flop(m, batch, seq_len, context_tokens, xp)
+        + m.mixer_flop_per_token * batch * seq_len
+    )

@@ -297,7 +297,7 @@ def explicit_step_time(
     )
     # DP attention: every rank of the stage reads the full attention weights.
     bytes_ = bytes_ + xp.where(
-        is_dp, (g - 1.0) * m.weight_bytes * m.attention_params_per_layer * m.n_layers, 0.0
+        is_dp, (g - 1.0) * m.attention_weight_bytes * m.attention_params_per_layer * m.n_layers, 0.0
     )
     memory_s = stage_imbalance * pp * bytes_ / (n_gpu * hw.hbm_bandwidth_bytes_per_s)
     memory_s = memory_s + stage_imbalance * _slow_kv_read_s(

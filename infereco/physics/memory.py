@@ -27,19 +27,40 @@ def experts_touched_fraction(m: ModelArrays, tokens, xp=jnp):
     return xp.where(s > 1.0, frac, 1.0)
 
 
-def kv_context_tokens(m: ModelArrays, context_tokens, xp=jnp):
-    """KV positions held (and read) per sequence, averaged over the layers: c on full-attention layers,
-    min(c, window) on sliding-window ones, i.e. c − f·max(c − window, 0) with f = `m.sliding_fraction`.
-
-    Exactly c without a window (f = 0), so full-attention models are unchanged bit for bit.
-    """
+def kv_held_tokens(m: ModelArrays, context_tokens, xp=jnp):
+    """KV positions held per sequence, averaged over the KV bytes: c on full and sparse layers, min(c, window)
+    on sliding-window ones, i.e. c − f·max(c − window, 0) with f = `m.sliding_fraction`."""
     return context_tokens - m.sliding_fraction * xp.maximum(context_tokens - m.sliding_window, 0.0)
 
 
+def kv_context_tokens(m: ModelArrays, context_tokens, xp=jnp):
+    """KV positions read per sequence in a step, averaged over the KV bytes: the held positions
+    (`kv_held_tokens`) less, on sparse-attention layers, those beyond the top-k selected ones,
+    f_s·max(c − k, 0).
+
+    Exactly c without a window or sparse layers (f = f_s = 0), so full-attention models are unchanged bit for
+    bit.
+    """
+    held = kv_held_tokens(m, context_tokens, xp)
+    return held - m.sparse_fraction * xp.maximum(context_tokens - m.sparse_top_k, 0.0)
+
+
 def kv_cache_bytes(m: ModelArrays, batch, context_tokens, xp=jnp):
-    """KV cache held (and read once per step) for `batch` sequences at `context_tokens` each; windowed
-    layers hold at most their window (`kv_context_tokens`)."""
-    return m.kv_cache_bytes_per_token * kv_context_tokens(m, context_tokens, xp) * batch
+    """KV cache and recurrent state held for `batch` sequences at `context_tokens` each (windowed layers hold
+    at most their window)."""
+    return (
+        m.kv_cache_bytes_per_token * kv_held_tokens(m, context_tokens, xp) * batch
+        + m.state_bytes_per_sequence * batch
+    )
+
+
+def kv_read_bytes(m: ModelArrays, batch, context_tokens, xp=jnp):
+    """KV-cache and state bytes one step moves for `batch` sequences: the cache read at the attended
+    positions (`kv_context_tokens`), and every recurrent state read and written back once."""
+    return (
+        m.kv_cache_bytes_per_token * kv_context_tokens(m, context_tokens, xp) * batch
+        + 2.0 * m.state_bytes_per_sequence * batch
+    )
 
 
 def step_bytes(
@@ -54,14 +75,18 @@ def step_bytes(
     of one QKV-projection output element: the activation precision, or 1 to match the reference notebook,
     which omits that factor (`Conventions.reference_qkv_bytes`).
     """
-    wp, ap = m.weight_bytes, m.activation_bytes
+    ap = m.activation_bytes
     n = batch * seq_len
     d, f = m.d_model, m.d_ff
     # Routed FFN: weights of the experts hit plus activations of the n/s tokens each expert sees.
-    per_expert_matrix = wp * d * f + split_out * ap * d * n / m.sparsity + split_in * ap * f * n / m.sparsity
+    per_expert_matrix = (
+        m.expert_weight_bytes * d * f
+        + split_out * ap * d * n / m.sparsity
+        + split_in * ap * f * n / m.sparsity
+    )
     routed = experts_touched_fraction(m, n, xp) * m.n_experts * (m.m_up + m.m_down) * per_expert_matrix
     # Dense FFN parts (DeepSeek shared experts, dense first layers): all weights, all tokens.
-    dense_ffn = wp * m.dense_ffn_params + (m.dense_ffn_params / (d * f)) * (
+    dense_ffn = m.dense_weight_bytes * m.dense_ffn_params + (m.dense_ffn_params / (d * f)) * (
         split_out * ap * d * n + split_in * ap * f * n
     )
     qkv_width = (m.n_heads + m.kv_heads_total) * m.d_head
@@ -71,10 +96,10 @@ def step_bytes(
         + split_in * qkv_out * qkv_width * n
         + ap * (split_out * d * n + split_in * m.d_head * m.n_heads * n)
     )
-    attn = wp * m.attention_params_per_layer + attn_io
-    unembedding = wp * m.vocab_size * d
+    attn = m.attention_weight_bytes * m.attention_params_per_layer + attn_io
+    unembedding = m.embedding_weight_bytes * m.vocab_size * d
     return (
-        kv_cache_bytes(m, batch, context_tokens, xp)
+        kv_read_bytes(m, batch, context_tokens, xp)
         + m.n_moe_layers * routed
         + m.n_layers * attn
         + dense_ffn
@@ -84,7 +109,4 @@ def step_bytes(
 
 def fits_in_memory(m: ModelArrays, n_gpu, batch, context_tokens, hbm_capacity_bytes, xp=jnp):
     """True where weights plus the KV cache fit in `n_gpu` accelerators' HBM (Erdil §3.6)."""
-    return (
-        n_gpu * hbm_capacity_bytes
-        >= kv_cache_bytes(m, batch, context_tokens, xp) + m.weight_bytes * m.total_params
-    )
+    return n_gpu * hbm_capacity_bytes >= kv_cache_bytes(m, batch, context_tokens, xp) + m.weight_memory_bytes

@@ -42,7 +42,7 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
-from infereco.physics.arithmetic import window_excess_positions
+from infereco.physics.arithmetic import sparse_excess_positions, window_excess_positions
 from infereco.physics.latency import bound_term, step_time
 from infereco.physics.memory import fits_in_memory
 from infereco.physics.structs import Conventions, HardwareArrays, ModelArrays
@@ -91,8 +91,16 @@ def prefill_flop(m: ModelArrays, batch, prompt_tokens, context_tokens=0.0, xp=jn
     Equals `step_flop(m, batch, P, c₀)` and the sum of `step_flop` over any chunking.
     """
     p = prompt_tokens
-    return 2.0 * m.active_params * batch * p + 4.0 * m.attention_width * m.n_heads * m.n_layers * batch * (
-        p * context_tokens + p * (p - 1.0) / 2.0 - window_excess_positions(m, p, context_tokens, xp)
+    attended = (
+        p * context_tokens
+        + p * (p - 1.0) / 2.0
+        - window_excess_positions(m, p, context_tokens, xp)
+        - sparse_excess_positions(m, p, context_tokens, xp)
+    )
+    return (
+        2.0 * m.active_params * batch * p
+        + 4.0 * m.attention_width * m.n_heads * m.n_layers * batch * attended
+        + m.mixer_flop_per_token * batch * p
     )
 
 

@@ -176,10 +176,8 @@ def kv_transfer_s(
     model: ModelSpec, prompt_tokens, bandwidth_bytes_per_s: float, n_links: float = 1.0
 ) -> float:
     """Seconds to move a prompt's KV cache between pools over `n_links` links of the given bandwidth."""
-    return (
-        float(model.kv_cache_bytes_per_token)
-        * model.kv_cache_tokens(np.asarray(prompt_tokens, float))
-        / (bandwidth_bytes_per_s * n_links)
+    return model.kv_cache_bytes_per_sequence(np.asarray(prompt_tokens, float)) / (
+        bandwidth_bytes_per_s * n_links
     )
 
 

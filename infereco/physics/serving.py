@@ -489,7 +489,7 @@ class ServingModel:
             runs.tp * self.hardware.hbm_capacity_bytes * self.engine.gpu_memory_utilization
             - m.weight_memory_bytes
         )
-        per_seq = m.kv_cache_bytes_per_token * rep * m.kv_cache_tokens(runs.input_len + runs.output_len)
+        per_seq = m.kv_cache_bytes_per_sequence(runs.input_len + runs.output_len) * rep
         return np.maximum(np.floor(free / per_seq), 0.0)
 
     # -- the model

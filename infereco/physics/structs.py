@@ -63,6 +63,22 @@ class ModelArrays:
     # finite, and a window only acts through sliding_fraction), and the windowed layers / n_layers.
     sliding_window: float = 0.0
     sliding_fraction: float = 0.0
+    # Hybrids (ModelSpec.mixers): share of attention FLOP on windowed layers; sparse attention's top-k cap
+    # (0 = none) with its shares of KV bytes and attention FLOP; recurrent state bytes per sequence and
+    # recurrence FLOP per token. All 0 (and the FLOP share = sliding_fraction) for uniform attention.
+    sliding_flop_fraction: float = 0.0
+    sparse_top_k: float = 0.0
+    sparse_fraction: float = 0.0
+    sparse_flop_fraction: float = 0.0
+    state_bytes_per_sequence: float = 0.0
+    mixer_flop_per_token: float = 0.0
+    # Per-component bytes per weight (block scales included) and the stored weight bytes; equal to
+    # weight_bytes and weight_bytes · total_params for a single-precision model.
+    attention_weight_bytes: float = 0.0
+    expert_weight_bytes: float = 0.0
+    dense_weight_bytes: float = 0.0
+    embedding_weight_bytes: float = 0.0
+    weight_memory_bytes: float = 0.0
     parallel_attention: bool = static_field(default=False)  # PaLM-style parallel attention + FFN blocks
 
 
@@ -95,6 +111,10 @@ class HardwareArrays:
 def model_arrays(model: ModelSpec) -> ModelArrays:
     """Flatten a validated `ModelSpec` into the floats the physics uses."""
     mla = model.is_mla
+    # attention FLOP is 4·width·h·L per position; a hybrid's width is the one that gives its groups' total.
+    width = float(model.kv_lora_rank if mla else model.head_dim)
+    if model.mixers:
+        width = model.attention_flop_per_position / (4.0 * model.n_heads * model.n_layers)
     return ModelArrays(
         d_model=float(model.d_model),
         d_ff=float(model.d_ff),
@@ -110,7 +130,7 @@ def model_arrays(model: ModelSpec) -> ModelArrays:
         n_heads=float(model.n_heads),
         kv_heads_total=0.0 if mla else float(2 * model.n_kv_heads),
         d_head=float(model.head_dim),
-        attention_width=float(model.kv_lora_rank if mla else model.head_dim),
+        attention_width=width,
         vocab_size=float(model.vocab_size),
         weight_bytes=float(model.weight_bytes),
         activation_bytes=float(model.activation_bytes),
@@ -121,8 +141,19 @@ def model_arrays(model: ModelSpec) -> ModelArrays:
         active_params=float(model.active_params),
         kv_cache_bytes_per_token=float(model.kv_cache_bytes_per_token),
         mla_latent=float((model.kv_lora_rank or 0) + (model.q_lora_rank or 0)) if mla else 0.0,
-        sliding_window=float(model.sliding_window or 0),
+        sliding_window=float(model.window_tokens or 0),
         sliding_fraction=float(model.sliding_fraction),
+        sliding_flop_fraction=float(model.sliding_flop_fraction),
+        sparse_top_k=float(model.sparse_top_k or 0),
+        sparse_fraction=float(model.sparse_fraction),
+        sparse_flop_fraction=float(model.sparse_flop_fraction),
+        state_bytes_per_sequence=float(model.state_bytes_per_sequence),
+        mixer_flop_per_token=float(model.mixer_flop_per_token),
+        attention_weight_bytes=float(model.attention_weight_bytes),
+        expert_weight_bytes=float(model.expert_weight_bytes),
+        dense_weight_bytes=float(model.ffn_weight_bytes),
+        embedding_weight_bytes=float(model.embedding_weight_bytes),
+        weight_memory_bytes=float(model.weight_memory_bytes),
         parallel_attention=bool(model.parallel_attention),
     )
 

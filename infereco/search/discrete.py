@@ -154,7 +154,7 @@ def enumerate_layouts(
     n = tp * ep * pp
     weights = model.weight_memory_bytes + (draft.weight_memory_bytes if draft is not None else 0.0)
     # DP attention keeps a full copy of the attention weights on every rank of a stage.
-    attn_bytes = model.weight_bytes * model.attention_params_per_layer * model.n_layers
+    attn_bytes = model.attention_weight_bytes * model.attention_params_per_layer * model.n_layers
     weights = weights + attn_dp * (tp * ep - 1.0) * attn_bytes
     weights_per_gpu = weights / n * imbalance
     budget = np.asarray(engine.kv_budget_bytes(hbm_capacity_bytes, weights_per_gpu), float)
@@ -164,8 +164,8 @@ def enumerate_layouts(
     # Per sequence, windowed layers hold at most their window (`ModelSpec.kv_cache_tokens`); the capacity in
     # tokens stays counted as full-attention positions.
     ctx = max(context_tokens, 0)
-    kv_per_seq = model.kv_cache_bytes_per_token * rep * model.kv_cache_tokens(ctx) + (
-        draft.kv_cache_bytes_per_token * draft_rep * draft.kv_cache_tokens(ctx) if draft else 0.0
+    kv_per_seq = model.kv_cache_bytes_per_sequence(ctx) * rep + (
+        draft.kv_cache_bytes_per_sequence(ctx) * draft_rep if draft else 0.0
     )
     kv_per_seq_per_gpu = kv_per_seq / n * imbalance
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -155,8 +155,8 @@ def evaluate_configs(
     if spec is not None and layout is None and conv.draft_shares_memory:
         # Target and draft share the instance's HBM (the discrete search's layouts already count the draft).
         need = (
-            m.weight_bytes * m.total_params
-            + spec.draft.weight_bytes * spec.draft.total_params
+            m.weight_memory_bytes
+            + spec.draft.weight_memory_bytes
             + kv_cache_bytes(m, batch, context_tokens, xp)
             + kv_cache_bytes(spec.draft, batch, context_tokens, xp)
         )

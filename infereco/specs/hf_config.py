@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -70,6 +71,7 @@ _QUANT_ALGO_BITS: dict[str, tuple[int, float]] = {
     "NVFP4": (4, 4.5),  # one FP8 (E4M3) scale per 16 values (+ a per-tensor FP32 scale)
     "NVFP4_AWQ": (4, 4.5),
     "W4A8_NVFP4_FP8": (4, 4.5),
+    "W4A16_NVFP4": (4, 4.5),
     "MXFP4": (4, 4.25),  # one E8M0 scale per 32 values
     "W4A8_MXFP4_FP8": (4, 4.25),
     "W4A16_MXFP4": (4, 4.25),
@@ -112,7 +114,81 @@ def _unreadable(where: str, key: str, value: Any, bits: Any = None) -> SpecError
     )
 
 
-def _algo_bits(where: str, key: str, qc: Mapping[str, Any]) -> tuple[int, str]:
+_COMPONENT_FIELD = {
+    "attention": "attention_weight_bits",
+    "ffn": "ffn_weight_bits",
+    "expert": "expert_weight_bits",
+    "embedding": "embedding_weight_bits",
+}
+
+
+def _component(module: str) -> str | None:
+    """Which weight component a module name or pattern belongs to (None: a router, norm or unknown)."""
+    n = module.lower()
+    if "norm" in n.rsplit(".", 1)[-1]:
+        return None  # layer norms are never quantized and hold no matmul weights
+    if "lm_head" in n or "embed" in n:
+        return "embedding"
+    if "router" in n or n.endswith(".gate") or "vision" in n or "mm_projector" in n:
+        return None
+    if "experts" in n and "shared_expert" not in n:
+        return "expert"
+    if any(
+        k in n for k in ("shared_expert", "mlp", "feed_forward", "ffn", "gate_proj", "up_proj", "down_proj")
+    ):
+        return "ffn"
+    if any(k in n for k in ("attn", "attention", "mixer", "q_proj", "k_proj", "v_proj", "o_proj", "in_proj")):
+        return "attention"
+    return None
+
+
+def _excluded_components(patterns: Any) -> set[str]:
+    """Components a quantizer's exclusion list keeps at 16 bits (`exclude_modules`, `ignore`,
+    `modules_to_not_convert`): those a pattern names in every layer (no layer number, or a wildcard for it),
+    or whose numbered patterns cover at least 8 layers and half of those numbered anywhere in the list (a
+    checkpoint that lists each layer's attention); one or two layers kept at 16 bits do not move a
+    component."""
+    if not isinstance(patterns, list):
+        return set()
+    whole: set[str] = set()
+    layers: dict[str, set[int]] = {}
+    numbered: set[int] = set()
+    for p in patterns:
+        if not isinstance(p, str) or (c := _component(p)) is None:
+            continue
+        index = re.search(r"layers\.(\d+)\.", p)
+        if index is None:
+            whole.add(c)
+        else:
+            layers.setdefault(c, set()).add(int(index.group(1)))
+            numbered.add(int(index.group(1)))
+    for c, idx in layers.items():
+        if len(idx) >= 8 and 2 * len(idx) >= len(numbered):
+            whole.add(c)
+    return whole
+
+
+def _component_fields(bits: int, scale_bits: float, excluded: set[str], mixed: dict[str, int] | None = None):
+    """ModelSpec precision fields: the quantized components at `bits` (or their own, `mixed`), the excluded
+    ones and the embedding at 16 bits (embedding tables are never quantized by these formats; lm_head is
+    excluded by all of them), and the block-scale overhead of the 4- or 8-bit components."""
+    fields: dict[str, Any] = {}
+    # The embedding component is the lookup table and lm_head together: the table is never quantized, so a
+    # quantized lm_head (Qwen3.6 NVFP4) is costed at 16 bits with it.
+    mixed = {c: b for c, b in (mixed or {}).items() if c != "embedding"}
+    for comp, b in mixed.items():
+        fields[_COMPONENT_FIELD[comp]] = b
+    for comp in excluded | {"embedding"}:
+        if comp not in mixed:
+            fields[_COMPONENT_FIELD[comp]] = 16
+    if bits == 4 and scale_bits:
+        fields["fp4_scale_bits"] = scale_bits
+    if bits == 8 and scale_bits:
+        fields["fp8_scale_bits"] = scale_bits
+    return fields
+
+
+def _algo_bits(where: str, key: str, qc: Mapping[str, Any]) -> tuple[int, str, dict[str, Any]]:
     """Weight bits and a note from a modelopt-style mapping with `quant_algo`."""
     algo = qc.get("quant_algo")
     name = str(algo).upper()
@@ -126,24 +202,40 @@ def _algo_bits(where: str, key: str, qc: Mapping[str, Any]) -> tuple[int, str]:
         known = [(a, n) for a, n in algos.most_common() if a in _QUANT_ALGO_BITS]
         if not known:
             raise _unreadable(where, f"{key}.quantized_layers", "<no readable quant_algo>")
+        # Each component at the format most of its modules use; weight_bits is that of the most modules.
+        per: dict[str, Counter] = {}
+        for module, v in layers.items():
+            comp = _component(str(module))
+            algo_v = str(v.get("quant_algo")).upper() if isinstance(v, Mapping) else ""
+            if comp is not None and algo_v in _QUANT_ALGO_BITS:
+                per.setdefault(comp, Counter())[algo_v] += 1
+        mixed = {comp: _QUANT_ALGO_BITS[c.most_common(1)[0][0]][0] for comp, c in per.items()}
         name = known[0][0]
+        fp4 = [a for a, _ in known if _QUANT_ALGO_BITS[a][0] == 4]
         mix = ", ".join(f"{n} {a}" for a, n in algos.most_common())
-        prefix = f"MIXED_PRECISION ({mix} layers; the most common one taken): "
+        comps = ", ".join(f"{c} {b}-bit" for c, b in sorted(mixed.items()))
+        prefix = f"MIXED_PRECISION ({mix} layers: {comps}): "
     elif name in _QUANT_ALGO_BITS:
         prefix = ""
+        mixed, fp4 = None, []
     else:
         raise _unreadable(where, f"{key}.quant_algo", algo)
     bits, effective = _QUANT_ALGO_BITS[name]
+    scale = (effective - bits) if not fp4 else _QUANT_ALGO_BITS[fp4[0]][1] - 4
     note = f"{prefix}{name} weights: weight_bits {bits}"
     if effective != bits:
-        note += f", {effective:g} effective bits/weight with the block scales (not in weight_bits)"
-    excluded = qc.get("exclude_modules", qc.get("ignore"))
-    if isinstance(excluded, list) and excluded:
-        note += f"; {len(excluded)} excluded module patterns kept at 16 bits are costed at {bits} bits"
-    return bits, note
+        note += f", {effective:g} effective bits/weight with the block scales"
+    patterns = qc.get("exclude_modules", qc.get("ignore"))
+    excluded = _excluded_components(patterns)
+    if isinstance(patterns, list) and patterns:
+        note += f"; {len(patterns)} excluded module patterns kept at 16 bits"
+    extra = _component_fields(bits, scale if bits == 4 or not fp4 else 0.0, excluded, mixed)
+    if fp4 and bits != 4:
+        extra["fp4_scale_bits"] = scale  # the 4-bit components' scales beside an 8-bit majority
+    return bits, note, extra
 
 
-def _config_quant_bits(where: str, qc: Any, key: str) -> tuple[int, str] | None:
+def _config_quant_bits(where: str, qc: Any, key: str) -> tuple[int, str, dict[str, Any]] | None:
     """Weight bits implied by a `quantization_config`, or None when the model is not quantised."""
     if not qc:
         return None
@@ -151,25 +243,35 @@ def _config_quant_bits(where: str, qc: Any, key: str) -> tuple[int, str] | None:
         raise SpecError(f"{where}: key {key!r} = {qc!r}: expected a mapping")
     method = str(qc.get("quant_method", "")).lower()
     bits = qc.get("bits", qc.get("w_bit"))
+    excluded = _excluded_components(
+        qc.get("modules_to_not_convert", qc.get("ignore", qc.get("exclude_modules")))
+    )
     if isinstance(bits, int) and not isinstance(bits, bool) and bits in (4, 8, 16):
-        return bits, f"{key}: {bits}-bit weights"
+        group = qc.get("group_size")
+        scale = 16 / group if bits == 4 and isinstance(group, int) and group > 0 else 0.0
+        return bits, f"{key}: {bits}-bit weights", _component_fields(bits, scale, excluded)
     if qc.get("quant_algo") is not None:
         return _algo_bits(where, key, qc)
     if method in ("fp8", "fbgemm_fp8") or str(qc.get("fmt", "")).lower().startswith(("e4m3", "float8")):
-        return 8, f"{key}: fp8 weights"
+        block = qc.get("weight_block_size")
+        scale = 0.0
+        if isinstance(block, list) and len(block) == 2 and all(isinstance(b, int) and b > 0 for b in block):
+            scale = 32 / (block[0] * block[1])  # one FP32 scale per block
+        return 8, f"{key}: fp8 weights", _component_fields(8, scale, excluded)
     if method == "mxfp4":
-        return 4, f"{key}: mxfp4 weights: weight_bits 4, 4.25 effective bits/weight with the E8M0 scales"
+        note = f"{key}: mxfp4 weights: weight_bits 4, 4.25 effective bits/weight with the E8M0 scales"
+        return 4, note, _component_fields(4, 0.25, excluded)
     if method == "bitsandbytes":
         if qc.get("load_in_4bit"):
-            return 4, f"{key}: bitsandbytes 4-bit weights"
+            return 4, f"{key}: bitsandbytes 4-bit weights", _component_fields(4, 0.25, excluded)
         if qc.get("load_in_8bit"):
-            return 8, f"{key}: bitsandbytes 8-bit weights"
+            return 8, f"{key}: bitsandbytes 8-bit weights", _component_fields(8, 0.0, excluded)
     if method == "compressed-tensors":
         return _compressed_tensors_bits(where, key, qc)
     raise _unreadable(where, f"{key}.quant_method", qc.get("quant_method"), bits)
 
 
-def _compressed_tensors_bits(where: str, key: str, qc: Mapping[str, Any]) -> tuple[int, str]:
+def _compressed_tensors_bits(where: str, key: str, qc: Mapping[str, Any]) -> tuple[int, str, dict[str, Any]]:
     groups = qc.get("config_groups")
     for group in groups.values() if isinstance(groups, Mapping) else ():
         weights = group.get("weights") if isinstance(group, Mapping) else None
@@ -177,11 +279,17 @@ def _compressed_tensors_bits(where: str, key: str, qc: Mapping[str, Any]) -> tup
         if isinstance(nb, int) and not isinstance(nb, bool) and nb in (4, 8, 16):
             fmt = str(qc.get("format", ""))
             note = f"{key}: compressed-tensors {fmt or 'quantized'}: weight_bits {nb}"
+            group_size = weights.get("group_size")
+            scale = 0.0
             if "mxfp4" in fmt:
-                note += ", 4.25 effective bits/weight with the E8M0 scales (not in weight_bits)"
+                scale = 0.25
+                note += ", 4.25 effective bits/weight with the E8M0 scales"
             elif "nvfp4" in fmt:
-                note += ", 4.5 effective bits/weight with the FP8 scales (not in weight_bits)"
-            return nb, note
+                scale = 0.5
+                note += ", 4.5 effective bits/weight with the FP8 scales"
+            elif nb == 4 and isinstance(group_size, int) and group_size > 0:
+                scale = 16 / group_size  # an FP16 scale per group
+            return nb, note, _component_fields(nb, scale, _excluded_components(qc.get("ignore")))
     raise _unreadable(where, f"{key}.config_groups", "<no weights.num_bits of 4, 8 or 16>")
 
 
@@ -199,7 +307,7 @@ def _side_file(where: str) -> Path | None:
     return side if side.is_file() else None
 
 
-def _side_file_bits(side: Path) -> tuple[int, str] | None:
+def _side_file_bits(side: Path) -> tuple[int, str, dict[str, Any]] | None:
     data, where = _read(side)
     quant = data.get("quantization")
     if quant is None:
@@ -208,8 +316,8 @@ def _side_file_bits(side: Path) -> tuple[int, str] | None:
         raise SpecError(f"{where}: key 'quantization' = {quant!r}: expected a mapping")
     if quant.get("quant_algo") is None:
         return None
-    bits, note = _algo_bits(where, "quantization", quant)
-    return bits, f"{side.name}: {note}"
+    bits, note, extra = _algo_bits(where, "quantization", quant)
+    return bits, f"{side.name}: {note}", extra
 
 
 def _read(path_or_dict: str | Path | Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
@@ -263,6 +371,14 @@ def _language_model(data: Mapping[str, Any], where: str) -> tuple[Config, str, A
     text = data.get("text_config")
     try:
         arch, adapter = lookup(data, where)
+        if isinstance(text, Mapping) and "num_hidden_layers" not in data:
+            # A registered wrapper (Qwen3.5, Gemma 4) whose sizes live in its text_config.
+            return (
+                Config(text, where, prefix="text_config."),
+                arch,
+                adapter,
+                f"{arch}: language model from text_config",
+            )
         return top, arch, adapter, arch
     except SpecError:
         if not isinstance(text, Mapping):
@@ -333,8 +449,12 @@ def load_hf_config(
                 qkey = cfg.prefix + qkey
             quant = _config_quant_bits(where, qc, qkey)
         if quant is not None:
-            weight_bits, note = quant
+            weight_bits, note, extra = quant
             notes.append(note)
+            if fields.get("n_experts", 1) == 1 and "ffn_weight_bits" in extra:
+                # A dense model's FFN weights are the spec's "routed" (single-expert) FFN.
+                extra["expert_weight_bits"] = extra.pop("ffn_weight_bits")
+            fields.update(extra)
         else:
             weight_bits = activation_bits
     fields["weight_bits"] = weight_bits

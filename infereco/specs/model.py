@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from infereco.specs._base import FrozenSpec
+from infereco.specs.layers import MixerGroup
 
 _BITS = Literal[4, 8, 16, 32]
 # Upper bound on every count (widths, layers, heads, experts, vocabulary): far above any real model, low
@@ -30,6 +31,8 @@ _COUNT_FIELDS = (
     "qk_rope_head_dim",
     "sliding_window",
     "n_sliding_layers",
+    "n_ffn_layers",
+    "d_ff_shared",
 )
 
 
@@ -73,6 +76,23 @@ class ModelSpec(FrozenSpec):
     kv_cache_bits: _BITS | None = Field(
         default=None, description="Bits per KV-cache element; default activation_bits."
     )
+    # Per-component weight precision (mixed checkpoints: FP8 attention beside NVFP4 experts, 16-bit lm_head);
+    # None = weight_bits. Block-scale overhead in extra bits per weight of the 4- and 8-bit components (NVFP4:
+    # an FP8 scale per 16 values, 0.5; MXFP4: an E8M0 scale per 32, 0.25; FP8 128×128 blocks, 32/16384).
+    attention_weight_bits: _BITS | None = Field(default=None, description="Bits per token-mixer weight.")
+    ffn_weight_bits: _BITS | None = Field(
+        default=None, description="Bits per dense-FFN / shared-expert weight."
+    )
+    expert_weight_bits: _BITS | None = Field(default=None, description="Bits per routed-expert weight.")
+    embedding_weight_bits: _BITS | None = Field(
+        default=None, description="Bits per embedding / lm_head weight."
+    )
+    fp4_scale_bits: float = Field(
+        default=0.0, ge=0, le=16, description="Scale bits per weight of the 4-bit components."
+    )
+    fp8_scale_bits: float = Field(
+        default=0.0, ge=0, le=16, description="Scale bits per weight of the 8-bit components."
+    )
     # Multi-head latent attention (DeepSeek-V2/V3). kv_lora_rank set means MLA.
     kv_lora_rank: int | None = Field(default=None, gt=0, description="MLA latent KV width (d_latent).")
     q_lora_rank: int | None = Field(default=None, gt=0, description="MLA compressed query width.")
@@ -84,6 +104,28 @@ class ModelSpec(FrozenSpec):
     )
     n_sliding_layers: int = Field(
         default=0, ge=0, description="How many of the n_layers use the sliding window (the rest are full)."
+    )
+    # Heterogeneous token mixers (hybrids): when set, these groups replace the uniform attention above for
+    # weights, KV/state bytes and attention FLOPs (n_heads, n_kv_heads, d_head still describe the
+    # full-attention
+    # layers, for activation sizes and KV replication under tensor parallelism).
+    mixers: tuple[MixerGroup, ...] = Field(
+        default=(),
+        description="Token-mixer layer groups of a hybrid model (specs.layers); () = uniform attention.",
+    )
+    n_ffn_layers: int | None = Field(
+        default=None,
+        gt=0,
+        description="Layers with an FFN (dense or MoE); default n_layers (Nemotron-H: fewer).",
+    )
+    d_ff_shared: int | None = Field(
+        default=None, gt=0, description="Hidden width of each shared expert; default d_ff."
+    )
+    other_dense_params: float = Field(
+        default=0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Always-active weights outside attention, FFN and embeddings (latent-MoE projections).",
     )
     source: str | None = Field(default=None, description="Where the numbers come from.")
 
@@ -111,8 +153,21 @@ class ModelSpec(FrozenSpec):
                 f"n_active_experts={self.n_active_experts} exceeds n_experts={self.n_experts}; "
                 "expected 1 <= n_active_experts <= n_experts"
             )
-        if self.n_dense_layers >= self.n_layers and self.n_dense_layers > 0:
-            raise ValueError(f"n_dense_layers={self.n_dense_layers} must be below n_layers={self.n_layers}")
+        if self.n_dense_layers >= self.ffn_layers and self.n_dense_layers > 0:
+            raise ValueError(
+                f"n_dense_layers={self.n_dense_layers} must be below the {self.ffn_layers} FFN layers"
+            )
+        if self.mixers:
+            if self.sliding_window is not None:
+                raise ValueError(
+                    "sliding_window with mixers: expected the window on the 'sliding' mixer groups only"
+                )
+            for attr in ("window", "top_k"):
+                values = {getattr(g, attr) for g in self.mixers} - {None}
+                if len(values) > 1:
+                    raise ValueError(
+                        f"mixers with different {attr}s {sorted(values)}: expected one per model"
+                    )
         if self.n_sliding_layers > self.n_layers:
             raise ValueError(
                 f"n_sliding_layers={self.n_sliding_layers} exceeds n_layers={self.n_layers}; "
@@ -166,6 +221,46 @@ class ModelSpec(FrozenSpec):
     def weight_bytes(self) -> float:
         return self.weight_bits / 8
 
+    def _stored_bytes(self, bits: int | None) -> float:
+        b = self.weight_bits if bits is None else bits
+        scale = self.fp4_scale_bits if b == 4 else self.fp8_scale_bits if b == 8 else 0.0
+        return (b + scale) / 8
+
+    @property
+    def attention_weight_bytes(self) -> float:
+        """Bytes per token-mixer weight, block scales included."""
+        return self._stored_bytes(self.attention_weight_bits)
+
+    @property
+    def ffn_weight_bytes(self) -> float:
+        """Bytes per dense-FFN / shared-expert weight, block scales included."""
+        return self._stored_bytes(self.ffn_weight_bits)
+
+    @property
+    def expert_weight_bytes(self) -> float:
+        """Bytes per routed-expert weight (all FFN weights of a dense model), block scales included."""
+        return self._stored_bytes(self.expert_weight_bits)
+
+    @property
+    def embedding_weight_bytes(self) -> float:
+        """Bytes per embedding / lm_head weight, block scales included."""
+        return self._stored_bytes(self.embedding_weight_bits)
+
+    @property
+    def is_uniform_precision(self) -> bool:
+        """Every weight at `weight_bits` with no scale overhead (the reference's single precision)."""
+        return (
+            {
+                self.attention_weight_bits,
+                self.ffn_weight_bits,
+                self.expert_weight_bits,
+                self.embedding_weight_bits,
+            }
+            <= {None, self.weight_bits}
+            and not (self.weight_bits == 4 and self.fp4_scale_bits)
+            and not (self.weight_bits == 8 and self.fp8_scale_bits)
+        )
+
     @property
     def activation_bytes(self) -> float:
         return self.activation_bits / 8
@@ -175,7 +270,15 @@ class ModelSpec(FrozenSpec):
         return (self.kv_cache_bits or self.activation_bits) / 8
 
     @property
+    def ffn_layers(self) -> int:
+        """Layers with an FFN: `n_ffn_layers`, else every layer."""
+        return self.n_ffn_layers or self.n_layers
+
+    @property
     def attention_params_per_layer(self) -> float:
+        """Token-mixer weights per layer (the mixer groups' total spread over n_layers for a hybrid)."""
+        if self.mixers:
+            return float(sum(g.n_layers * g.params for g in self.mixers)) / self.n_layers
         d, h, dh = self.d_model, self.n_heads, self.head_dim
         if self.is_mla:
             r_kv, r_q = self.kv_lora_rank, self.q_lora_rank or 0
@@ -192,14 +295,20 @@ class ModelSpec(FrozenSpec):
 
     @property
     def n_moe_layers(self) -> int:
-        return self.n_layers - self.n_dense_layers
+        return self.ffn_layers - self.n_dense_layers
 
     @property
     def dense_ffn_params(self) -> float:
         """FFN parameters that every token uses: dense leading layers and shared experts."""
         dense = self.n_dense_layers * sum(self.ffn_matrices) * self.d_model * (self.d_ff_dense or self.d_ff)
-        shared = self.n_moe_layers * self.n_shared_experts * self.ffn_params_per_expert_layer
-        return float(dense + shared)
+        shared = (
+            self.n_moe_layers
+            * self.n_shared_experts
+            * sum(self.ffn_matrices)
+            * self.d_model
+            * (self.d_ff_shared or self.d_ff)
+        )
+        return float(dense + shared) + self.other_dense_params
 
     @property
     def routed_ffn_params(self) -> float:
@@ -250,19 +359,93 @@ class ModelSpec(FrozenSpec):
 
     @property
     def kv_cache_bytes_per_token(self) -> float:
-        """KV-cache bytes per context token over all layers (MLA: latent + RoPE key), as if every layer held
-        it; windowed layers hold at most `sliding_window` tokens (`kv_cache_tokens`)."""
+        """KV-cache bytes per context token over all layers (MLA: latent + RoPE key; sparse attention: plus
+        its
+        indexer keys), as if every layer held it; windowed layers hold at most their window
+        (`kv_cache_tokens`), recurrent layers hold a state instead (`state_bytes_per_sequence`)."""
+        if self.mixers:
+            kv = sum(g.n_layers * g.kv_elements_per_token for g in self.mixers) * self.kv_bytes
+            return float(kv + sum(g.n_layers * g.index_bytes_per_token for g in self.mixers))
         if self.is_mla:
             return float((self.kv_lora_rank + self.qk_rope_head_dim) * self.n_layers * self.kv_bytes)
         return float(2 * self.n_kv_heads * self.head_dim * self.n_layers * self.kv_bytes)
 
+    def _kv_bytes_of(self, kind: str) -> float:
+        return (
+            float(sum(g.n_layers * g.kv_elements_per_token for g in self.mixers if g.kind == kind))
+            * self.kv_bytes
+        )
+
+    @property
+    def window_tokens(self) -> int | None:
+        """The attention window of the windowed layers (`sliding_window`, or the mixers' common window)."""
+        if self.mixers:
+            return next((g.window for g in self.mixers if g.window is not None), None)
+        return self.sliding_window
+
+    @property
+    def sparse_top_k(self) -> int | None:
+        """Positions a sparse-attention layer attends to per query (None without sparse attention)."""
+        return next((g.top_k for g in self.mixers if g.top_k is not None), None)
+
     @property
     def sliding_fraction(self) -> float:
-        """Fraction of the layers that are windowed (0 without a sliding window)."""
+        """Share of the KV bytes per token that sits on windowed layers: the windowed layers / n_layers for a
+        uniform model (0 without a window)."""
+        if self.mixers:
+            total = self.kv_cache_bytes_per_token
+            return self._kv_bytes_of("sliding") / total if total else 0.0
         return self.n_sliding_layers / self.n_layers
 
+    @property
+    def sparse_fraction(self) -> float:
+        """Share of the KV bytes per token read only at the top-k selected positions (sparse layers' main
+        cache; their indexer keys are read in full)."""
+        total = self.kv_cache_bytes_per_token
+        return self._kv_bytes_of("sparse") / total if self.mixers and total else 0.0
+
+    @property
+    def attention_flop_per_position(self) -> float:
+        """Attention FLOP per new token per attended position over all layers (4·width·h·L when uniform)."""
+        if self.mixers:
+            return float(
+                sum(
+                    g.n_layers * (g.attention_flop_per_position + g.index_flop_per_position)
+                    for g in self.mixers
+                )
+            )
+        width = self.kv_lora_rank if self.is_mla else self.head_dim
+        return float(4 * width * self.n_heads * self.n_layers)
+
+    def _flop_share(self, kind: str) -> float:
+        total = self.attention_flop_per_position
+        part = sum(g.n_layers * g.attention_flop_per_position for g in self.mixers if g.kind == kind)
+        return float(part) / total if total else 0.0
+
+    @property
+    def sliding_flop_fraction(self) -> float:
+        """Share of the attention FLOP per position on windowed layers (the layer share when uniform)."""
+        return self._flop_share("sliding") if self.mixers else self.sliding_fraction
+
+    @property
+    def sparse_flop_fraction(self) -> float:
+        """Share of the attention FLOP per position capped at top-k (sparse layers' attention, not
+        indexer)."""
+        return self._flop_share("sparse") if self.mixers else 0.0
+
+    @property
+    def state_bytes_per_sequence(self) -> float:
+        """Recurrent state (linear attention, state-space layers) per sequence, bytes, at any context."""
+        return float(sum(g.n_layers * g.state_bytes for g in self.mixers))
+
+    @property
+    def mixer_flop_per_token(self) -> float:
+        """Context-independent mixer FLOP per token beyond 2 per weight (recurrences), over all layers."""
+        return float(sum(g.n_layers * g.flop_per_token for g in self.mixers))
+
     def kv_cache_tokens(self, context_tokens):
-        """KV positions held (and read) per sequence at `context_tokens`, averaged over the layers: c on full
+        """KV positions held per sequence at `context_tokens`, averaged over the KV bytes: c on full and
+        sparse
         layers, min(c, window) on windowed ones, i.e. c − f·max(c − window, 0) with f the sliding fraction.
         Exactly c without a window; works on floats and numpy arrays alike.
 
@@ -271,15 +454,32 @@ class ModelSpec(FrozenSpec):
         >>> m.kv_cache_tokens(50.0), m.kv_cache_tokens(1000.0)   # (2·1000 + 2·100) / 4
         (50.0, 550.0)
         """
-        if self.sliding_window is None:
+        window = self.window_tokens
+        if window is None:
             return context_tokens
-        excess = context_tokens - float(self.sliding_window)
+        excess = context_tokens - float(window)
         return context_tokens - self.sliding_fraction * (excess * (excess > 0))
 
     def kv_cache_bytes_per_sequence(self, context_tokens):
-        """KV-cache bytes of one sequence at `context_tokens` (windowed layers hold at most the window)."""
-        return self.kv_cache_bytes_per_token * self.kv_cache_tokens(context_tokens)
+        """KV cache plus recurrent state of one sequence at `context_tokens`, bytes (windowed layers hold at
+        most the window)."""
+        kv = self.kv_cache_bytes_per_token * self.kv_cache_tokens(context_tokens)
+        return kv + self.state_bytes_per_sequence if self.mixers else kv
 
     @property
     def weight_memory_bytes(self) -> float:
-        return self.weight_bytes * self.total_params
+        """Bytes of the stored weights: each component at its own precision, block scales included.
+
+        >>> m = ModelSpec(name="t", d_model=64, d_ff=128, n_layers=1, n_heads=4, n_kv_heads=4,
+        ...               vocab_size=1000, weight_bits=4, fp4_scale_bits=0.5, embedding_weight_bits=16)
+        >>> m.weight_memory_bytes == 4.5 / 8 * (4 * 64 * 64 + 3 * 64 * 128) + 2 * 2 * 1000 * 64
+        True
+        """
+        if self.is_uniform_precision:
+            return self.weight_bytes * self.total_params
+        return (
+            self.attention_weight_bytes * self.n_layers * self.attention_params_per_layer
+            + self.expert_weight_bytes * self.routed_ffn_params
+            + self.ffn_weight_bytes * self.dense_ffn_params
+            + self.embedding_weight_bytes * self.stored_embedding_params
+        )

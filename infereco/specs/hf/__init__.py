@@ -8,12 +8,19 @@ import below, and a test. `infereco.specs.hf_config.load_hf_config` is the front
 from __future__ import annotations
 
 from infereco.specs.hf import (  # noqa: F401  (importing a family module registers it)
+    decilm,
     deepseek,
+    deepseek_v4,
+    gemma4,
     gpt_oss,
+    kimi_linear,
     llama,
     llama4,
+    mimo_v2,
     minimax_m3,
     mixtral,
+    nemotron_h,
+    qwen3_5,
     qwen_moe,
     refused,
     step,

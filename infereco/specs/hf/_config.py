@@ -184,3 +184,33 @@ def shared_experts(cfg: Config, key: str, d_ff: int) -> int:
             stacklevel=4,
         )
     return n
+
+
+def state_bits(cfg: Config, *keys: str, default: int = 16) -> int:
+    """Bits per recurrent-state element from a dtype key (`mamba_ssm_dtype`, `mamba_ssm_cache_dtype`):
+    float32 -> 32, 16-bit types -> 16; absent -> `default` (the model dtype)."""
+    for key in keys:
+        value = cfg.data.get(key)
+        if value is None:
+            continue
+        text = str(value).lower().removeprefix("torch.")
+        if text in ("float32", "fp32"):
+            return 32
+        if text in ("float16", "bfloat16", "fp16", "bf16", "auto"):
+            return 16
+        raise cfg.error(key, value, "expected a dtype: float32, bfloat16 or float16")
+    return default
+
+
+def counted_types(cfg: Config, key: str, n_layers: int, known: tuple[str, ...]) -> dict[str, int]:
+    """How many layers of each type a per-layer list (`layer_types`, `layers_block_type`) names; every entry
+    must be one of `known` and the list must have one entry per layer."""
+    types = cfg.get_list(key)
+    if types is None:
+        raise SpecError(f"{cfg.where}: missing key {cfg.key(key)!r} (needed to build a ModelSpec)")
+    if len(types) != n_layers:
+        raise cfg.error(key, f"<list of {len(types)}>", f"expected one entry per layer ({n_layers})")
+    unknown = sorted({str(t) for t in types} - set(known))
+    if unknown:
+        raise cfg.error(key, unknown[0], f"expected layer types from {list(known)}")
+    return {k: sum(t == k for t in types) for k in known}

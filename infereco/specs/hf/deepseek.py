@@ -2,9 +2,9 @@
 DeepSeek-V3 shape), GLM MoE DSA (GLM-5). kv_lora_rank, q_lora_rank (null: full-rank queries),
 qk_rope_head_dim; qk_nope_head_dim (= v_head_dim) -> d_head; first_k_dense_replace -> n_dense_layers;
 intermediate_size -> d_ff_dense; moe_intermediate_size -> d_ff; n_routed_experts, n_shared_experts,
-num_experts_per_tok. Multi-token-prediction layers are not counted. The DeepSeek sparse attention (DSA)
-lightning indexer of V3.2 and GLM-5 is not modelled: attention is costed as dense over the whole context,
-and the indexer's own weights (~1% of the attention) are not counted."""
+num_experts_per_tok. Multi-token-prediction layers are not counted. DeepSeek sparse attention (DSA: V3.2,
+GLM-5; index_topk, index_n_heads, index_head_dim) -> one `mla_group` with top-k attention and its lightning
+indexer (weights, FP8 keys and scoring FLOP)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from infereco.specs.hf._config import Config, leading_dense_from_flags
 from infereco.specs.hf.registry import register
+from infereco.specs.layers import mla_group
 
 
 def _mla_head_dim(cfg: Config) -> int:
@@ -84,9 +85,25 @@ def deepseek_fields(cfg: Config) -> dict[str, Any]:
     if n_dense:
         fields["d_ff_dense"] = cfg.get_int("intermediate_size")
     if cfg.has("index_topk"):
+        nope = cfg.get_int("qk_nope_head_dim")
+        fields["mixers"] = (
+            mla_group(
+                n_layers,
+                fields["d_model"],
+                n_heads,
+                fields["kv_lora_rank"],
+                fields["q_lora_rank"],
+                nope,
+                fields["qk_rope_head_dim"],
+                cfg.get_int("v_head_dim", default=nope),
+                top_k=cfg.get_int("index_topk"),
+                index_heads=cfg.get_int("index_n_heads"),
+                index_head_dim=cfg.get_int("index_head_dim"),
+                note="MLA with DeepSeek sparse attention",
+            ),
+        )
         cfg.note(
-            f"DSA lightning indexer (index_topk={cfg.data['index_topk']!r}) not modelled: attention costed "
-            "dense over the whole context, indexer weights not counted"
+            f"DeepSeek sparse attention: top {cfg.data['index_topk']} positions per query, indexer costed"
         )
     mtp = cfg.data.get("num_nextn_predict_layers")
     if isinstance(mtp, int) and not isinstance(mtp, bool) and mtp > 0:

@@ -47,8 +47,9 @@ HW_FIELDS = [
     ("inter_node_bandwidth_bytes_per_s", "scale-out bandwidth (per direction)", lambda v: si(v, "B/s")),
     ("node_size", "accelerators per node", str),
     ("kernel_launch_s", "kernel launch latency", micro),
-    ("collectives", "collective model", str),
-    ("ring_hop_s", "ring hop latency (ring model)", micro),
+    ("collectives", "fabric (collective model)", str),
+    ("ring_hop_s", "hop latency (ring, ici-torus, neuronlink, gaudi-roce)", micro),
+    ("torus_dimensions", "torus dimensions (ici-torus, neuronlink)", str),
     ("flop_utilization", "sustained FLOP fraction", lambda v: f"{v:g}"),
     ("bandwidth_utilization", "sustained HBM fraction", lambda v: f"{v:g}"),
     ("price_usd_per_hour", "price", lambda v: f"${v:.3g}/h"),
@@ -120,6 +121,7 @@ def models_section() -> list[str]:
 
 def hardware_section() -> list[str]:
     from infereco import list_hardware, load_hardware
+    from infereco.specs.fabric import FABRICS, PROTOCOL_FABRICS
 
     ids = list_hardware()
     out = [
@@ -130,6 +132,13 @@ def hardware_section() -> list[str]:
             "`spec.sources` maps each field to its source. FLOP/s are dense peaks (no 2:4 sparsity); "
             "bandwidths are per accelerator and per direction. These are the numbers of the `default` "
             "preset; the `erdil-*` presets replace some of them (see [below](#preset-overrides))."
+        ),
+        "",
+        (
+            "`collectives` names the interconnect fabric, and with it the collective time model "
+            "(`infereco/physics/collectives.py`): "
+            + "; ".join(f"`{name}`: {what}" for name, what in FABRICS.items())
+            + " (`nccl` is accepted for `nvlink`)."
         ),
         "",
         (
@@ -154,7 +163,9 @@ def hardware_section() -> list[str]:
             out.append(f"| peak FLOP/s, {bits}-bit operands | {si(rate, 'FLOP/s')} | {cell(src)} |")
         for field, label, fmt in HW_FIELDS:
             v = getattr(h, field)
-            if field == "ring_hop_s" and h.collectives != "ring":
+            if field == "ring_hop_s" and h.collectives in PROTOCOL_FABRICS:
+                continue
+            if field == "torus_dimensions" and h.collectives not in ("ici-torus", "neuronlink"):
                 continue
             src = h.sources.get(
                 field,
@@ -163,7 +174,7 @@ def hardware_section() -> list[str]:
                 else "library default: datasheet peak (calibration fits sustained fractions)",
             )
             out.append(f"| {label} | {fmt(v)} | {cell(src)} |")
-        if h.collectives == "nccl":
+        if h.collectives in PROTOCOL_FABRICS:
             protos = ", ".join(
                 f"{p.name} {micro(p.base_s)} + hops {micro(p.intra_hop_s)} / {micro(p.inter_hop_s)}, "
                 f"bandwidth ×{p.bandwidth_factor:g}"
@@ -171,7 +182,9 @@ def hardware_section() -> list[str]:
             )
             out.append(
                 f"| NCCL protocols (base + intra/inter-node hop) | {protos} | NCCL `src/graph/tuning.cc` "
-                "as in Erdil 2025 §3.3 (Eq. 23) and the reference notebook |"
+                "as in Erdil 2025 §3.3 (Eq. 23) and the reference notebook"
+                + (" (PCI hop row; LL128 only over NVLink)" if h.collectives == "pcie" else "")
+                + " |"
             )
     return out
 

@@ -18,13 +18,14 @@ from infereco.specs.catalog import (
     models_dir,
     normalise_id,
 )
+from infereco.specs.fabric import NODE_FABRICS
 from infereco.specs.yaml_io import load_yaml_mapping
 
 HARDWARE_FILES = sorted(hardware_dir().glob("*.yaml"))
 MODEL_FILES = sorted(models_dir().glob("*.yaml"))
 
 # Keys that are metadata or conventions, not physical facts needing a source.
-_HW_META = {"id", "aliases", "name", "description", "notes", "collectives", "sources"}
+_HW_META = {"id", "aliases", "name", "description", "notes", "sources"}
 _HW_CONVENTIONS = {"flop_utilization", "bandwidth_utilization"}  # always 1.0 in the catalog
 
 
@@ -111,9 +112,10 @@ def test_hardware_sources_are_kept_on_the_spec(name: str):
 @pytest.mark.parametrize("name", list_hardware())
 def test_hardware_bandwidths_are_per_direction_and_plausible(name: str):
     # Per direction, per accelerator: scale-up links are below 1 TB/s and scale-out below 100 GB/s, except the
-    # documented 1e15 placeholder of ring-collective chips, whose intra-node bandwidth is unused.
+    # documented 1e15 placeholder of chips without a scale-up node (ring, ICI torus), whose intra-node
+    # bandwidth is unused.
     h = load_hardware(name)
-    if h.collectives == "ring":
+    if h.collectives not in NODE_FABRICS:
         assert h.node_size == 1
         assert h.intra_node_bandwidth_bytes_per_s == 1.0e15
         assert 1e10 < h.inter_node_bandwidth_bytes_per_s < 1e12
@@ -224,10 +226,15 @@ def test_a800_nvlink_cap():
     assert a800.flop_per_s == a100.flop_per_s and a800.hbm_capacity_bytes == a100.hbm_capacity_bytes
 
 
-def test_ring_chips():
-    for name in ("tpu-v4", "tpu-v5e", "groq-lpu"):
+def test_ring_and_torus_chips():
+    # TPU v4 / v5e: ICI in a 3D / 2D torus (Google Cloud TPU system architecture); Groq: the notebook's ring.
+    for name, fabric, dims in (
+        ("tpu-v4", "ici-torus", 3),
+        ("tpu-v5e", "ici-torus", 2),
+        ("groq-lpu", "ring", 1),
+    ):
         h = load_hardware(name)
-        assert (h.collectives, h.node_size, h.ring_hop_s) == ("ring", 1, 1e-6)
+        assert (h.collectives, h.node_size, h.ring_hop_s, h.torus_dimensions) == (fabric, 1, 1e-6, dims)
     g = load_hardware("groq-lpu")
     # Erdil 2025 §5.1 fn. 12 and the reference notebook: 230 MB SRAM, 80 TB/s,
     # 750 TOP/s int8, 188 TFLOP/s fp16.
@@ -235,9 +242,9 @@ def test_ring_chips():
     assert g.flop_per_s == {8: 7.5e14, 16: 1.88e14}
 
 
-def test_mi300x_uses_nccl_analogue():
+def test_mi300x_is_an_xgmi_mesh():
     m = load_hardware("mi300x")
-    assert m.collectives == "nccl" and m.node_size == 8
+    assert m.collectives == "xgmi" and m.node_size == 8
     assert m.hbm_capacity_bytes == 192e9
 
 

@@ -32,7 +32,16 @@ FLEET = [
 FP4_PARTS = {"b300", "gb200-nvl72", "gb300-nvl72", "rtx-pro-6000", "mi355x"}
 # Gaudi 3 runs FP8 at its BF16 matrix rate (1,835 TFLOP/s both); every other part doubles.
 FP8_EQUALS_BF16 = {"gaudi3"}
-RING_PARTS = {"tpu-v5p", "tpu-v6e", "tpu-v7", "trainium2", "gaudi3"}
+# The interconnect each part's collectives run over (issue 13): SXM/NVL parts NVLink, cards without NVLink
+# PCIe, AMD Instinct Infinity Fabric, TPUs the ICI torus, Trainium NeuronLink, Gaudi its integrated RoCE.
+FABRIC = {
+    **dict.fromkeys(["b300", "gb200-nvl72", "gb300-nvl72", "h20", "a100-sxm-40g"], "nvlink"),
+    **dict.fromkeys(["h100-pcie", "a100-pcie-80g", "l4", "rtx-pro-6000"], "pcie"),
+    **dict.fromkeys(["mi325x", "mi355x"], "xgmi"),
+    **dict.fromkeys(["tpu-v5p", "tpu-v6e", "tpu-v7"], "ici-torus"),
+    "trainium2": "neuronlink",
+    "gaudi3": "gaudi-roce",
+}
 
 
 def _aliases(cid: str) -> list[str]:
@@ -71,7 +80,7 @@ def test_fleet_part_sanity_ranges(cid: str):
     assert 0.2e12 <= h.hbm_bandwidth_bytes_per_s <= 10e12
     assert 1e13 < h.flop_per_s[16] < 1e16
     assert h.price_usd_per_hour > 0
-    assert h.collectives == ("ring" if cid in RING_PARTS else "nccl")
+    assert h.collectives == FABRIC[cid]
     for key in ("price_usd_per_hour", "hbm_bandwidth_bytes_per_s", "flop_per_s.8", "flop_per_s.16"):
         assert h.sources.get(key, "").strip(), f"{cid}: {key} has no source"
 
@@ -155,11 +164,12 @@ def test_amd_instinct_family():
     assert m355.price_usd_per_hour == 1.9  # InferenceX neocloud tier
 
 
-def test_tpus_are_ring_chips_with_half_the_bidirectional_ici():
-    # Google Cloud TPU docs: bidirectional ICI per chip v5p 1,200 GB/s, v6e 800 GB/s, TPU7x 1.2 TB/s.
-    for cid, ici_bidir in (("tpu-v5p", 1200e9), ("tpu-v6e", 800e9), ("tpu-v7", 1200e9)):
+def test_tpus_are_torus_chips_with_half_the_bidirectional_ici():
+    # Google Cloud TPU docs: bidirectional ICI per chip v5p 1,200 GB/s, v6e 800 GB/s, TPU7x 1.2 TB/s; v5p and
+    # TPU7x pods are 3D tori, v6e a 16×16 2D torus.
+    for cid, ici_bidir, dims in (("tpu-v5p", 1200e9, 3), ("tpu-v6e", 800e9, 2), ("tpu-v7", 1200e9, 3)):
         h = load_hardware(cid)
-        assert (h.collectives, h.node_size, h.ring_hop_s) == ("ring", 1, 1e-6)
+        assert (h.collectives, h.node_size, h.ring_hop_s, h.torus_dimensions) == ("ici-torus", 1, 1e-6, dims)
         assert h.inter_node_bandwidth_bytes_per_s == ici_bidir / 2
     v7 = load_hardware("tpu-v7")
     assert v7.flop_per_s == {16: 2.307e15, 8: 4.614e15}
@@ -170,7 +180,12 @@ def test_trainium2_and_gaudi3():
     t = load_hardware("trainium2")
     assert t.flop_per_s[8] == 1.299e15 and t.flop_per_s[16] == 6.67e14
     assert t.hbm_capacity_bytes == pytest.approx(96 * 2**30, rel=1e-3)  # 96 GiB
-    assert t.inter_node_bandwidth_bytes_per_s == 1.28e12 / 2
+    # NeuronLink-v3 1.28 TB/s per chip inside a 16-chip 4×4 torus; EFAv3 3.2 Tb/s per 16 chips between.
+    assert (t.node_size, t.torus_dimensions) == (16, 2)
+    assert t.intra_node_bandwidth_bytes_per_s == 1.28e12 / 2
+    assert t.inter_node_bandwidth_bytes_per_s == 3.2e12 / 8 / 16
     g = load_hardware("gaudi3")
-    assert g.inter_node_bandwidth_bytes_per_s == 21 * 200e9 / 8  # 21 × 200 GbE scale-up ports, bytes/s
+    assert g.node_size == 8
+    assert g.intra_node_bandwidth_bytes_per_s == 21 * 200e9 / 8  # 21 × 200 GbE scale-up ports, bytes/s
+    assert g.inter_node_bandwidth_bytes_per_s == 3 * 200e9 / 8  # 3 × 200 GbE scale-out ports
     assert (g.hbm_capacity_bytes, g.hbm_bandwidth_bytes_per_s) == (128e9, 3.7e12)

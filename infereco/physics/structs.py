@@ -106,6 +106,8 @@ class HardwareArrays:
     kv_read_time_scale: float = 1.0
     # 1 = memory traffic and arithmetic overlap fully (roofline max); 0 = they add up.
     memory_compute_overlap: float = 1.0
+    # Dimensions of the chip torus of the ici-torus and neuronlink fabrics (1 = a ring).
+    torus_dimensions: float = 1.0
 
 
 def model_arrays(model: ModelSpec) -> ModelArrays:
@@ -181,4 +183,5 @@ def hardware_arrays(hw: HardwareSpec, operand_bits: int) -> HardwareArrays:
         nccl_bandwidth_factor=tuple(p.bandwidth_factor for p in protocols),
         kv_read_time_scale=float(hw.kv_read_time_scale),
         memory_compute_overlap=float(hw.memory_compute_overlap),
+        torus_dimensions=float(hw.torus_dimensions),
     )

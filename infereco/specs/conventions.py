@@ -12,7 +12,8 @@ class Conventions:
 
     - `tp_2d_options`: which tensor-parallel layouts to try (True = 2D, False = 1D).
     - `pp_degrees`: pipeline degrees to try (microbatches = degree, bubble-free).
-    - `collectives`: 'nccl' or 'ring'.
+    - `collectives`: the interconnect fabric whose collective model applies (`infereco.specs.fabric.FABRICS`:
+      'nvlink', 'xgmi', 'ici-torus', 'neuronlink', 'gaudi-roce', 'pcie', 'ring'; 'nccl' = 'nvlink').
     - `parallel_attention_merges_collectives`: PaLM-style blocks need half the serial all-reduces and kernels
       (Erdil Eq. 7). The reference notebook ignores this.
     - `spec_convention`: 'notebook' ((1 − α^(γ+1))/(1 − α) tokens, a (γ+1)-token target pass) or
@@ -24,7 +25,7 @@ class Conventions:
 
     tp_2d_options: tuple[bool, ...] = (True, False)
     pp_degrees: tuple[float, ...] = (1.0, 2.0, 4.0, 6.0)
-    collectives: Literal["nccl", "ring"] = "nccl"
+    collectives: str = "nvlink"
     parallel_attention_merges_collectives: bool = True
     spec_convention: Literal["notebook", "paper"] = "notebook"
     reference_qkv_bytes: bool = (

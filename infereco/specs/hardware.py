@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from pydantic import Field, field_validator, model_validator
 
 from infereco.errors import SpecError
 from infereco.specs._base import FrozenSpec
+from infereco.specs.fabric import accepted_fabrics, fabric_name
 from infereco.specs.terms import TERMS
 from infereco.units import MIN_PRICE_USD_PER_HOUR
 
@@ -32,8 +33,28 @@ class NcclProtocol(FrozenSpec):
     bandwidth_factor: float = Field(gt=0, le=1)
 
 
-def default_nccl_protocols() -> tuple[NcclProtocol, ...]:
-    """NCCL's LL / LL128 / Simple tree all-reduce model (Erdil 2025 §3.3, Eq. 23; NCCL tuning.cc)."""
+def default_nccl_protocols(fabric: str = "nvlink") -> tuple[NcclProtocol, ...]:
+    """NCCL's LL / LL128 / Simple tree all-reduce model (Erdil 2025 §3.3, Eq. 23; NCCL tuning.cc), seconds.
+
+    `fabric` 'pcie' gives NCCL's PCI row of the tree hop latencies (LL 1.0 µs, Simple 28 µs) and drops LL128,
+    which NCCL enables by default only where GPUs talk over NVLink (tuning.cc: "Enable LL128 by default only
+    on Volta/Ampere/Hopper+NVLink"). Every other fabric gets the NVLink row (RCCL, AMD's port of NCCL, uses
+    the same protocols; its constants are taken as NVIDIA's).
+
+    >>> [p.name for p in default_nccl_protocols("pcie")]
+    ['LL', 'Simple']
+    >>> default_nccl_protocols("pcie")[0].intra_hop_s
+    1e-06
+    """
+    if fabric == "pcie":
+        return (
+            NcclProtocol(
+                name="LL", base_s=6.8e-6, intra_hop_s=1.0e-6, inter_hop_s=5e-6, bandwidth_factor=0.5
+            ),
+            NcclProtocol(
+                name="Simple", base_s=0.0, intra_hop_s=28e-6, inter_hop_s=28e-6, bandwidth_factor=1.0
+            ),
+        )
     return (
         NcclProtocol(name="LL", base_s=6.8e-6, intra_hop_s=0.6e-6, inter_hop_s=5e-6, bandwidth_factor=0.5),
         NcclProtocol(
@@ -82,10 +103,27 @@ class HardwareSpec(FrozenSpec):
     kernel_launch_s: float = Field(
         default=4e-6, ge=0, le=1.0, allow_inf_nan=False, description="Latency of one serial kernel, s."
     )
-    collectives: Literal["nccl", "ring"] = Field(default="nccl", description="Collective latency model.")
-    nccl_protocols: tuple[NcclProtocol, ...] = Field(default_factory=default_nccl_protocols, min_length=1)
+    collectives: str = Field(
+        default="nvlink",
+        description=f"Interconnect fabric, which names the collective time model: {accepted_fabrics()}.",
+    )
+    nccl_protocols: tuple[NcclProtocol, ...] = Field(
+        default_factory=lambda: default_nccl_protocols("nvlink"), min_length=1
+    )
     ring_hop_s: float = Field(
-        default=1e-6, ge=0, le=1.0, allow_inf_nan=False, description="Per-hop latency of the ring model, s."
+        default=1e-6,
+        ge=0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Per-hop latency of the hop-counting fabrics (ring, ici-torus, neuronlink, gaudi-roce), "
+        "s.",
+    )
+    torus_dimensions: int = Field(
+        default=1,
+        ge=1,
+        le=6,
+        description="Dimensions of the chip torus (ici-torus, neuronlink): 3 for a 3D torus, 2 for 2D; 1 = a "
+        "ring.",
     )
     flop_utilization: float = Field(
         default=1.0, **_B["flop_utilization"], description="Sustained fraction of peak FLOP/s."
@@ -144,6 +182,24 @@ class HardwareSpec(FrozenSpec):
         default=None, gt=0, allow_inf_nan=False, description="Typical board power, kW (economics)."
     )
     sources: dict[str, str] = Field(default_factory=dict, description="Where each number comes from.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fabric_protocols(cls, data):
+        # The NCCL protocol table depends on the fabric (PCIe has no LL128); a file giving its own keeps it.
+        if isinstance(data, dict) and "nccl_protocols" not in data and "collectives" in data:
+            try:
+                fabric = fabric_name(data["collectives"])
+            except ValueError:
+                return data  # the field validator reports it
+            if fabric != "nvlink":
+                data = {**data, "nccl_protocols": default_nccl_protocols(fabric)}
+        return data
+
+    @field_validator("collectives", mode="before")
+    @classmethod
+    def _known_fabric(cls, v):
+        return fabric_name(v)
 
     @field_validator("price_usd_per_hour")
     @classmethod

@@ -16,6 +16,7 @@ from typing import Any, Literal, Mapping
 from infereco.errors import SpecError
 from infereco.specs.catalog import _index, normalise_id
 from infereco.specs.conventions import Conventions
+from infereco.specs.fabric import NODE_FABRICS
 from infereco.specs.hardware import HardwareSpec
 from infereco.specs.model import ModelSpec
 
@@ -50,7 +51,7 @@ class Preset:
         changes: dict[str, Any] = dict(self.hardware_defaults)
         if cid in self.hardware_overrides:
             changes.update(self.hardware_overrides[cid])
-        elif self.bandwidth_scale != 1.0 and hw.collectives == "nccl":
+        elif self.bandwidth_scale != 1.0 and hw.collectives in NODE_FABRICS:
             changes["intra_node_bandwidth_bytes_per_s"] = (
                 hw.intra_node_bandwidth_bytes_per_s * self.bandwidth_scale
             )

@@ -18,10 +18,27 @@ def describe_model(spec: ModelSpec, source: str) -> str:
     """One line: where a model spec came from, its derived parameter counts and bit widths."""
     kv_bits = spec.kv_cache_bits or spec.activation_bits
     experts = f", {spec.n_active_experts} of {spec.n_experts} experts per token" if spec.n_experts > 1 else ""
+    if spec.is_uniform_precision:
+        weights = f"weights {spec.weight_bits}-bit"
+    else:
+        stored = {
+            "attention": spec.attention_weight_bits,
+            "dense FFN": spec.ffn_weight_bits if spec.dense_ffn_params else None,
+            "experts" if spec.n_experts > 1 else "FFN": spec.expert_weight_bits,
+            "embeddings": spec.embedding_weight_bits,
+        }
+        parts = [f"{k} {v or spec.weight_bits}" for k, v in stored.items() if k != "dense FFN" or v]
+        weights = f"weights {', '.join(parts)}-bit ({spec.weight_memory_bytes / 1e9:.4g} GB)"
+    gemm = f", GEMM inputs {spec.gemm_input_bits}-bit" if spec.gemm_input_bits else ""
+    layers = ""
+    if spec.mixers:
+        kinds = ", ".join(f"{g.n_layers} {g.kind}" for g in spec.mixers)
+        layers = f"; layers: {kinds}"
+    mtp = f"; {spec.n_mtp_layers} MTP layer(s)" if spec.n_mtp_layers else ""
     return (
         f"model {spec.name} from {source}: {spec.total_params / 1e9:.3g} B parameters, "
-        f"{spec.active_params / 1e9:.3g} B active per token{experts}; weights {spec.weight_bits}-bit, "
-        f"activations {spec.activation_bits}-bit, KV cache {kv_bits}-bit"
+        f"{spec.active_params / 1e9:.3g} B active per token{experts}; {weights}, "
+        f"activations {spec.activation_bits}-bit{gemm}, KV cache {kv_bits}-bit{layers}{mtp}"
     )
 
 

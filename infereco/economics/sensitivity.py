@@ -271,7 +271,14 @@ def _point_layout(point) -> dict[str, Any]:
     n = float(point.n_gpu)
     tp, ep, pp = (getattr(point, k, math.nan) for k in ("tp", "ep", "pp"))
     if all(_integral(v) for v in (tp, ep, pp)) and abs(float(tp) * float(ep) * float(pp) - n) < 1e-9:
-        return {"tp": int(tp), "ep": int(ep), "pp": int(pp), "tp_2d": bool(point.tp_2d)}
+        extra = getattr(point, "extra", None) or {}
+        return {
+            "tp": int(tp),
+            "ep": int(ep),
+            "pp": int(pp),
+            "tp_2d": bool(point.tp_2d),
+            "attn_dp": bool(extra.get("attn_dp", False)),
+        }
     return {"n_gpu": n}
 
 
@@ -305,6 +312,7 @@ def _prepare(
     engine="vllm",
     where: str = "cost_elasticities",
 ) -> _Prepared:
+    attn_dp = False
     if point is not None:
         if n_gpu is not None or tp is not None or batch_size is not None:
             raise SpecError(f"{where}: give point=... or (n_gpu or tp) with batch_size, not both")
@@ -317,7 +325,7 @@ def _prepare(
         n_gpu = chosen.get("n_gpu")
         tp = chosen.get("tp")
         if tp is not None:
-            ep, pp, tp_2d = chosen["ep"], chosen["pp"], chosen["tp_2d"]
+            ep, pp, tp_2d, attn_dp = chosen["ep"], chosen["pp"], chosen["tp_2d"], chosen["attn_dp"]
     if batch_size is None:
         raise SpecError(
             f"{where}: batch_size: missing; give batch_size with n_gpu or tp, or point=FrontierPoint"
@@ -353,7 +361,7 @@ def _prepare(
     layout = None
     config: dict[str, Any] = {"batch_size": b, "context_length": ctx}
     if tp is not None:
-        layout, info = _explicit_layout(problem, tp, ep, pp, tp_2d, b, engine, where)
+        layout, info = _explicit_layout(problem, tp, ep, pp, tp_2d, b, engine, where, attn_dp)
         n = float(tp * ep * pp)
         layout = Layout(*(jnp.asarray(x, jnp.float64) for x in layout))
         config.update(
@@ -409,11 +417,19 @@ def _prepare(
     return _Prepared(traced, base, tuple(inputs), config, meta, price_usd_per_hour)
 
 
-def _explicit_layout(problem, tp, ep, pp, tp_2d, batch, engine, where):
-    """The Layout row of an explicit (tp, ep, pp, 2D) layout, checked as `evaluate_point` checks it."""
+def _explicit_layout(problem, tp, ep, pp, tp_2d, batch, engine, where, attn_dp=False):
+    """The Layout row of an explicit (tp, ep, pp, 2D, DP attention) layout, checked as `evaluate_point`
+    checks it."""
     try:
         layout, extra = explicit_layout(
-            problem, tp=tp, ep=ep, pp=pp, tp_2d=bool(tp_2d), batch_size=batch, engine=engine
+            problem,
+            tp=tp,
+            ep=ep,
+            pp=pp,
+            tp_2d=bool(tp_2d),
+            attn_dp=bool(attn_dp),
+            batch_size=batch,
+            engine=engine,
         )
     except (InfeasibleError, SpecError) as exc:
         raise type(exc)(f"{where}: {exc}") from None

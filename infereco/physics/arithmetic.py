@@ -63,3 +63,32 @@ def step_flop(m: ModelArrays, batch, seq_len=1.0, context_tokens=0.0, xp=jnp):
         + attention_flop(m, batch, seq_len, context_tokens, xp)
         + m.mixer_flop_per_token * batch * seq_len
     )
+
+
+def step_rate_flop(m: ModelArrays, hw, batch, seq_len=1.0, context_tokens=0.0, xp=jnp):
+    """`step_flop` in FLOP at `hw.flop_per_s`: each component's GEMMs count N_c / s_c at the rate of their own
+    operands (the scales s_c of `structs.flop_scales`: NVFP4 experts at the FP4 rate beside 16-bit
+    attention), attention scores and recurrences / s_score. So a step's arithmetic takes
+    `step_rate_flop / (n_gpu · flop_per_s)` seconds; exactly `step_flop` when every scale is 1.
+
+    >>> from infereco.physics.requests import resolve_deployment
+    >>> d = resolve_deployment("llama-3-8b", "h100-sxm")
+    >>> bool(step_rate_flop(d.arrays, d.hw_arrays, 4.0, 1.0, 100.0) == step_flop(d.arrays, 4.0, 1.0, 100.0))
+    True
+    """
+    tokens = batch * seq_len
+    attention = m.n_layers * m.attention_params_per_layer
+    expert = m.active_params - attention - m.dense_ffn_params - m.embedding_flop_params
+    # Per component N_c·(1/s_c − 1) parameter-equivalents beyond the plain count (0 at s_c = 1).
+    extra = (
+        attention * (1.0 / hw.attention_flop_scale - 1.0)
+        + m.dense_ffn_params * (1.0 / hw.ffn_flop_scale - 1.0)
+        + expert * (1.0 / hw.expert_flop_scale - 1.0)
+        + m.embedding_flop_params * (1.0 / hw.embedding_flop_scale - 1.0)
+    )
+    other = attention_flop(m, batch, seq_len, context_tokens, xp) + m.mixer_flop_per_token * tokens
+    return (
+        step_flop(m, batch, seq_len, context_tokens, xp)
+        + 2.0 * extra * tokens
+        + other * (1.0 / hw.score_flop_scale - 1.0)
+    )

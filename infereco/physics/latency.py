@@ -14,9 +14,9 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
-from infereco.physics.arithmetic import step_flop
+from infereco.physics.arithmetic import step_rate_flop
 from infereco.physics.collectives import collective_time_s
-from infereco.physics.memory import fits_in_memory, kv_context_tokens, step_bytes
+from infereco.physics.memory import fits_in_memory, kv_context_tokens, routed_expert_bytes, step_bytes
 from infereco.physics.structs import Conventions, ModelArrays
 
 
@@ -108,7 +108,7 @@ def layout_step_time(
         / (n_gpu * hw.hbm_bandwidth_bytes_per_s)
     )
     memory_s = memory_s + _slow_kv_read_s(m, hw, micro * pp, context_tokens, 1.0, n_gpu, xp)
-    compute_s = step_flop(m, batch, seq_len, context_tokens, xp) / (n_gpu * hw.flop_per_s)
+    compute_s = step_rate_flop(m, hw, batch, seq_len, context_tokens, xp) / (n_gpu * hw.flop_per_s)
     kernels = (2.0 if merge else 4.0) * m.n_layers
     launch_s = kernels * hw.kernel_launch_s + hw.step_overhead_s + m.n_layers * hw.layer_overhead_s
     latency = launch_s + net_lat + net_bw + roofline_s(memory_s, compute_s, hw, xp=xp)
@@ -267,8 +267,10 @@ def explicit_step_time(
         collective="all-to-all",
         xp=xp,
     )
+    # Routing skew under EP: the busiest rank receives, reads and multiplies (1 + skew)× the mean share.
+    skew = xp.where(ep > 1.5, m.expert_load_imbalance - 1.0, 0.0)
     net_lat = net_lat + 2.0 * m.n_moe_layers * a2a_lat
-    net_bw = net_bw + 2.0 * m.n_moe_layers * a2a_bw
+    net_bw = net_bw + 2.0 * m.n_moe_layers * a2a_bw * (1.0 + skew)
     net_lat = net_lat * stage_imbalance
     net_bw = net_bw * stage_imbalance
     p2p_lat, p2p_bw = collective_time_s(
@@ -295,6 +297,7 @@ def explicit_step_time(
         * kv_context_tokens(m, context_tokens, xp)
         * micro
     )
+    bytes_ = bytes_ + skew * routed_expert_bytes(m, micro * seq_len, split_in, split_out, xp)
     # DP attention: every rank of the stage reads the full attention weights.
     bytes_ = bytes_ + xp.where(
         is_dp, (g - 1.0) * m.attention_weight_bytes * m.attention_params_per_layer * m.n_layers, 0.0
@@ -303,7 +306,11 @@ def explicit_step_time(
     memory_s = memory_s + stage_imbalance * _slow_kv_read_s(
         m, hw, micro * pp, context_tokens, kv_replication, n_gpu, xp
     )
-    compute_s = stage_imbalance * step_flop(m, batch, seq_len, context_tokens, xp) / (n_gpu * hw.flop_per_s)
+    routed_active = m.active_params - m.n_layers * m.attention_params_per_layer - m.dense_ffn_params
+    routed_active = routed_active - m.embedding_flop_params
+    flop = step_rate_flop(m, hw, batch, seq_len, context_tokens, xp)
+    flop = flop + skew * 2.0 * routed_active * batch * seq_len / hw.expert_flop_scale
+    compute_s = stage_imbalance * flop / (n_gpu * hw.flop_per_s)
     # Fixed per-step and per-layer overheads are calibration terms (zero from the catalog).
     launch_s = (
         (2.0 if merge else 4.0) * m.n_layers * hw.kernel_launch_s

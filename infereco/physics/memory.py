@@ -63,6 +63,20 @@ def kv_read_bytes(m: ModelArrays, batch, context_tokens, xp=jnp):
     )
 
 
+def routed_expert_bytes(m: ModelArrays, tokens, split_in, split_out, xp=jnp):
+    """HBM bytes of the routed experts in one step of `tokens` tokens, all MoE layers: the weights of the
+    experts hit (`experts_touched_fraction`) plus the activations of the n/s tokens each expert sees."""
+    ap = m.activation_bytes
+    d, f = m.d_model, m.d_ff
+    per_expert_matrix = (
+        m.expert_weight_bytes * d * f
+        + split_out * ap * d * tokens / m.sparsity
+        + split_in * ap * f * tokens / m.sparsity
+    )
+    routed = experts_touched_fraction(m, tokens, xp) * m.n_experts * (m.m_up + m.m_down) * per_expert_matrix
+    return m.n_moe_layers * routed
+
+
 def step_bytes(
     m: ModelArrays, batch, seq_len, context_tokens, split_in, split_out, xp=jnp, qkv_out_bytes=None
 ):
@@ -78,13 +92,6 @@ def step_bytes(
     ap = m.activation_bytes
     n = batch * seq_len
     d, f = m.d_model, m.d_ff
-    # Routed FFN: weights of the experts hit plus activations of the n/s tokens each expert sees.
-    per_expert_matrix = (
-        m.expert_weight_bytes * d * f
-        + split_out * ap * d * n / m.sparsity
-        + split_in * ap * f * n / m.sparsity
-    )
-    routed = experts_touched_fraction(m, n, xp) * m.n_experts * (m.m_up + m.m_down) * per_expert_matrix
     # Dense FFN parts (DeepSeek shared experts, dense first layers): all weights, all tokens.
     dense_ffn = m.dense_weight_bytes * m.dense_ffn_params + (m.dense_ffn_params / (d * f)) * (
         split_out * ap * d * n + split_in * ap * f * n
@@ -100,7 +107,7 @@ def step_bytes(
     unembedding = m.embedding_weight_bytes * m.vocab_size * d
     return (
         kv_read_bytes(m, batch, context_tokens, xp)
-        + m.n_moe_layers * routed
+        + routed_expert_bytes(m, n, split_in, split_out, xp)
         + m.n_layers * attn
         + dense_ffn
         + unembedding

@@ -106,7 +106,11 @@ def prefill_flop(m: ModelArrays, batch, prompt_tokens, context_tokens=0.0, xp=jn
 
 def without_embedding_flop(m: ModelArrays) -> ModelArrays:
     """`m` with the embedding and unembedding (2·V·d parameters) left out of the per-token matmul FLOP."""
-    return dataclasses.replace(m, active_params=m.active_params - 2.0 * m.vocab_size * m.d_model)
+    return dataclasses.replace(
+        m,
+        active_params=m.active_params - 2.0 * m.vocab_size * m.d_model,
+        embedding_flop_params=m.embedding_flop_params * 0.0,
+    )
 
 
 def prefill_time(

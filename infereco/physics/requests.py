@@ -53,7 +53,7 @@ class DeploymentArrays:
     @classmethod
     def of(cls, dep: Deployment) -> DeploymentArrays:
         try:
-            ha = hardware_arrays(dep.hardware, dep.operand_bits)
+            ha = hardware_arrays(dep.hardware, dep.operand_bits, dep.model)
         except ValueError as exc:
             raise SpecError(str(exc)) from None
         return cls(dep.model, dep.hardware, dep.conventions, model_arrays(dep.model), ha)

@@ -79,6 +79,11 @@ class ModelArrays:
     dense_weight_bytes: float = 0.0
     embedding_weight_bytes: float = 0.0
     weight_memory_bytes: float = 0.0
+    # Parameters each token multiplies in the embedding / lm_head (2·V·d; 0 once `without_embedding_flop`
+    # drops them), which separates the components whose GEMMs run at their own rate.
+    embedding_flop_params: float = 0.0
+    # Tokens on the busiest expert-parallel rank over the mean (routing skew; 1 = balanced).
+    expert_load_imbalance: float = 1.0
     parallel_attention: bool = static_field(default=False)  # PaLM-style parallel attention + FFN blocks
 
 
@@ -108,6 +113,13 @@ class HardwareArrays:
     memory_compute_overlap: float = 1.0
     # Dimensions of the chip torus of the ici-torus and neuronlink fabrics (1 = a ring).
     torus_dimensions: float = 1.0
+    # FLOP rate of each component's GEMMs relative to flop_per_s (mixed precision: NVFP4 experts at the FP4
+    # rate beside 16-bit attention), and of attention scores / recurrences; all 1 for a single precision.
+    attention_flop_scale: float = 1.0
+    ffn_flop_scale: float = 1.0
+    expert_flop_scale: float = 1.0
+    embedding_flop_scale: float = 1.0
+    score_flop_scale: float = 1.0
 
 
 def model_arrays(model: ModelSpec) -> ModelArrays:
@@ -156,16 +168,46 @@ def model_arrays(model: ModelSpec) -> ModelArrays:
         dense_weight_bytes=float(model.ffn_weight_bytes),
         embedding_weight_bytes=float(model.embedding_weight_bytes),
         weight_memory_bytes=float(model.weight_memory_bytes),
+        embedding_flop_params=float(model.embedding_params),
+        expert_load_imbalance=float(model.expert_load_imbalance),
         parallel_attention=bool(model.parallel_attention),
     )
 
 
-def hardware_arrays(hw: HardwareSpec, operand_bits: int) -> HardwareArrays:
-    """Flatten a validated `HardwareSpec`, picking the FLOP/s for `operand_bits`-bit operands."""
+def flop_scales(model: ModelSpec, hw: HardwareSpec, operand_bits: int) -> dict[str, float]:
+    """Each component's GEMM FLOP rate on `hw` over the rate at `operand_bits`, from
+    `ModelSpec.gemm_operand_bits` (attention scores and recurrences at `activation_bits`), plus `peak`: the
+    harmonic mean of the component rates weighted by their active parameters (the peak an MFU compares with).
+    All 1 for a single-precision model without W·A quantization, whatever the preset's operand rule.
+
+    >>> from infereco.specs.catalog import load_hardware
+    >>> m = ModelSpec(name="t", d_model=64, d_ff=128, n_layers=1, n_heads=4, n_kv_heads=4, vocab_size=1000,
+    ...               weight_bits=4, attention_weight_bits=16, embedding_weight_bits=16, gemm_input_bits=4)
+    >>> s = flop_scales(m, load_hardware("b200"), 16)
+    >>> s["expert"], s["attention"], s["score"]   # B200: 9 PFLOP/s dense FP4 over 2.25 BF16
+    (4.0, 1.0, 1.0)
+    """
+    names = ("attention", "ffn", "expert", "embedding")
+    if model.is_uniform_precision and model.gemm_input_bits is None:
+        return dict.fromkeys((*names, "score", "peak"), 1.0)
+    base = hw.peak_flop_per_s(operand_bits)
+    bits = model.gemm_operand_bits()
+    out = {c: hw.peak_flop_per_s(bits[c]) / base for c in names}
+    out["score"] = hw.peak_flop_per_s(model.activation_bits) / base
+    params = model.gemm_active_params()
+    total = sum(params.values())
+    out["peak"] = total / sum(params[c] / out[c] for c in names) if total > 0 else 1.0
+    return out
+
+
+def hardware_arrays(hw: HardwareSpec, operand_bits: int, model: ModelSpec | None = None) -> HardwareArrays:
+    """Flatten a validated `HardwareSpec`, picking the FLOP/s for `operand_bits`-bit operands; with `model`,
+    each component's GEMMs run at the rate of its own operands (`flop_scales`)."""
     protocols = hw.nccl_protocols
+    scales = flop_scales(model, hw, operand_bits) if model is not None else {}
     return HardwareArrays(
         flop_per_s=hw.sustained_flop_per_s(operand_bits),
-        peak_flop_per_s=hw.peak_flop_per_s(operand_bits),
+        peak_flop_per_s=hw.peak_flop_per_s(operand_bits) * scales.get("peak", 1.0),
         hbm_bandwidth_bytes_per_s=hw.sustained_hbm_bandwidth_bytes_per_s,
         hbm_capacity_bytes=float(hw.hbm_capacity_bytes),
         intra_node_bandwidth_bytes_per_s=float(hw.intra_node_bandwidth_bytes_per_s),
@@ -184,4 +226,5 @@ def hardware_arrays(hw: HardwareSpec, operand_bits: int) -> HardwareArrays:
         kv_read_time_scale=float(hw.kv_read_time_scale),
         memory_compute_overlap=float(hw.memory_compute_overlap),
         torus_dimensions=float(hw.torus_dimensions),
+        **{f"{c}_flop_scale": float(scales[c]) for c in scales if c != "peak"},
     )

@@ -37,7 +37,7 @@ class LayoutTable:
     max_batch: np.ndarray  # largest batch whose KV cache fits (0 = the weights alone do not fit)
     kv_capacity_tokens: np.ndarray
     rejected: collections.Counter
-    attn_dp: np.ndarray | None = None  # 1 = data-parallel attention (MLA models)
+    attn_dp: np.ndarray | None = None  # 1 = data-parallel attention
 
     def __post_init__(self):
         if self.attn_dp is None:
@@ -131,10 +131,10 @@ def enumerate_layouts(
                 )
                 for two_d in (0.0, 1.0) if (space.allow_2d and square) else (0.0,):
                     rows.append((tp, ep, pp, two_d, rep, draft_rep, imbalance, 0.0))
-    if model.is_mla and space.attention_dp:
-        # DP attention (SGLang / vLLM for DeepSeek): attention replicated on every rank of a stage, each rank
-        # with its own sequences' latent cache; experts spread by EP, FFN tensor-parallel within expert
-        # groups.
+    if space.attention_dp:
+        # DP attention (SGLang / vLLM for DeepSeek, Qwen3 MoE and dense models): attention replicated on every
+        # rank of a stage, each rank with its own sequences' cache (no KV-head replication); experts spread by
+        # EP, FFN tensor-parallel within expert groups (a dense model's FFN over the whole stage).
         draft_rep = 1.0
         for g in (1 << k for k in range(1, 11)):
             for ep in ep_options:

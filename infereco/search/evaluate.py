@@ -37,6 +37,8 @@ class SpecArrays:
     draft_hw: HardwareArrays
     acceptance: float
     max_draft_tokens: int = static_field()
+    # Expected tokens per pass for γ = 0 … max_draft_tokens (per-position acceptances); None = i.i.d. α.
+    tokens_per_pass: object = None
 
 
 class Layout(NamedTuple):
@@ -139,7 +141,11 @@ def evaluate_configs(
             latency, parts, draft_s, gamma_best = carry
             seq = target_tokens_per_pass(gamma, conv.spec_convention)
             target = step(m, hw, seq, parallel_attention)
-            tokens = expected_tokens_per_pass(spec.acceptance, gamma, conv.spec_convention, xp=xp)
+            if spec.tokens_per_pass is None:
+                tokens = expected_tokens_per_pass(spec.acceptance, gamma, conv.spec_convention, xp=xp)
+            else:
+                index = int(gamma) if xp is np else gamma.astype(jnp.int32)
+                tokens = xp.asarray(spec.tokens_per_pass)[index]
             per_token = (target.latency_s + gamma * draft) / tokens
             better = per_token < latency
             return (
@@ -247,14 +253,17 @@ def deployment_arrays(dep: Deployment) -> tuple[ModelArrays, HardwareArrays, Spe
     """The traced inputs of a deployment: model and hardware arrays at the model's operand precision, and the
     speculative-decoding arrays (None without a draft)."""
     ma = model_arrays(dep.model)
-    ha = hardware_arrays(dep.hardware, dep.operand_bits)
+    ha = hardware_arrays(dep.hardware, dep.operand_bits, dep.model)
     spec = None
     if dep.speculative is not None:
         d = dep.speculative.draft
         spec = SpecArrays(
             model_arrays(d),
-            hardware_arrays(dep.hardware, dep.preset.operand_bits(d.weight_bits, d.activation_bits)),
+            hardware_arrays(dep.hardware, dep.preset.operand_bits(d.weight_bits, d.activation_bits), d),
             float(dep.speculative.acceptance),
-            int(dep.speculative.max_draft_tokens),
+            int(dep.speculative.draft_limit),
+            None
+            if dep.speculative.acceptance_by_position is None
+            else np.asarray(dep.speculative.tokens_per_pass(dep.conventions.spec_convention)),
         )
     return ma, ha, spec

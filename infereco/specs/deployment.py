@@ -22,7 +22,7 @@ from infereco.specs.model import ModelSpec
 from infereco.specs.presets import Preset, get_preset
 from infereco.specs.serving import ServingSpec
 from infereco.specs.space import DiscreteSpace, GridSpec, discrete_space
-from infereco.specs.speculative import SpeculativeSpec
+from infereco.specs.speculative import SpeculativeSpec, mtp_draft
 from infereco.specs.workload import WorkloadSpec
 from infereco.units import MAX_PRICE_USD_PER_HOUR, MIN_PRICE_USD_PER_HOUR
 
@@ -85,6 +85,9 @@ class Deployment:
             else {
                 "draft": s.draft.name,
                 "acceptance": s.acceptance,
+                "acceptance_by_position": None
+                if s.acceptance_by_position is None
+                else list(s.acceptance_by_position),
                 "max_draft_tokens": s.max_draft_tokens,
                 "convention": self.conventions.spec_convention,
             },
@@ -136,7 +139,7 @@ def _workload(workload, context_length, max_throughput_tokens_per_s) -> Workload
     return WorkloadSpec.validated({**dict(workload), **extra}, where="workload")
 
 
-def _speculative(speculative, preset: Preset) -> SpeculativeSpec | None:
+def _speculative(speculative, preset: Preset, model: ModelSpec) -> SpeculativeSpec | None:
     if speculative is None or isinstance(speculative, SpeculativeSpec):
         return speculative
     if not isinstance(speculative, Mapping):
@@ -146,7 +149,12 @@ def _speculative(speculative, preset: Preset) -> SpeculativeSpec | None:
     data = dict(speculative)
     if "draft" not in data:
         raise SpecError("speculative.draft: missing; expected a catalog id or {base: id, ...}")
-    data["draft"] = resolve_model(data["draft"], where="speculative.draft", base_override=preset.apply_model)
+    if isinstance(data["draft"], str) and data["draft"].strip().lower() == "mtp":
+        data["draft"] = mtp_draft(model)  # the target's own multi-token-prediction block
+    else:
+        data["draft"] = resolve_model(
+            data["draft"], where="speculative.draft", base_override=preset.apply_model
+        )
     return SpeculativeSpec.validated(data, where="speculative")
 
 
@@ -191,7 +199,7 @@ def resolve(
             )
         )
     w = _workload(workload, context_length, max_throughput_tokens_per_s)
-    spec = _speculative(speculative, p)
+    spec = _speculative(speculative, p, m)
     s = search or p.search
     if s not in SEARCHES:
         raise SpecError(f"search={s!r}: unknown search; known searches: {', '.join(SEARCHES)}")

@@ -217,7 +217,7 @@ def _algo_bits(where: str, key: str, qc: Mapping[str, Any]) -> tuple[int, str, d
         prefix = f"MIXED_PRECISION ({mix} layers: {comps}): "
     elif name in _QUANT_ALGO_BITS:
         prefix = ""
-        mixed, fp4 = None, []
+        mixed, fp4, algos = None, [], Counter()
     else:
         raise _unreadable(where, f"{key}.quant_algo", algo)
     bits, effective = _QUANT_ALGO_BITS[name]
@@ -230,9 +230,32 @@ def _algo_bits(where: str, key: str, qc: Mapping[str, Any]) -> tuple[int, str, d
     if isinstance(patterns, list) and patterns:
         note += f"; {len(patterns)} excluded module patterns kept at 16 bits"
     extra = _component_fields(bits, scale if bits == 4 or not fp4 else 0.0, excluded, mixed)
+    # W·A math only when every quantized format is W·A (one weight-only component, as W4A16 FFNs beside FP8
+    # attention, keeps the whole model at 16-bit math: the spec holds one input precision).
+    present = list(algos) if mixed is not None else [name]
+    if all(a in _QUANT_ALGO_INPUT_BITS for a in present):
+        extra["gemm_input_bits"] = min(_QUANT_ALGO_INPUT_BITS[a] for a in present)
     if fp4 and bits != 4:
         extra["fp4_scale_bits"] = scale  # the 4-bit components' scales beside an 8-bit majority
     return bits, note, extra
+
+
+# Bits a modelopt format quantizes a GEMM's input activations to (W·A formats: the GEMM runs at that rate);
+# the weight-only formats (W4A16, W8A16, INT4 AWQ, per-block weight-only FP8) are absent: 16-bit math.
+_QUANT_ALGO_INPUT_BITS: dict[str, int] = {
+    "FP8": 8,
+    "FP8_BLOCK_SCALES": 8,
+    "FP8_PER_CHANNEL_PER_TOKEN": 8,
+    "MXFP8": 8,
+    "NVFP4": 4,
+    "NVFP4_AWQ": 4,
+    "W4A8_NVFP4_FP8": 8,
+    "MXFP4": 4,
+    "W4A8_MXFP4_FP8": 8,
+    "W4A8_AWQ": 8,
+    "W8A8_SQ_PER_CHANNEL": 8,
+    "INT8_SQ": 8,
+}
 
 
 def _config_quant_bits(where: str, qc: Any, key: str) -> tuple[int, str, dict[str, Any]] | None:
@@ -257,7 +280,10 @@ def _config_quant_bits(where: str, qc: Any, key: str) -> tuple[int, str, dict[st
         scale = 0.0
         if isinstance(block, list) and len(block) == 2 and all(isinstance(b, int) and b > 0 for b in block):
             scale = 32 / (block[0] * block[1])  # one FP32 scale per block
-        return 8, f"{key}: fp8 weights", _component_fields(8, scale, excluded)
+        fields = _component_fields(8, scale, excluded)
+        if str(qc.get("activation_scheme", "dynamic")).lower() in ("dynamic", "static"):
+            fields["gemm_input_bits"] = 8  # W8A8: activations quantized per token (or tensor) to FP8
+        return 8, f"{key}: fp8 weights", fields
     if method == "mxfp4":
         note = f"{key}: mxfp4 weights: weight_bits 4, 4.25 effective bits/weight with the E8M0 scales"
         return 4, note, _component_fields(4, 0.25, excluded)
@@ -289,7 +315,12 @@ def _compressed_tensors_bits(where: str, key: str, qc: Mapping[str, Any]) -> tup
                 note += ", 4.5 effective bits/weight with the FP8 scales"
             elif nb == 4 and isinstance(group_size, int) and group_size > 0:
                 scale = 16 / group_size  # an FP16 scale per group
-            return nb, note, _component_fields(nb, scale, _excluded_components(qc.get("ignore")))
+            fields = _component_fields(nb, scale, _excluded_components(qc.get("ignore")))
+            acts = group.get("input_activations")
+            a_bits = acts.get("num_bits") if isinstance(acts, Mapping) else None
+            if isinstance(a_bits, int) and not isinstance(a_bits, bool) and a_bits in (4, 8):
+                fields["gemm_input_bits"] = a_bits
+            return nb, note, fields
     raise _unreadable(where, f"{key}.config_groups", "<no weights.num_bits of 4, 8 or 16>")
 
 
@@ -404,6 +435,17 @@ def _inherited(cfg: Config, top: Mapping[str, Any], key: str) -> Any:
     return top.get(key) if value is None else value
 
 
+def _mtp_layers(cfg: Config, top: Mapping[str, Any]) -> int:
+    """Multi-token-prediction blocks a config ships, by whichever key its family uses (0 when none)."""
+    for key in ("num_nextn_predict_layers", "mtp_num_hidden_layers", "num_mtp_modules", "n_mtp_layers"):
+        value = _inherited(cfg, top, key)
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 16:
+            if key == "num_mtp_modules" and _inherited(cfg, top, "use_mtp") is False:
+                return 0
+            return value
+    return 0
+
+
 def load_hf_config(
     path_or_dict: str | Path | Mapping[str, Any],
     *,
@@ -458,6 +500,7 @@ def load_hf_config(
         else:
             weight_bits = activation_bits
     fields["weight_bits"] = weight_bits
+    fields.setdefault("n_mtp_layers", _mtp_layers(cfg, data))
     fields["activation_bits"] = activation_bits
 
     if name is None:

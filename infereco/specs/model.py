@@ -93,6 +93,25 @@ class ModelSpec(FrozenSpec):
     fp8_scale_bits: float = Field(
         default=0.0, ge=0, le=16, description="Scale bits per weight of the 8-bit components."
     )
+    # W·A formats (FP8 W8A8, NVFP4 W4A4) quantize a GEMM's input too, so its math runs at the narrow rate;
+    # weight-only formats (INT4 AWQ/GPTQ, W4A16) dequantize and multiply at activation_bits.
+    gemm_input_bits: _BITS | None = Field(
+        default=None,
+        description="Bits the quantized GEMMs quantize their inputs to (FP8: 8, NVFP4: 4); None = "
+        "weight-only or unquantized (math at activation_bits).",
+    )
+    # Multi-token-prediction blocks (DeepSeek-V3 §2.2): not in the parameter counts (model cards exclude
+    # them); `speculative: {draft: mtp}` drafts with them.
+    n_mtp_layers: int = Field(default=0, ge=0, le=16, description="Multi-token-prediction blocks shipped.")
+    # Under expert parallelism the busiest rank sets the step: its routed-expert traffic, FLOP and all-to-all
+    # bytes are this factor over the mean (EPLB-style balancing brings measured skews to ~1.1-1.3).
+    expert_load_imbalance: float = Field(
+        default=1.0,
+        ge=1.0,
+        le=16.0,
+        allow_inf_nan=False,
+        description="Tokens on the busiest expert-parallel rank over the mean (1 = balanced routing).",
+    )
     # Multi-head latent attention (DeepSeek-V2/V3). kv_lora_rank set means MLA.
     kv_lora_rank: int | None = Field(default=None, gt=0, description="MLA latent KV width (d_latent).")
     q_lora_rank: int | None = Field(default=None, gt=0, description="MLA compressed query width.")
@@ -465,6 +484,39 @@ class ModelSpec(FrozenSpec):
         most the window)."""
         kv = self.kv_cache_bytes_per_token * self.kv_cache_tokens(context_tokens)
         return kv + self.state_bytes_per_sequence if self.mixers else kv
+
+    def gemm_operand_bits(self) -> dict[str, int]:
+        """Operand precision of each component's GEMMs: max(its weight bits, the GEMM input bits), the input
+        bits being `gemm_input_bits` for a W·A format, else `activation_bits` (weight-only formats
+        dequantize to 16-bit math). Components: attention, ffn (dense layers and shared experts), expert
+        (routed experts; a dense model's FFN), embedding (lm_head).
+
+        >>> m = ModelSpec(name="t", d_model=64, d_ff=128, n_layers=1, n_heads=4, n_kv_heads=4,
+        ...               vocab_size=1000, weight_bits=4, attention_weight_bits=16, embedding_weight_bits=16,
+        ...               gemm_input_bits=4)
+        >>> m.gemm_operand_bits()
+        {'attention': 16, 'ffn': 4, 'expert': 4, 'embedding': 16}
+        >>> m.model_copy(update={"gemm_input_bits": None}).gemm_operand_bits()["expert"]   # W4A16
+        16
+        """
+        a = self.gemm_input_bits or self.activation_bits
+        bits = {
+            "attention": self.attention_weight_bits,
+            "ffn": self.ffn_weight_bits,
+            "expert": self.expert_weight_bits,
+            "embedding": self.embedding_weight_bits,
+        }
+        return {k: max(v or self.weight_bits, a) for k, v in bits.items()}
+
+    def gemm_active_params(self) -> dict[str, float]:
+        """Parameters each token multiplies, per component (they sum to `active_params`)."""
+        attention = self.n_layers * self.attention_params_per_layer
+        return {
+            "attention": attention,
+            "ffn": self.dense_ffn_params,
+            "expert": self.active_params - attention - self.dense_ffn_params - self.embedding_params,
+            "embedding": self.embedding_params,
+        }
 
     @property
     def weight_memory_bytes(self) -> float:

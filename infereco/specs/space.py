@@ -41,8 +41,9 @@ class DiscreteSpace:
     - `allow_2d`: also try 2D tensor parallelism where the stage size is a perfect square ≥ 4.
     - `n_batch`, `max_batch`: integer batches, log-spaced from 1 up to the largest KV-cache capacity (capped).
     - `engine`, `gpu_memory_utilization`: memory-fit rule ('vllm', 'sglang', 'trtllm', 'ideal').
-    - `attention_dp`: for MLA models also try data-parallel attention with expert parallelism (how DeepSeek
-      models are served), since tensor-parallel MLA replicates the latent cache on every rank.
+    - `attention_dp`: also try data-parallel attention (every model; with expert parallelism for MoE, how
+      DeepSeek models are served), since tensor-parallel attention replicates the KV cache on every rank
+      beyond the KV heads (MLA: its one latent head).
     """
 
     max_gpus_per_instance: int = 1024
@@ -54,7 +55,7 @@ class DiscreteSpace:
     gpu_memory_utilization: float | None = None
     pp_bubble: bool = False
     max_configs_per_call: int = 1 << 22  # layouts × batches evaluated per jitted call (memory bound)
-    attention_dp: bool = True  # for MLA models, also try data-parallel attention layouts
+    attention_dp: bool = True  # also try data-parallel attention layouts
 
     def __post_init__(self):
         get_engine(self.engine, self.gpu_memory_utilization)  # validates both

@@ -42,6 +42,7 @@ def micro(value: float) -> str:
 HW_FIELDS = [
     ("hbm_bandwidth_bytes_per_s", "HBM bandwidth", lambda v: si(v, "B/s")),
     ("hbm_capacity_bytes", "HBM capacity", lambda v: si(v, "B")),
+    ("hbm_visible_bytes", "memory the driver reports (engines' memory fit)", lambda v: si(v, "B")),
     ("l2_bytes", "L2 / on-chip SRAM", lambda v: si(v, "B") if v else "—"),
     ("intra_node_bandwidth_bytes_per_s", "scale-up bandwidth (per direction)", lambda v: si(v, "B/s")),
     ("inter_node_bandwidth_bytes_per_s", "scale-out bandwidth (per direction)", lambda v: si(v, "B/s")),
@@ -166,6 +167,8 @@ def hardware_section() -> list[str]:
             if field == "ring_hop_s" and h.collectives in PROTOCOL_FABRICS:
                 continue
             if field == "torus_dimensions" and h.collectives not in ("ici-torus", "neuronlink"):
+                continue
+            if field == "hbm_visible_bytes" and v is None:
                 continue
             src = h.sources.get(
                 field,

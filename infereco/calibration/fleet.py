@@ -94,6 +94,22 @@ _ENGINE_BUDGET = {"trtllm": 8192.0, "sglang": 8192.0, "vllm": 8192.0}
 _ENGINE_MAX_SEQS = {"trtllm": 2048.0, "sglang": 4096.0, "vllm": 1024.0}
 
 
+def fleet_engine(backend: str):
+    """The memory rule of a fleet row's engine (`infereco.specs.engines`), on the driver-reported memory.
+
+    TensorRT-LLM and vLLM: their default fractions (0.9). SGLang: its default `mem_fraction_static`
+    heuristic with the chunked-prefill size the serving model assumes (`_ENGINE_BUDGET`, 8,192 tokens, as
+    the InferenceX launch scripts set it) and SGLang's own CUDA-graph default. Other engines: vLLM's rule.
+
+    >>> fleet_engine("sglang").chunked_prefill_size
+    8192
+    """
+    key = backend if backend in ("vllm", "sglang", "trtllm") else "vllm"
+    if key == "sglang":
+        return get_engine(key, chunked_prefill_size=int(_ENGINE_BUDGET["sglang"]))
+    return get_engine(key)
+
+
 @dataclasses.dataclass(frozen=True)
 class ProfileTerms:
     """The efficiency terms of one engine profile (what theory cannot know), with their physical meaning.
@@ -355,14 +371,22 @@ class _Physics:
     def capacity_seqs(self, lays: Sequence[_Layout], backend: str, context) -> np.ndarray:
         """Sequences of `context` tokens whose KV cache fits beside the weights on one worker."""
         m = self.model
-        engine = get_engine(backend if backend in ("vllm", "sglang", "trtllm") else "vllm")
+        engine = fleet_engine(backend)
         attn_bytes = m.attention_weight_bytes * m.attention_params_per_layer * m.n_layers
         out = []
         for lay, c in zip(lays, np.broadcast_to(context, (len(lays),))):
             n = lay.n_gpu
             dp_copies = lay.attn_dp - 1.0
             weights_per_gpu = (m.weight_memory_bytes + dp_copies * attn_bytes) / n
-            budget = float(engine.kv_budget_bytes(self.hw.hbm_capacity_bytes, weights_per_gpu))
+            budget = float(
+                engine.kv_budget_bytes(
+                    self.hw.engine_memory_bytes,
+                    weights_per_gpu,
+                    tp_size=lay.g,
+                    pp_size=lay.pp,
+                    attn_dp_size=lay.attn_dp if lay.attn_dp > 1 else 0,
+                )
+            )
             per_seq = m.kv_cache_bytes_per_sequence(float(c)) * _kv_replication(m, lay.tp_attn) / n
             out.append(max(math.floor(budget / per_seq), 0) if budget > 0 else 0)
         return np.asarray(out, float)

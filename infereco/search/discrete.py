@@ -94,7 +94,11 @@ def enumerate_layouts(
     space: DiscreteSpace,
     draft: ModelSpec | None = None,
 ) -> LayoutTable:
-    """Every integer layout the model allows, with its memory fit under the engine rule."""
+    """Every integer layout the model allows, with its memory fit under the engine rule.
+
+    `hbm_capacity_bytes`: the memory the engine sizes its KV cache from (`HardwareSpec.engine_memory_bytes`,
+    the driver-reported memory where the catalog knows it), bytes per accelerator.
+    """
     engine: EngineMemory = get_engine(space.engine, space.gpu_memory_utilization)
     rejected: collections.Counter = collections.Counter()
     rows = []
@@ -157,7 +161,14 @@ def enumerate_layouts(
     attn_bytes = model.attention_weight_bytes * model.attention_params_per_layer * model.n_layers
     weights = weights + attn_dp * (tp * ep - 1.0) * attn_bytes
     weights_per_gpu = weights / n * imbalance
-    budget = np.asarray(engine.kv_budget_bytes(hbm_capacity_bytes, weights_per_gpu), float)
+    # The engine's rule (SGLang's default fraction depends on tp·pp and DP attention: its tp_size is the
+    # stage's tp·ep ranks).
+    budget = np.asarray(
+        engine.kv_budget_bytes(
+            hbm_capacity_bytes, weights_per_gpu, tp_size=tp * ep, pp_size=pp, attn_dp_size=attn_dp * tp * ep
+        ),
+        float,
+    )
     kv_per_token = model.kv_cache_bytes_per_token * rep + (
         draft.kv_cache_bytes_per_token * draft_rep if draft else 0.0
     )
@@ -245,7 +256,7 @@ def layout_table(dep: Deployment, space: DiscreteSpace | None = None) -> LayoutT
     draft = dep.speculative.draft if dep.speculative else None
     return enumerate_layouts(
         dep.model,
-        dep.hardware.hbm_capacity_bytes,
+        dep.hardware.engine_memory_bytes,
         dep.workload.context_length,
         space or dep.space,
         draft=draft,
@@ -317,6 +328,18 @@ class DiscreteSearch:
         )
 
 
+def _weights_per_gpu_bytes(dep: Deployment, table: LayoutTable, i: int) -> float:
+    """Weights (and a draft's) held by one accelerator of layout row `i`, bytes (as `enumerate_layouts`)."""
+    m = dep.model
+    draft = dep.speculative.draft if dep.speculative else None
+    weights = m.weight_memory_bytes + (draft.weight_memory_bytes if draft is not None else 0.0)
+    g = table.tp[i] * table.ep[i]
+    weights += (
+        table.attn_dp[i] * (g - 1.0) * m.attention_weight_bytes * m.attention_params_per_layer * m.n_layers
+    )
+    return float(weights / (g * table.pp[i]) * table.stage_imbalance[i])
+
+
 def layout_integer(name: str, value, upper: int = 1 << 16) -> int:
     return int(positive_number(name, value, upper=upper, integer=True))
 
@@ -355,6 +378,20 @@ def explicit_layout(
             f"valid layout of {m.name}: {why}"
         )
     i = int(np.flatnonzero(sel)[0])
+    if table.max_batch[i] < 1:
+        hw = dep.hardware
+        w = _weights_per_gpu_bytes(dep, table, i)
+        budget = float(
+            get_engine(engine).kv_budget_bytes(
+                hw.engine_memory_bytes, w, tp_size=tp * ep, pp_size=pp, attn_dp_size=float(attn_dp) * tp * ep
+            )
+        )
+        raise InfeasibleError(
+            f"tp={tp}, ep={ep}, pp={pp} does not fit {m.name} on {hw.name}: {w / 1e9:.1f} GB of weights per "
+            f"accelerator leave a KV budget of {budget / 1e9:.1f} GB under the {engine} memory rule "
+            f"({hw.engine_memory_bytes / 1e9:.1f} GB engine memory per accelerator); expected a positive "
+            "budget: use more accelerators or fewer weight bits"
+        )
     if batch_size > table.max_batch[i]:
         raise InfeasibleError(
             f"batch_size={batch_size:g} does not fit: at most {int(table.max_batch[i])} sequences "

@@ -289,6 +289,10 @@ def resolve_hardware(
             if base_override:
                 spec = base_override(spec, base)
             start = spec.model_dump()
+        if "hbm_capacity_bytes" in data and "hbm_visible_bytes" not in data:
+            # The base's driver-reported memory belongs to the base's capacity: another capacity without a
+            # visible memory of its own is what the engines see.
+            start.pop("hbm_visible_bytes", None)
         return HardwareSpec.validated({**start, **data}, where=where)
     raise SpecError(
         f"{where + ': ' if where else ''}hardware must be a catalog id or a mapping, "

@@ -86,6 +86,13 @@ class HardwareSpec(FrozenSpec):
     hbm_capacity_bytes: float = Field(
         gt=0, allow_inf_nan=False, description="HBM capacity per accelerator, bytes."
     )
+    hbm_visible_bytes: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Memory the driver reports per accelerator (nvidia-smi memory.total, what serving "
+        "engines size their KV cache from), bytes; None = hbm_capacity_bytes.",
+    )
     l2_bytes: float = Field(
         default=0.0, ge=0, allow_inf_nan=False, description="L2 / on-chip SRAM per accelerator, bytes."
     )
@@ -276,6 +283,11 @@ class HardwareSpec(FrozenSpec):
             raise ValueError(
                 f"hbm_capacity_bytes={self.hbm_capacity_bytes:g} looks like GB; expected bytes (e.g. 80e9)"
             )
+        if self.hbm_visible_bytes is not None and self.hbm_visible_bytes < 1e6:
+            raise ValueError(
+                f"hbm_visible_bytes={self.hbm_visible_bytes:g} looks like GB or MiB; expected bytes (e.g. "
+                "85.52e9 for nvidia-smi's 81559 MiB)"
+            )
         for bits, rate in self.flop_per_s.items():
             if rate < 1e9:
                 raise ValueError(
@@ -300,6 +312,21 @@ class HardwareSpec(FrozenSpec):
     @property
     def sustained_hbm_bandwidth_bytes_per_s(self) -> float:
         return self.hbm_bandwidth_bytes_per_s * self.bandwidth_utilization
+
+    @property
+    def engine_memory_bytes(self) -> float:
+        """Memory a serving engine sizes its KV cache from, bytes: `hbm_visible_bytes` (what the driver
+        reports) where known, else the marketing `hbm_capacity_bytes`.
+
+        >>> HardwareSpec(name="toy", flop_per_s={16: 1e15}, hbm_bandwidth_bytes_per_s=3e12,
+        ...              hbm_capacity_bytes=80e9, hbm_visible_bytes=85.52e9).engine_memory_bytes
+        85520000000.0
+        >>> HardwareSpec(name="toy", flop_per_s={16: 1e15}, hbm_bandwidth_bytes_per_s=3e12,
+        ...              hbm_capacity_bytes=80e9).engine_memory_bytes
+        80000000000.0
+        """
+        v = self.hbm_visible_bytes
+        return float(self.hbm_capacity_bytes if v is None else v)
 
     @property
     def kv_read_time_scale(self) -> float:

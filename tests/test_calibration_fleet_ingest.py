@@ -146,3 +146,19 @@ def test_the_shared_fleet_file_reads_whole_and_matches_its_readme():
     unsized = [r for r in runs if r.mode == "disagg" and r.decode.batch is None and r.prefill.workers is None]
     assert len(unsized) == 637
     assert all(r.ttft_s > 0 and r.tpot_s > 0 for r in runs)
+
+
+def test_squared_attention_dp_encoding_reads_as_the_layout_it_stands_for():
+    # One dump writes DP-attention runs as attention_dp = moe_tp × moe_ep (64 = 8 × 8 on an 8-GPU node) with a
+    # batch 8× too small; the same run appears elsewhere as tp 1, attention_dp 8, moe_ep 8, batch 32.
+    row = AGG.replace(",16,8,1,8,1,8,", ",4,1,1,64,8,8,").replace(
+        "silicon_concurrency=32", "silicon_concurrency=256"
+    )
+    (r,) = read(row)
+    p = r.prefill
+    assert (p.tp, p.attention_dp, p.moe_tp, p.moe_ep, p.batch) == (1, 8, 1, 8, 32)
+    assert p.batch * p.attention_dp == r.concurrency
+    assert r.notes and "read as attention_dp 8" in r.notes[0]
+    # A layout that is not of that form is left as written.
+    (q,) = read(AGG.replace(",16,8,1,8,1,8,", ",32,1,1,8,1,8,"))
+    assert (q.prefill.attention_dp, q.prefill.moe_ep, q.prefill.batch) == (8, 8, 32) and not q.notes

@@ -10,8 +10,15 @@ import math
 import numpy as np
 import pytest
 
-from infereco.calibration.fleet import PREDICTION_COLUMNS, FleetModel, find_model, generation, predict_fleet
-from infereco.calibration.profiles import FleetProfiles, Profile, load_profiles, save_profiles
+from infereco.calibration.fleet import (
+    PREDICTION_COLUMNS,
+    FleetModel,
+    ProfileTerms,
+    find_model,
+    generation,
+    predict_fleet,
+)
+from infereco.calibration.profiles import PRIORS, FleetProfiles, Profile, load_profiles, save_profiles
 from infereco.calibration.readers.fleet import read_fleet_runs
 from infereco.cli.main import main
 from infereco.errors import SpecError
@@ -39,7 +46,8 @@ def row(i, model="llama-3.1-8b", system="h100_sxm", precision="", isl=1000, osl=
 def test_single_request_is_the_decode_step_and_a_lone_prefill_by_hand():
     # Llama 3.1 8B, BF16, one H100 SXM (989 TFLOP/s dense BF16, 3.35 TB/s, 4 µs per kernel), one client:
     # lengths drawn from [0.8·L, L] average 0.9·L = 900 tokens in and out.
-    pred = predict_fleet(runs_of(row(0)))
+    # The ideal machine (every fraction 1, no overheads): the hand derivation below.
+    pred = predict_fleet(runs_of(row(0)), terms=ProfileTerms())
     assert pred.status == ("ok",)
     m = load_model("llama-3.1-8b")
     L, d, V = m.n_layers, m.d_model, m.vocab_size
@@ -109,8 +117,9 @@ def test_models_are_found_by_config_file_catalog_and_base_id():
 
 
 def test_precision_columns_set_weights_and_gemm_rates():
-    base = predict_fleet(runs_of(row(0, c=8)))
-    fp8 = predict_fleet(runs_of(row(0, c=8, precision="fp8", gemm="fp8")))
+    ideal = ProfileTerms()  # no fixed overheads: the bytes alone
+    base = predict_fleet(runs_of(row(0, c=8)), terms=ideal)
+    fp8 = predict_fleet(runs_of(row(0, c=8, precision="fp8", gemm="fp8")), terms=ideal)
     # FP8 weights halve the weight bytes of a memory-bound decode step (and FP8 KV halves the KV bytes).
     assert 0.45 < fp8.tpot_s[0] / base.tpot_s[0] < 0.6
     (status,) = FleetModel(runs_of(row(0, gemm="fp3"))).predict()[2]
@@ -168,7 +177,7 @@ def test_profile_files_round_trip_and_bad_values_are_refused(tmp_path):
     assert back.find(("vllm", "hopper")) is back.profiles[0]
     assert back.find(("sglang", "hopper")) is None
     pred = predict_fleet(runs_of(row(0)), profiles=back)
-    theory = predict_fleet(runs_of(row(0)))
+    theory = predict_fleet(runs_of(row(0)), terms=ProfileTerms())
     assert pred.tpot_s[0] > theory.tpot_s[0]  # 80% of the bandwidth and a 1 ms step overhead
     assert pred.tpot_lo_s[0] == pytest.approx(pred.tpot_s[0] * math.exp(-0.1))
     bad = path.read_text().replace("weight_bandwidth_fraction: 0.8", "weight_bandwidth_fraction: 7.0")
@@ -187,3 +196,37 @@ def test_every_shared_row_is_predicted_or_says_why():
     ok = pred.ok
     assert ok.mean() > 0.95
     assert np.all(np.isfinite(pred.ttft_s[ok])) and np.all(pred.tpot_s[ok] > 0)
+
+
+def test_uncalibrated_theory_is_the_nominal_terms_the_priors_centre_on():
+    nominal = ProfileTerms.nominal()
+    assert {k: PRIORS[k].median for k in PRIORS} == dict(vars(nominal))
+    ideal = predict_fleet(runs_of(row(0, c=8)), terms=ProfileTerms())
+    unc = predict_fleet(runs_of(row(0, c=8)))
+    # 80% of peak bandwidth and 1 ms per step: TPOT above the ideal machine's by more than 1/0.8.
+    assert unc.tpot_s[0] > ideal.tpot_s[0] / 0.8 and unc.ttft_s[0] > ideal.ttft_s[0] + 0.01
+    with pytest.raises(SpecError, match="not both"):
+        predict_fleet(runs_of(row(0)), terms=ProfileTerms(), profiles=FleetProfiles(()))
+
+
+DISAGG_HEADER = HEADER.replace(
+    "batch_size,tp_size,pp_size,attention_dp_size,moe_tp_size,moe_ep_size",
+    "prefill_batch_size,prefill_num_workers,prefill_tp_size,prefill_moe_ep_size,decode_batch_size,"
+    "decode_num_workers,decode_tp_size,decode_moe_ep_size",
+)
+
+
+def test_disaggregated_row_without_prefill_workers_sizes_the_pool_to_the_decode_demand():
+    # DeepSeek-V3 shapes are heavy; use Mixtral on H100: prefill pool tp 2, decode pool tp 2, C clients.
+    def disagg(i, c, workers=""):
+        return f"d{i},trtllm,mixtral-8x7b,h100_sxm,,disagg,1000,1000,,,1,{workers},2,,,,2,,100,6"
+
+    text = "\n".join((DISAGG_HEADER.replace("id,backend", "id,backend"), disagg(0, 1), disagg(1, 1, "1")))
+    text = text.replace(",disagg,1000,1000,,,1,", ",disagg,1000,1000,,,1,")
+    runs = read_fleet_runs(io.StringIO(text + "\n"), where="t.csv")
+    assert runs[0].prefill.workers is None and runs[1].prefill.workers == 1
+    # Concurrency comes from silicon_concurrency for disagg rows; none here: C = 1, one worker suffices.
+    pred = predict_fleet(runs)
+    assert pred.status == ("ok", "ok")
+    assert "assumed 1 prefill worker(s) sized to the decode pool" in pred.assumptions[0]
+    assert pred.ttft_s[0] == pytest.approx(pred.ttft_s[1], rel=1e-9)

@@ -92,6 +92,11 @@ _QUANT_SUFFIX = re.compile(
 # with ≥ 160 GB), max_running_requests from memory; vLLM max_num_batched_tokens 8192, max_num_seqs 1024.
 _ENGINE_BUDGET = {"trtllm": 8192.0, "sglang": 8192.0, "vllm": 8192.0}
 _ENGINE_MAX_SEQS = {"trtllm": 2048.0, "sglang": 4096.0, "vllm": 1024.0}
+# Utilisation a disaggregated deployment's prefill pool is sized for where the row gives no worker count.
+PREFILL_UTILISATION = 0.8
+# Decode workers of a disaggregated pool, by (engine, DP attention), where the row gives no count: the median
+# of the fleet rows that give it (TensorRT-LLM TEP pools 3–9 workers; SGLang and DP-attention pools 1–2).
+_DECODE_WORKERS = {("trtllm", False): 4.0}
 
 
 def fleet_engine(backend: str):
@@ -121,8 +126,15 @@ class ProfileTerms:
     - `collective_latency_scale`: multiplier on the modelled collective latency;
     - `step_overhead_s`: fixed time per engine step (scheduler, sampling, launches not modelled);
     - `layer_overhead_s`: fixed time per layer per step;
-    - `request_overhead_s`: per-request time outside the engine's steps (HTTP, tokenisation, scheduling).
-    The defaults are the uncalibrated theory: every fraction 1, every overhead 0.
+    - `request_overhead_s`: per-request time outside the engine's steps (HTTP, tokenisation, scheduling);
+    - `disagg_overhead_s`: the further per-request time of disaggregated serving (routing to a prefill
+      worker, KV-transfer setup and completion, admission on the decode worker).
+    The defaults are the ideal machine: every fraction 1, every overhead 0 (a lower bound on latency).
+    `ProfileTerms.nominal()` is the uncalibrated theory: the typical values of well-tuned engines (the
+    medians of the fit's priors): weights streamed at 80% of peak HBM bandwidth, KV at 60%, GEMMs at 50% of
+    peak FLOP/s, collectives 1.5× their modelled latency, 1 ms per step, 10 µs per layer per step, 10 ms per
+    request and 50 ms more per disaggregated request. (The ideal machine left 26% of the fleet rows' TPOT
+    more than 2× off; the nominal terms, 10%.)
     """
 
     weight_bandwidth_fraction: float = 1.0
@@ -133,6 +145,7 @@ class ProfileTerms:
     step_overhead_s: float = 0.0
     layer_overhead_s: float = 0.0
     request_overhead_s: float = 0.0
+    disagg_overhead_s: float = 0.0
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -140,6 +153,24 @@ class ProfileTerms:
 
     def replace(self, **changes: float) -> ProfileTerms:
         return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def nominal(cls) -> ProfileTerms:
+        """The uncalibrated theory's terms (class docstring); the fit's prior medians."""
+        return NOMINAL_TERMS
+
+
+NOMINAL_TERMS = ProfileTerms(
+    weight_bandwidth_fraction=0.8,
+    kv_bandwidth_fraction=0.6,
+    decode_flop_fraction=0.5,
+    prefill_flop_fraction=0.5,
+    collective_latency_scale=1.5,
+    step_overhead_s=1e-3,
+    layer_overhead_s=1e-5,
+    request_overhead_s=1e-2,
+    disagg_overhead_s=5e-2,
+)
 
 
 # ---------------------------------------------------------------------------------------------- resolution
@@ -630,19 +661,25 @@ def predict_fleet(
     *,
     configs: Iterable[str | os.PathLike] = (),
     profiles=None,
+    terms: ProfileTerms | None = None,
 ) -> FleetPrediction:
     """Predict TTFT and TPOT of every row of a fleet-schema table (a `FleetRuns`, a CSV path or a
     `FleetModel`), with 90% intervals.
 
     `profiles`: fitted engine profiles (`infereco.calibration.profiles.FleetProfiles`, or a path to a
-    profile YAML); None = the uncalibrated theory, whose interval is its prior: a factor of 2 either way.
+    profile YAML); None = the uncalibrated theory (`ProfileTerms.nominal()`), whose interval is its prior:
+    a factor of 2 either way. `terms`: one `ProfileTerms` for every row instead (e.g. `ProfileTerms()`, the
+    ideal machine); it excludes `profiles`.
     """
     from infereco.calibration.profiles import FleetProfiles, load_profiles  # the layer above
 
     fm = runs if isinstance(runs, FleetModel) else FleetModel(runs, configs)
     if profiles is not None and not isinstance(profiles, FleetProfiles):
         profiles = load_profiles(profiles)
-    terms = None if profiles is None else profiles.terms_by_key(fm.keys)
+    if terms is not None and profiles is not None:
+        raise SpecError("predict_fleet: give profiles or terms, not both")
+    if terms is None:
+        terms = NOMINAL_TERMS if profiles is None else profiles.terms_by_key(fm.keys)
     ttft, tpot, status, notes = fm.predict(terms)
     n = len(fm)
     q = np.tile([-math.log(2.0), math.log(2.0)], (n, 2, 1))  # (row, quantity, lo/hi) log factors
@@ -668,7 +705,7 @@ def _terms_for(terms, key: tuple[str, str]) -> ProfileTerms:
         return ProfileTerms()
     if isinstance(terms, ProfileTerms):
         return terms
-    return terms.get(key, ProfileTerms())
+    return terms.get(key, NOMINAL_TERMS)
 
 
 def _held_tokens(backend: str, P, out_len, rows, runs) -> np.ndarray:
@@ -701,6 +738,7 @@ def _predict_rows(ph: _Physics, runs, rows, layouts, terms: ProfileTerms, ttft, 
             else:
                 ttft[i], tpot[i] = a[j], b[j]
                 status[i] = "ok" if np.isfinite(a[j]) and np.isfinite(b[j]) else "infeasible: no steady state"
+            notes[i] = "; ".join(runs[i].notes)
     if dis:
         _predict_disagg(ph, runs, dis, layouts, terms, ttft, tpot, status, notes)
 
@@ -728,18 +766,30 @@ def _predict_disagg(ph: _Physics, runs, rows, layouts, terms, ttft, tpot, status
             b_d[j] = dec.batch * (dec.attention_dp or 1)
             n_d[j] = dec.workers or max(1.0, round(C[j] / b_d[j]))
         else:
-            n_d[j] = max(1.0, math.ceil(C[j] / max(cap_d[j], 1.0)))
+            # The rows that give decode worker counts: TensorRT-LLM spreads a pool without DP attention over
+            # several workers (median 4 of the rows that say; SGLang and DP-attention pools: 1), which
+            # the capacity may force higher. (One worker holding C made TPOT 1.4× too slow at C ≤ 256.)
+            typical = _DECODE_WORKERS.get((run.backend, (dec.attention_dp or 1) > 1), 1.0)
+            n_d[j] = max(1.0, min(typical, C[j]), math.ceil(C[j] / max(cap_d[j], 1.0)))
             b_d[j] = C[j] / n_d[j]
-            notes[j].append(f"assumed {int(n_d[j])} decode worker(s) holding the concurrency")
+            notes[j].append(f"assumed {int(n_d[j])} decode worker(s) sharing the concurrency")
         n_p[j] = pre.workers or 1
-        if pre.workers is None:
-            notes[j].append("assumed 1 prefill worker")
         batch_p[j] = pre.batch or 1
     lay_d = _lay_arrays(dec_l, ph.model)
     lay_p = _lay_arrays(pre_l, ph.model)
     ctx = P + (out_len - 1.0) / 2.0
     t_d = ph.step(lay_d, np.maximum(np.minimum(b_d, cap_d), 1.0), 1.0, ctx).latency_s
     t_p = ph.step(lay_p, batch_p, P, 0.0, prefill=True).latency_s
+    # A row without the prefill worker count: a pool sized to the decode pool's demand (what a disaggregated
+    # deployment is built for): the fewest workers whose capacity covers the request rate the decode pool
+    # sustains, λ = C / ((O − 1)·t_d + t_p), at utilisation PREFILL_UTILISATION. (One worker for every
+    # concurrency made TTFT 30× too high at C ≥ 1024 and too low where the real pool is the bottleneck.)
+    missing = np.array([runs[i].prefill.workers is None for i in rows])
+    lam_dec = C / ((out_len - 1.0) * t_d + t_p)
+    balanced = np.maximum(1.0, np.ceil(lam_dec * t_p / (batch_p * PREFILL_UTILISATION)))
+    n_p = np.where(missing, balanced, n_p)
+    for j in np.flatnonzero(missing):
+        notes[j].append(f"assumed {int(n_p[j])} prefill worker(s) sized to the decode pool's demand")
     # KV transfer of one prompt's cache: NVLink inside one NVLink domain (NVL72), else the inter-node links.
     kv_bytes = np.array([ph.model.kv_cache_bytes_per_sequence(float(p)) for p in P])
     link = (
@@ -750,12 +800,18 @@ def _predict_disagg(ph: _Physics, runs, rows, layouts, terms, ttft, tpot, status
     n_link = np.array([min(p.n_gpu, d.n_gpu) for p, d in zip(pre_l, dec_l)], float)
     t_kv = kv_bytes / (link * n_link)
     mu = n_p * batch_p / t_p  # prefill throughput, requests/s
-    ttft_e = terms.request_overhead_s + t_p + t_kv + t_d
+    # Fixed per-request time: the engine-independent part (HTTP, tokenisation) plus the disaggregated
+    # hand-off (routing to a prefill worker, KV-transfer setup, admission on the decode worker).
+    r0 = terms.request_overhead_s + terms.disagg_overhead_s
+    # The loop starts with all C requests at once: the first of the ~WAVES waves queues for the prefill
+    # pool, (C − 1)/(2μ) on average (later waves are spread by the random output lengths).
+    first_wave = (C - 1.0) / (2.0 * mu) / WAVES
+    ttft_e = r0 + t_p + t_kv + t_d
     for _ in range(30):
         lam = np.minimum(C / (ttft_e + (out_len - 1.0) * t_d), 0.98 * mu)
         rho = lam / mu
         wq = rho * (t_p / n_p) / (2.0 * (1.0 - rho))
-        ttft_e = 0.5 * ttft_e + 0.5 * (terms.request_overhead_s + wq + t_p + t_kv + t_d)
+        ttft_e = 0.5 * ttft_e + 0.5 * (r0 + first_wave + wq + t_p + t_kv + t_d)
     lam = np.minimum(C / (ttft_e + (out_len - 1.0) * t_d), 0.98 * mu)
     # Clients beyond what the system admits wait for it (closed loop: C = λ·cycle).
     extra = np.maximum(C / lam - (ttft_e + (out_len - 1.0) * t_d), 0.0)
@@ -766,4 +822,4 @@ def _predict_disagg(ph: _Physics, runs, rows, layouts, terms, ttft, tpot, status
         ttft[i] = ttft_e[j] + extra[j]
         tpot[i] = t_d[j]
         status[i] = "ok"
-        notes_out[i] = "; ".join(notes[j])
+        notes_out[i] = "; ".join([*runs[i].notes, *notes[j]])

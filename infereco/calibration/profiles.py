@@ -62,7 +62,8 @@ class Prior:
 
 # Medians: what well-tuned engines achieve on these kernels (decode GEMV streams weights at 70–90% of
 # peak HBM bandwidth; paged attention reads KV at 50–80%; large GEMMs reach 50–70% of peak dense FLOP/s;
-# an engine step costs ~1 ms of scheduling and sampling; a request ~10 ms of HTTP and tokenisation).
+# an engine step costs ~1 ms of scheduling and sampling; a request ~10 ms of HTTP and tokenisation; a
+# disaggregated request ~50 ms more for routing, KV-transfer setup and decode-side admission).
 PRIORS: dict[str, Prior] = {
     "weight_bandwidth_fraction": Prior(
         0.8, 0.3, 0.3, 1.0, "achieved fraction of peak HBM bandwidth, weights"
@@ -74,6 +75,7 @@ PRIORS: dict[str, Prior] = {
     "step_overhead_s": Prior(1e-3, 1.5, 1e-6, 0.03, "fixed time per engine step, s"),
     "layer_overhead_s": Prior(1e-5, 1.5, 1e-8, 3e-4, "fixed time per layer per step, s"),
     "request_overhead_s": Prior(1e-2, 1.5, 1e-5, 1.0, "per-request time outside the engine, s"),
+    "disagg_overhead_s": Prior(5e-2, 1.5, 1e-4, 1.0, "per-request prefill → decode hand-off, s"),
 }
 # Scale of the data residuals (log units): the spread of repeated runs is ~2% (README of the fleet data);
 # the model's own error is larger, and TTFT (queueing) noisier than TPOT.
@@ -116,7 +118,7 @@ class FleetProfiles:
         out = {}
         for k in set(keys):
             p = self.find(k)
-            out[k] = p.terms if p is not None else ProfileTerms()
+            out[k] = p.terms if p is not None else ProfileTerms.nominal()
         return out
 
     def log_interval(self, key: tuple[str, str]) -> np.ndarray:

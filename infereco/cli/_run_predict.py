@@ -37,7 +37,7 @@ def summary_table(rows) -> str:
 def run(args) -> int:
     t0 = time.perf_counter()
     runs = load_fleet_runs(args.runs)
-    profiles, source = None, "uncalibrated theory"
+    profiles, source = None, "uncalibrated theory (nominal efficiencies)"
     if args.profile:
         profiles, source = load_profiles(args.profile), f"profiles {args.profile}"
     elif not args.uncalibrated and default_profiles_path().is_file():

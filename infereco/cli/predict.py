@@ -33,7 +33,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", required=True, metavar="PRED.csv", help="write the predictions here (CSV)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--profile", metavar="PROFILE.yaml", help="engine profiles (from infereco calibrate)")
-    src.add_argument("--uncalibrated", action="store_true", help="pure theory: no efficiency terms")
+    src.add_argument(
+        "--uncalibrated", action="store_true", help="theory at nominal efficiencies: no fitted terms"
+    )
     p.add_argument(
         "--configs",
         action="append",

@@ -12,6 +12,11 @@ Conventions of the source, kept explicit here:
 - Layout sizes of 0 are the source's "not set" and read as unspecified (None), like blanks.
 - Some disaggregated rows give each pool's layout but not its worker count or batch: those stay None and a
   prediction must say what it assumed.
+- Squared attention-DP encoding: some agg rows (one dump of TensorRT-LLM DP-attention runs) write
+  `attention_dp_size` = moe_tp × moe_ep with moe_tp = moe_ep = N > 1 and tp 1 (64 = 8 × 8 on an 8-GPU node),
+  and a `batch_size` N times too small; the same runs appear in another dump as tp 1, attention_dp N,
+  moe_tp 1, moe_ep N, batch N times larger, with identical TTFT and TPOT. Such a layout is read as the latter
+  (N GPUs, attention data-parallel over N, experts over N) and the run's `notes` say so.
 
 Errors name the file, the row (1-based data row, plus the row's `id`) and the column.
 
@@ -140,6 +145,7 @@ class FleetRun:
     ttft_s: float | None
     tpot_s: float | None
     columns: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    notes: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     RANGE_RATIO = 0.8  # InferenceX `random-range-ratio`
 
@@ -292,11 +298,11 @@ def _latency_s(raw: dict, key: str, at: str) -> float | None:
     return x / 1e3
 
 
-def _pool(raw: dict, prefix: str, at: str) -> Pool:
+def _pool(raw: dict, prefix: str, at: str, notes: list[str] | None = None) -> Pool:
     def get(k, limit=_MAX_DEGREE):
         return _count(raw, prefix + k, at, limit=limit)
 
-    return Pool(
+    pool = Pool(
         tp=get("tp_size"),
         pp=get("pp_size"),
         attention_dp=get("attention_dp_size"),
@@ -305,6 +311,21 @@ def _pool(raw: dict, prefix: str, at: str) -> Pool:
         batch=get("batch_size", _MAX_TOKENS),
         workers=get("num_workers"),
     )
+    return _unsquare(pool, prefix, notes)
+
+
+def _unsquare(pool: Pool, prefix: str, notes: list[str] | None) -> Pool:
+    """The squared attention-DP encoding (module docstring) read as the layout it stands for."""
+    n, adp = pool.moe_ep, pool.attention_dp
+    if pool.tp in (None, 1) and n is not None and n > 1 and pool.moe_tp == n and adp == n * n:
+        if notes is not None:
+            notes.append(
+                f"{prefix}attention_dp_size {adp} = moe_tp × moe_ep {n} × {n} read as attention_dp "
+                f"{n}, moe_tp 1, moe_ep {n}" + (f", batch {pool.batch} × {n}" if pool.batch else "")
+            )
+        return Pool(tp=1, pp=pool.pp, attention_dp=n, moe_tp=1, moe_ep=n,
+                    batch=None if pool.batch is None else pool.batch * n, workers=pool.workers)  # fmt: skip
+    return pool
 
 
 def _parse_row(raw: dict, i: int, run_id: str, at: str) -> FleetRun:
@@ -319,10 +340,11 @@ def _parse_row(raw: dict, i: int, run_id: str, at: str) -> FleetRun:
         raise SpecError(
             f"{at}: column {'isl' if isl is None else 'osl'!r} is blank: expected tokens per request"
         )
+    notes: list[str] = []
     if mode == "agg":
-        workers = (_pool(raw, "", at),)
+        workers = (_pool(raw, "", at, notes),)
     else:
-        workers = (_pool(raw, "prefill_", at), _pool(raw, "decode_", at))
+        workers = (_pool(raw, "prefill_", at, notes), _pool(raw, "decode_", at, notes))
     src = _text(raw, "silicon_data_source") or ""
     m = _CONCURRENCY.search(src)
     concurrency = int(m.group(1)) if m else (workers[0].batch if mode == "agg" else None)
@@ -346,4 +368,5 @@ def _parse_row(raw: dict, i: int, run_id: str, at: str) -> FleetRun:
         ttft_s=_latency_s(raw, "silicon_ttft_ms", at),
         tpot_s=_latency_s(raw, "silicon_tpot_ms", at),
         columns={k: (v if v is not None else "") for k, v in raw.items() if k is not None},
+        notes=tuple(notes),
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from infereco import load_model
 from infereco.cli.main import main
 from infereco.specs.hf_config import load_hf_config
 
@@ -134,3 +135,21 @@ def test_mfu_is_percent_in_tables_and_a_fraction_in_json_and_csv(capsys):
     assert pct == pytest.approx([100 * f for f in frac], rel=1e-2, abs=1e-3)
     pref = re.search(r"MFU ([\d.]+)%", out)
     assert pref and 0 < float(pref.group(1)) <= 100
+
+
+def test_model_line_names_component_bits_layers_and_trillions():
+    from infereco.cli._run_common import describe_model
+    from infereco.specs.model import ModelSpec
+
+    # A 4-bit MoE with 16-bit attention and embeddings, over a trillion parameters, with a hybrid layer
+    # mix and an MTP block: the line shows each component's bits, the stored size, the layer kinds.
+    big = load_model("kimi-k2").model_copy(
+        update={"expert_weight_bits": 4, "attention_weight_bits": 16, "embedding_weight_bits": 16}
+    )
+    line = describe_model(big, "test")
+    assert f"{big.total_params / 1e12:.3g} T parameters" in line
+    assert "attention 16, experts 4, embeddings 16-bit" in line
+    assert f"({big.weight_memory_bytes / 1e9:.4g} GB)" in line
+    hybrid = load_model("qwen3.5-27b")
+    assert isinstance(hybrid, ModelSpec) and "layers: 16 full, 48 linear" in describe_model(hybrid, "t")
+    assert "1 MTP layer(s)" in describe_model(load_model("deepseek-r1"), "t")

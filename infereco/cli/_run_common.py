@@ -14,6 +14,11 @@ from infereco.specs.yaml_io import load_yaml_mapping
 _COST_KEYS = (set(OwnershipCost.model_fields) | set(RentalCost.model_fields)) - set(Scenario.model_fields)
 
 
+def _count(n: float) -> str:
+    """A parameter count in B, or T from a trillion up (3 significant digits)."""
+    return f"{n / 1e12:.3g} T" if n >= 1e12 else f"{n / 1e9:.3g} B"
+
+
 def describe_model(spec: ModelSpec, source: str) -> str:
     """One line: where a model spec came from, its derived parameter counts and bit widths."""
     kv_bits = spec.kv_cache_bits or spec.activation_bits
@@ -36,8 +41,8 @@ def describe_model(spec: ModelSpec, source: str) -> str:
         layers = f"; layers: {kinds}"
     mtp = f"; {spec.n_mtp_layers} MTP layer(s)" if spec.n_mtp_layers else ""
     return (
-        f"model {spec.name} from {source}: {spec.total_params / 1e9:.3g} B parameters, "
-        f"{spec.active_params / 1e9:.3g} B active per token{experts}; {weights}, "
+        f"model {spec.name} from {source}: {_count(spec.total_params)} parameters, "
+        f"{_count(spec.active_params)} active per token{experts}; {weights}, "
         f"activations {spec.activation_bits}-bit{gemm}, KV cache {kv_bits}-bit{layers}{mtp}"
     )
 

@@ -3,7 +3,10 @@
 Price scales every cost exactly and changes nothing else, so one frontier per (model, hardware, context) is
 computed and re-priced. Evaluation is jitted (one compiled function per model structure) and sharded over all
 local JAX devices; on CPU, start Python with `XLA_FLAGS=--xla_force_host_platform_device_count=N` to use N
-cores.
+cores. With `executor=` (any `concurrent.futures`-style executor: a spawn-context process pool, a Dask
+`distributed` client's `get_executor()`, Ray's), the work is split by model, so each worker compiles a model's
+functions once and reuses them over its hardware × contexts × prices; the rows come back in the local order and
+equal the local run's.
 """
 
 from __future__ import annotations
@@ -82,13 +85,17 @@ def sweep(
     alpha: float | None = None,
     progress: bool | ProgressMeter = True,
     keep_frontiers: bool = True,
+    executor: Any = None,
     **frontier_kwargs,
 ) -> SweepResult:
     """Frontiers for every combination; `prices_usd_per_hour` None = each accelerator's own price.
 
     `frontier_kwargs` are those of `pareto_frontier` (workload, space, serving, speculative, ...); every row
     carries the max-speed, preferred and cheapest points with the columns `pareto_frontier` gives them.
-    `progress`: True (a bar on stderr for runs over a second), False, or a `ProgressMeter`.
+    `progress`: True (a bar on stderr for runs over a second), False, or a `ProgressMeter`. `executor`: an
+    object with `submit(fn, *args, **kwargs)` returning futures with `.result()` (concurrent.futures,
+    Dask, Ray); one task per model, inputs validated here first. A process pool must use the 'spawn' start
+    method (JAX is not fork-safe): `ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"))`.
 
     >>> r = sweep(["llama-3-8b", "llama-3-70b"], ["h100-sxm", "h200"], [1000, 8000], [1.5, 2.5])
     >>> len(r)
@@ -119,6 +126,27 @@ def sweep(
         for price in price_list:
             if isinstance(price, str):
                 dep.hardware.tier_price_usd_per_hour(price)  # SpecError naming the tier and the known ones
+    if executor is not None:
+        if not callable(getattr(executor, "submit", None)):
+            raise SpecError(
+                f"sweep: executor = {type(executor).__name__}: expected a concurrent.futures-style executor "
+                "with submit(fn, *args) (ProcessPoolExecutor, a Dask client's get_executor(), Ray's)"
+            )
+        kw = dict(preset=preset, search=search, alpha=alpha, keep_frontiers=keep_frontiers, backend=backend)
+        per_model = len(hw_list) * len(ctx_list) * len(price_list)
+        with as_meter(progress).start(len(combos) * len(price_list), "sweep") as bar:
+            futures = [
+                executor.submit(
+                    _sweep_part, model, hw_list, ctx_list, price_list, {**kw, **frontier_kwargs}
+                )
+                for model in model_list
+            ]
+            for fut in futures:  # in model order: the local row order
+                part = fut.result()
+                rows.extend(part.rows)
+                frontiers.update(part.frontiers)
+                bar.update(per_model)
+        return SweepResult(rows, frontiers)
     with as_meter(progress).start(len(combos) * len(price_list), "sweep") as bar:
         for (model, hw, ctx), dep in zip(combos, deployments):
             base = solve(dep, backend=backend)
@@ -140,3 +168,8 @@ def sweep(
                     frontiers[key] = f
                 bar.update()
     return SweepResult(rows, frontiers)
+
+
+def _sweep_part(model, hw_list, ctx_list, price_list, kwargs) -> SweepResult:
+    """One executor task: the local sweep of one model (module level, so executors can pickle it)."""
+    return sweep([model], hw_list, ctx_list, price_list, progress=False, **kwargs)

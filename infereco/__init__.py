@@ -74,6 +74,8 @@ _LAZY: dict[str, str] = {
     "load_calibrated_hardware": "infereco.calibration.result",
     "EngineConfig": "infereco.physics.serving",
     "predict_serving": "infereco.calibration.deploy",
+    "predict_runs": "infereco.calibration.runs",
+    "calibrate_runs": "infereco.calibration.runs",
 }
 
 __all__ = [
@@ -127,6 +129,8 @@ __all__ = [
     "load_calibrated_hardware",
     "EngineConfig",
     "predict_serving",
+    "predict_runs",
+    "calibrate_runs",
     # errors
     "InferecoError",
     "SpecError",
@@ -201,6 +205,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names above loa
     from infereco.calibration.deploy import predict_serving
     from infereco.calibration.fit import calibrate
     from infereco.calibration.result import CalibrationResult, load_calibrated_hardware
+    from infereco.calibration.runs import calibrate_runs, predict_runs
     from infereco.economics import (
         CostUncertainty,
         Elasticities,

@@ -4,9 +4,9 @@ Price scales every cost exactly and changes nothing else, so one frontier per (m
 computed and re-priced. Evaluation is jitted (one compiled function per model structure) and sharded over all
 local JAX devices; on CPU, start Python with `XLA_FLAGS=--xla_force_host_platform_device_count=N` to use N
 cores. With `executor=` (any `concurrent.futures`-style executor: a spawn-context process pool, a Dask
-`distributed` client's `get_executor()`, Ray's), the work is split by model, so each worker compiles a model's
-functions once and reuses them over its hardware × contexts × prices; the rows come back in the local order and
-equal the local run's.
+`distributed` client's `get_executor()`, Ray's), the work is split by model, so each worker compiles a
+model's functions once and reuses them over its hardware × contexts × prices; the rows come back in the local
+order and equal the local run's.
 """
 
 from __future__ import annotations
@@ -136,9 +136,7 @@ def sweep(
         per_model = len(hw_list) * len(ctx_list) * len(price_list)
         with as_meter(progress).start(len(combos) * len(price_list), "sweep") as bar:
             futures = [
-                executor.submit(
-                    _sweep_part, model, hw_list, ctx_list, price_list, {**kw, **frontier_kwargs}
-                )
+                executor.submit(_sweep_part, model, hw_list, ctx_list, price_list, {**kw, **frontier_kwargs})
                 for model in model_list
             ]
             for fut in futures:  # in model order: the local row order

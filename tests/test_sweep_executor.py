@@ -44,9 +44,12 @@ def test_process_pool_rows_equal_the_local_run(local):
 
 def test_dask_local_cluster_rows_equal_the_local_run(local):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         got = sweep(*ARGS, progress=False, executor=client.get_executor())
     _assert_equal_rows(got, local)
 

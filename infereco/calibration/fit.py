@@ -209,8 +209,8 @@ def _initial(sm: ServingModel, runs: ServingRuns, init: Mapping[str, float] | No
 
 def calibrate(
     measurements,
-    model,
-    hardware,
+    model=None,
+    hardware=None,
     *,
     tp: int | None = None,
     engine: EngineConfig | None = None,
@@ -229,14 +229,17 @@ def calibrate(
     identify_tol: float = 0.1,
     max_se_log: float = 0.5,
     data_files: Sequence[str] | None = None,
-) -> CalibrationResult:
+    configs: Sequence[str] = (),
+):
     """Fit calibration terms to measured runs (see the module docstring for the method).
 
     `measurements`: a `MeasurementTable`, Measurement records, `ServingRuns` with `measured`, or result file
-    paths. `model`, `hardware`: catalog ids, specs, mappings or YAML paths (a model may also be a HF
-    config.json). `tp` overrides the runs' tensor-parallel degree. `engine`: the engine's token budget etc.
-    (default `EngineConfig()`). `fit`: "auto" or the names to fit; `fixed` pins values (never fitted);
-    `init` sets starting values. `weights` per quantity (default 1). `static` marks static-batch runs.
+    paths. Without `model` and `hardware`, fleet-schema runs (a CSV path, `FleetRuns`, row mappings or a
+    DataFrame; `configs` = folders of `ORG--MODEL_config.json` files) give engine profiles
+    (`calibration.runs.calibrate_runs`). `model`, `hardware`: catalog ids, specs, mappings or YAML paths (a
+    model may also be a HF config.json). `tp` overrides the runs' tensor-parallel degree. `engine`: the
+    engine's token budget etc. (default `EngineConfig()`). `fit`: "auto" or the names to fit; `fixed` pins
+    values (never fitted); `init` sets starting values. `weights` per quantity (default 1). `static` marks static-batch runs.
 
     Synthetic runs of a tiny model on a CPU, made with a 2 ms step overhead, give that overhead back:
 
@@ -254,6 +257,16 @@ def calibrate(
     >>> r.success, r.fitted, round(r.params["step_overhead_s"] * 1e3, 6)   # ms
     (True, ('step_overhead_s',), 2.0)
     """
+    if model is None and hardware is None:
+        # Fleet-schema runs (every row names its model, system and engine): engine profiles.
+        from infereco.calibration.runs import calibrate_runs  # the fleet layer sits beside this fit
+
+        return calibrate_runs(measurements, configs=configs, fit=None if fit == "auto" else fit)
+    if model is None or hardware is None:
+        raise SpecError(
+            "calibrate: give both model and hardware (runs of one deployment), or neither (fleet-schema runs "
+            "whose rows name their model_path and system)"
+        )
     hw = resolve_hardware_arg(hardware)
     runs, files = as_runs(measurements, tp, static)
     if data_files is not None:

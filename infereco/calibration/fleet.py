@@ -56,7 +56,7 @@ from infereco.errors import InferecoError, SpecError
 from infereco.physics.latency import explicit_step_time, roofline_s
 from infereco.physics.prefill import without_embedding_flop
 from infereco.physics.structs import hardware_arrays, model_arrays
-from infereco.specs.catalog import load_hardware, load_model
+from infereco.specs.catalog import load_hardware, load_model, model_id_by_repo_name
 from infereco.specs.engines import get_engine
 from infereco.specs.hardware import HardwareSpec
 from infereco.specs.hf_config import load_hf_config
@@ -195,6 +195,9 @@ def find_model(model_path: str, configs: Sequence[str | os.PathLike] = ()) -> tu
             return load_model(name), f"catalog {name}"
         except InferecoError:
             tried.append(f"catalog id {name!r}")
+        other = model_id_by_repo_name(name.rsplit("/", 1)[-1]) if "/" in name else None
+        if other is not None:  # the same checkpoint name published under another organisation
+            return load_model(other), f"catalog {other} (same name as {name!r})"
     raise SpecError(f"model {model_path!r}: not found (tried {', '.join(tried)})")
 
 

@@ -73,6 +73,18 @@ def _index(kind: str) -> dict[str, tuple[Path, tuple[str, ...]]]:
     return index
 
 
+def model_id_by_repo_name(repo_name: str) -> str | None:
+    """The catalog model whose Hugging Face alias `ORG/NAME` has this NAME under any organisation (a
+    re-published checkpoint, e.g. nvidia/Llama-3.1-8B-Instruct of meta-llama's), when exactly one does.
+
+    >>> model_id_by_repo_name("Llama-3.1-70B-Instruct")
+    'llama-3.1-70b'
+    """
+    key = normalise_id(repo_name)
+    found = {cid for name, (_, (cid,)) in _index("models").items() if name.rsplit("/", 1)[-1] == key}
+    return found.pop() if len(found) == 1 else None
+
+
 def _canonical_ids(kind: str) -> list[str]:
     return sorted({v[1][0] for v in _index(kind).values()})
 

@@ -239,7 +239,8 @@ def calibrate(
     (`calibration.runs.calibrate_runs`). `model`, `hardware`: catalog ids, specs, mappings or YAML paths (a
     model may also be a HF config.json). `tp` overrides the runs' tensor-parallel degree. `engine`: the
     engine's token budget etc. (default `EngineConfig()`). `fit`: "auto" or the names to fit; `fixed` pins
-    values (never fitted); `init` sets starting values. `weights` per quantity (default 1). `static` marks static-batch runs.
+    values (never fitted); `init` sets starting values. `weights` per quantity (default 1). `static` marks
+    static-batch runs.
 
     Synthetic runs of a tiny model on a CPU, made with a 2 ms step overhead, give that overhead back:
 

@@ -25,7 +25,7 @@ def _fixture(name: str) -> dict:
 # The architecture; the per-component precision a checkpoint's quantization sets (16-bit embeddings, block
 # scales) is not in the hand-written catalog entries and is tested on its own.
 _PRECISION = {"embedding_weight_bits", "attention_weight_bits", "ffn_weight_bits", "expert_weight_bits"}
-_PRECISION |= {"fp4_scale_bits", "fp8_scale_bits"}
+_PRECISION |= {"fp4_scale_bits", "fp8_scale_bits", "gemm_input_bits", "n_mtp_layers", "max_context_tokens"}
 
 
 def _shape(spec) -> dict:

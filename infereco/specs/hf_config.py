@@ -501,6 +501,9 @@ def load_hf_config(
             weight_bits = activation_bits
     fields["weight_bits"] = weight_bits
     fields.setdefault("n_mtp_layers", _mtp_layers(cfg, data))
+    ctx = _inherited(cfg, data, "max_position_embeddings")
+    if isinstance(ctx, int) and not isinstance(ctx, bool) and 0 < ctx <= 100_000_000:
+        fields.setdefault("max_context_tokens", ctx)
     fields["activation_bits"] = activation_bits
 
     if name is None:

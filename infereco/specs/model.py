@@ -100,6 +100,12 @@ class ModelSpec(FrozenSpec):
         description="Bits the quantized GEMMs quantize their inputs to (FP8: 8, NVFP4: 4); None = "
         "weight-only or unquantized (math at activation_bits).",
     )
+    max_context_tokens: int | None = Field(
+        default=None,
+        gt=0,
+        le=100_000_000,
+        description="Context window, tokens (config max_position_embeddings).",
+    )
     # Multi-token-prediction blocks (DeepSeek-V3 §2.2): not in the parameter counts (model cards exclude
     # them); `speculative: {draft: mtp}` drafts with them.
     n_mtp_layers: int = Field(default=0, ge=0, le=16, description="Multi-token-prediction blocks shipped.")

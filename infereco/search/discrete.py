@@ -11,6 +11,7 @@ import collections
 import dataclasses
 import math
 
+import jax
 import numpy as np
 
 from infereco.errors import InfeasibleError, SpecError
@@ -245,7 +246,8 @@ def _evaluate_table(dep: Deployment, table: LayoutTable, batches: np.ndarray, ba
             layout=layout,
             on_device=True,
         )
-        parts.append([np.broadcast_to(np.asarray(a), (chunk, b_pad.size)) for a in out])
+        # One transfer for all outputs (a device sync per array costs more than the copy).
+        parts.append([np.broadcast_to(a, (chunk, b_pad.size)) for a in jax.device_get(tuple(out))])
     return Evaluation(
         *(np.concatenate([p[i] for p in parts])[:n_lay, :n_b] for i in range(len(Evaluation._fields)))
     )

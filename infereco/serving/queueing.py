@@ -45,6 +45,7 @@ import dataclasses
 import math
 
 import numpy as np
+from scipy.special import gammainc
 
 from infereco.errors import SpecError
 from infereco.serving.engine_model import EngineModel, TokenLengths
@@ -55,6 +56,8 @@ PERCENTILES = (50.0, 90.0, 99.0)
 _GRID = 1024  # lattice points per distribution
 _CHUNK = 256  # rates per block (bounds the memory of the lattice arithmetic)
 _TAIL = 1e-5  # probability left beyond a lattice's end
+_GRID_TPOT = 256  # lattice points of the TPOT mixture
+_D_BINS = 16  # atoms of the output-length law
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,7 +84,9 @@ class QueueingResult:
     def summary(self) -> dict[str, np.ndarray]:
         """`{ttft_s_p50: array over rates, …, utilisation, saturated}`."""
         out = {
-            f"{k}_p{int(q)}": self.percentile(k, q) for k in ("ttft_s", "tpot_s", "e2e_s") for q in PERCENTILES
+            f"{k}_p{int(q)}": self.percentile(k, q)
+            for k in ("ttft_s", "tpot_s", "e2e_s")
+            for q in PERCENTILES
         }
         return {**out, "utilisation": self.utilisation, "saturated": self.saturated}
 
@@ -106,43 +111,26 @@ def _service_moments(lam, values, probs, theta):
 
 
 def mg1_wait_tail(requests_per_s, service_s, service_probs=None):
-    """(ρ, θ, C_L) of an M/G/1 queue's wait: P(W > 0) = ρ, P(W > t) ≈ min(ρ, C_L·e^(−θt)) (Cramér–Lundberg;
-    exact for M/M/1). `service_s` and `service_probs`: a discrete service-time law (seconds); rates array.
-    Rows with ρ ≥ 1 get θ = 0, C_L = 1.
+    """(ρ, θ, C_L) of an M/G/1 queue's wait: P(W > 0) = ρ, P(W > t) ≈ C_L·e^(−θt) for large t
+    (Cramér–Lundberg: λ(E[e^(θS)] − 1) = θ, C_L = (1 − ρ)/(λE[S·e^(θS)] − 1); exact for M/M/1).
+    `service_s`, `service_probs`: a discrete service-time law (seconds; equal weights by default);
+    `requests_per_s`: an array of rates with ρ < 1.
 
-    >>> rho, theta, c = mg1_wait_tail([4.0], [0.25], None)          # M/D/1 at ρ = 1
-    >>> rho, theta, c = mg1_wait_tail([2.0], [0.25], None)          # M/D/1 at ρ = 0.5
-    >>> round(float(theta[0]), 3), round(float(c[0]), 3)             # 1/s, probability
+    >>> rho, theta, c = mg1_wait_tail([2.0], [0.25])          # M/D/1 at ρ = 0.5
+    >>> round(float(theta[0]), 3), round(float(c[0]), 3)      # 1/s, probability
     (5.026, 0.661)
+    >>> rho, theta, c = mg1_wait_tail([1.0], [0.25, 0.75])    # ρ = 0.5, two service times
+    >>> round(float(theta[0]), 3), round(float(c[0]), 3)
+    (1.538, 0.605)
     """
     lam = np.atleast_1d(np.asarray(requests_per_s, float))
     v = np.atleast_1d(np.asarray(service_s, float))
     p = np.full(v.size, 1.0 / v.size) if service_probs is None else np.asarray(service_probs, float)
-    es, es2 = float(v @ p), float(v**2 @ p)
-    rho = lam * es
-    ok = (rho < 1.0) & (lam > 0)
-    lam_ok = np.where(ok, lam, 0.5 / es)
-    rho_ok = lam_ok * es
-
-    def f(th):
-        m1, _ = _service_moments(lam_ok, v, p, th)
-        return lam_ok * (m1 - 1.0) - th
-
-    hi = 2.0 * (1.0 - rho_ok) / (lam_ok * es2)  # heavy-traffic estimate; double until past the root
-    for _ in range(200):
-        pos = f(hi) > 0
-        if pos.all():
-            break
-        hi = np.where(pos, hi, hi * 2.0)
-    lo = np.zeros_like(hi)
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        above = f(mid) > 0
-        lo, hi = np.where(above, lo, mid), np.where(above, mid, hi)
-    theta = 0.5 * (lo + hi)
-    _, m2 = _service_moments(lam_ok, v, p, theta)
-    c = (1.0 - rho_ok) / np.maximum(lam_ok * m2 - 1.0, 1e-300)
-    return rho, np.where(ok, theta, 0.0), np.where(ok, c, 1.0)
+    rho = lam * float(v @ p)
+    if not (np.all(lam > 0) and np.all(rho < 1.0)):
+        raise SpecError(f"requests_per_s = {requests_per_s!r}: expected rates > 0 with ρ = λ·E[S] < 1")
+    theta, c, _, _ = _wait_law(lam, np.broadcast_to(v, (lam.size, v.size)), p)
+    return rho, theta, c
 
 
 # ---- lattice distributions (rows = rates) ------------------------------------------------------------------
@@ -241,7 +229,7 @@ def latency_quantiles(
     ok = np.flatnonzero(~sat)
     for start in range(0, ok.size, _CHUNK):
         idx = ok[start : start + _CHUNK]
-        part = _block(engine, lam[idx], pd, od)
+        part = _block(engine, lam[idx], pd, od, cap)
         for k in out:
             out[k][idx] = part[k]
         for k in extra:
@@ -261,57 +249,73 @@ def latency_quantiles(
     )
 
 
-def _block(engine: EngineModel, lam: np.ndarray, pd: TokenLengths, od: TokenLengths) -> dict[str, np.ndarray]:
+def _block(
+    engine: EngineModel, lam: np.ndarray, pd: TokenLengths, od: TokenLengths, cap: float
+) -> dict[str, np.ndarray]:
     """The model for a block of stable rates (rows)."""
     rows = lam.size
     C = engine.max_seqs
     s_tok = engine.prefill_s_per_token
     ed = od.moment(lambda o: o - 1.0)
     chunked = engine.chunked
-    if chunked:
-        rho_stretch = lam * s_tok * pd.mean
-    else:
-        rho_stretch = lam * float(engine.prefill_s(pd.tokens) @ pd.probs)
-    stretch = 1.0 / (1.0 - rho_stretch)
+    # Seconds each prompt stalls the decodes: its whole prefill step (prefill first) or its tokens' share of
+    # the mixed steps (chunked).
+    stall = pd.tokens * s_tok if chunked else engine.prefill_s(pd.tokens)
+    rho = lam * float(stall @ pd.probs)
+    stretch = 1.0 / (1.0 - rho)
 
-    # 1. the decode chain on n = 0..C, geometric above C
+    # 1. the decode chain on n = 0..C (geometric above C), flattened to the linear-response variance
     b = np.arange(1, C + 1, dtype=float)
     td = engine.decode_step_s_at(b)
+    batch = np.arange(C + 1, dtype=float)
     if ed > 0:
         mu = b[None, :] / (ed * td[None, :] * stretch[:, None])  # rows × C
         logw = np.cumsum(np.log(lam[:, None]) - np.log(mu), axis=1)
         logw = np.concatenate([np.zeros((rows, 1)), logw], axis=1)  # n = 0..C
-        top = logw.max(axis=1, keepdims=True)
-        w = np.exp(logw - top)
-        r = np.minimum(lam / mu[:, -1], 1.0 - 1e-12)
-        tail = w[:, -1] * r / (1.0 - r)  # n > C
-        z = w.sum(axis=1) + tail
-        pi = w / z[:, None]
-        p_tail = tail / z
-        p_block = pi[:, -1] + p_tail
-        batch = np.arange(C + 1, dtype=float)
-        mean_batch = pi @ batch + p_tail * C
-        # size-biased law of the batch a decoding request sees: weights b·π(b), the tail at b = C
-        sb = pi[:, 1:] * b[None, :]
-        sb[:, -1] += p_tail * C
-        sb = sb / sb.sum(axis=1, keepdims=True)
-        slot_rate = np.maximum(mu[:, -1] - lam, 1e-300)
+        # Above C every slot is held: the engine decodes C sequences and prefills their replacements, so
+        # requests leave at the capacity rate.
+        log_r = np.log(np.minimum(lam / cap, 1.0 - 1e-12))
+        pi, p_tail = _chain(logw, log_r, 1.0)
+        m = pi @ batch + p_tail * C
+        var_chain = pi @ batch**2 + p_tail * C**2 - m**2  # (the tail counted at C: its batch)
+        m_chain = m
+        u = lam[:, None] * stall[None, :] / (1.0 - rho[:, None])  # each arrival's stall, in requests
+        eu, eu2 = u @ pd.probs, (u**2) @ pd.probs
+        # With lifetimes of unequal length a stall and an arrival overlap on E[min(D, D')] of E[D] (γ).
+        gam = _overlap(od)
+        a2 = 1.0 + gam * (2.0 * eu + eu2)
+        # Mean batch: Little's law m = λ·E[D]·T̄ with T̄ = stretch·t_dec(m + V/m) at the batch a decoding
+        # request sees on average (size-biased, E[N²]/E[N] = m + V/m), V = m·A2/(1 − κ) the linear-response
+        # variance of the batch (A2 = 1, κ = 0: Poisson, the request itself plus m others).
+        kappa = np.zeros(rows)
+        for _ in range(4):
+            seen = a2 / (1.0 - kappa)
+            m = _little_batch(engine, lam * ed * stretch, seen, C)
+            at = np.clip(m + seen, 1.0, C)
+            kappa = np.clip(at * _slope(engine, at) / engine.decode_step_s_at(at), 0.0, 0.95)
+        mean_tpot = stretch * engine.decode_step_s_at(np.clip(m + a2 / (1.0 - kappa), 1.0, C))
+        var_lr = m * a2 / (1.0 - kappa)
+        # Blocking: the chain flattened to the linear-response variance below C; above C (the batch, and so
+        # the feedback, fixed at C) an M/M/1 queue for slots served at the capacity rate.
+        flat = np.clip(var_lr * m_chain / np.maximum(m, 1e-12) / np.maximum(var_chain, 1e-12), 1.0, 1e3)
+        pi_f, p_tail_f = _chain(logw, log_r, flat)
+        p_block = pi_f[:, -1] + p_tail_f
+        slot_rate = cap - lam
+        jk = np.where(kappa > 1e-9, np.expm1(kappa) / np.maximum(kappa, 1e-9), 1.0)
+        var_rel = np.maximum(a2 / (1.0 - kappa) - 2.0 * jk * (1.0 + gam * eu) + 1.0, 0.0) / np.maximum(m, 1e-9)
+        var_stall = np.minimum(gam * eu2 / np.maximum(m, 1e-9), var_rel)
+        var_batch = var_rel - var_stall
     else:
-        pi = np.zeros((rows, C + 1))
-        pi[:, 0] = 1.0
+        m = np.zeros(rows)
         p_block = np.zeros(rows)
-        mean_batch = np.zeros(rows)
-        sb = np.zeros((rows, C))
-        sb[:, 0] = 1.0
-        slot_rate = np.full(rows, np.inf)
-    tpot_atoms = td[None, :] * stretch[:, None]  # T(b), rows × C
-    mean_tpot = (sb * tpot_atoms).sum(axis=1)
-    b_bar = np.maximum((sb * b[None, :]).sum(axis=1), 1.0)  # mean batch a decoding request sees
-    b_time = np.clip(mean_batch, 1.0, C)
-    t_step = engine.decode_step_s_at(b_time) * stretch
+        slot_rate = np.full(rows, 1.0)
+        mean_tpot = engine.decode_step_s_at(1.0) * stretch
+        var_stall = var_batch = np.zeros(rows)
+    b_time = np.clip(m, 1.0, C)
 
     # 2. TTFT
     if chunked:
+        t_step = engine.decode_step_s_at(b_time) * stretch
         room = engine.chunk_tokens - b_time
         drain = room / (engine.decode_step_s_at(b_time) + room * s_tok)  # prompt tokens/s when backlogged
         serv = pd.tokens[None, :] / drain[:, None]  # rows × k
@@ -320,20 +324,17 @@ def _block(engine: EngineModel, lam: np.ndarray, pd: TokenLengths, od: TokenLeng
             + pd.tokens[None, :] * s_tok
         )
         rho_w = lam * pd.mean / drain
-        theta, c_l = _mg1_rows(lam, serv, pd.probs)
-        stall_s2 = lam * s_tok**2 * pd.moment(lambda p: p**2)
     else:
-        s_vals = engine.prefill_s(pd.tokens)
-        serv = np.broadcast_to(s_vals, (rows, s_vals.size))
+        t_step = engine.decode_step_s_at(b_time)
+        serv = np.broadcast_to(engine.prefill_s(pd.tokens), (rows, pd.tokens.size))
         own = serv
-        rho_w = rho_stretch
-        theta, c_l = _mg1_rows(lam, serv, pd.probs)
-        stall_s2 = lam * float(s_vals**2 @ pd.probs)
-    q_resid = mean_batch / (1.0 + mean_batch)
+        rho_w = rho
+    theta, c_l, k_l, beta = _wait_law(lam, serv, pd.probs)
+    q_resid = m / (1.0 + m)
 
     def wait_cdf(t):
-        tail = np.minimum(rho_w[:, None], c_l[:, None] * np.exp(-theta[:, None] * t))
-        return np.where(t >= 0, 1.0 - tail, 0.0)
+        tail = c_l[:, None] * np.exp(-theta[:, None] * t) / (1.0 + k_l[:, None] * np.exp(-beta[:, None] * t))
+        return np.where(t >= 0, 1.0 - np.minimum(tail, rho_w[:, None]), 0.0)
 
     def slot_cdf(t):
         return np.where(t >= 0, 1.0 - p_block[:, None] * np.exp(-slot_rate[:, None] * t), 0.0)
@@ -341,9 +342,9 @@ def _block(engine: EngineModel, lam: np.ndarray, pd: TokenLengths, od: TokenLeng
     def resid_cdf(t):
         return np.where(t >= 0, 1.0 - q_resid[:, None] * np.clip(1.0 - t / t_step[:, None], 0.0, 1.0), 0.0)
 
-    w_hi = np.where(rho_w > 0, np.log(np.maximum(c_l, 1e-300) / _TAIL) / np.maximum(theta, 1e-300), 0.0)
-    s_hi = np.where(p_block > 0, np.log(np.maximum(p_block, 1e-300) / _TAIL) / slot_rate, 0.0)
-    ttft_hi = own.max(axis=1) + t_step + np.maximum(w_hi, 0.0) + np.maximum(np.nan_to_num(s_hi), 0.0)
+    w_hi = np.log(np.maximum(c_l, _TAIL) / _TAIL) / np.maximum(theta, 1e-300)
+    s_hi = np.log(np.maximum(p_block, _TAIL) / _TAIL) / slot_rate
+    ttft_hi = own.max(axis=1) + t_step + w_hi + s_hi
     h = ttft_hi / (_GRID - 1)
     ttft_pmf = _convolve(
         _cdf_on_lattice(wait_cdf, h),
@@ -353,80 +354,104 @@ def _block(engine: EngineModel, lam: np.ndarray, pd: TokenLengths, od: TokenLeng
     )
     ttft_q = _quantiles(ttft_pmf, h)
 
-    # 3. TPOT: the seen batch, averaged over the lifetime, plus the stalls by other prompts
+    # 3. TPOT of a request of d decode steps: gamma with the chain's mean and the linear-response spread, the
+    # stall part of the variance scaling as 1/d (Poisson count over its own lifetime)
     if ed > 0:
-        lt = np.log(engine.decode_step_s_at(np.maximum(b_bar * 1.01, 1.0)) / engine.decode_step_s_at(b_bar))
-        kappa = np.clip(lt / math.log(1.01), 0.0, 0.99)
-        wdw = 1.0 - kappa
-        g = 2.0 * (wdw - 1.0 + np.exp(-wdw)) / wdw**2
-        shrunk = mean_tpot[:, None] + np.sqrt(g)[:, None] * (tpot_atoms - mean_tpot[:, None])
-        sd = np.sqrt(stall_s2 * mean_tpot / ed * stretch)
+        d_vals, d_probs = _binned(TokenLengths(od.tokens - 1.0, od.probs), _D_BINS)
+        keep = d_vals > 0
+        d_pos, p_pos = d_vals[keep], d_probs[keep] / d_probs[keep].sum()
+        cv = np.sqrt(var_stall[:, None] * ed / d_pos[None, :] + var_batch[:, None])  # rows × bins
     else:
-        shrunk = tpot_atoms
-        sd = np.zeros(rows)
-    t_lo = np.maximum(shrunk.min(axis=1) - 6.0 * sd, 0.0)
-    t_hi = shrunk.max(axis=1) + 6.0 * sd
-    span = np.maximum(t_hi - t_lo, 1e-9 * mean_tpot)
-    ht = span / (_GRID - 1)
-    tpot_pmf = _atoms_on_lattice(shrunk - t_lo[:, None], sb, ht)
-    k = np.arange(_GRID)
-    kern = np.exp(-0.5 * ((np.minimum(k, _GRID * 2 - k)[None, :] * ht[:, None]) / np.maximum(sd, 1e-300)[:, None]) ** 2)
-    kern = np.where(sd[:, None] > 0, kern, (k == 0)[None, :].astype(float))
-    # Centre the normal kernel at zero: circular convolution on twice the lattice.
-    kern2 = np.zeros((rows, 2 * _GRID))
-    kern2[:, :_GRID] = kern
-    kern2[:, _GRID + 1 :] = kern[:, 1:][:, ::-1]
-    kern2 /= kern2.sum(axis=1, keepdims=True)
-    f = np.fft.rfft(np.concatenate([tpot_pmf, np.zeros_like(tpot_pmf)], axis=1), axis=1) * np.fft.rfft(kern2, axis=1)
-    tpot_pmf = np.maximum(np.fft.irfft(f, 2 * _GRID, axis=1)[:, :_GRID], 0.0)
-    tpot_q = _quantiles(tpot_pmf, ht, t_lo)
+        d_vals, d_probs = np.zeros(1), np.ones(1)
+        d_pos, p_pos = np.ones(1), np.ones(1)
+        cv = np.zeros((rows, 1))
+    cv = np.maximum(cv, 1e-4)
+    shape = 1.0 / cv**2
+    scale = mean_tpot[:, None] / shape
+    t_hi = mean_tpot * (1.0 + 8.0 * cv.max(axis=1))
+    ht = t_hi / (_GRID_TPOT - 1)
+    xt = np.arange(_GRID_TPOT)[None, :, None] * ht[:, None, None]
+    tcdf = (gammainc(shape[:, None, :], xt / scale[:, None, :]) * p_pos).sum(axis=2)
+    tpot_q = _quantiles(np.diff(tcdf, axis=1, prepend=0.0), ht) + 0.5 * ht[:, None]
 
     # 4. E2E = TTFT + D·TPOT
-    d_vals, d_probs = _binned(TokenLengths(od.tokens - 1.0, od.probs) if ed > 0 else od, 32)
     if ed <= 0:
         e2e_q = ttft_q
     else:
-        e_hi = ttft_hi + d_vals.max() * t_hi
+        e_hi = ttft_hi + d_vals.max() * mean_tpot * (1.0 + 8.0 * cv.max(axis=1))
         he = e_hi / (_GRID - 1)
-        tcdf = np.cumsum(tpot_pmf, axis=1)
-        tcdf /= tcdf[:, -1:]
         edges = (np.arange(_GRID)[None, :] + 0.5) * he[:, None]
-        dec = np.zeros((rows, _GRID))
-        for dv, dp in zip(d_vals, d_probs):
-            if dv <= 0:
-                dec += dp
-                continue
-            u = (edges / dv - t_lo[:, None]) / ht[:, None]
-            i0 = np.clip(np.floor(u).astype(np.int64), 0, _GRID - 2)
-            fr = np.clip(u - i0, 0.0, 1.0)
-            c0 = np.take_along_axis(tcdf, i0, 1)
-            c1 = np.take_along_axis(tcdf, i0 + 1, 1)
-            val = np.where(u < 0, 0.0, np.where(u >= _GRID - 1, 1.0, c0 + fr * (c1 - c0)))
-            dec += dp * val
+        dec = np.zeros((rows, _GRID)) + d_probs[d_vals <= 0].sum()
+        wpos = d_probs[keep]
+        for j, dv in enumerate(d_pos):
+            dec += wpos[j] * gammainc(shape[:, j : j + 1], edges / (dv * scale[:, j : j + 1]))
         dec_pmf = np.diff(dec, axis=1, prepend=0.0)
         tt = np.cumsum(ttft_pmf, axis=1)
         tt /= tt[:, -1:]
         # TTFT's CDF re-read on the E2E lattice
-        u = edges / h[:, None]
-        i0 = np.clip(np.floor(u).astype(np.int64), 0, _GRID - 2)
-        fr = np.clip(u - i0, 0.0, 1.0)
+        uu = edges / h[:, None]
+        i0 = np.clip(np.floor(uu).astype(np.int64), 0, _GRID - 2)
+        fr = np.clip(uu - i0, 0.0, 1.0)
         c0, c1 = np.take_along_axis(tt, i0, 1), np.take_along_axis(tt, i0 + 1, 1)
-        ttc = np.where(u >= _GRID - 1, 1.0, c0 + fr * (c1 - c0))
+        ttc = np.where(uu >= _GRID - 1, 1.0, c0 + fr * (c1 - c0))
         e2e_pmf = _convolve(np.diff(ttc, axis=1, prepend=0.0), dec_pmf)
         e2e_q = _quantiles(e2e_pmf, he)
     return {
         "ttft_s": ttft_q,
         "tpot_s": tpot_q,
         "e2e_s": e2e_q,
-        "mean_decode_batch": mean_batch,
+        "mean_decode_batch": m,
         "mean_tpot_s": mean_tpot,
         "slot_blocking": p_block,
         "prefill": rho_w,
     }
 
 
-def _mg1_rows(lam, serv, probs):
-    """θ and C_L of `mg1_wait_tail` with a service law per row (rows × k values, shared probs)."""
+def _overlap(od: TokenLengths) -> float:
+    """γ = E[min(D, D′)]/E[D] for two independent decode lengths D = O − 1 (1 for a fixed length)."""
+    d = od.tokens - 1.0
+    surv = 1.0 - np.cumsum(od.probs) + od.probs  # P(D ≥ d_k)
+    steps = np.diff(d, prepend=0.0)
+    ed = float(d @ od.probs)
+    return float((surv**2) @ steps / ed) if ed > 0 else 1.0
+
+
+def _little_batch(engine: EngineModel, rate, seen, cap):
+    """The decode batch m with m = rate·t_dec(min(m + seen, cap)) (bisection on [0, cap]; rows)."""
+    lo, hi = np.zeros_like(rate), np.full_like(rate, float(cap))
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        up = rate * engine.decode_step_s_at(np.clip(mid + seen, 1.0, cap)) > mid
+        lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+def _slope(engine: EngineModel, b):
+    """d t_dec/d b at b (central difference over one sequence)."""
+    return (engine.decode_step_s_at(b + 0.5) - engine.decode_step_s_at(np.maximum(b - 0.5, 0.0))) / (
+        b + 0.5 - np.maximum(b - 0.5, 0.0)
+    )
+
+
+def _chain(logw, log_r, flat):
+    """Normalised law of the decode chain with log-weights `logw` (n = 0..C), each divided by `flat` (the
+    diffusion approximation with its variance scaled by `flat`), and a geometric tail of ratio e^log_r above
+    C; returns (π over 0..C, mass above C)."""
+    flat = np.broadcast_to(np.asarray(flat, float), log_r.shape)
+    lw = logw / flat[:, None]
+    top = lw.max(axis=1, keepdims=True)
+    w = np.exp(lw - top)
+    r = np.exp(log_r)
+    tail = w[:, -1] * r / (1.0 - r)
+    z = w.sum(axis=1) + tail
+    return w / z[:, None], tail / z
+
+
+def _wait_law(lam, serv, probs):
+    """The M/G/1 wait law of the prompt queue per row (service values `serv`, rows × k, shared `probs`):
+    P(W > t) = min(ρ, C_L·e^(−θt)/(1 + k·e^(−βt))) with θ, C_L the Cramér–Lundberg decay rate and constant,
+    k = C_L/ρ − 1 (so that P(W > 0) = ρ) and β set so that E[W] is the Pollaczek–Khinchine mean
+    λE[S²]/(2(1 − ρ)). Returns (θ, C_L, k, β)."""
     es = serv @ probs
     es2 = (serv**2) @ probs
     rho = lam * es
@@ -438,7 +463,7 @@ def _mg1_rows(lam, serv, probs):
     def f(th):
         return lam * (moments(th)[0] - 1.0) - th
 
-    hi = 2.0 * (1.0 - rho) / (lam * es2)
+    hi = 2.0 * (1.0 - rho) / (lam * es2)  # heavy-traffic estimate; doubled until past the root
     for _ in range(200):
         pos = f(hi) > 0
         if pos.all():
@@ -451,4 +476,17 @@ def _mg1_rows(lam, serv, probs):
         lo, hi = np.where(above, lo, mid), np.where(above, mid, hi)
     theta = 0.5 * (lo + hi)
     c = (1.0 - rho) / np.maximum(lam * moments(theta)[1] - 1.0, 1e-300)
-    return theta, c
+    k = c / rho - 1.0
+    # β/θ by bisection in log space on the mean: E[W] = (C_L/θ)·∫ e^(−y)/(1 + k·e^(−(β/θ)y)) dy.
+    target = lam * es2 / (2.0 * (1.0 - rho)) * theta / c
+    y = 60.0 * np.linspace(0.0, 1.0, 600) ** 2
+    ey = np.exp(-y)[None, :]
+    sign = np.where(k >= 0, 1.0, -1.0)
+    lo, hi = np.full(rho.shape, math.log(1e-3)), np.full(rho.shape, math.log(1e4))
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        g = np.trapezoid(ey / (1.0 + k[:, None] * np.exp(-np.exp(mid)[:, None] * y)), y, axis=1)
+        up = sign * (g - target) > 0
+        lo, hi = np.where(up, lo, mid), np.where(up, mid, hi)
+    beta = theta * np.exp(0.5 * (lo + hi))
+    return theta, c, k, beta

@@ -310,31 +310,40 @@ def _block(
         p_block = np.zeros(rows)
         slot_rate = np.full(rows, 1.0)
         mean_tpot = engine.decode_step_s_at(1.0) * stretch
-        var_stall = var_batch = np.zeros(rows)
+        var_stall = var_batch = var_lr = np.zeros(rows)
     b_time = np.clip(m, 1.0, C)
 
     # 2. TTFT
     if chunked:
         t_step = engine.decode_step_s_at(b_time) * stretch
         room = engine.chunk_tokens - b_time
-        drain = room / (engine.decode_step_s_at(b_time) + room * s_tok)  # prompt tokens/s when backlogged
-        serv = pd.tokens[None, :] / drain[:, None]  # rows × k
         own = (
             np.ceil(pd.tokens[None, :] / room[:, None]) * engine.decode_step_s_at(b_time)[:, None]
             + pd.tokens[None, :] * s_tok
         )
-        rho_w = lam * pd.mean / drain
+        # The budget left to prompts moves with the decode batch, slowly against the prompt queue: its wait
+        # law is averaged over the batch (3-point Gauss–Hermite over N ~ normal(m, V), quasi-static).
+        envs = []
+        for z, wt in ((-math.sqrt(3.0), 1.0 / 6.0), (0.0, 2.0 / 3.0), (math.sqrt(3.0), 1.0 / 6.0)):
+            n_z = np.clip(m + z * np.sqrt(var_lr), 0.0, C)
+            room_z = engine.chunk_tokens - n_z
+            drain = room_z / (engine.decode_step_s_at(n_z) + room_z * s_tok)  # prompt tokens/s, backlogged
+            drain = np.maximum(drain, lam * pd.mean / 0.995)  # a locally saturated batch: ρ capped below 1
+            envs.append((wt, lam * pd.mean / drain, *_wait_law(lam, pd.tokens[None, :] / drain[:, None], pd.probs)))
     else:
         t_step = engine.decode_step_s_at(b_time)
         serv = np.broadcast_to(engine.prefill_s(pd.tokens), (rows, pd.tokens.size))
         own = serv
-        rho_w = rho
-    theta, c_l, k_l, beta = _wait_law(lam, serv, pd.probs)
+        envs = [(1.0, rho, *_wait_law(lam, serv, pd.probs))]
+    rho_w = sum(wt * r_w for wt, r_w, *_ in envs)
     q_resid = m / (1.0 + m)
 
     def wait_cdf(t):
-        tail = c_l[:, None] * np.exp(-theta[:, None] * t) / (1.0 + k_l[:, None] * np.exp(-beta[:, None] * t))
-        return np.where(t >= 0, 1.0 - np.minimum(tail, rho_w[:, None]), 0.0)
+        out = 0.0
+        for wt, r_w, theta, c_l, k_l, beta in envs:
+            tail = c_l[:, None] * np.exp(-theta[:, None] * t) / (1.0 + k_l[:, None] * np.exp(-beta[:, None] * t))
+            out = out + wt * np.minimum(tail, r_w[:, None])
+        return np.where(t >= 0, 1.0 - out, 0.0)
 
     def slot_cdf(t):
         return np.where(t >= 0, 1.0 - p_block[:, None] * np.exp(-slot_rate[:, None] * t), 0.0)
@@ -342,7 +351,7 @@ def _block(
     def resid_cdf(t):
         return np.where(t >= 0, 1.0 - q_resid[:, None] * np.clip(1.0 - t / t_step[:, None], 0.0, 1.0), 0.0)
 
-    w_hi = np.log(np.maximum(c_l, _TAIL) / _TAIL) / np.maximum(theta, 1e-300)
+    w_hi = np.max([np.log(np.maximum(e[3], _TAIL) / _TAIL) / np.maximum(e[2], 1e-300) for e in envs], axis=0)
     s_hi = np.log(np.maximum(p_block, _TAIL) / _TAIL) / slot_rate
     ttft_hi = own.max(axis=1) + t_step + w_hi + s_hi
     h = ttft_hi / (_GRID - 1)

@@ -45,7 +45,7 @@ import dataclasses
 import math
 
 import numpy as np
-from scipy.special import gammainc
+from scipy.special import betainc, ndtr
 
 from infereco.errors import SpecError
 from infereco.serving.engine_model import EngineModel, TokenLengths
@@ -58,6 +58,7 @@ _CHUNK = 256  # rates per block (bounds the memory of the lattice arithmetic)
 _TAIL = 1e-5  # probability left beyond a lattice's end
 _GRID_TPOT = 256  # lattice points of the TPOT mixture
 _D_BINS = 16  # atoms of the output-length law
+_P_BINS = 64  # atoms of the input-length law
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,6 +181,12 @@ def _quantiles(pmf, h, lo=None):
     return out if lo is None else out + lo[:, None]
 
 
+def _gamma_cdf(shape, x):
+    """CDF at x of a gamma law of unit scale (Wilson–Hilferty: (X/k)^(1/3) is nearly normal)."""
+    v = 1.0 / (9.0 * shape)
+    return ndtr((np.cbrt(np.maximum(x, 0.0) / shape) - (1.0 - v)) / np.sqrt(v))
+
+
 def _binned(d: TokenLengths, k: int = 32):
     """A length law with at most k atoms: equal-probability bins, each at its conditional mean."""
     if d.tokens.size <= k:
@@ -254,6 +261,7 @@ def _block(
 ) -> dict[str, np.ndarray]:
     """The model for a block of stable rates (rows)."""
     rows = lam.size
+    pd = TokenLengths(*_binned(pd, _P_BINS))
     C = engine.max_seqs
     s_tok = engine.prefill_s_per_token
     ed = od.moment(lambda o: o - 1.0)
@@ -264,21 +272,8 @@ def _block(
     rho = lam * float(stall @ pd.probs)
     stretch = 1.0 / (1.0 - rho)
 
-    # 1. the decode chain on n = 0..C (geometric above C), flattened to the linear-response variance
-    b = np.arange(1, C + 1, dtype=float)
-    td = engine.decode_step_s_at(b)
-    batch = np.arange(C + 1, dtype=float)
+    # 1. the decode batch: mean by Little's law, variance by linear response
     if ed > 0:
-        mu = b[None, :] / (ed * td[None, :] * stretch[:, None])  # rows × C
-        logw = np.cumsum(np.log(lam[:, None]) - np.log(mu), axis=1)
-        logw = np.concatenate([np.zeros((rows, 1)), logw], axis=1)  # n = 0..C
-        # Above C every slot is held: the engine decodes C sequences and prefills their replacements, so
-        # requests leave at the capacity rate.
-        log_r = np.log(np.minimum(lam / cap, 1.0 - 1e-12))
-        pi, p_tail = _chain(logw, log_r, 1.0)
-        m = pi @ batch + p_tail * C
-        var_chain = pi @ batch**2 + p_tail * C**2 - m**2  # (the tail counted at C: its batch)
-        m_chain = m
         u = lam[:, None] * stall[None, :] / (1.0 - rho[:, None])  # each arrival's stall, in requests
         eu, eu2 = u @ pd.probs, (u**2) @ pd.probs
         # With lifetimes of unequal length a stall and an arrival overlap on E[min(D, D')] of E[D] (γ).
@@ -295,11 +290,12 @@ def _block(
             kappa = np.clip(at * _slope(engine, at) / engine.decode_step_s_at(at), 0.0, 0.95)
         mean_tpot = stretch * engine.decode_step_s_at(np.clip(m + a2 / (1.0 - kappa), 1.0, C))
         var_lr = m * a2 / (1.0 - kappa)
-        # Blocking: the chain flattened to the linear-response variance below C; above C (the batch, and so
-        # the feedback, fixed at C) an M/M/1 queue for slots served at the capacity rate.
-        flat = np.clip(var_lr * m_chain / np.maximum(m, 1e-12) / np.maximum(var_chain, 1e-12), 1.0, 1e3)
-        pi_f, p_tail_f = _chain(logw, log_r, flat)
-        p_block = pi_f[:, -1] + p_tail_f
+        # Blocking: the batch taken as negative binomial with the linear-response mean and variance (the
+        # feedback skews it to the right), P(N ≥ C); the wait for a slot that of an M/M/1 queue served at the
+        # capacity rate (every slot held: C sequences decode while their replacements prefill).
+        v = np.maximum(var_lr, m * (1.0 + 1e-6))
+        p_nb = np.clip(m / v, 1e-12, 1.0 - 1e-12)
+        p_block = np.where(m > 0, betainc(float(C), m * p_nb / (1.0 - p_nb), 1.0 - p_nb), 0.0)
         slot_rate = cap - lam
         jk = np.where(kappa > 1e-9, np.expm1(kappa) / np.maximum(kappa, 1e-9), 1.0)
         var_rel = np.maximum(a2 / (1.0 - kappa) - 2.0 * jk * (1.0 + gam * eu) + 1.0, 0.0) / np.maximum(m, 1e-9)
@@ -380,7 +376,7 @@ def _block(
     t_hi = mean_tpot * (1.0 + 8.0 * cv.max(axis=1))
     ht = t_hi / (_GRID_TPOT - 1)
     xt = np.arange(_GRID_TPOT)[None, :, None] * ht[:, None, None]
-    tcdf = (gammainc(shape[:, None, :], xt / scale[:, None, :]) * p_pos).sum(axis=2)
+    tcdf = (_gamma_cdf(shape[:, None, :], xt / scale[:, None, :]) * p_pos).sum(axis=2)
     tpot_q = _quantiles(np.diff(tcdf, axis=1, prepend=0.0), ht) + 0.5 * ht[:, None]
 
     # 4. E2E = TTFT + D·TPOT
@@ -393,7 +389,7 @@ def _block(
         dec = np.zeros((rows, _GRID)) + d_probs[d_vals <= 0].sum()
         wpos = d_probs[keep]
         for j, dv in enumerate(d_pos):
-            dec += wpos[j] * gammainc(shape[:, j : j + 1], edges / (dv * scale[:, j : j + 1]))
+            dec += wpos[j] * _gamma_cdf(shape[:, j : j + 1], edges / (dv * scale[:, j : j + 1]))
         dec_pmf = np.diff(dec, axis=1, prepend=0.0)
         tt = np.cumsum(ttft_pmf, axis=1)
         tt /= tt[:, -1:]
@@ -440,20 +436,6 @@ def _slope(engine: EngineModel, b):
     return (engine.decode_step_s_at(b + 0.5) - engine.decode_step_s_at(np.maximum(b - 0.5, 0.0))) / (
         b + 0.5 - np.maximum(b - 0.5, 0.0)
     )
-
-
-def _chain(logw, log_r, flat):
-    """Normalised law of the decode chain with log-weights `logw` (n = 0..C), each divided by `flat` (the
-    diffusion approximation with its variance scaled by `flat`), and a geometric tail of ratio e^log_r above
-    C; returns (π over 0..C, mass above C)."""
-    flat = np.broadcast_to(np.asarray(flat, float), log_r.shape)
-    lw = logw / flat[:, None]
-    top = lw.max(axis=1, keepdims=True)
-    w = np.exp(lw - top)
-    r = np.exp(log_r)
-    tail = w[:, -1] * r / (1.0 - r)
-    z = w.sum(axis=1) + tail
-    return w / z[:, None], tail / z
 
 
 def _wait_law(lam, serv, probs):

@@ -55,7 +55,7 @@ __all__ = ["QueueingResult", "latency_quantiles", "md1_mean_wait_s", "mg1_wait_t
 PERCENTILES = (50.0, 90.0, 99.0)
 _GRID = 1024  # lattice points per distribution
 _CHUNK = 256  # rates per block (bounds the memory of the lattice arithmetic)
-_TAIL = 1e-5  # probability left beyond a lattice's end
+_TAIL = 1e-3  # probability of each part beyond its lattice's end (piled on the last point)
 _GRID_TPOT = 256  # lattice points of the TPOT mixture
 _D_BINS = 16  # atoms of the output-length law
 _P_BINS = 64  # atoms of the input-length law
@@ -152,6 +152,7 @@ def _cdf_on_lattice(cdf, h, m=_GRID):
     """pmf of the lattice points k·h from a CDF (cell [k·h − h/2, k·h + h/2), the first one from −∞)."""
     edges = (np.arange(m)[None, :] + 0.5) * h[:, None]
     c = cdf(edges)
+    c[:, -1] = 1.0
     return np.diff(c, axis=1, prepend=0.0)
 
 
@@ -162,8 +163,9 @@ def _convolve(*pmfs):
     f = np.ones((pmfs[0].shape[0], n // 2 + 1), dtype=complex)
     for p in pmfs:
         f = f * np.fft.rfft(p, n, axis=1)
-    out = np.fft.irfft(f, n, axis=1)[:, :m]
-    return np.maximum(out, 0.0)
+    out = np.maximum(np.fft.irfft(f, n, axis=1)[:, :m], 0.0)
+    out[:, -1] += np.maximum(1.0 - out.sum(axis=1), 0.0)  # the mass beyond the lattice
+    return out
 
 
 def _quantiles(pmf, h, lo=None):
@@ -287,7 +289,7 @@ def _block(
             seen = a2 / (1.0 - kappa)
             m = _little_batch(engine, lam * ed * stretch, seen, C)
             at = np.clip(m + seen, 1.0, C)
-            kappa = np.clip(at * _slope(engine, at) / engine.decode_step_s_at(at), 0.0, 0.95)
+            kappa = np.clip(m * _slope(engine, at) / engine.decode_step_s_at(at), 0.0, 0.95)
         mean_tpot = stretch * engine.decode_step_s_at(np.clip(m + a2 / (1.0 - kappa), 1.0, C))
         var_lr = m * a2 / (1.0 - kappa)
         # Blocking: the batch taken as negative binomial with the linear-response mean and variance (the
@@ -377,6 +379,7 @@ def _block(
     ht = t_hi / (_GRID_TPOT - 1)
     xt = np.arange(_GRID_TPOT)[None, :, None] * ht[:, None, None]
     tcdf = (_gamma_cdf(shape[:, None, :], xt / scale[:, None, :]) * p_pos).sum(axis=2)
+    tcdf[:, -1] = 1.0
     tpot_q = _quantiles(np.diff(tcdf, axis=1, prepend=0.0), ht) + 0.5 * ht[:, None]
 
     # 4. E2E = TTFT + D·TPOT
@@ -390,6 +393,7 @@ def _block(
         wpos = d_probs[keep]
         for j, dv in enumerate(d_pos):
             dec += wpos[j] * _gamma_cdf(shape[:, j : j + 1], edges / (dv * scale[:, j : j + 1]))
+        dec[:, -1] = 1.0
         dec_pmf = np.diff(dec, axis=1, prepend=0.0)
         tt = np.cumsum(ttft_pmf, axis=1)
         tt /= tt[:, -1:]

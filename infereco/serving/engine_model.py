@@ -288,7 +288,7 @@ def engine_from_deployment(
 
     >>> e = engine_from_deployment(("llama-3-8b", "h100-sxm"), input_tokens=2000, output_tokens=300)
     >>> e.max_seqs, round(e.prefill_s(2000) * 1e3, 1), round(e.decode_step_s_at(1) * 1e3, 2)  # ms
-    (224, 34.0, 6.72)
+    (185, 34.9, 5.08)
     """
     from infereco.physics.requests import (
         DeploymentArrays,

@@ -2,41 +2,48 @@
 
 `latency_quantiles(engine, requests_per_s=λ, input_tokens=…, output_tokens=…)` gives p50/p90/p99 of TTFT,
 TPOT and E2E (seconds) for an array of rates at once (numpy, no loop over rates). It approximates the system
-that `infereco.serving.simulate` simulates, in four parts. P is the prompt length, D = O − 1 the decode steps
-of a request, t_dec the decode step time, s the prefill seconds per token.
+that `infereco.serving.simulate` simulates. Notation: P the prompt length, D = O − 1 a request's decode steps,
+t_dec(b) the decode step at batch b, C = `max_seqs`, s the prefill seconds per token, and S_j the seconds
+prompt j stalls the decodes: its whole prefill step t_pre(P) (prefill first) or P·s (chunked), so that the
+prompts take ρ = λ·E[S] of the engine's time and every output token is stretched by 1/(1 − ρ).
 
-1. **Decode batch: a state-dependent birth–death chain.** Requests holding (or waiting for) a KV slot number
-   n; they arrive at λ and leave at μ(n) = min(n, C)/(E[D]·T(min(n, C))), where C = `max_seqs` and
-   T(b) = t_dec(b)/(1 − ρ_p) is the time per output token at batch b, stretched by the share ρ_p of engine time
-   the prompts take (ρ_p = λ·E[t_pre(P)] prefill first; λ·s·E[P] chunked). Every decoding sequence advances
-   at the same rate, a processor-sharing-like (symmetric) discipline, so the chain's stationary law
-   π(n) ∝ Π_{k≤n} λ/μ(k) does not depend on the distribution of D; above C it is geometric (M/M/1-like).
-   Its mean decode batch is the Little's-law fixed point b̄ = λ·E[D]·T(b̄) of a self-consistent batch, and its
-   spread is wider than Poisson when the step time grows with the batch (a busier engine decodes slower and
-   holds requests longer).
-2. **TTFT** = W_slot + W_prefill + R + S, taken independent and convolved numerically on a lattice:
+1. **Decode batch N** (sequences decoding; `mean_decode_batch` m).
 
-   * W_slot: an arrival that finds all C slots held (probability π(n ≥ C)) waits an Exp(μ(C) − λ) time;
-   * W_prefill: the M/G/1 wait of the prompt queue, service S = t_pre(P) (prefill first) or S = P/r with r the
-     prompt tokens per second a backlogged budget drains (chunked: room B − b̄ tokens per step of
-     t_dec(b̄) + (B − b̄)·s); P(W > 0) = ρ and the tail is the Cramér–Lundberg asymptote
-     P(W > t) ≈ C_L·e^(−θt), λ(E[e^(θS)] − 1) = θ, C_L = (1 − ρ)/(λ·E[S·e^(θS)] − 1) (exact for M/M/1, and
-     the exact decay rate of M/D/1 and any M/G/1 with light-tailed service), capped at ρ;
-   * R: the residual of the step in progress, uniform on [0, t_step], present with probability b̄/(1 + b̄)
-     (the share of non-prefill time the engine spends in decode steps);
-   * S: the request's own prefill, t_pre(P) (prefill first) or ⌈P/(B − b̄)⌉ steps of t_dec(b̄) plus P·s
-     (chunked).
-3. **TPOT** of a request is T(b) averaged over its lifetime: b drawn from the chain as a decoding request sees
-   it (size-biased), its deviation from the mean shrunk by the variance reduction of averaging an
-   Ornstein–Uhlenbeck process over a window w of its relaxation time, g(w) = 2(w − 1 + e^(−w))/w², where
-   w = 1 − κ and κ = d ln t_dec/d ln b at b̄ (κ = 0: M/M/∞, relaxation time = lifetime); plus a normal term for
-   the number of prompts that stall it, variance λ·T·E[S²]/(E[D]·(1 − ρ_p)).
-4. **E2E** = TTFT + D·TPOT with D drawn from the output lengths (binned to at most 32 values), TTFT and TPOT
-   independent.
+   * *Mean*, by Little's law: m = λ·E[D]·T̄ with T̄ = t_dec(m + V/m)/(1 − ρ) the mean TPOT, taken at the
+     batch a decoding request sees on average (size-biased, E[N²]/E[N] = m + V/m; "itself plus m others" for
+     a Poisson batch), solved as a fixed point.
+   * *Variance*, by linear response with delayed feedback: N(t) counts the arrivals of the last lifetime L,
+     so a burst of arrivals both adds requests and, through their prompts' stalls and the slower steps of a
+     bigger batch (elasticity κ = m·t_dec′/t_dec), lengthens the lifetime of everyone present. Linearising
+     N − m in the arrival fluctuations with a lifetime-window (moving-average) feedback and integrating the
+     spectrum in closed form gives V = m·A₂/(1 − κ), A₂ = 1 + γ·(2E[u] + E[u²]), u_j = λS_j/(1 − ρ) (the
+     requests' worth of delay one prompt causes), γ = E[min(D, D′)]/E[D] the overlap of two lifetimes
+     (1 for fixed lengths). Fixed lengths and κ = 0, ρ = 0 give Poisson, V = m.
+   * *Slot blocking*: N negative-binomial with mean m and variance V (the feedback skews it to the right),
+     P(N ≥ C); a blocked request waits like a customer of an M/M/1 queue served at the engine's capacity
+     (every slot held: C sequences decode while their replacements prefill), Exp(capacity − λ).
+2. **TTFT** = W_slot + W_prefill + R + S_own, taken independent and convolved numerically on a lattice:
+
+   * W_prefill: the M/G/1 wait of the prompt queue, service t_pre(P) (prefill first) or P/r (chunked, r the
+     prompt tokens per second a backlogged budget drains: B − N tokens per step of t_dec(N) + (B − N)·s,
+     averaged quasi-statically over N ~ normal(m, V) by 3-point Gauss–Hermite). P(W > 0) = ρ_w and
+     P(W > t) = C_L·e^(−θt)/(1 + k·e^(−βt)): θ, C_L the Cramér–Lundberg decay rate and constant,
+     λ(E[e^(θS)] − 1) = θ, C_L = (1 − ρ_w)/(λE[S·e^(θS)] − 1) (exact for M/M/1, the exact asymptote of any
+     M/G/1 with light-tailed service, e.g. M/D/1), k = C_L/ρ_w − 1 so that P(W > 0) = ρ_w, and β so that
+     E[W] is the Pollaczek–Khinchine mean λE[S²]/(2(1 − ρ_w));
+   * R: the residual of the step in progress, uniform on [0, step], present with probability m/(1 + m);
+   * S_own: the request's own prefill, t_pre(P), or ⌈P/(B − m)⌉ steps of t_dec(m) plus P·s (chunked).
+3. **TPOT** of a request of d decode steps: gamma (Wilson–Hilferty) with mean T̄ and relative variance from
+   the same linear response, [A₂/(1 − κ) − 2·(e^κ − 1)/κ·(1 + γE[u]) + 1]/m, of which the stall part
+   γE[u²]/m scales as E[D]/d (a Poisson count over its own lifetime).
+4. **E2E** = TTFT + D·TPOT, D drawn from the output lengths (at most 16 atoms), TTFT and TPOT independent.
 
 `utilisation` is λ over the engine's capacity (`EngineModel.capacity_requests_per_s`); at or above 1 a rate is
-flagged `saturated` and its latencies are inf (never NaN). Checked against the simulation in
-tests/test_serving_queueing.py: p90 and p99 of TTFT and E2E within 10% below 80% utilisation.
+flagged `saturated` and its latencies are inf (never NaN). Not modelled: TTFT–TPOT correlation, the extra
+stalls a short request sees from the prompts queued behind it, batch fluctuations in the prefill-first queue.
+Checked against the simulation in tests/test_serving_queueing.py: p90 and p99 of TTFT and E2E within 10%
+of the simulation from 10% to 80% utilisation for prefill-first, chunked, variable-length and KV-bound
+engines.
 """
 
 from __future__ import annotations
@@ -122,7 +129,7 @@ def mg1_wait_tail(requests_per_s, service_s, service_probs=None):
     (5.026, 0.661)
     >>> rho, theta, c = mg1_wait_tail([1.0], [0.25, 0.75])    # ρ = 0.5, two service times
     >>> round(float(theta[0]), 3), round(float(c[0]), 3)
-    (1.538, 0.605)
+    (1.922, 0.635)
     """
     lam = np.atleast_1d(np.asarray(requests_per_s, float))
     v = np.atleast_1d(np.asarray(service_s, float))
@@ -216,10 +223,10 @@ def latency_quantiles(
     >>> e = EngineModel.linear(decode_base_s=0.02, decode_per_seq_s=1e-4, prefill_base_s=0.01,
     ...                        prefill_tokens_per_s=20000, max_seqs=256)
     >>> r = latency_quantiles(e, requests_per_s=[0.01, 4.0, 100.0], input_tokens=1000, output_tokens=100)
-    >>> r.ttft_s[0].round(3), r.saturated.tolist()           # idle: the prefill time, 0.06 s
-    (array([0.06, 0.06, 0.06]), [False, False, True])
-    >>> bool(np.all(np.isinf(r.e2e_s[2]))), round(float(r.utilisation[1]), 2)
-    (True, 0.4)
+    >>> r.ttft_s[0].round(3), r.saturated.tolist()   # near idle: the prefill, 0.06 s (2%: a step's residual)
+    (array([0.06, 0.06, 0.07]), [False, False, True])
+    >>> bool(np.all(np.isinf(r.e2e_s[2]))), round(float(r.utilisation[1]), 2), r.ttft_s[1].round(3)
+    (True, 0.31, array([0.073, 0.108, 0.166]))
     """
     if not isinstance(engine, EngineModel):
         raise SpecError(f"engine = {type(engine).__name__}: expected an EngineModel")
@@ -300,7 +307,9 @@ def _block(
         p_block = np.where(m > 0, betainc(float(C), m * p_nb / (1.0 - p_nb), 1.0 - p_nb), 0.0)
         slot_rate = cap - lam
         jk = np.where(kappa > 1e-9, np.expm1(kappa) / np.maximum(kappa, 1e-9), 1.0)
-        var_rel = np.maximum(a2 / (1.0 - kappa) - 2.0 * jk * (1.0 + gam * eu) + 1.0, 0.0) / np.maximum(m, 1e-9)
+        var_rel = np.maximum(a2 / (1.0 - kappa) - 2.0 * jk * (1.0 + gam * eu) + 1.0, 0.0) / np.maximum(
+            m, 1e-9
+        )
         var_stall = np.minimum(gam * eu2 / np.maximum(m, 1e-9), var_rel)
         var_batch = var_rel - var_stall
     else:
@@ -327,7 +336,9 @@ def _block(
             room_z = engine.chunk_tokens - n_z
             drain = room_z / (engine.decode_step_s_at(n_z) + room_z * s_tok)  # prompt tokens/s, backlogged
             drain = np.maximum(drain, lam * pd.mean / 0.995)  # a locally saturated batch: ρ capped below 1
-            envs.append((wt, lam * pd.mean / drain, *_wait_law(lam, pd.tokens[None, :] / drain[:, None], pd.probs)))
+            envs.append(
+                (wt, lam * pd.mean / drain, *_wait_law(lam, pd.tokens[None, :] / drain[:, None], pd.probs))
+            )
     else:
         t_step = engine.decode_step_s_at(b_time)
         serv = np.broadcast_to(engine.prefill_s(pd.tokens), (rows, pd.tokens.size))
@@ -339,7 +350,9 @@ def _block(
     def wait_cdf(t):
         out = 0.0
         for wt, r_w, theta, c_l, k_l, beta in envs:
-            tail = c_l[:, None] * np.exp(-theta[:, None] * t) / (1.0 + k_l[:, None] * np.exp(-beta[:, None] * t))
+            tail = (
+                c_l[:, None] * np.exp(-theta[:, None] * t) / (1.0 + k_l[:, None] * np.exp(-beta[:, None] * t))
+            )
             out = out + wt * np.minimum(tail, r_w[:, None])
         return np.where(t >= 0, 1.0 - out, 0.0)
 

@@ -219,7 +219,7 @@ def simulate(
     (0.06, 0.0201)
     >>> r = simulate(e, requests_per_s=8.0, input_tokens={"uniform": [800, 1200]}, output_tokens=100)
     >>> r.saturated, round(r.utilisation, 2), round(r.percentile("ttft_s", 99), 3)
-    (False, 0.57, 0.327)
+    (False, 0.81, 0.681)
     """
     if not isinstance(engine, EngineModel):
         raise SpecError(f"engine = {type(engine).__name__}: expected an EngineModel")

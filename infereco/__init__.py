@@ -74,6 +74,11 @@ _LAZY: dict[str, str] = {
     "load_calibrated_hardware": "infereco.calibration.result",
     "EngineConfig": "infereco.physics.serving",
     "predict_serving": "infereco.calibration.deploy",
+    # serving: tail latencies of one replica under Poisson arrivals
+    "EngineModel": "infereco.serving",
+    "engine_from_deployment": "infereco.serving",
+    "simulate": "infereco.serving",
+    "latency_quantiles": "infereco.serving",
 }
 
 __all__ = [
@@ -127,6 +132,11 @@ __all__ = [
     "load_calibrated_hardware",
     "EngineConfig",
     "predict_serving",
+    # serving: tail latencies
+    "EngineModel",
+    "engine_from_deployment",
+    "simulate",
+    "latency_quantiles",
     # errors
     "InferecoError",
     "SpecError",

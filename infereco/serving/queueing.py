@@ -388,12 +388,12 @@ def _block(
     cv = np.maximum(cv, 1e-4)
     shape = 1.0 / cv**2
     scale = mean_tpot[:, None] / shape
-    t_hi = mean_tpot * (1.0 + 8.0 * cv.max(axis=1))
-    ht = t_hi / (_GRID_TPOT - 1)
-    xt = np.arange(_GRID_TPOT)[None, :, None] * ht[:, None, None]
+    t_lo = mean_tpot * np.maximum(1.0 - 8.0 * cv.max(axis=1), 0.0)
+    ht = (mean_tpot * (1.0 + 8.0 * cv.max(axis=1)) - t_lo) / (_GRID_TPOT - 1)
+    xt = t_lo[:, None, None] + np.arange(_GRID_TPOT)[None, :, None] * ht[:, None, None]
     tcdf = (_gamma_cdf(shape[:, None, :], xt / scale[:, None, :]) * p_pos).sum(axis=2)
     tcdf[:, -1] = 1.0
-    tpot_q = _quantiles(np.diff(tcdf, axis=1, prepend=0.0), ht) + 0.5 * ht[:, None]
+    tpot_q = _quantiles(np.diff(tcdf, axis=1, prepend=0.0), ht, t_lo) + 0.5 * ht[:, None]
 
     # 4. E2E = TTFT + D·TPOT
     if ed <= 0:

@@ -84,6 +84,7 @@ def _run_prefill_first(arr, pre, out_tokens, tdec, cap):
     while n_done < n:
         while i < n and arr[i] <= t:
             queue.append(i)
+            area += t - arr[i]  # in the system since it arrived (during the step or run just done)
             i += 1
         if qh < len(queue) and len(heap) < cap:
             j = queue[qh]
@@ -136,6 +137,7 @@ def _run_chunked(arr, prompt, out_tokens, tdec, cap, budget, s_tok):
     while n_done < n:
         while i < n and arr[i] <= t:
             queue.append(i)
+            area += t - arr[i]  # in the system since it arrived (during the step or run just done)
             i += 1
         b = len(heap)
         if qh < len(queue) and (n_started > 0 or b < cap):

@@ -36,7 +36,7 @@ prompts take ρ = λ·E[S] of the engine's time and every output token is stretc
 3. **TPOT** of a request of d decode steps: gamma (Wilson–Hilferty) with mean T̄ and relative variance from
    the same linear response, [A₂/(1 − κ) − 2·(e^κ − 1)/κ·(1 + γE[u]) + 1]/m, of which the stall part
    γE[u²]/m scales as E[D]/d (a Poisson count over its own lifetime).
-4. **E2E** = TTFT + D·TPOT, D drawn from the output lengths (at most 16 atoms), TTFT and TPOT independent.
+4. **E2E** = TTFT + D·TPOT, D drawn from the output lengths (at most 12 atoms), TTFT and TPOT independent.
 
 `utilisation` is λ over the engine's capacity (`EngineModel.capacity_requests_per_s`); at or above 1 a rate is
 flagged `saturated` and its latencies are inf (never NaN). Not modelled: TTFT–TPOT correlation, the extra
@@ -64,7 +64,8 @@ _GRID = 1024  # lattice points per distribution
 _CHUNK = 256  # rates per block (bounds the memory of the lattice arithmetic)
 _TAIL = 1e-3  # probability of each part beyond its lattice's end (piled on the last point)
 _GRID_TPOT = 256  # lattice points of the TPOT mixture
-_D_BINS = 16  # atoms of the output-length law
+_GRID_E2E = 512  # lattice points of E2E
+_D_BINS = 12  # atoms of the output-length law
 _P_BINS = 64  # atoms of the input-length law
 
 
@@ -400,12 +401,15 @@ def _block(
         e2e_q = ttft_q
     else:
         e_hi = ttft_hi + d_vals.max() * mean_tpot * (1.0 + 8.0 * cv.max(axis=1))
-        he = e_hi / (_GRID - 1)
-        edges = (np.arange(_GRID)[None, :] + 0.5) * he[:, None]
-        dec = np.zeros((rows, _GRID)) + d_probs[d_vals <= 0].sum()
+        he = e_hi / (_GRID_E2E - 1)
+        edges = (np.arange(_GRID_E2E)[None, :] + 0.5) * he[:, None]
+        dec = np.zeros((rows, _GRID_E2E)) + d_probs[d_vals <= 0].sum()
         wpos = d_probs[keep]
+        cb = np.cbrt(edges)
         for j, dv in enumerate(d_pos):
-            dec += wpos[j] * _gamma_cdf(shape[:, j : j + 1], edges / (dv * scale[:, j : j + 1]))
+            v = 1.0 / (9.0 * shape[:, j : j + 1])
+            z = cb / np.cbrt(dv * scale[:, j : j + 1] * shape[:, j : j + 1])  # (x/(d·scale·k))^(1/3)
+            dec += wpos[j] * ndtr((z - (1.0 - v)) / np.sqrt(v))
         dec[:, -1] = 1.0
         dec_pmf = np.diff(dec, axis=1, prepend=0.0)
         tt = np.cumsum(ttft_pmf, axis=1)
@@ -487,11 +491,11 @@ def _wait_law(lam, serv, probs):
     k = c / rho - 1.0
     # β/θ by bisection in log space on the mean: E[W] = (C_L/θ)·∫ e^(−y)/(1 + k·e^(−(β/θ)y)) dy.
     target = lam * es2 / (2.0 * (1.0 - rho)) * theta / c
-    y = 60.0 * np.linspace(0.0, 1.0, 600) ** 2
+    y = 60.0 * np.linspace(0.0, 1.0, 240) ** 2
     ey = np.exp(-y)[None, :]
     sign = np.where(k >= 0, 1.0, -1.0)
     lo, hi = np.full(rho.shape, math.log(1e-3)), np.full(rho.shape, math.log(1e4))
-    for _ in range(50):
+    for _ in range(32):
         mid = 0.5 * (lo + hi)
         g = np.trapezoid(ey / (1.0 + k[:, None] * np.exp(-np.exp(mid)[:, None] * y)), y, axis=1)
         up = sign * (g - target) > 0

@@ -284,7 +284,7 @@ def engine_from_deployment(
     workload's token-weighted decode context P + (O − 1)/2, tabulated over `batches` (default powers of two up
     to `max_seqs`); the prefill line is a least-squares fit of `physics.requests.prefill_times_s` (one prompt)
     over prompt lengths from P/4 to 2P. `max_seqs` defaults to the sequences of P + O tokens whose KV cache
-    fits beside the weights (`ServingModel.kv_capacity_seqs`, at most 1024).
+    fits beside the weights (`ServingModel.kv_capacity_seqs`), at most 1024 and below `chunk_tokens`.
 
     >>> e = engine_from_deployment(("llama-3-8b", "h100-sxm"), input_tokens=2000, output_tokens=300)
     >>> e.max_seqs, round(e.prefill_s(2000) * 1e3, 1), round(e.decode_step_s_at(1) * 1e3, 2)  # ms
@@ -314,7 +314,7 @@ def engine_from_deployment(
                 f"{dep.model.name} on {n_gpu:g} {dep.hardware.name}: no KV slot for a "
                 f"{p:g}+{o:g}-token request"
             )
-        max_seqs = int(min(cap, 1024))
+        max_seqs = int(min(cap, 1024, math.inf if chunk_tokens is None else chunk_tokens - 1))
     if batches is None:
         batches = np.unique(np.append(2.0 ** np.arange(0, math.ceil(math.log2(max_seqs)) + 1), max_seqs))
         batches = batches[batches <= max_seqs]

@@ -32,7 +32,8 @@ prompts take ρ = λ·E[S] of the engine's time and every output token is stretc
      M/G/1 with light-tailed service, e.g. M/D/1), k = C_L/ρ_w − 1 so that P(W > 0) = ρ_w, and β so that
      E[W] is the Pollaczek–Khinchine mean λE[S²]/(2(1 − ρ_w));
    * R: the residual of the step in progress, uniform on [0, step], present with probability m/(1 + m);
-   * S_own: the request's own prefill, t_pre(P), or ⌈P/(B − m)⌉ steps of t_dec(m) plus P·s (chunked).
+   * S_own: the request's own prefill, t_pre(P), or (chunked) ⌈P/(B − m)⌉ steps of t_dec(m) plus P·s, plus
+     the prompt tokens of the requests queued behind it that fill the rest of its last step (probability ρ_w).
 3. **TPOT** of a request of d decode steps: gamma (Wilson–Hilferty) with mean T̄ and relative variance from
    the same linear response, [A₂/(1 − κ) − 2·(e^κ − 1)/κ·(1 + γE[u]) + 1]/m, of which the stall part
    γE[u²]/m scales as E[D]/d (a Poisson count over its own lifetime).
@@ -325,10 +326,8 @@ def _block(
     if chunked:
         t_step = engine.decode_step_s_at(b_time) * stretch
         room = engine.chunk_tokens - b_time
-        own = (
-            np.ceil(pd.tokens[None, :] / room[:, None]) * engine.decode_step_s_at(b_time)[:, None]
-            + pd.tokens[None, :] * s_tok
-        )
+        n_own = np.ceil(pd.tokens[None, :] / room[:, None])  # steps the prompt spans
+        own = n_own * engine.decode_step_s_at(b_time)[:, None] + pd.tokens[None, :] * s_tok
         # The budget left to prompts moves with the decode batch, slowly against the prompt queue: its wait
         # law is averaged over the batch (3-point Gauss–Hermite over N ~ normal(m, V), quasi-static).
         envs = []
@@ -346,6 +345,8 @@ def _block(
         own = serv
         envs = [(1.0, rho, *_wait_law(lam, serv, pd.probs))]
     rho_w = sum(wt * r_w for wt, r_w, *_ in envs)
+    if chunked:  # the room its own steps leave is filled by the prompts behind it when they queue (ρ_w)
+        own = own + rho_w[:, None] * (n_own * room[:, None] - pd.tokens[None, :]) * s_tok
     q_resid = m / (1.0 + m)
 
     def wait_cdf(t):

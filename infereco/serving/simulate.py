@@ -301,7 +301,8 @@ def simulate_loads(
     >>> e = EngineModel.linear(decode_base_s=0.02, decode_per_seq_s=1e-4, prefill_base_s=0.01,
     ...                        prefill_tokens_per_s=20000, max_seqs=64)
     >>> s = simulate_loads(e, [1.0, 4.0], output_tokens=50, n_requests=2000)
-    >>> s["ttft_s"].shape, bool(s["ttft_s"][1, 2] > s["ttft_s"][0, 2])
+    >>> t = s["ttft_s"]   # rates × (p50, p90, p99)
+    >>> t.shape, bool(t[1, 2] > t[0, 2])
     ((2, 3), True)
     """
     lam = np.atleast_1d(np.asarray(requests_per_s, dtype=float)).ravel()

@@ -228,7 +228,7 @@ def latency_quantiles(
     >>> r.ttft_s[0].round(3), r.saturated.tolist()   # near idle: the prefill, 0.06 s (2%: a step's residual)
     (array([0.06, 0.06, 0.07]), [False, False, True])
     >>> bool(np.all(np.isinf(r.e2e_s[2]))), round(float(r.utilisation[1]), 2), r.ttft_s[1].round(3)
-    (True, 0.31, array([0.073, 0.108, 0.166]))
+    (True, 0.31, array([0.073, 0.108, 0.167]))
     """
     if not isinstance(engine, EngineModel):
         raise SpecError(f"engine = {type(engine).__name__}: expected an EngineModel")
@@ -366,15 +366,18 @@ def _block(
 
     w_hi = np.max([np.log(np.maximum(e[3], _TAIL) / _TAIL) / np.maximum(e[2], 1e-300) for e in envs], axis=0)
     s_hi = np.log(np.maximum(p_block, _TAIL) / _TAIL) / slot_rate
-    ttft_hi = own.max(axis=1) + t_step + w_hi + s_hi
-    h = ttft_hi / (_GRID - 1)
+    # The lattice holds TTFT − the shortest own prefill (no TTFT is shorter), for resolution.
+    own_lo = own.min(axis=1)
+    span = (own.max(axis=1) - own_lo) + np.where(q_resid > 0, t_step, 0.0) + w_hi + s_hi
+    h = np.maximum(span, 1e-6 * own_lo + 1e-12) / (_GRID - 1)
     ttft_pmf = _convolve(
         _cdf_on_lattice(wait_cdf, h),
         _cdf_on_lattice(slot_cdf, h),
         _cdf_on_lattice(resid_cdf, h),
-        _atoms_on_lattice(own, np.broadcast_to(pd.probs, own.shape), h),
+        _atoms_on_lattice(own - own_lo[:, None], np.broadcast_to(pd.probs, own.shape), h),
     )
-    ttft_q = _quantiles(ttft_pmf, h)
+    ttft_q = _quantiles(ttft_pmf, h, own_lo)
+    ttft_hi = own_lo + h * (_GRID - 1)
 
     # 3. TPOT of a request of d decode steps: gamma with the chain's mean and the linear-response spread, the
     # stall part of the variance scaling as 1/d (Poisson count over its own lifetime)
@@ -401,9 +404,16 @@ def _block(
     if ed <= 0:
         e2e_q = ttft_q
     else:
-        e_hi = ttft_hi + d_vals.max() * mean_tpot * (1.0 + 8.0 * cv.max(axis=1))
-        he = e_hi / (_GRID_E2E - 1)
-        edges = (np.arange(_GRID_E2E)[None, :] + 0.5) * he[:, None]
+        # Both parts on lattices of one spacing, each from its own lower end (resolution where the mass is).
+        d_lo = (
+            (d_vals.min() if np.all(d_vals > 0) else 0.0)
+            * mean_tpot
+            * np.maximum(1.0 - 8.0 * cv.max(axis=1), 0.0)
+        )
+        d_hi = d_vals.max() * mean_tpot * (1.0 + 8.0 * cv.max(axis=1))
+        he = ((ttft_hi - own_lo) + (d_hi - d_lo)) / (_GRID_E2E - 1)
+        steps = (np.arange(_GRID_E2E)[None, :] + 0.5) * he[:, None]
+        edges = d_lo[:, None] + steps
         dec = np.zeros((rows, _GRID_E2E)) + d_probs[d_vals <= 0].sum()
         wpos = d_probs[keep]
         cb = np.cbrt(edges)
@@ -415,14 +425,14 @@ def _block(
         dec_pmf = np.diff(dec, axis=1, prepend=0.0)
         tt = np.cumsum(ttft_pmf, axis=1)
         tt /= tt[:, -1:]
-        # TTFT's CDF re-read on the E2E lattice
-        uu = edges / h[:, None]
+        # TTFT's CDF re-read on its E2E-spaced lattice from own_lo
+        uu = steps / h[:, None]
         i0 = np.clip(np.floor(uu).astype(np.int64), 0, _GRID - 2)
         fr = np.clip(uu - i0, 0.0, 1.0)
         c0, c1 = np.take_along_axis(tt, i0, 1), np.take_along_axis(tt, i0 + 1, 1)
         ttc = np.where(uu >= _GRID - 1, 1.0, c0 + fr * (c1 - c0))
         e2e_pmf = _convolve(np.diff(ttc, axis=1, prepend=0.0), dec_pmf)
-        e2e_q = _quantiles(e2e_pmf, he)
+        e2e_q = _quantiles(e2e_pmf, he, own_lo + d_lo)
     return {
         "ttft_s": ttft_q,
         "tpot_s": tpot_q,

@@ -34,14 +34,17 @@ prompts take ρ = λ·E[S] of the engine's time and every output token is stretc
    * R: the residual of the step in progress, uniform on [0, step], present with probability m/(1 + m);
    * S_own: the request's own prefill, t_pre(P), or (chunked) ⌈P/(B − m)⌉ steps of t_dec(m) plus P·s, plus
      the prompt tokens of the requests queued behind it that fill the rest of its last step (probability ρ_w).
-3. **TPOT** of a request of d decode steps: gamma (Wilson–Hilferty) with mean T̄ and relative variance from
-   the same linear response, [A₂/(1 − κ) − 2·(e^κ − 1)/κ·(1 + γE[u]) + 1]/m, of which the stall part
-   γE[u²]/m scales as E[D]/d (a Poisson count over its own lifetime).
+3. **TPOT** of a request of d decode steps: gamma (Wilson–Hilferty) with relative variance from the same
+   linear response, [A₂/(1 − κ) − 2·(e^κ − 1)/κ·(1 + γE[u]) + 1]/m, of which the stall part γE[u²]/m scales
+   as E[D]/d (a Poisson count over its own lifetime); plus X/d for the prompts that arrived during its own
+   TTFT and are queued behind it when its first token comes out (X seconds of stalls, compound Poisson,
+   mean λ(E[TTFT] − E[W_prefill])·E[S]/(1 − ρ)); the mean over requests stays T̄.
 4. **E2E** = TTFT + D·TPOT, D drawn from the output lengths (at most 12 atoms), TTFT and TPOT independent.
 
 `utilisation` is λ over the engine's capacity (`EngineModel.capacity_requests_per_s`); at or above 1 a rate is
-flagged `saturated` and its latencies are inf (never NaN). Not modelled: TTFT–TPOT correlation, the extra
-stalls a short request sees from the prompts queued behind it, batch fluctuations in the prefill-first queue.
+flagged `saturated` and its latencies are inf (never NaN). Not modelled: the TTFT–TPOT correlation and the
+batch's fluctuations in the prefill-first prompt queue; the TPOT tail of short requests among long ones is
+low (p99 10–15% under the simulation with uniform 20–300 output tokens; within 5% for fixed lengths).
 Checked against the simulation in tests/test_serving_queueing.py: p90 and p99 of TTFT and E2E within 10%
 of the simulation from 10% to 80% utilisation for prefill-first, chunked, variable-length and KV-bound
 engines.
@@ -370,31 +373,46 @@ def _block(
     own_lo = own.min(axis=1)
     span = (own.max(axis=1) - own_lo) + np.where(q_resid > 0, t_step, 0.0) + w_hi + s_hi
     h = np.maximum(span, 1e-6 * own_lo + 1e-12) / (_GRID - 1)
+    wait_pmf = _cdf_on_lattice(wait_cdf, h)
     ttft_pmf = _convolve(
-        _cdf_on_lattice(wait_cdf, h),
+        wait_pmf,
         _cdf_on_lattice(slot_cdf, h),
         _cdf_on_lattice(resid_cdf, h),
         _atoms_on_lattice(own - own_lo[:, None], np.broadcast_to(pd.probs, own.shape), h),
     )
     ttft_q = _quantiles(ttft_pmf, h, own_lo)
     ttft_hi = own_lo + h * (_GRID - 1)
+    k_h = np.arange(_GRID) * h[:, None]
+    mean_ttft = own_lo + (ttft_pmf * k_h).sum(axis=1)
+    mean_wait = (wait_pmf * k_h).sum(axis=1)
 
-    # 3. TPOT of a request of d decode steps: gamma with the chain's mean and the linear-response spread, the
-    # stall part of the variance scaling as 1/d (Poisson count over its own lifetime)
+    # 3. TPOT of a request of d decode steps: gamma with the linear-response spread, the stall part of the
+    # variance scaling as 1/d (a Poisson count over its own lifetime); plus the prompts that arrived during
+    # its own TTFT, queued behind it when its first token comes out: X seconds of stalls, mean
+    # λ(E[TTFT] − E[W])·E[S]/(1 − ρ) above the queue a random instant sees, spread over its d steps
+    # (T̄ stays the Little's-law mean over requests: T_∞ = T̄ − E[X]/E[D]).
     if ed > 0:
         d_vals, d_probs = _binned(TokenLengths(od.tokens - 1.0, od.probs), _D_BINS)
         keep = d_vals > 0
         d_pos, p_pos = d_vals[keep], d_probs[keep] / d_probs[keep].sum()
         cv = np.sqrt(var_stall[:, None] * ed / d_pos[None, :] + var_batch[:, None])  # rows × bins
+        es, es2 = float(stall @ pd.probs), float(stall**2 @ pd.probs)
+        x_mean = lam * np.maximum(mean_ttft - mean_wait, 0.0) * es / (1.0 - rho)
+        x_var = lam * mean_ttft * es2 / (1.0 - rho) ** 2
+        t_inf = np.maximum(mean_tpot - x_mean / ed, 0.5 * mean_tpot)
+        mean_b = t_inf[:, None] + x_mean[:, None] / d_pos[None, :]
+        var_b = (cv * mean_b) ** 2 + x_var[:, None] / d_pos[None, :] ** 2
+        cv = np.sqrt(var_b) / mean_b
     else:
         d_vals, d_probs = np.zeros(1), np.ones(1)
         d_pos, p_pos = np.ones(1), np.ones(1)
         cv = np.zeros((rows, 1))
+        mean_b = mean_tpot[:, None]
     cv = np.maximum(cv, 1e-4)
     shape = 1.0 / cv**2
-    scale = mean_tpot[:, None] / shape
-    t_lo = mean_tpot * np.maximum(1.0 - 8.0 * cv.max(axis=1), 0.0)
-    ht = (mean_tpot * (1.0 + 8.0 * cv.max(axis=1)) - t_lo) / (_GRID_TPOT - 1)
+    scale = mean_b / shape
+    t_lo = (mean_b * np.maximum(1.0 - 8.0 * cv, 0.0)).min(axis=1)
+    ht = ((mean_b * (1.0 + 8.0 * cv)).max(axis=1) - t_lo) / (_GRID_TPOT - 1)
     xt = t_lo[:, None, None] + np.arange(_GRID_TPOT)[None, :, None] * ht[:, None, None]
     tcdf = (_gamma_cdf(shape[:, None, :], xt / scale[:, None, :]) * p_pos).sum(axis=2)
     tcdf[:, -1] = 1.0
@@ -405,12 +423,8 @@ def _block(
         e2e_q = ttft_q
     else:
         # Both parts on lattices of one spacing, each from its own lower end (resolution where the mass is).
-        d_lo = (
-            (d_vals.min() if np.all(d_vals > 0) else 0.0)
-            * mean_tpot
-            * np.maximum(1.0 - 8.0 * cv.max(axis=1), 0.0)
-        )
-        d_hi = d_vals.max() * mean_tpot * (1.0 + 8.0 * cv.max(axis=1))
+        d_lo = (d_pos * mean_b * np.maximum(1.0 - 8.0 * cv, 0.0)).min(axis=1) * float(np.all(d_vals > 0))
+        d_hi = (d_pos * mean_b * (1.0 + 8.0 * cv)).max(axis=1)
         he = ((ttft_hi - own_lo) + (d_hi - d_lo)) / (_GRID_E2E - 1)
         steps = (np.arange(_GRID_E2E)[None, :] + 0.5) * he[:, None]
         edges = d_lo[:, None] + steps

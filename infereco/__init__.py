@@ -76,6 +76,11 @@ _LAZY: dict[str, str] = {
     "predict_serving": "infereco.calibration.deploy",
     "predict_runs": "infereco.calibration.runs",
     "calibrate_runs": "infereco.calibration.runs",
+    # serving: tail latencies of one replica under Poisson arrivals
+    "EngineModel": "infereco.serving",
+    "engine_from_deployment": "infereco.serving",
+    "simulate": "infereco.serving",
+    "latency_quantiles": "infereco.serving",
 }
 
 __all__ = [
@@ -131,6 +136,11 @@ __all__ = [
     "predict_serving",
     "predict_runs",
     "calibrate_runs",
+    # serving: tail latencies
+    "EngineModel",
+    "engine_from_deployment",
+    "simulate",
+    "latency_quantiles",
     # errors
     "InferecoError",
     "SpecError",

@@ -31,6 +31,8 @@ _LAZY: dict[str, str] = {
     "frontier_from_scenario": "infereco.api",
     "load_scenario": "infereco.specs.scenario",
     "sweep": "infereco.sweep",
+    "plan": "infereco.planning",
+    "PlanSpec": "infereco.specs.plan",
     "resolve": "infereco.specs.deployment",
     "Deployment": "infereco.specs.deployment",
     # results
@@ -91,6 +93,8 @@ __all__ = [
     "frontier_from_scenario",
     "load_scenario",
     "sweep",
+    "plan",
+    "PlanSpec",
     "resolve",
     "Deployment",
     # results
@@ -237,11 +241,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names above loa
         workload_cost,
     )
     from infereco.frontier import Frontier, FrontierPoint
+    from infereco.planning import plan
     from infereco.specs.catalog import list_hardware, list_models, load_hardware, load_model
     from infereco.specs.deployment import Deployment, resolve
     from infereco.specs.hardware import HardwareSpec
     from infereco.specs.hf_config import load_hf_config
     from infereco.specs.model import ModelSpec
+    from infereco.specs.plan import PlanSpec
     from infereco.specs.presets import PRESETS, get_preset
     from infereco.specs.scenario import load_scenario
     from infereco.specs.speculative import SpeculativeSpec

@@ -17,11 +17,11 @@ import importlib
 import sys
 from typing import Callable
 
-from infereco.cli import calibrate, catalog, compare, cost, frontier, point, predict, sweep
+from infereco.cli import calibrate, catalog, compare, cost, frontier, plan, point, predict, sweep
 from infereco.errors import InferecoError
 
 # Subcommand parser modules, in the order `--help` lists them.
-SUBCOMMANDS = (frontier, point, compare, sweep, cost, calibrate, predict, catalog)
+SUBCOMMANDS = (frontier, point, compare, sweep, plan, cost, calibrate, predict, catalog)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -253,6 +253,14 @@ def _evaluate_table(dep: Deployment, table: LayoutTable, batches: np.ndarray, ba
     )
 
 
+def evaluate_layout_table(dep: Deployment, table: LayoutTable, batches, backend: str = "jax") -> Evaluation:
+    """Every layout of `table` at every batch of `batches`: (layouts × batches) arrays of step time, cost,
+    MFU and the step-time parts (inf where a layout cannot hold the batch's KV cache is not masked here:
+    compare the batch with `table.max_batch`)."""
+    b = np.asarray(batches, dtype=float).ravel()
+    return _evaluate_table(dep, table, b, check_backend(backend))
+
+
 def layout_table(dep: Deployment, space: DiscreteSpace | None = None) -> LayoutTable:
     """The deployment's integer layouts under `space` (default: the deployment's own)."""
     draft = dep.speculative.draft if dep.speculative else None

@@ -117,7 +117,9 @@ def test_cli_json_contract_and_the_example(tmp_path, capsys):
     assert main(["plan", str(path), "--json", "--max-plans", "3"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"plans", "rejected"} and len(out["plans"]) == 3 and set(KEYS) <= set(out["plans"][0])
-    assert main(["plan", str(EXAMPLES / "plan_llama_3_70b.yaml"), "--plot", str(tmp_path / "p.png")]) == 0
+    assert (
+        main(["plan", str(EXAMPLES / "plans" / "llama_3_70b.yaml"), "--plot", str(tmp_path / "p.png")]) == 0
+    )
     text = capsys.readouterr().out
     assert "cheapest:" in text and (tmp_path / "p.png").is_file()
 

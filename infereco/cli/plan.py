@@ -11,7 +11,7 @@ def register(sub) -> None:
     p = sub.add_parser(
         "plan",
         help="cheapest deployments that serve a traffic within latency targets (p50/p90/p99)",
-        description="Example: infereco plan examples/plan_deepseek_r1.yaml --json. The plan file names the "
+        description="Example: infereco plan examples/plans/llama_3_70b.yaml --json. The plan file names the "
         "model, traffic (requests_per_s, input_tokens, output_tokens), slo (ttft_s / tpot_s / e2e_s: "
         "{p50, p90, p99} seconds) and candidates (hardware, price, engines, modes, max_gpus).",
     )

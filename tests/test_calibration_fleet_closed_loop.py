@@ -123,3 +123,48 @@ def test_analytic_closed_loop_matches_the_discrete_event_simulation(C, isl, osl,
     ana = analytic(**params)
     assert ana[1] == pytest.approx(sim[1], rel=0.06), (ana, sim)
     assert ana[0] == pytest.approx(sim[0], rel=0.15), (ana, sim)
+
+
+def test_erlang_c_and_the_md1_limit_by_hand():
+    from infereco.calibration.fleet import erlang_c, mdc_wait
+
+    # M/M/1: an arrival waits with probability ρ; two servers at a = 1: B = 0.2, C = 2B/(2 − a(1 − B)) = 1/3.
+    assert float(erlang_c(1, 0.5)) == pytest.approx(0.5)
+    assert float(erlang_c(2, 1.0)) == pytest.approx(1.0 / 3.0)
+    # M/D/1 (Pollaczek–Khinchine): ρ·S/(2(1 − ρ)) = 0.5·0.1/(2·0.5) = 50 ms at λ = 5/s, S = 100 ms.
+    assert float(mdc_wait(5.0, 1, 0.1)) == pytest.approx(0.05)
+
+
+def test_disaggregated_closed_loop_solves_littles_law_with_the_prefill_queue():
+    from infereco.calibration.fleet import disagg_closed_loop
+
+    # C = 10 clients, one prefill slot of S = 100 ms, 1 s of everything else per request: λ(1 + W(λ)) = 10
+    # with W = ρS/(2(1 − ρ)), ρ = λS: 0.95ρ² − 2ρ + 1 = 0, ρ = (2 − √0.2)/1.9 = 0.817258, W = 0.223607 s.
+    lam, w = disagg_closed_loop(10.0, 1.0, 0.1, 1.0, np.inf)
+    rho = (2.0 - math.sqrt(0.2)) / 1.9
+    assert float(lam) == pytest.approx(10.0 * rho, rel=1e-6)
+    assert float(w) == pytest.approx(0.05 * rho / (1.0 - rho), rel=1e-5)
+    # The decode pool's rate caps λ (clients then wait for a decode slot, not for prefill).
+    lam, w = disagg_closed_loop(10.0, 1.0, 0.1, 1.0, 2.0)
+    assert float(lam) == 2.0 and float(w) == pytest.approx(0.05 * 0.2 / 0.8)
+
+
+def test_prefill_layer_overhead_is_paid_by_prefill_steps_only():
+    import io
+
+    from infereco.calibration.fleet import ProfileTerms, predict_fleet
+    from infereco.calibration.readers.fleet import read_fleet_runs
+    from infereco.specs.catalog import load_model
+
+    head = "id,backend,model_path,system,mode,isl,osl,batch_size,tp_size,silicon_ttft_ms,silicon_tpot_ms"
+    text = f"{head}\nr0,vllm,llama-3.1-8b,h100_sxm,agg,1000,1000,1,1,20,6\n"
+    text += "r1,vllm,llama-3.1-70b,gb200,agg,1000,1000,64,16,20,6\n"
+    runs = read_fleet_runs(io.StringIO(text), where="t.csv")
+    base = predict_fleet(runs, terms=ProfileTerms())
+    slow = predict_fleet(runs, terms=ProfileTerms(prefill_layer_overhead_s=1e-3))
+    # One client: its prefill is one step alone (900 < 8192 tokens): 32 layers × 1 ms more; its decode
+    # steps carry no prefill, so TPOT is unchanged.
+    assert slow.ttft_s[0] - base.ttft_s[0] == pytest.approx(load_model("llama-3.1-8b").n_layers * 1e-3)
+    assert slow.tpot_s[0] == pytest.approx(base.tpot_s[0], rel=1e-12)
+    # An "agg" worker of 16 GPUs of an NVL72 is not an aggregated run of this data's kind.
+    assert base.status[1].startswith("unsupported: an aggregated worker of tp × attention_dp = 16 GPUs")

@@ -319,6 +319,12 @@ def _resolve_rows(runs: FleetRuns, configs) -> tuple[dict[tuple, _Group], list[s
         except SpecError as e:
             status[i] = f"unsupported: {e}"
             continue
+        if run.mode == "agg" and run.system.startswith("gb") and pools[0].g > 8:
+            status[i] = (
+                f"unsupported: an aggregated worker of tp × attention_dp = {pools[0].g} GPUs on an NVL72 "
+                "reads as a disaggregated run labelled agg (its pools are not given)"
+            )
+            continue
         layouts[i] = pools
         key = (id(spec), run.system, operand, run.backend)
         groups.setdefault(key, _Group(spec, hw, operand)).rows.append(i)
@@ -852,12 +858,17 @@ def _predict_disagg(ph: _Physics, runs, rows, layouts, terms, ttft, tpot, status
             b_d[j] = C[j] / n_d[j]
             notes[j].append(f"assumed {int(n_d[j])} decode worker(s) sharing the concurrency")
         n_p[j] = pre.workers or 1
-        batch_p[j] = pre.batch or 1
+        # A prefill worker batches the prompts that fit its token budget, on each DP-attention rank (the
+        # rows' prefill_batch_size = 1 of DP-attention pools cannot be prompts per step: 2 such workers
+        # of 8 GPUs sustain ~170 requests/s of 1K prompts in the GB200 rows).
+        fit = max(1.0, math.floor(_ENGINE_BUDGET.get(run.backend, 8192.0) / max(P[j], 1.0)))
+        batch_p[j] = max(float(pre.batch or 1), fit * (pre_l[j].attn_dp if pre_l[j].attn_dp > 1 else 1))
     lay_d = _lay_arrays(dec_l, ph.model)
     lay_p = _lay_arrays(pre_l, ph.model)
     ctx = P + (out_len - 1.0) / 2.0
     t_d = ph.step(lay_d, np.maximum(np.minimum(b_d, cap_d), 1.0), 1.0, ctx).latency_s
-    t_p = ph.step(lay_p, batch_p, P, 0.0, prefill=True).latency_s
+    t_p = ph.step(lay_p, batch_p, P, 0.0, prefill=True).latency_s  # a full prefill batch
+    t_p1 = ph.step(lay_p, 1.0 + 0.0 * batch_p, P, 0.0, prefill=True).latency_s  # one prompt alone
     # A row without the prefill worker count: a pool sized to the decode pool's demand (what a disaggregated
     # deployment is built for): the fewest workers whose capacity covers the request rate the decode pool
     # sustains, λ = C / ((O − 1)·t_d + t_p), at utilisation PREFILL_UTILISATION. (One worker for every
@@ -883,7 +894,11 @@ def _predict_disagg(ph: _Physics, runs, rows, layouts, terms, ttft, tpot, status
     servers = n_p * batch_p  # prompts the prefill pool holds at once, each for t_p
     slots = n_d * np.maximum(np.minimum(b_d, cap_d), 1.0)  # sequences the decode pool holds at once
     decode_s = (out_len - 1.0) * t_d
-    fixed = r0 + t_p + t_kv + t_d  # prefill, KV transfer, the first decode step
+    # Its own prefill takes a lone prompt's step at low load, a full batch's as the pool fills (ρ).
+    lam0 = np.minimum(C / (r0 + t_p + t_kv + t_d + decode_s), servers / t_p)
+    rho = np.minimum(lam0 * t_p / servers, 1.0)
+    t_own = t_p1 + rho * np.maximum(t_p - t_p1, 0.0)
+    fixed = r0 + t_own + t_kv + t_d  # prefill, KV transfer, the first decode step
     lam, wait = disagg_closed_loop(C, servers, t_p, fixed + decode_s, slots / np.maximum(decode_s, 1e-12))
     # The loop starts with all C requests at once: the first of the ~WAVES waves queues for the prefill
     # pool, (C − 1)/(2μ) on average (later waves are spread by the random output lengths).

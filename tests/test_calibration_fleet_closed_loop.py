@@ -85,6 +85,16 @@ def analytic(a0, beta, t_x, c_tok, C, cap, isl, osl, budget, r0=0.0):
     return float(ttft) - r0, float(tpot)
 
 
+def test_a_single_wave_prefills_its_requests_in_turn_by_hand():
+    # waves = 1: all b = 8 requests at once, P = 900 < B, no fixed mixed-step cost, c = 10 µs per token,
+    # t_dec = 10 ms. S₁ = P·(t_dec/2 + c·min(B, P·b))/min(B, P·b) = 900·(0.005 + 0.072)/7200 = 9.625 ms;
+    # TTFT ≥ its own prefill (10 ms) + (b − 1)·S₁/2 = 43.7 ms; TPOT = t_dec + (b − 1)·S₁/2/(O − 1).
+    ttft, tpot = closed_loop_steady(1e-2, 0.0, 1e-5, 1e-2, 8, 100, 900, 900, 8192, waves=1.0)
+    s1 = 900 * (0.005 + 1e-5 * 7200) / 7200
+    assert float(ttft) >= 1e-2 + 7 * s1 / 2 - 1e-12
+    assert float(tpot) == pytest.approx(1e-2 + 7 * s1 / 2 / 899, rel=1e-9)
+
+
 def test_one_client_is_a_lone_prefill_then_decode_steps_by_hand():
     # One client: nothing else in flight, so TTFT = r0 + ⌈P/B⌉ chunks alone, TPOT = the decode step.
     # a0 = 5 ms, β = 0.1 ms per decode, t_x = 20 ms, 10 µs per prefill token; P = 0.9·10000 = 9000 tokens in
@@ -98,7 +108,8 @@ def test_tpot_carries_the_prefill_of_the_requests_that_start():
     # Steady state without a fixed mixed-step cost (t_x = 0): t = t_dec/(1 − c·λ_o·P), λ_o = λ·(b − 1)/b.
     # C = 64 ≤ capacity, P = 900, O = 900, c = 20 µs per token, t_dec = 10 ms: solve it by hand.
     C, P, n_out, c, td = 64.0, 900.0, 900.0, 2e-5, 1e-2
-    ttft, t = closed_loop_steady(td, 0.0, c, 1e-3 + c * P, C, 1000, P, n_out, 8192)
+    # waves = ∞: the steady state alone (no first wave arriving at once).
+    ttft, t = closed_loop_steady(td, 0.0, c, 1e-3 + c * P, C, 1000, P, n_out, 8192, waves=math.inf)
     lam = C / (ttft + (n_out - 1) * t)
     assert t == pytest.approx(td / (1.0 - c * lam * (C - 1) / C * P), rel=1e-3)
     # the mixed prefill is a real share of the step: 64 / 900 starts per 10 ms step × 900 tokens × 20 µs

@@ -24,19 +24,22 @@ Resolution
 Serving model (one worker, closed loop of C clients, lengths uniform on [0.8·L, L])
 -----------------------------------------------------------------------------------
 Means P̄ = 0.9·isl, Ō = 0.9·osl; the decode context is c̄ = P̄ + (Ō − 1)/2. The engine holds
-b = min(C, KV capacity, max sequences) requests; the other C − b wait for a slot. In steady state the
-requests are staggered (random lengths desynchronise them), so each step carries b decodes and the prefill
-of λ·t new prompts (λ = b / E2E_engine): t = t_mix(b, λ·t) (`ServingModel._mixed`: fixed costs once,
-weights read once). TPOT = t. A new request waits half a step, then queues for the prefill token budget B
-(M/D/1: service P̄·t/(B − b), ρ = λ·service), then its own prefill ⌈P̄/B⌉ steps:
-TTFT_engine = r₀ + t/2 + W_q + ⌈P̄/B⌉·t_own. With C > b, Little's law on the C clients adds the wait for a
-slot: TTFT = TTFT_engine + (C − b)/λ. The fixed point is found by damped iteration (vectorised over rows).
+b = min(C, KV capacity, max sequences) requests; the other C − b wait for a slot. The physics is reduced to
+a step-time law (decode step t_d at b; a step carrying n prefill tokens costs t_d + t_x + c·n; a chunk
+alone) and `closed_loop_steady` solves the continuous-batching loop with chunked prefill (budget B = 8192
+tokens): each decode step also carries the prefill of the requests that start (λ_o·t per step, λ = b/E2E),
+so TPOT = t = (t_d + q·t_x)/(1 − c·λ_o·P̄); TTFT = r₀ + half a step + the M/D/1 wait for the prefill budget
++ its own ⌈P̄/B⌉ chunks, plus the first wave's queue (all C clients start at once, one of ten waves) and
+(C − b)/λ for a slot. `tests/test_calibration_fleet_closed_loop.py` checks it against a discrete-event
+simulation of the engine.
 
 Disaggregated rows: the decode pool runs b_d = decode_batch × attention_dp sequences per worker (or, when
 the row does not say, C spread over as many decode workers as needed to hold C: stated in the status);
-TPOT = its decode step. The prefill pool (`prefill_num_workers` workers, else 1: stated) prefills batches of
-`prefill_batch` prompts; TTFT = r₀ + its M/D/1 wait at the request rate λ = C/E2E + the prefill step + the
-KV transfer (prefill → decode over the inter-node links, NVLink inside an NVL72 rack) + one decode step.
+TPOT = its decode step. The prefill pool (`prefill_num_workers` workers, else sized to the decode pool's
+demand: stated) batches the prompts that fit its token budget on each DP rank; it is an M/D/c queue served
+at the throughput the decode pool sustains (`disagg_closed_loop`: λ·cycle(λ) = C); TTFT = r₀ (request +
+disaggregated hand-off) + the wait + its prefill + the KV transfer of its prompt's cache (inter-node links,
+NVLink inside an NVL72 rack) + one decode step + the first wave's queue.
 """
 
 from __future__ import annotations
@@ -509,13 +512,18 @@ def closed_loop_steady(t_dec, t_x, c_tok, t_alone, C, cap, P, out_len, budget, r
         ttft_new = others * t_new / 2.0 + wq + own
         t = 0.5 * t + 0.5 * t_new
         ttft_e = 0.5 * ttft_e + 0.5 * ttft_new
-    # The first wave's steps fill up with decodes as its prefills finish: half of b decode on average.
+    # The first wave arrives at once: its j-th request waits for the j − 1 prefills before it (S₁ each,
+    # the steps filling up with decodes as the wave's prefills finish: half of b decodes on average), and
+    # its decode steps carry the prefills of the b − j after it: (b − 1)·S₁/2 over its O − 1 tokens.
     S1 = P * (t_dec / 2.0 + t_x + c_tok * np.minimum(budget, P * b)) / np.minimum(budget, P * b)
-    first_wave = (b - 1.0) * S1 / 2.0 / waves
+    ttft_burst = np.maximum(ttft_e, own_alone + (b - 1.0) * S1 / 2.0)
+    tpot_burst = t_dec + (b - 1.0) * S1 / 2.0 / np.maximum(out_len - 1.0, 1.0)
+    w = 1.0 / np.asarray(waves, float)
     Z = ttft_e + (out_len - 1.0) * t
     lam = np.minimum(C / (r0 + Z), b / Z)
     wait_slot = np.maximum(C - b, 0.0) / lam
-    return r0 + ttft_e + first_wave + wait_slot, t
+    ttft = r0 + w * ttft_burst + (1.0 - w) * ttft_e + wait_slot
+    return ttft, w * tpot_burst + (1.0 - w) * t
 
 
 def erlang_c(c, a):
@@ -564,7 +572,12 @@ def disagg_closed_loop(C, servers, t_p, cycle_fixed, lam_decode_max, iterations=
     return lam, mdc_wait(lam, servers, t_p)
 
 
-def _closed_loop(ph: _Physics, lay, C, cap, P, out_len, budget, r0):
+def benchmark_waves(run) -> float:
+    """Waves of C requests the row's benchmark sent (num_prompts / concurrency): InferenceX sends ten."""
+    return WAVES
+
+
+def _closed_loop(ph: _Physics, lay, C, cap, P, out_len, budget, r0, waves=WAVES):
     """Mean TTFT, TPOT (s) of a worker serving a closed loop of C clients: the physics' step times reduced
     to the step-time law of `closed_loop_steady` (decode step at b; the mixed step's fixed extra and
     per-token cost from steps carrying one prompt chunk and a full token budget; a chunk alone)."""
@@ -585,7 +598,7 @@ def _closed_loop(ph: _Physics, lay, C, cap, P, out_len, budget, r0):
     t_x = np.maximum(t_one - t_dec - c_tok * n1, 0.0)
     # A chunk prefilled alone (no decodes in flight): attention over the chunk and the context before it.
     alone = ph.step(lay, 1.0 + 0.0 * b, chunk, P / 2.0 * (1.0 - 1.0 / k), prefill=True).latency_s
-    return closed_loop_steady(t_dec, t_x, c_tok, alone, C, cap, P, out_len, budget, r0)
+    return closed_loop_steady(t_dec, t_x, c_tok, alone, C, cap, P, out_len, budget, r0, waves)
 
 
 # ---------------------------------------------------------------------------------------------- prediction
@@ -813,8 +826,9 @@ def _predict_rows(ph: _Physics, runs, rows, layouts, terms: ProfileTerms, ttft, 
         cap = ph.capacity_seqs(lays, backend, _held_tokens(backend, P, out_len, agg, runs))
         cap = np.minimum(cap, np.array([_ENGINE_MAX_SEQS.get(runs[i].backend, 1024.0) for i in agg]))
         budget = np.array([_ENGINE_BUDGET.get(runs[i].backend, 8192.0) for i in agg])
+        waves = np.array([benchmark_waves(runs[i]) for i in agg])
         a, b = _closed_loop(
-            ph, _lay_arrays(lays, ph.model), C, cap, P, out_len, budget, terms.request_overhead_s
+            ph, _lay_arrays(lays, ph.model), C, cap, P, out_len, budget, terms.request_overhead_s, waves
         )
         for j, i in enumerate(agg):
             if cap[j] < 1:

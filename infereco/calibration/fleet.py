@@ -134,13 +134,16 @@ class ProfileTerms:
     - `layer_overhead_s`: fixed time per layer per step;
     - `request_overhead_s`: per-request time outside the engine's steps (HTTP, tokenisation, scheduling);
     - `disagg_overhead_s`: the further per-request time of disaggregated serving (routing to a prefill
-      worker, KV-transfer setup and completion, admission on the decode worker).
+      worker, KV-transfer setup and completion, admission on the decode worker);
+    - `prefill_layer_overhead_s`: the further time per layer of a step that carries prefill (such steps
+      run outside the decode CUDA graph: eager kernel launches, MoE routing's host syncs).
     The defaults are the ideal machine: every fraction 1, every overhead 0 (a lower bound on latency).
     `ProfileTerms.nominal()` is the uncalibrated theory: the typical values of well-tuned engines (the
     medians of the fit's priors): weights streamed at 80% of peak HBM bandwidth, KV at 60%, GEMMs at 50% of
-    peak FLOP/s, collectives 1.5× their modelled latency, 1 ms per step, 10 µs per layer per step, 10 ms per
-    request and 50 ms more per disaggregated request. (The ideal machine left 26% of the fleet rows' TPOT
-    more than 2× off; the nominal terms, 10%.)
+    peak FLOP/s, collectives 1.5× their modelled latency, 1 ms per step, 10 µs per layer per step, 0.3 ms
+    more per layer of a prefill-carrying step, 10 ms per request and 20 ms more per disaggregated
+    request (the queues and the KV transfer are modelled, not folded into it). (The ideal machine left 26%
+    of the fleet rows' TPOT more than 2× off; the nominal terms, 5%.)
     """
 
     weight_bandwidth_fraction: float = 1.0

@@ -140,7 +140,7 @@ class ProfileTerms:
     The defaults are the ideal machine: every fraction 1, every overhead 0 (a lower bound on latency).
     `ProfileTerms.nominal()` is the uncalibrated theory: the typical values of well-tuned engines (the
     medians of the fit's priors): weights streamed at 80% of peak HBM bandwidth, KV at 60%, GEMMs at 50% of
-    peak FLOP/s, collectives 1.5× their modelled latency, 1 ms per step, 10 µs per layer per step, 0.3 ms
+    peak FLOP/s, collectives 1.5× their modelled latency, 1 ms per step, 10 µs per layer per step, 0.1 ms
     more per layer of a prefill-carrying step, 10 ms per request and 20 ms more per disaggregated
     request (the queues and the KV transfer are modelled, not folded into it). (The ideal machine left 26%
     of the fleet rows' TPOT more than 2× off; the nominal terms, 5%.)
@@ -180,7 +180,7 @@ NOMINAL_TERMS = ProfileTerms(
     layer_overhead_s=1e-5,
     request_overhead_s=1e-2,
     disagg_overhead_s=2e-2,
-    prefill_layer_overhead_s=3e-4,
+    prefill_layer_overhead_s=1e-4,
 )
 
 

@@ -77,7 +77,7 @@ PRIORS: dict[str, Prior] = {
     "request_overhead_s": Prior(1e-2, 1.0, 1e-4, 0.1, "per-request time outside the engine, s"),
     "disagg_overhead_s": Prior(2e-2, 1.0, 1e-4, 0.2, "per-request prefill → decode hand-off, s"),
     "prefill_layer_overhead_s": Prior(
-        3e-4, 1.0, 1e-6, 1e-3, "extra time per layer of a step carrying prefill (eager path), s"
+        1e-4, 0.7, 1e-6, 2e-4, "extra time per layer of a step carrying prefill (eager path), s"
     ),
 }
 # Scale of the data residuals (log units): the spread of repeated runs is ~2% (README of the fleet data);

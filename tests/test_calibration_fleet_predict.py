@@ -182,7 +182,7 @@ def test_profile_files_round_trip_and_bad_values_are_refused(tmp_path):
     assert pred.tpot_lo_s[0] == pytest.approx(pred.tpot_s[0] * math.exp(-0.1))
     bad = path.read_text().replace("weight_bandwidth_fraction: 0.8", "weight_bandwidth_fraction: 7.0")
     (tmp_path / "bad.yaml").write_text(bad)
-    with pytest.raises(SpecError, match="weight_bandwidth_fraction = 7.0: expected 0.3 to 1"):
+    with pytest.raises(SpecError, match="weight_bandwidth_fraction = 7.0: expected 0.4 to 1"):
         load_profiles(tmp_path / "bad.yaml")
     (tmp_path / "other.yaml").write_text("a: 1\n")
     with pytest.raises(SpecError, match="kind: infereco-engine-profiles"):

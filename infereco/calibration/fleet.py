@@ -24,19 +24,22 @@ Resolution
 Serving model (one worker, closed loop of C clients, lengths uniform on [0.8·L, L])
 -----------------------------------------------------------------------------------
 Means P̄ = 0.9·isl, Ō = 0.9·osl; the decode context is c̄ = P̄ + (Ō − 1)/2. The engine holds
-b = min(C, KV capacity, max sequences) requests; the other C − b wait for a slot. In steady state the
-requests are staggered (random lengths desynchronise them), so each step carries b decodes and the prefill
-of λ·t new prompts (λ = b / E2E_engine): t = t_mix(b, λ·t) (`ServingModel._mixed`: fixed costs once,
-weights read once). TPOT = t. A new request waits half a step, then queues for the prefill token budget B
-(M/D/1: service P̄·t/(B − b), ρ = λ·service), then its own prefill ⌈P̄/B⌉ steps:
-TTFT_engine = r₀ + t/2 + W_q + ⌈P̄/B⌉·t_own. With C > b, Little's law on the C clients adds the wait for a
-slot: TTFT = TTFT_engine + (C − b)/λ. The fixed point is found by damped iteration (vectorised over rows).
+b = min(C, KV capacity, max sequences) requests; the other C − b wait for a slot. The physics is reduced to
+a step-time law (decode step t_d at b; a step carrying n prefill tokens costs t_d + t_x + c·n; a chunk
+alone) and `closed_loop_steady` solves the continuous-batching loop with chunked prefill (budget B = 8192
+tokens): each decode step also carries the prefill of the requests that start (λ_o·t per step, λ = b/E2E),
+so TPOT = t = (t_d + q·t_x)/(1 − c·λ_o·P̄); TTFT = r₀ + half a step + the M/D/1 wait for the prefill budget
++ its own ⌈P̄/B⌉ chunks, plus the first wave's queue (all C clients start at once, one of ten waves) and
+(C − b)/λ for a slot. `tests/test_calibration_fleet_closed_loop.py` checks it against a discrete-event
+simulation of the engine.
 
 Disaggregated rows: the decode pool runs b_d = decode_batch × attention_dp sequences per worker (or, when
 the row does not say, C spread over as many decode workers as needed to hold C: stated in the status);
-TPOT = its decode step. The prefill pool (`prefill_num_workers` workers, else 1: stated) prefills batches of
-`prefill_batch` prompts; TTFT = r₀ + its M/D/1 wait at the request rate λ = C/E2E + the prefill step + the
-KV transfer (prefill → decode over the inter-node links, NVLink inside an NVL72 rack) + one decode step.
+TPOT = its decode step. The prefill pool (`prefill_num_workers` workers, else sized to the decode pool's
+demand: stated) batches the prompts that fit its token budget on each DP rank; it is an M/D/c queue served
+at the throughput the decode pool sustains (`disagg_closed_loop`: λ·cycle(λ) = C); TTFT = r₀ (request +
+disaggregated hand-off) + the wait + its prefill + the KV transfer of its prompt's cache (inter-node links,
+NVLink inside an NVL72 rack) + one decode step + the first wave's queue.
 """
 
 from __future__ import annotations
@@ -68,6 +71,9 @@ __all__ = [
     "FleetModel",
     "FleetPrediction",
     "ProfileTerms",
+    "closed_loop_steady",
+    "disagg_closed_loop",
+    "erlang_c",
     "find_model",
     "generation",
     "predict_fleet",
@@ -128,13 +134,16 @@ class ProfileTerms:
     - `layer_overhead_s`: fixed time per layer per step;
     - `request_overhead_s`: per-request time outside the engine's steps (HTTP, tokenisation, scheduling);
     - `disagg_overhead_s`: the further per-request time of disaggregated serving (routing to a prefill
-      worker, KV-transfer setup and completion, admission on the decode worker).
+      worker, KV-transfer setup and completion, admission on the decode worker);
+    - `prefill_layer_overhead_s`: the further time per layer of a step that carries prefill (such steps
+      run outside the decode CUDA graph: eager kernel launches, MoE routing's host syncs).
     The defaults are the ideal machine: every fraction 1, every overhead 0 (a lower bound on latency).
     `ProfileTerms.nominal()` is the uncalibrated theory: the typical values of well-tuned engines (the
     medians of the fit's priors): weights streamed at 80% of peak HBM bandwidth, KV at 60%, GEMMs at 50% of
-    peak FLOP/s, collectives 1.5× their modelled latency, 1 ms per step, 10 µs per layer per step, 10 ms per
-    request and 50 ms more per disaggregated request. (The ideal machine left 26% of the fleet rows' TPOT
-    more than 2× off; the nominal terms, 10%.)
+    peak FLOP/s, collectives 1.5× their modelled latency, 1 ms per step, 10 µs per layer per step, 0.1 ms
+    more per layer of a prefill-carrying step, 10 ms per request and 20 ms more per disaggregated
+    request (the queues and the KV transfer are modelled, not folded into it). (The ideal machine left 26%
+    of the fleet rows' TPOT more than 2× off; the nominal terms, 5%.)
     """
 
     weight_bandwidth_fraction: float = 1.0
@@ -146,6 +155,7 @@ class ProfileTerms:
     layer_overhead_s: float = 0.0
     request_overhead_s: float = 0.0
     disagg_overhead_s: float = 0.0
+    prefill_layer_overhead_s: float = 0.0
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -169,7 +179,8 @@ NOMINAL_TERMS = ProfileTerms(
     step_overhead_s=1e-3,
     layer_overhead_s=1e-5,
     request_overhead_s=1e-2,
-    disagg_overhead_s=5e-2,
+    disagg_overhead_s=2e-2,
+    prefill_layer_overhead_s=1e-4,
 )
 
 
@@ -317,6 +328,12 @@ def _resolve_rows(runs: FleetRuns, configs) -> tuple[dict[tuple, _Group], list[s
         except SpecError as e:
             status[i] = f"unsupported: {e}"
             continue
+        if run.mode == "agg" and run.system.startswith("gb") and pools[0].g > 8:
+            status[i] = (
+                f"unsupported: an aggregated worker of tp × attention_dp = {pools[0].g} GPUs on an NVL72 "
+                "reads as a disaggregated run labelled agg (its pools are not given)"
+            )
+            continue
         layouts[i] = pools
         key = (id(spec), run.system, operand, run.backend)
         groups.setdefault(key, _Group(spec, hw, operand)).rows.append(i)
@@ -339,14 +356,21 @@ class _Physics:
             hbm_bandwidth_bytes_per_s=peak_bw * terms.weight_bandwidth_fraction,
             kv_read_time_scale=terms.weight_bandwidth_fraction / terms.kv_bandwidth_fraction,
             step_overhead_s=terms.step_overhead_s,
-            layer_overhead_s=terms.layer_overhead_s,
             collective_latency_scale=terms.collective_latency_scale,
         )
         self.hw_d = dataclasses.replace(
-            base, flop_per_s=base.peak_flop_per_s * terms.decode_flop_fraction, **common
+            base,
+            flop_per_s=base.peak_flop_per_s * terms.decode_flop_fraction,
+            layer_overhead_s=terms.layer_overhead_s,
+            **common,
         )
+        # A step that carries prefill runs outside the decode CUDA graph: its layers pay the eager path
+        # (kernel launches, MoE routing's host syncs) on top of the per-layer overhead.
         self.hw_p = dataclasses.replace(
-            base, flop_per_s=base.peak_flop_per_s * terms.prefill_flop_fraction, **common
+            base,
+            flop_per_s=base.peak_flop_per_s * terms.prefill_flop_fraction,
+            layer_overhead_s=terms.layer_overhead_s + terms.prefill_layer_overhead_s,
+            **common,
         )
 
     def step(self, lay, batch, seq_len, context, prefill=False):
@@ -395,7 +419,7 @@ class _Physics:
         mem = np.where(has, dec.memory_s + pre.memory_s - w_dec - w_pre + w_all, dec.memory_s)
         comp = dec.compute_s + np.where(has, pre.compute_s, 0.0)
         return (
-            dec.launch_s
+            np.maximum(dec.launch_s, np.where(has, pre.launch_s, 0.0))
             + np.maximum(dec.network_latency_s, np.where(has, pre.network_latency_s, 0.0))
             + dec.network_bandwidth_s
             + np.where(has, pre.network_bandwidth_s, 0.0)
@@ -442,69 +466,145 @@ def _lay_arrays(lays: Sequence[_Layout], model: ModelSpec) -> dict[str, np.ndarr
 
 # InferenceX sends num_prompts = 10 × concurrency: the loop runs about ten "waves" of C requests.
 WAVES = 10.0
-_ITERATIONS = 20
-# Standard deviation of U[0.8·L, L] over L: sqrt(0.2² / 12).
-_LENGTH_STD = 0.2 / math.sqrt(12.0)
+_ITERATIONS = 30
 
 
-def _closed_loop(ph: _Physics, lay, C, cap, P, out_len, budget, r0):
-    """Mean TTFT, TPOT (s) of a worker serving a closed loop of C clients (module docstring).
+def closed_loop_steady(t_dec, t_x, c_tok, t_alone, C, cap, P, out_len, budget, r0=0.0, waves=WAVES):
+    """Mean TTFT and TPOT (s) of one continuous-batching engine serving a closed loop of C clients.
 
-    Steady state: b decodes per step and λ·t prompts' prefill chunks (λ = b / E2E_engine). Arrivals come in
-    waves: the loop starts with all C requests at once, and requests of one wave finish (and are resent)
-    spread over the spread of their output lengths only, a window W ≈ √12·(2/3)·√WAVES·σ_O·t around each
-    wave (σ_O = the length spread; the spread of a wave grows as a random walk over the waves). A wave of C
-    requests within W meets a prefill capacity R (requests/s: the token budget per mixed step): it queues
-    when C/R > W, for (C/R − W)/2 on average; the first wave (all at once) waits C/(2R) on average.
+    The engine is described by a step-time law: a step with `b` decodes costs `t_dec`; one that also
+    carries n prefill tokens costs `t_dec + t_x + c_tok·n` (`t_x`: the fixed extra of a mixed step, e.g.
+    reading every expert, eager launches; `c_tok`: the marginal cost of a prefill token); a prompt chunk
+    prefilled with no decodes in flight costs `t_alone`. Prompts are chunked to at most `budget` prefill
+    tokens per step (k = ⌈P/B⌉ chunks of P/k). Derivation (steady state, b = min(C, cap) requests in the
+    engine, each in it for Z = TTFT_e + (O − 1)·t):
+
+    - throughput λ = min(C/(r₀ + Z), b/Z); a request's decode steps carry the prefill of the other b − 1
+      requests, which start at λ_o = λ·(b − 1)/b: a = λ_o·t prompts (a·P tokens) per step on average;
+    - a step carries prefill with probability q = 1 − exp(−a·k) (Poisson starts, k steps each), so the
+      mean step, which is the measured TPOT (mean of (E2E − TTFT)/(O − 1)), solves
+      t = t_dec + q·t_x + c_tok·λ_o·P·t, i.e. t = (t_dec + q·t_x)/(1 − c_tok·λ_o·P);
+    - TTFT_e = (the step in progress) (b − 1)/b · t/2 + (queueing for the prefill budget, M/D/1 with
+      service S = P·t_pf/B, t_pf = t_dec + t_x + c_tok·B a full step, ρ = λ_o·S) ρ·S/(2(1 − ρ)) + (its own k
+      chunks, each riding a mixed step: t + (1 − q)·t_x + c_tok·P/k; alone: t_alone) ;
+    - the benchmark starts all C clients at once: the first of `waves` waves queues (b − 1)·S₁/2 on
+      average for the prefill capacity (S₁: S with half the b decodes in the step, as the wave's decodes
+      start while it is prefilled), which adds (b − 1)·S₁/(2·waves) to the mean TTFT;
+    - clients beyond the capacity wait for a slot: (C − b)/λ (Little's law).
+    Solved by damped fixed-point iteration, vectorised over rows. Returns (TTFT incl. r₀, TPOT).
     """
+    t_dec, t_x, c_tok, t_alone, C, cap, P, out_len, budget = np.broadcast_arrays(
+        *(np.asarray(v, float) for v in (t_dec, t_x, c_tok, t_alone, C, cap, P, out_len, budget))
+    )
     b = np.maximum(np.minimum(C, cap), 1.0)
-    others = (b - 1.0) / b  # share of a request's steps that carry other requests' work
-    ctx = P + (out_len - 1.0) / 2.0
-    chunks = np.maximum(np.ceil(P / budget), 1.0)
-    dec = ph.step(lay, b, 1.0, ctx)
-    w0 = ph.weights_s(lay, b)
-    t = dec.latency_s
-    # Prefill capacity while decoding: a full token budget of prompts per mixed step.
-    per_step = np.maximum(budget / P, 1.0)
-    t_full = ph.mixed_s(lay, b, per_step, P, ctx, dec, w0)
-    rate = per_step / t_full  # requests/s
-    marginal = (t_full - dec.latency_s) / per_step
-    # A prompt prefilled on an idle engine (no decodes): one chunk step, ⌈P/B⌉ times.
-    alone = ph.step(lay, 1.0 + 0.0 * b, P / chunks, P / 2.0 * (1.0 - 1.0 / chunks), prefill=True).latency_s
-    ttft_e = chunks * (others * (t + marginal) + (1.0 - others) * alone)
-    # The step that carries one whole prompt (or one budget-sized chunk of it); between it and a full
-    # budget the step time is linear in the prompts (every expert is already read).
-    m0 = np.minimum(1.0, budget / P)
-    t_one = ph.mixed_s(lay, b, m0, P, ctx, dec, w0)
-    span = np.maximum(per_step - m0, 1e-12)
+    others = (b - 1.0) / b
+    k = np.maximum(np.ceil(P / budget), 1.0)
+    t_pf = t_dec + t_x + c_tok * np.minimum(budget, np.maximum(P, 1.0) * b)
+    S = P * t_pf / np.minimum(budget, np.maximum(P, 1.0) * b)  # one prompt's share of a full step
+    own_alone = k * t_alone
+    t = t_dec.copy()
+    ttft_e = own_alone + others * (t_dec / 2.0)
     for _ in range(_ITERATIONS):
-        lam = b / (ttft_e + (out_len - 1.0) * t)
-        # A request's decode steps carry the prefills of the other requests (λ·t·(b − 1)/b per step; the
-        # budget caps them); its own prefill is in its TTFT, not its TPOT.
-        k = np.minimum(lam * t * others, per_step)
-        # Prompts come whole (or in budget-sized chunks): a step carries m = max(k, min(1, B/P)) prompts
-        # with probability q = k/m, else none, so the mean step is (1 − q)·t_d + q·t_mix(b, m). (Spreading
-        # k < 1 prompts over every step would make each step touch the experts of a partial prompt.)
-        m = np.maximum(k, np.minimum(1.0, budget / P))
-        q = np.minimum(k / m, 1.0)
-        t_mix = t_one + (m - m0) / span * (t_full - t_one)
-        t_new = (1.0 - q) * dec.latency_s + q * t_mix
-        # Its own prompt rides ⌈P/B⌉ steps with the others' work, each longer by one prompt's marginal
-        # cost (linear between the decode-only step and a full budget of prompts), or runs alone when no
-        # other request is in flight; it waits for the step in progress (half a step) when there is one.
-        own = chunks * (others * (t_new + marginal) + (1.0 - others) * alone)
-        ttft_new = others * t_new / 2.0 + own
+        Z = ttft_e + (out_len - 1.0) * t
+        lam = np.minimum(C / (r0 + Z), b / Z)
+        lam_o = lam * others
+        a = lam_o * t
+        q = 1.0 - np.exp(-a * k)
+        denom = np.maximum(1.0 - c_tok * lam_o * P, 0.05)
+        t_new = (t_dec + q * t_x) / denom
+        rho = np.minimum(lam_o * S, 0.98)  # a request queues behind the others' prefills only
+        wq = rho * S / (2.0 * (1.0 - rho))
+        own = k * (others * (t_new + (1.0 - q) * t_x + c_tok * P / k) + (1.0 - others) * t_alone)
+        ttft_new = others * t_new / 2.0 + wq + own
         t = 0.5 * t + 0.5 * t_new
         ttft_e = 0.5 * ttft_e + 0.5 * ttft_new
-    window = math.sqrt(12.0) * (2.0 / 3.0) * math.sqrt(WAVES) * _LENGTH_STD * out_len * t
-    # The j-th of b requests arriving together waits j/R: (b − 1)/(2R) on average; spread over a window W,
-    # ((b − 1)/R − W)/2 while the wave outpaces the prefill capacity.
-    wave_wait = np.maximum((b - 1.0) / rate - window, 0.0) / 2.0
-    first_wave = (b - 1.0) / (2.0 * rate)
-    wait = first_wave / WAVES + (1.0 - 1.0 / WAVES) * wave_wait
-    lam = b / (ttft_e + wait + (out_len - 1.0) * t)
-    ttft = r0 + ttft_e + wait + np.maximum(C - b, 0.0) / lam
-    return ttft, t
+    # The first wave arrives at once: its j-th request waits for the j − 1 prefills before it (S₁ each,
+    # the steps filling up with decodes as the wave's prefills finish: half of b decodes on average), and
+    # its decode steps carry the prefills of the b − j after it: (b − 1)·S₁/2 over its O − 1 tokens.
+    S1 = P * (t_dec / 2.0 + t_x + c_tok * np.minimum(budget, P * b)) / np.minimum(budget, P * b)
+    ttft_burst = np.maximum(ttft_e, own_alone + (b - 1.0) * S1 / 2.0)
+    tpot_burst = t_dec + (b - 1.0) * S1 / 2.0 / np.maximum(out_len - 1.0, 1.0)
+    w = 1.0 / np.asarray(waves, float)
+    Z = ttft_e + (out_len - 1.0) * t
+    lam = np.minimum(C / (r0 + Z), b / Z)
+    wait_slot = np.maximum(C - b, 0.0) / lam
+    ttft = r0 + w * ttft_burst + (1.0 - w) * ttft_e + wait_slot
+    return ttft, w * tpot_burst + (1.0 - w) * t
+
+
+def erlang_c(c, a):
+    """Probability that an arrival waits in an M/M/c queue with c servers and offered load a = λ/μ < c
+    (Erlang C), vectorised; c is rounded to whole servers (at most 4096).
+
+    >>> round(float(erlang_c(1, 0.5)), 6), round(float(erlang_c(2, 1.0)), 6)
+    (0.5, 0.333333)
+    """
+    c, a = np.broadcast_arrays(np.maximum(np.round(np.asarray(c, float)), 1.0), np.asarray(a, float))
+    erlang_b = np.ones_like(a)
+    for n in range(1, int(min(c.max(), 4096)) + 1):
+        nb = a * erlang_b / (n + a * erlang_b)
+        erlang_b = np.where(n <= c, nb, erlang_b)
+    rho = np.minimum(a / c, 1.0 - 1e-12)
+    return erlang_b / (1.0 - rho * (1.0 - erlang_b))
+
+
+def mdc_wait(lam, c, service):
+    """Mean wait in an M/D/c queue (deterministic service time `service`, c servers): half the M/M/c wait
+    C(c, a)·service/(c − a), a = λ·service (the M/D/c ≈ ½ M/M/c approximation, exact for c = 1)."""
+    a = np.asarray(lam, float) * service
+    c = np.maximum(np.round(np.asarray(c, float)), 1.0)
+    return 0.5 * erlang_c(c, a) * service / np.maximum(c - a, 1e-12)
+
+
+def disagg_closed_loop(C, servers, t_p, cycle_fixed, lam_decode_max, iterations=60):
+    """Throughput λ and prefill-pool wait W of a closed loop of C clients over a disaggregated deployment.
+
+    Each request spends `cycle_fixed` (request overheads, its prefill, KV transfer, its decode steps) plus
+    W, the wait for one of `servers` prefill slots (each busy `t_p` per prompt; M/D/c). The prefill pool
+    serves what the decode pool sustains: λ solves λ·(cycle_fixed + W(λ)) = C (bisection on λ below the
+    prefill capacity servers/t_p), capped by the decode pool's rate `lam_decode_max` (slots / decode time;
+    beyond it clients wait for a decode slot). Returns (λ, W)."""
+    C, servers, t_p, cycle_fixed, lam_dmax = np.broadcast_arrays(
+        *(np.asarray(v, float) for v in (C, servers, t_p, cycle_fixed, lam_decode_max))
+    )
+    lo = np.zeros_like(C)
+    hi = servers / t_p * (1.0 - 1e-9)
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        g = mid * (cycle_fixed + mdc_wait(mid, servers, t_p)) - C
+        lo = np.where(g < 0, mid, lo)
+        hi = np.where(g < 0, hi, mid)
+    lam = np.minimum(0.5 * (lo + hi), lam_dmax)
+    return lam, mdc_wait(lam, servers, t_p)
+
+
+def benchmark_waves(run) -> float:
+    """Waves of C requests the row's benchmark sent (num_prompts / concurrency): InferenceX sends ten."""
+    return WAVES
+
+
+def _closed_loop(ph: _Physics, lay, C, cap, P, out_len, budget, r0, waves=WAVES):
+    """Mean TTFT, TPOT (s) of a worker serving a closed loop of C clients: the physics' step times reduced
+    to the step-time law of `closed_loop_steady` (decode step at b; the mixed step's fixed extra and
+    per-token cost from steps carrying one prompt chunk and a full token budget; a chunk alone)."""
+    b = np.maximum(np.minimum(C, cap), 1.0)
+    ctx = P + (out_len - 1.0) / 2.0
+    k = np.maximum(np.ceil(P / budget), 1.0)
+    chunk = P / k
+    dec = ph.step(lay, b, 1.0, ctx)
+    w0 = ph.weights_s(lay, b)
+    t_dec = dec.latency_s
+    # Mixed steps: one chunk (n₁ = P/k tokens) and a full budget (B tokens) of prefill beside b decodes;
+    # between them the step is linear in the prefill tokens (every expert already read).
+    n1 = chunk
+    t_one = ph.mixed_s(lay, b, n1 / P, P, ctx, dec, w0)
+    nb = np.maximum(budget, n1 * 1.5)
+    t_full = ph.mixed_s(lay, b, nb / P, P, ctx, dec, w0)
+    c_tok = np.maximum((t_full - t_one) / (nb - n1), 0.0)
+    t_x = np.maximum(t_one - t_dec - c_tok * n1, 0.0)
+    # A chunk prefilled alone (no decodes in flight): attention over the chunk and the context before it.
+    alone = ph.step(lay, 1.0 + 0.0 * b, chunk, P / 2.0 * (1.0 - 1.0 / k), prefill=True).latency_s
+    return closed_loop_steady(t_dec, t_x, c_tok, alone, C, cap, P, out_len, budget, r0, waves)
 
 
 # ---------------------------------------------------------------------------------------------- prediction
@@ -732,8 +832,9 @@ def _predict_rows(ph: _Physics, runs, rows, layouts, terms: ProfileTerms, ttft, 
         cap = ph.capacity_seqs(lays, backend, _held_tokens(backend, P, out_len, agg, runs))
         cap = np.minimum(cap, np.array([_ENGINE_MAX_SEQS.get(runs[i].backend, 1024.0) for i in agg]))
         budget = np.array([_ENGINE_BUDGET.get(runs[i].backend, 8192.0) for i in agg])
+        waves = np.array([benchmark_waves(runs[i]) for i in agg])
         a, b = _closed_loop(
-            ph, _lay_arrays(lays, ph.model), C, cap, P, out_len, budget, terms.request_overhead_s
+            ph, _lay_arrays(lays, ph.model), C, cap, P, out_len, budget, terms.request_overhead_s, waves
         )
         for j, i in enumerate(agg):
             if cap[j] < 1:
@@ -777,12 +878,17 @@ def _predict_disagg(ph: _Physics, runs, rows, layouts, terms, ttft, tpot, status
             b_d[j] = C[j] / n_d[j]
             notes[j].append(f"assumed {int(n_d[j])} decode worker(s) sharing the concurrency")
         n_p[j] = pre.workers or 1
-        batch_p[j] = pre.batch or 1
+        # A prefill worker batches the prompts that fit its token budget, on each DP-attention rank (the
+        # rows' prefill_batch_size = 1 of DP-attention pools cannot be prompts per step: 2 such workers
+        # of 8 GPUs sustain ~170 requests/s of 1K prompts in the GB200 rows).
+        fit = max(1.0, math.floor(_ENGINE_BUDGET.get(run.backend, 8192.0) / max(P[j], 1.0)))
+        batch_p[j] = max(float(pre.batch or 1), fit * (pre_l[j].attn_dp if pre_l[j].attn_dp > 1 else 1))
     lay_d = _lay_arrays(dec_l, ph.model)
     lay_p = _lay_arrays(pre_l, ph.model)
     ctx = P + (out_len - 1.0) / 2.0
     t_d = ph.step(lay_d, np.maximum(np.minimum(b_d, cap_d), 1.0), 1.0, ctx).latency_s
-    t_p = ph.step(lay_p, batch_p, P, 0.0, prefill=True).latency_s
+    t_p = ph.step(lay_p, batch_p, P, 0.0, prefill=True).latency_s  # a full prefill batch
+    t_p1 = ph.step(lay_p, 1.0 + 0.0 * batch_p, P, 0.0, prefill=True).latency_s  # one prompt alone
     # A row without the prefill worker count: a pool sized to the decode pool's demand (what a disaggregated
     # deployment is built for): the fewest workers whose capacity covers the request rate the decode pool
     # sustains, λ = C / ((O − 1)·t_d + t_p), at utilisation PREFILL_UTILISATION. (One worker for every
@@ -802,22 +908,24 @@ def _predict_disagg(ph: _Physics, runs, rows, layouts, terms, ttft, tpot, status
     )
     n_link = np.array([min(p.n_gpu, d.n_gpu) for p, d in zip(pre_l, dec_l)], float)
     t_kv = kv_bytes / (link * n_link)
-    mu = n_p * batch_p / t_p  # prefill throughput, requests/s
     # Fixed per-request time: the engine-independent part (HTTP, tokenisation) plus the disaggregated
     # hand-off (routing to a prefill worker, KV-transfer setup, admission on the decode worker).
     r0 = terms.request_overhead_s + terms.disagg_overhead_s
+    servers = n_p * batch_p  # prompts the prefill pool holds at once, each for t_p
+    slots = n_d * np.maximum(np.minimum(b_d, cap_d), 1.0)  # sequences the decode pool holds at once
+    decode_s = (out_len - 1.0) * t_d
+    # Its own prefill takes a lone prompt's step at low load, a full batch's as the pool fills (ρ).
+    lam0 = np.minimum(C / (r0 + t_p + t_kv + t_d + decode_s), servers / t_p)
+    rho = np.minimum(lam0 * t_p / servers, 1.0)
+    t_own = t_p1 + rho * np.maximum(t_p - t_p1, 0.0)
+    fixed = r0 + t_own + t_kv + t_d  # prefill, KV transfer, the first decode step
+    lam, wait = disagg_closed_loop(C, servers, t_p, fixed + decode_s, slots / np.maximum(decode_s, 1e-12))
     # The loop starts with all C requests at once: the first of the ~WAVES waves queues for the prefill
     # pool, (C − 1)/(2μ) on average (later waves are spread by the random output lengths).
-    first_wave = (C - 1.0) / (2.0 * mu) / WAVES
-    ttft_e = r0 + t_p + t_kv + t_d
-    for _ in range(30):
-        lam = np.minimum(C / (ttft_e + (out_len - 1.0) * t_d), 0.98 * mu)
-        rho = lam / mu
-        wq = rho * (t_p / n_p) / (2.0 * (1.0 - rho))
-        ttft_e = 0.5 * ttft_e + 0.5 * (r0 + first_wave + wq + t_p + t_kv + t_d)
-    lam = np.minimum(C / (ttft_e + (out_len - 1.0) * t_d), 0.98 * mu)
-    # Clients beyond what the system admits wait for it (closed loop: C = λ·cycle).
-    extra = np.maximum(C / lam - (ttft_e + (out_len - 1.0) * t_d), 0.0)
+    first_wave = (C - 1.0) * (t_p / servers) / 2.0 / WAVES
+    ttft_e = fixed + wait + first_wave
+    # Clients beyond what the decode pool holds wait for a slot (closed loop: C = λ·cycle).
+    extra = np.maximum(C / lam - (ttft_e - first_wave + decode_s), 0.0)
     for j, i in enumerate(rows):
         if cap_d[j] < 1:
             status[i] = "infeasible: the decode pool's weights leave no room for a KV cache"

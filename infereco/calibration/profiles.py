@@ -66,16 +66,19 @@ class Prior:
 # disaggregated request ~50 ms more for routing, KV-transfer setup and decode-side admission).
 PRIORS: dict[str, Prior] = {
     "weight_bandwidth_fraction": Prior(
-        0.8, 0.3, 0.3, 1.0, "achieved fraction of peak HBM bandwidth, weights"
+        0.8, 0.2, 0.4, 1.0, "achieved fraction of peak HBM bandwidth, weights"
     ),
-    "kv_bandwidth_fraction": Prior(0.6, 0.5, 0.1, 1.0, "achieved fraction of peak HBM bandwidth, KV reads"),
-    "decode_flop_fraction": Prior(0.5, 0.5, 0.05, 1.0, "achieved fraction of peak FLOP/s in decode steps"),
-    "prefill_flop_fraction": Prior(0.5, 0.5, 0.05, 1.0, "achieved fraction of peak FLOP/s in prefill"),
-    "collective_latency_scale": Prior(1.5, 0.7, 0.5, 5.0, "multiplier on modelled collective latency"),
-    "step_overhead_s": Prior(1e-3, 1.5, 1e-6, 0.03, "fixed time per engine step, s"),
-    "layer_overhead_s": Prior(1e-5, 1.5, 1e-8, 3e-4, "fixed time per layer per step, s"),
-    "request_overhead_s": Prior(1e-2, 1.5, 1e-5, 1.0, "per-request time outside the engine, s"),
-    "disagg_overhead_s": Prior(5e-2, 1.5, 1e-4, 1.0, "per-request prefill → decode hand-off, s"),
+    "kv_bandwidth_fraction": Prior(0.6, 0.3, 0.3, 1.0, "achieved fraction of peak HBM bandwidth, KV reads"),
+    "decode_flop_fraction": Prior(0.5, 0.35, 0.15, 1.0, "achieved fraction of peak FLOP/s in decode steps"),
+    "prefill_flop_fraction": Prior(0.5, 0.35, 0.15, 1.0, "achieved fraction of peak FLOP/s in prefill"),
+    "collective_latency_scale": Prior(1.5, 0.5, 0.5, 4.0, "multiplier on modelled collective latency"),
+    "step_overhead_s": Prior(1e-3, 1.0, 1e-5, 0.01, "fixed time per engine step, s"),
+    "layer_overhead_s": Prior(1e-5, 1.0, 1e-7, 1e-4, "fixed time per layer per step, s"),
+    "request_overhead_s": Prior(1e-2, 1.0, 1e-4, 0.1, "per-request time outside the engine, s"),
+    "disagg_overhead_s": Prior(2e-2, 1.0, 1e-4, 0.2, "per-request prefill → decode hand-off, s"),
+    "prefill_layer_overhead_s": Prior(
+        1e-4, 0.7, 1e-6, 2e-4, "extra time per layer of a step carrying prefill (eager path), s"
+    ),
 }
 # Scale of the data residuals (log units): the spread of repeated runs is ~2% (README of the fleet data);
 # the model's own error is larger, and TTFT (queueing) noisier than TPOT.

@@ -62,3 +62,19 @@ def test_calibrate_on_a_table_gives_profiles_that_predict_it():
     ok = [r for r in pred if r["status"] == "ok"]
     assert len(ok) >= 0.9 * len(rows)
     assert all(math.isfinite(float(r["predicted_tpot_ms"])) for r in ok)
+
+
+def test_shipped_profiles_record_their_command_and_stay_inside_their_bounds():
+    from infereco.calibration.profiles import PRIORS, default_profiles_path, load_profiles
+
+    assert default_profiles_path().is_file()
+    profiles = load_profiles()
+    meta = __import__("yaml").safe_load(default_profiles_path().read_text())["meta"]
+    assert meta["command"].startswith("infereco calibrate ") and meta["data"].endswith("serving_runs.csv")
+    backends = {p.backend for p in profiles.profiles}
+    assert {"vllm", "sglang", "trtllm"} <= backends
+    for p in profiles.profiles:
+        for name, value in vars(p.terms).items():
+            if name in PRIORS:
+                prior = PRIORS[name]
+                assert prior.lower * (1 - 1e-9) <= value <= prior.upper * (1 + 1e-9), (p.backend, name, value)

@@ -17,6 +17,8 @@ import platform
 import sys
 import time
 
+from _host import cpu_model  # benchmarks/ is on sys.path when a script runs
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
@@ -40,17 +42,6 @@ CASES = {
 }
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--loads", type=int, default=1000)
@@ -58,7 +49,7 @@ def main(argv=None) -> int:
     ap.add_argument("--requests", type=int, default=20000)
     ap.add_argument("--json")
     a = ap.parse_args(argv)
-    print(f"CPU: {_cpu_model()} ({os.cpu_count()} cores visible); python {platform.python_version()}")
+    print(f"CPU: {cpu_model()} ({os.cpu_count()} cores visible); python {platform.python_version()}")
     print(f"{'engine':58s} {f'queueing, {a.loads} loads':>22s} {'DES per load':>14s} {'DES, all loads':>16s}")
     out = []
     for name, (e, p, o) in CASES.items():
@@ -90,7 +81,7 @@ def main(argv=None) -> int:
         )
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"cpu": _cpu_model(), "results": out}, f, indent=2)
+            json.dump({"cpu": cpu_model(), "results": out}, f, indent=2)
     return 0
 
 

@@ -22,6 +22,8 @@ import subprocess
 import sys
 import time
 
+from _host import cpu_model  # benchmarks/ is on sys.path when a script runs
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENTRY = (
     "import sys; sys.argv = ['infereco', *sys.argv[1:]]; "
@@ -49,17 +51,6 @@ PROBE = (
     "import atexit, sys; "
     "atexit.register(lambda: sys.stderr.write('\\nJAX-IMPORTED=%s\\n' % ('jax' in sys.modules)))\n"
 )
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
 
 
 def _env() -> dict[str, str]:

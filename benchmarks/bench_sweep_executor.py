@@ -15,6 +15,8 @@ import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+from _host import cpu_model  # benchmarks/ is on sys.path when a script runs
+
 from infereco import sweep
 
 ARGS = (
@@ -23,16 +25,6 @@ ARGS = (
     [1000, 4000, 16000, 64000],
     [1.5, 2.5],
 )
-
-
-def _cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 def _equal(a, b) -> bool:
@@ -48,7 +40,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=2)
     n = ap.parse_args().workers
-    print(f"CPU: {_cpu_model()} ({multiprocessing.cpu_count()} logical cores); {len(ARGS[0]) * 32} frontiers")
+    print(f"CPU: {cpu_model()} ({multiprocessing.cpu_count()} logical cores); {len(ARGS[0]) * 32} frontiers")
     t = time.perf_counter()
     local = sweep(*ARGS, progress=False)
     t_local = time.perf_counter() - t

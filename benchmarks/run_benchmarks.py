@@ -20,6 +20,7 @@ import sys
 import time
 
 import numpy as np
+from _host import cpu_model  # benchmarks/ is on sys.path when a script runs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -54,18 +55,6 @@ def _cold(kw: dict) -> dict:
         env={**os.environ},
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _cpu_model() -> str:
-    """The CPU model from /proc/cpuinfo (figures are only comparable on the same CPU)."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main(argv=None) -> int:
@@ -203,7 +192,7 @@ def main(argv=None) -> int:
         f"JAX {jax.__version__} on {jax.devices()[0].platform} × {jax.local_device_count()}, "
         f"Python {platform.python_version()}"
     )
-    print(f"CPU: {_cpu_model()}; load average at the end: {os.getloadavg()[0]:.1f}")
+    print(f"CPU: {cpu_model()}; load average at the end: {os.getloadavg()[0]:.1f}")
     print("─" * (width + 14))
     for k, v in rows:
         print(f"{k:<{width}}  {v:>10}")

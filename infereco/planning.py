@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -118,6 +119,11 @@ def _engine_models(dep, table, lengths, n_batch: int = 12):
     return out, ok
 
 
+def _passing(q, targets) -> list[int]:
+    """Rows of a QueueingResult that are not saturated and meet every target."""
+    return [j for j in range(q.saturated.size) if not q.saturated[j] and not _misses(q, targets, j)]
+
+
 def _misses(q, targets, idx) -> list[tuple[str, str, float, float]]:
     """(quantity, percentile, predicted, target) of each target missed at row `idx` of a QueueingResult."""
     out = []
@@ -133,7 +139,9 @@ def plan(spec: PlanSpec | dict | str, *, max_plans: int = 20) -> PlanResult:
 
     `spec`: a `PlanSpec`, its mapping, or the path of a plan YAML file.
     """
-    if isinstance(spec, str):
+    if isinstance(max_plans, bool) or not isinstance(max_plans, int) or max_plans < 1:
+        raise SpecError(f"plan: max_plans = {max_plans!r}: expected a positive whole number of plans")
+    if isinstance(spec, (str, os.PathLike)):
         spec = load_yaml_mapping(spec)
     if not isinstance(spec, PlanSpec):
         spec = PlanSpec.validated(spec, where="plan")
@@ -142,14 +150,9 @@ def plan(spec: PlanSpec | dict | str, *, max_plans: int = 20) -> PlanResult:
     tr = spec.traffic
     p_mean, o_mean = tr.input_tokens.mean, tr.output_tokens.mean
     lengths = {
-        "input_tokens": {"samples": list(tr.input_tokens.draw(np.random.default_rng(0), 256))}
-        if tr.input_tokens.value is None
-        else tr.input_tokens.value,
-        "output_tokens": {"samples": list(tr.output_tokens.draw(np.random.default_rng(1), 256))}
-        if tr.output_tokens.value is None
-        else tr.output_tokens.value,
+        "input_tokens": tr.input_tokens.distribution(),
+        "output_tokens": tr.output_tokens.distribution(),
     }
-    lengths = {k: (v if not isinstance(v, dict) else v["samples"]) for k, v in lengths.items()}
     targets = spec.slo.targets()
     hardware = spec.candidates.hardware or tuple(list_hardware())
     peak = tr.peak_requests_per_s
@@ -161,13 +164,20 @@ def plan(spec: PlanSpec | dict | str, *, max_plans: int = 20) -> PlanResult:
             rejected.append({"mode": mode, "reason": "disaggregated plans are not searched yet"})
     if "aggregated" not in spec.candidates.modes:
         return PlanResult([], rejected, spec)
+    # Unknown ids and missing prices are the user's typos: fail before searching.
+    priced = []
     for hw_id in hardware:
         try:
             hw = load_hardware(hw_id)
-            price = _price(spec, hw)
         except InferecoError as exc:
-            rejected.append({"hardware": hw_id, "reason": str(exc)})
-            continue
+            raise SpecError(f"candidates.hardware: {exc}") from None
+        try:
+            priced.append((hw_id, hw, _price(spec, hw)))
+        except InferecoError as exc:
+            if spec.candidates.hardware is not None:
+                raise SpecError(f"candidates.price: {exc}") from None
+            rejected.append({"hardware": hw_id, "reason": f"no price: {exc}"})  # whole catalog: skip it
+    for hw_id, hw, price in priced:
         for engine in spec.candidates.engines:
             try:
                 dep = resolve(
@@ -233,7 +243,7 @@ def plan(spec: PlanSpec | dict | str, *, max_plans: int = 20) -> PlanResult:
                         )  # fmt: skip
                         continue
                     q = latency_quantiles(em, requests_per_s=peak / cand, **lengths)
-                    good = [j for j in range(cand.size) if not q.saturated[j] and not _misses(q, targets, j)]
+                    good = _passing(q, targets)
                     if not good:
                         j = cand.size - 1
                         miss = _misses(q, targets, j)
@@ -248,9 +258,7 @@ def plan(spec: PlanSpec | dict | str, *, max_plans: int = 20) -> PlanResult:
                         # Refine between the last failing and the first passing replica count.
                         fine = np.arange(cand[j - 1] + 1, cand[j] + 1)
                         q = latency_quantiles(em, requests_per_s=peak / fine, **lengths)
-                        ok_f = [
-                            k for k in range(fine.size) if not q.saturated[k] and not _misses(q, targets, k)
-                        ]
+                        ok_f = _passing(q, targets)
                         cand, j = fine, ok_f[0]
                     replicas = int(cand[j])
                     row = _plan_row(
@@ -303,12 +311,12 @@ def _schedule(spec, em, cand, lengths, targets, hourly, n_gpu, price, row):
     """Replicas per hour of a daily profile (the smallest count meeting every target at that hour's rate) and
     the monthly cost of that schedule beside the fixed fleet sized for the peak."""
     per_hour = []
+    capacity = em.capacity_requests_per_s(spec.traffic.input_tokens.mean, spec.traffic.output_tokens.mean)
     for rate in hourly:
-        capacity = em.capacity_requests_per_s(spec.traffic.input_tokens.mean, spec.traffic.output_tokens.mean)
         r_lo = max(1, math.ceil(rate / capacity))
         grid = np.arange(r_lo, row["replicas"] + 1)
         q = latency_quantiles(em, requests_per_s=rate / grid, **lengths)
-        ok = [j for j in range(grid.size) if not q.saturated[j] and not _misses(q, targets, j)]
+        ok = _passing(q, targets)
         per_hour.append(int(grid[ok[0]]) if ok else row["replicas"])
     usd_day = sum(r * n_gpu * price for r in per_hour)
     return {

@@ -144,3 +144,14 @@ def test_the_planning_notebook_runs():
     client.execute()
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "queueing   TTFT p90" in text and "simulation TTFT p90" in text and "TTFT p99 ≤ 0.25 s" in text
+
+
+def test_typos_fail_before_the_search():
+    from infereco.errors import SpecError
+
+    with pytest.raises(SpecError, match="candidates.hardware: unknown hardware id 'h100-sx'"):
+        plan({**BASE, "candidates": {**BASE["candidates"], "hardware": ["h100-sx"]}})
+    with pytest.raises(SpecError, match="candidates.price"):
+        plan({**BASE, "candidates": {**BASE["candidates"], "price": "no-such-tier"}})
+    with pytest.raises(SpecError, match="max_plans = 0"):
+        plan(BASE, max_plans=0)

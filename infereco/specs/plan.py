@@ -114,6 +114,15 @@ class Lengths(FrozenSpec):
             return (self.uniform[0] + self.uniform[1]) / 2.0
         return float(np.mean(self.samples))
 
+    def distribution(self) -> float | dict[str, list[float]] | list[float]:
+        """The form `serving.engine_model.TokenLengths.coerce` reads: a number, {"uniform": [lo, hi]} or
+        samples."""
+        if self.value is not None:
+            return float(self.value)
+        if self.uniform is not None:
+            return {"uniform": [float(self.uniform[0]), float(self.uniform[1])]}
+        return [float(x) for x in self.samples]
+
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """`n` token counts (floats holding integers where the form draws integers)."""
         if self.value is not None:

@@ -77,18 +77,17 @@ def step_rate_flop(m: ModelArrays, hw, batch, seq_len=1.0, context_tokens=0.0, x
     True
     """
     tokens = batch * seq_len
-    attention = m.n_layers * m.attention_params_per_layer
-    expert = m.active_params - attention - m.dense_ffn_params - m.embedding_flop_params
+    attention_params = m.n_layers * m.attention_params_per_layer
+    expert = m.active_params - attention_params - m.dense_ffn_params - m.embedding_flop_params
     # Per component N_c·(1/s_c − 1) parameter-equivalents beyond the plain count (0 at s_c = 1).
     extra = (
-        attention * (1.0 / hw.attention_flop_scale - 1.0)
+        attention_params * (1.0 / hw.attention_flop_scale - 1.0)
         + m.dense_ffn_params * (1.0 / hw.ffn_flop_scale - 1.0)
         + expert * (1.0 / hw.expert_flop_scale - 1.0)
         + m.embedding_flop_params * (1.0 / hw.embedding_flop_scale - 1.0)
     )
-    other = attention_flop(m, batch, seq_len, context_tokens, xp) + m.mixer_flop_per_token * tokens
-    return (
-        step_flop(m, batch, seq_len, context_tokens, xp)
-        + 2.0 * extra * tokens
-        + other * (1.0 / hw.score_flop_scale - 1.0)
-    )
+    attention = attention_flop(m, batch, seq_len, context_tokens, xp)
+    mixer = m.mixer_flop_per_token * batch * seq_len
+    # The terms of `step_flop` in its order (bit-identical when every scale is 1), attention computed once.
+    plain = 2.0 * m.active_params * batch * seq_len + attention + mixer
+    return plain + 2.0 * extra * tokens + (attention + mixer) * (1.0 / hw.score_flop_scale - 1.0)
